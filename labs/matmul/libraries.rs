@@ -1,0 +1,114 @@
+//! Library anchors: real GEMMs, to show where the ladder tops out.
+
+use crate::matmul::{Kernel, Shape};
+
+/// ndarray's `general_mat_mul`, which runs matrixmultiply's packed micro-kernel GEMM. The
+/// workspace enables matrixmultiply's `avx512` and `threading` features; its thread count comes
+/// from `MATMUL_NUM_THREADS` (see [`set_library_threads`]).
+pub fn ndarray_gemm(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    use ndarray::{ArrayView2, ArrayViewMut2, linalg::general_mat_mul};
+    let Shape { m, k, n } = shape;
+    let a = ArrayView2::from_shape((m, k), a).expect("A fits its shape");
+    let b = ArrayView2::from_shape((k, n), b).expect("B fits its shape");
+    let mut c = ArrayViewMut2::from_shape((m, n), c).expect("C fits its shape");
+    if k == 0 {
+        c.fill(0.0); // beta = 0 must still clear C when the sum is empty
+        return;
+    }
+    general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+}
+
+/// The OpenBLAS anchor when this build links it, or the one line that enables it.
+pub fn openblas_kernel() -> Result<Kernel, &'static str> {
+    #[cfg(feature = "openblas")]
+    {
+        Ok(openblas::sgemm)
+    }
+    #[cfg(not(feature = "openblas"))]
+    {
+        Err(
+            "not built in: `apt-get install libopenblas-dev`, then run `cargo lab-openblas ...` (= --features openblas)",
+        )
+    }
+}
+
+/// Sets the thread count of the library anchors. matrixmultiply reads `MATMUL_NUM_THREADS`
+/// once, on its first multiply, so call this at the start of `main`, before any multiply and
+/// before other threads exist.
+pub fn set_library_threads(threads: usize) {
+    // SAFETY: documented above: called at start-up, while the process has a single thread.
+    unsafe { std::env::set_var("MATMUL_NUM_THREADS", threads.to_string()) };
+    #[cfg(feature = "openblas")]
+    openblas::set_threads(threads);
+}
+
+#[cfg(feature = "openblas")]
+mod openblas {
+    // Makes cargo link the system libopenblas.
+    extern crate openblas_src;
+
+    use crate::matmul::Shape;
+    use std::os::raw::c_int;
+
+    const CBLAS_ROW_MAJOR: c_int = 101;
+    const CBLAS_NO_TRANS: c_int = 111;
+
+    unsafe extern "C" {
+        #[allow(clippy::too_many_arguments)]
+        fn cblas_sgemm(
+            layout: c_int,
+            trans_a: c_int,
+            trans_b: c_int,
+            m: c_int,
+            n: c_int,
+            k: c_int,
+            alpha: f32,
+            a: *const f32,
+            lda: c_int,
+            b: *const f32,
+            ldb: c_int,
+            beta: f32,
+            c: *mut f32,
+            ldc: c_int,
+        );
+        fn openblas_set_num_threads(threads: c_int);
+    }
+
+    pub(super) fn set_threads(threads: usize) {
+        // SAFETY: plain setter of OpenBLAS's global thread count.
+        unsafe { openblas_set_num_threads(threads.try_into().unwrap_or(c_int::MAX)) }
+    }
+
+    /// C = A·B through `cblas_sgemm` (row-major, alpha = 1, beta = 0).
+    pub(super) fn sgemm(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+        shape.assert_fits(a, b, c);
+        let Shape { m, k, n } = shape;
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 {
+            c.fill(0.0);
+            return;
+        }
+        let dim = |x: usize| c_int::try_from(x).expect("dimension fits a C int");
+        // SAFETY: lengths checked above; leading dimensions are the row lengths (≥ 1).
+        unsafe {
+            cblas_sgemm(
+                CBLAS_ROW_MAJOR,
+                CBLAS_NO_TRANS,
+                CBLAS_NO_TRANS,
+                dim(m),
+                dim(n),
+                dim(k),
+                1.0,
+                a.as_ptr(),
+                dim(k),
+                b.as_ptr(),
+                dim(n),
+                0.0,
+                c.as_mut_ptr(),
+                dim(n),
+            )
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Lab 1: dense matrix multiply, C = A·B in f32, row-major.
+//!
+//! A is m×k, B is k×n, C is m×n; every kernel overwrites C (it never reads what C held).
+//! The ladder, one file per rung (see this folder's README for the measured figures):
+//!
+//! | rung | file | idea |
+//! |---|---|---|
+//! | naive | `naive.rs` | i-j-k: a dot product per element, B walked down a column |
+//! | loop-order | `solutions/loop_order.rs` | i-k-j: every inner access is a unit stride |
+//! | blocked | `solutions/blocked.rs` | tiles of B stay in cache while all rows of A use them |
+//! | simd | `solutions/simd.rs` | an explicit register-blocked FMA kernel (AVX-512 / AVX2 / scalar) |
+//! | parallel | `solutions/parallel.rs` | rayon: rows of C split across cores |
+//! | best | `solutions/best/` | packing + micro-kernel + L1/L2/L3 blocking + rayon |
+
+pub mod check;
+pub mod exercises;
+pub mod libraries;
+pub mod naive;
+pub mod solutions;
+
+use std::fmt;
+
+use crate::variant::{Role, Variant};
+
+/// The dimensions of C = A·B: A is m×k, B is k×n, C is m×n.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shape {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+}
+
+impl Shape {
+    pub const fn new(m: usize, k: usize, n: usize) -> Shape {
+        Shape { m, k, n }
+    }
+
+    /// A square n×n×n problem.
+    pub const fn square(n: usize) -> Shape {
+        Shape { m: n, k: n, n }
+    }
+
+    /// Floating-point operations of one multiply: a multiply and an add per (i, p, j).
+    pub fn flops(&self) -> f64 {
+        2.0 * self.m as f64 * self.k as f64 * self.n as f64
+    }
+
+    /// Element counts of A, B and C, or an error when one does not fit in memory's address space.
+    pub fn lens(&self) -> Result<(usize, usize, usize), MatmulError> {
+        let len = |rows: usize, cols: usize| {
+            rows.checked_mul(cols)
+                .filter(|len| {
+                    len.checked_mul(size_of::<f32>())
+                        .is_some_and(|b| b <= isize::MAX as usize)
+                })
+                .ok_or(MatmulError::TooLarge { shape: *self })
+        };
+        Ok((
+            len(self.m, self.k)?,
+            len(self.k, self.n)?,
+            len(self.m, self.n)?,
+        ))
+    }
+
+    /// Panics with a clear message unless the buffers fit this shape. Kernels that index with raw
+    /// pointers call this first, so that a safe call with wrong lengths can never read out of bounds.
+    pub fn assert_fits(&self, a: &[f32], b: &[f32], c: &[f32]) {
+        if let Err(err) = self.check(a, b, c) {
+            panic!("{err}");
+        }
+    }
+
+    /// Checks that the buffers have exactly the lengths this shape needs.
+    pub fn check(&self, a: &[f32], b: &[f32], c: &[f32]) -> Result<(), MatmulError> {
+        let (a_len, b_len, c_len) = self.lens()?;
+        for (matrix, expected, got) in [
+            ("A", a_len, a.len()),
+            ("B", b_len, b.len()),
+            ("C", c_len, c.len()),
+        ] {
+            if expected != got {
+                return Err(MatmulError::Length {
+                    matrix,
+                    shape: *self,
+                    expected,
+                    got,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}x{}", self.m, self.k, self.n)
+    }
+}
+
+/// Why a multiply was refused.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MatmulError {
+    /// A buffer's length does not match the shape.
+    Length {
+        matrix: &'static str,
+        shape: Shape,
+        expected: usize,
+        got: usize,
+    },
+    /// The matrices would not fit in the address space.
+    TooLarge { shape: Shape },
+    /// An input holds NaN or infinity, for which no error bound (and so no validation) exists.
+    NonFinite {
+        matrix: &'static str,
+        row: usize,
+        col: usize,
+        value: f32,
+    },
+}
+
+impl fmt::Display for MatmulError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MatmulError::Length {
+                matrix,
+                shape,
+                expected,
+                got,
+            } => {
+                let (rows, cols) = match *matrix {
+                    "A" => (shape.m, shape.k),
+                    "B" => (shape.k, shape.n),
+                    _ => (shape.m, shape.n),
+                };
+                write!(
+                    f,
+                    "matrix {matrix} has {got} elements, but shape m×k×n = {shape} needs {rows}×{cols} = {expected}"
+                )
+            }
+            MatmulError::TooLarge { shape } => write!(f, "shape {shape} is too large to allocate"),
+            MatmulError::NonFinite {
+                matrix,
+                row,
+                col,
+                value,
+            } => {
+                write!(
+                    f,
+                    "matrix {matrix} holds {value} at row {row}, column {col}: inputs must be finite"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for MatmulError {}
+
+/// Every matmul kernel has this signature: C (m×n) = A (m×k) · B (k×n), all row-major.
+/// Kernels may assume the lengths match `shape` (the checked entry point [`multiply`] makes sure).
+pub type Kernel = fn(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]);
+
+/// The lab's variants, in ladder order: the harness, the tests and the benches all use this table.
+pub fn variants() -> Vec<Variant<Kernel>> {
+    use solutions::{best, blocked, loop_order, parallel, simd};
+    let reference = |name, summary, kernel: Kernel| Variant {
+        name,
+        role: Role::Reference,
+        reference: None,
+        summary,
+        kernel: Ok(kernel),
+    };
+    let exercise = |name, of, kernel: Kernel| Variant {
+        name,
+        role: Role::Exercise,
+        reference: Some(of),
+        summary: "your file under exercises/ (starts as a call to naive)",
+        kernel: Ok(kernel),
+    };
+    vec![
+        Variant {
+            name: "naive",
+            role: Role::Baseline,
+            reference: None,
+            summary: "i-j-k triple loop",
+            kernel: Ok(naive::matmul as Kernel),
+        },
+        reference(
+            "loop-order",
+            "i-k-j: unit-stride inner loop",
+            loop_order::matmul,
+        ),
+        exercise("your-blocked", "blocked", exercises::blocked::matmul),
+        reference(
+            "blocked",
+            "cache tiles of B reused by every row",
+            blocked::matmul,
+        ),
+        exercise("your-simd", "simd", exercises::simd::matmul),
+        reference(
+            "simd",
+            "register-blocked FMA kernel, runtime ISA dispatch",
+            simd::matmul,
+        ),
+        exercise("your-parallel", "parallel", exercises::parallel::matmul),
+        reference("parallel", "rayon over rows of C", parallel::matmul),
+        reference(
+            "best",
+            "packing + micro-kernel + L1/L2/L3 blocking + rayon",
+            best::matmul,
+        ),
+        Variant {
+            name: "ndarray",
+            role: Role::Library,
+            reference: None,
+            summary: "ndarray general_mat_mul (matrixmultiply, AVX-512 kernel enabled)",
+            kernel: Ok(libraries::ndarray_gemm),
+        },
+        Variant {
+            name: "openblas",
+            role: Role::Library,
+            reference: None,
+            summary: "system OpenBLAS cblas_sgemm",
+            kernel: libraries::openblas_kernel(),
+        },
+    ]
+}
+
+/// Looks a variant up by name.
+pub fn variant(name: &str) -> Option<Variant<Kernel>> {
+    variants().into_iter().find(|v| v.name == name)
+}
+
+/// The checked entry point: validates lengths and finiteness, then runs `kernel`.
+pub fn multiply(
+    kernel: Kernel,
+    shape: Shape,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+) -> Result<(), MatmulError> {
+    shape.check(a, b, c)?;
+    ensure_finite("A", a, shape.k)?;
+    ensure_finite("B", b, shape.n)?;
+    kernel(shape, a, b, c);
+    Ok(())
+}
+
+fn ensure_finite(matrix: &'static str, data: &[f32], cols: usize) -> Result<(), MatmulError> {
+    match data.iter().position(|x| !x.is_finite()) {
+        None => Ok(()),
+        Some(at) => Err(MatmulError::NonFinite {
+            matrix,
+            row: at / cols,
+            col: at % cols,
+            value: data[at],
+        }),
+    }
+}
+
+/// A rows × cols matrix of uniform values in [-1, 1), the same for the same seed.
+pub fn random_matrix(rows: usize, cols: usize, seed: u64) -> Vec<f32> {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..rows * cols)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect()
+}

@@ -1,0 +1,51 @@
+//! Per-thread packing buffers, reused from call to call so that a warm `best` allocates nothing.
+
+use std::cell::RefCell;
+use std::thread::LocalKey;
+
+/// Packed data starts on a cache-line boundary: a vector load never straddles two lines.
+const ALIGN_FLOATS: usize = 64 / size_of::<f32>();
+
+#[derive(Default)]
+struct AlignedBuffer {
+    raw: Vec<f32>,
+}
+
+impl AlignedBuffer {
+    /// A 64-byte-aligned slice of `len` floats, growing (never shrinking) the storage.
+    fn slice(&mut self, len: usize) -> &mut [f32] {
+        if self.raw.len() < len + ALIGN_FLOATS {
+            self.raw = vec![0.0; len + ALIGN_FLOATS];
+        }
+        let offset = self.raw.as_ptr().align_offset(64).min(ALIGN_FLOATS);
+        &mut self.raw[offset..offset + len]
+    }
+}
+
+thread_local! {
+    static A_BLOCK: RefCell<AlignedBuffer> = RefCell::default();
+    static B_PANEL: RefCell<AlignedBuffer> = RefCell::default();
+}
+
+/// Runs `f` with this thread's A-block buffer of `len` floats.
+pub(super) fn with_a_block<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    with_buffer(&A_BLOCK, len, f)
+}
+
+/// Runs `f` with this thread's B-panel buffer of `len` floats.
+pub(super) fn with_b_panel<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    with_buffer(&B_PANEL, len, f)
+}
+
+fn with_buffer<R>(
+    key: &'static LocalKey<RefCell<AlignedBuffer>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    key.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffer) => f(buffer.slice(len)),
+        // Re-entered on this thread (a rayon worker that stole a second multiply while it
+        // waits inside the first): that one gets a buffer of its own.
+        Err(_) => f(AlignedBuffer::default().slice(len)),
+    })
+}

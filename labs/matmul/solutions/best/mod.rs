@@ -1,0 +1,166 @@
+//! Rung 5, the flagship: everything combined, in the shape BLIS made standard.
+//!
+//! Five loops around a micro-kernel, each blocking for one level of the memory hierarchy:
+//!
+//! ```text
+//! for jc in columns of C, NC at a time          // B panel (KC × NC) lives in L3
+//!   for pc in the depth, KC at a time
+//!     pack B[pc.., jc..] into NR-wide slivers   // pack.rs; shared by all threads
+//!     for ic in rows of C, MC at a time         // ← rayon: one band of rows per task
+//!       pack A[ic.., pc..] into MR-tall slivers // A block (MC × KC) lives in L2
+//!       for jr in the panel, NR at a time       // B sliver (KC × NR) lives in L1
+//!         for ir in the block, MR at a time
+//!           micro-kernel: C[MR × NR] += A sliver · B sliver   // kernel.rs; in registers
+//! ```
+//!
+//! Packing copies each block once into the exact order the micro-kernel reads it, so its loads
+//! are unit-stride, aligned, and never cross a page or alias in the cache, and the edges are
+//! zero-padded so the kernel never needs a remainder case. The packing buffers are kept per
+//! thread and reused, so a call allocates nothing once warm.
+
+mod buffers;
+mod kernel;
+mod pack;
+
+use rayon::prelude::*;
+
+use crate::cpu::{self, SimdLevel};
+use crate::matmul::Shape;
+use kernel::MicroKernel;
+
+/// C = A·B with the widest SIMD level available, on the current rayon pool.
+pub fn matmul(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    matmul_at(cpu::simd_level(), shape, a, b, c);
+}
+
+/// C = A·B at an explicit SIMD level (tests run every level the CPU has).
+///
+/// # Panics
+/// If the CPU lacks `level`, or the buffers do not fit `shape`.
+pub fn matmul_at(level: SimdLevel, shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(level <= cpu::detected(), "this CPU cannot run {level} code");
+    shape.assert_fits(a, b, c);
+    if shape.k == 0 {
+        c.fill(0.0); // an empty sum: the loop nest below would never touch C
+        return;
+    }
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => gemm::<kernel::Avx512>(shape, a, b, c),
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2Fma => gemm::<kernel::Avx2>(shape, a, b, c),
+        _ => gemm::<kernel::Portable>(shape, a, b, c),
+    }
+}
+
+/// The five-loop nest for one micro-kernel `K` (whose constants carry the block sizes).
+fn gemm<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let Shape { m, k, n } = shape;
+    if m == 0 || n == 0 {
+        return;
+    }
+    let band_rows = rows_per_task::<K>(m, rayon::current_num_threads());
+    for jc in (0..n).step_by(K::NC) {
+        let nc = K::NC.min(n - jc);
+        for pc in (0..k).step_by(K::KC) {
+            let kc = K::KC.min(k - pc);
+            buffers::with_b_panel(kc * nc.next_multiple_of(K::NR), |b_panel| {
+                pack::pack_b::<K>(b, n, pc, kc, jc, nc, b_panel);
+                // Bands of rows of C are disjoint, so tasks write C without any locking.
+                c.par_chunks_mut(band_rows * n)
+                    .enumerate()
+                    .for_each(|(band, c_band)| {
+                        let block = Block {
+                            ic: band * band_rows,
+                            mc: c_band.len() / n,
+                            pc,
+                            kc,
+                            jc,
+                            nc,
+                        };
+                        buffers::with_a_block(kc * block.mc.next_multiple_of(K::MR), |a_block| {
+                            pack::pack_a::<K>(a, k, &block, a_block);
+                            macro_kernel::<K>(&block, a_block, b_panel, c_band, n);
+                        });
+                    });
+            });
+        }
+    }
+}
+
+/// Where one task works: rows `ic..ic+mc`, depth `pc..pc+kc`, columns `jc..jc+nc`.
+struct Block {
+    ic: usize,
+    mc: usize,
+    pc: usize,
+    kc: usize,
+    jc: usize,
+    nc: usize,
+}
+
+/// The two innermost loops: every MR × NR tile of this task's block of C.
+fn macro_kernel<K: MicroKernel>(
+    block: &Block,
+    a_block: &[f32],
+    b_panel: &[f32],
+    c_band: &mut [f32],
+    ldc: usize,
+) {
+    let Block {
+        mc, pc, kc, jc, nc, ..
+    } = *block;
+    // The first depth block writes C; later ones add to it (C starts as junk, not zeros).
+    let overwrite = pc == 0;
+    for jr in (0..nc).step_by(K::NR) {
+        let b_sliver = &b_panel[jr * kc..(jr + K::NR) * kc];
+        let cols = K::NR.min(nc - jr);
+        for ir in (0..mc).step_by(K::MR) {
+            let a_sliver = &a_block[ir * kc..(ir + K::MR) * kc];
+            let rows = K::MR.min(mc - ir);
+            let c_tile = &mut c_band[ir * ldc + jc + jr..];
+            if rows == K::MR && cols == K::NR {
+                K::run(kc, a_sliver, b_sliver, c_tile, ldc, overwrite);
+            } else {
+                edge_tile::<K>(kc, a_sliver, b_sliver, c_tile, ldc, rows, cols, overwrite);
+            }
+        }
+    }
+}
+
+/// A partial tile at the bottom or right edge: the kernel writes a full tile into a scratch
+/// buffer (the packed operands are zero-padded, so the extra lanes are harmless), and only
+/// the `rows × cols` that exist are copied to C.
+#[allow(clippy::too_many_arguments)]
+fn edge_tile<K: MicroKernel>(
+    kc: usize,
+    a_sliver: &[f32],
+    b_sliver: &[f32],
+    c_tile: &mut [f32],
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+    overwrite: bool,
+) {
+    let mut scratch = [0.0f32; kernel::MAX_TILE];
+    K::run(kc, a_sliver, b_sliver, &mut scratch, K::NR, true);
+    for r in 0..rows {
+        let src = &scratch[r * K::NR..r * K::NR + cols];
+        let dst = &mut c_tile[r * ldc..r * ldc + cols];
+        if overwrite {
+            dst.copy_from_slice(src);
+        } else {
+            dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+        }
+    }
+}
+
+/// Rows of C per rayon task: at most MC (the L2 block), a multiple of MR, and chosen so the
+/// number of bands is a multiple of the thread count, so no core idles at the end of a
+/// depth step (m = 2048 on 2 threads: 16 bands of 132 rows rather than 15 of 144).
+fn rows_per_task<K: MicroKernel>(m: usize, threads: usize) -> usize {
+    let threads = threads.max(1);
+    let bands = m.div_ceil(K::MC).next_multiple_of(threads);
+    m.div_ceil(bands)
+        .next_multiple_of(K::MR)
+        .clamp(K::MR, K::MC)
+}

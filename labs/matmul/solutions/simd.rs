@@ -1,0 +1,149 @@
+//! Rung 3: explicit SIMD with a register-blocked FMA kernel.
+//!
+//! The compiler's auto-vectorised i-k-j loop loads and stores a vector of C for every single
+//! multiply-add, and a default x86-64 build may only use 128-bit SSE2 without FMA. Here a tile
+//! of C (`R` rows × 2 vectors) lives in registers for the whole depth loop: per step of `p` we
+//! load two vectors of B, broadcast one element of A per row, and issue `2·R` fused
+//! multiply-adds, with no load or store of C at all. C is written once, at the end.
+//!
+//! The kernel is written once, generic over the vector type ([`F32Vec`]); thin entry points
+//! compiled with `#[target_feature]` instantiate it for AVX-512 (16 lanes) and AVX2+FMA
+//! (8 lanes), picked at run time, and portable code covers every other CPU (and aarch64).
+//!
+//! Loop order: column strips of B outside, bands of rows of A inside, so that one strip of B
+//! (k × 2 vectors: 64 KiB for k = 1024 with AVX2) stays in L2 while every band of A passes by.
+//! What this rung still lacks (see `best`) is packing and blocking of the depth.
+
+use crate::cpu::{self, SimdLevel};
+use crate::matmul::Shape;
+use crate::simd::{F32Vec, Scalar8};
+
+/// Rows of C per register tile, per ISA. The tile needs `2·ROWS` accumulators plus two
+/// registers of B and one broadcast of A: AVX2 has 16 registers (2·6 + 3 = 15), AVX-512 has 32
+/// (2·12 + 3 = 27).
+const AVX512_ROWS: usize = 12;
+const AVX2_ROWS: usize = 6;
+const PORTABLE_ROWS: usize = 4;
+
+/// C = A·B with the widest SIMD level available (see [`cpu::simd_level`]).
+pub fn matmul(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    matmul_at(cpu::simd_level(), shape, a, b, c);
+}
+
+/// C = A·B at an explicit SIMD level (tests run every level the CPU has).
+///
+/// # Panics
+/// If the CPU lacks `level`, or the buffers do not fit `shape`.
+pub fn matmul_at(level: SimdLevel, shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(level <= cpu::detected(), "this CPU cannot run {level} code");
+    shape.assert_fits(a, b, c);
+    match level {
+        // SAFETY: the CPU supports the level (asserted above) and the buffers fit the shape.
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => unsafe { matmul_avx512(shape, a, b, c) },
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2Fma => unsafe { matmul_avx2(shape, a, b, c) },
+        _ => unsafe { register_blocked::<Scalar8, PORTABLE_ROWS>(shape, a, b, c) },
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn matmul_avx512(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    unsafe { register_blocked::<std::arch::x86_64::__m512, AVX512_ROWS>(shape, a, b, c) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn matmul_avx2(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    unsafe { register_blocked::<std::arch::x86_64::__m256, AVX2_ROWS>(shape, a, b, c) }
+}
+
+/// The loop nest around the register tile. `MAX_ROWS` rows per band; the last band may be shorter.
+#[inline(always)]
+unsafe fn register_blocked<V: F32Vec, const MAX_ROWS: usize>(
+    shape: Shape,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+) {
+    let Shape { m, n, .. } = shape;
+    let strip = 2 * V::LANES;
+    let vector_cols = n - n % strip;
+    for j in (0..vector_cols).step_by(strip) {
+        for i in (0..m).step_by(MAX_ROWS) {
+            // SAFETY: rows i..i+rows and columns j..j+strip are inside the matrices.
+            unsafe {
+                match (m - i).min(MAX_ROWS) {
+                    12 => tile::<V, 12>(shape, a, b, c, i, j),
+                    11 => tile::<V, 11>(shape, a, b, c, i, j),
+                    10 => tile::<V, 10>(shape, a, b, c, i, j),
+                    9 => tile::<V, 9>(shape, a, b, c, i, j),
+                    8 => tile::<V, 8>(shape, a, b, c, i, j),
+                    7 => tile::<V, 7>(shape, a, b, c, i, j),
+                    6 => tile::<V, 6>(shape, a, b, c, i, j),
+                    5 => tile::<V, 5>(shape, a, b, c, i, j),
+                    4 => tile::<V, 4>(shape, a, b, c, i, j),
+                    3 => tile::<V, 3>(shape, a, b, c, i, j),
+                    2 => tile::<V, 2>(shape, a, b, c, i, j),
+                    _ => tile::<V, 1>(shape, a, b, c, i, j),
+                }
+            }
+        }
+    }
+    leftover_columns(shape, a, b, c, vector_cols);
+}
+
+/// C[i..i+R, j..j+2·LANES] = A[i..i+R, :] · B[:, j..j+2·LANES], accumulated in 2·R registers.
+///
+/// # Safety
+/// V's instruction set is enabled; the tile lies inside C and the buffers fit `shape`.
+#[inline(always)]
+unsafe fn tile<V: F32Vec, const R: usize>(
+    shape: Shape,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    i: usize,
+    j: usize,
+) {
+    let Shape { k, n, .. } = shape;
+    unsafe {
+        let mut acc = [[V::splat(0.0); 2]; R];
+        let a_rows = a.as_ptr().add(i * k);
+        let mut b_row = b.as_ptr().add(j);
+        for p in 0..k {
+            let b0 = V::load(b_row);
+            let b1 = V::load(b_row.add(V::LANES));
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let a_rp = V::splat(*a_rows.add(r * k + p));
+                acc_r[0] = a_rp.mul_add(b0, acc_r[0]);
+                acc_r[1] = a_rp.mul_add(b1, acc_r[1]);
+            }
+            b_row = b_row.add(n);
+        }
+        for (r, acc_r) in acc.iter().enumerate() {
+            let c_row = c.as_mut_ptr().add((i + r) * n + j);
+            acc_r[0].store(c_row);
+            acc_r[1].store(c_row.add(V::LANES));
+        }
+    }
+}
+
+/// The columns right of the last full strip (fewer than 2·LANES), in plain i-k-j order.
+fn leftover_columns(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32], first_col: usize) {
+    let Shape { m, k, n } = shape;
+    if first_col == n {
+        return;
+    }
+    for i in 0..m {
+        let c_row = &mut c[i * n + first_col..(i + 1) * n];
+        c_row.fill(0.0);
+        for p in 0..k {
+            let a_ip = a[i * k + p];
+            for (c_ij, &b_pj) in c_row.iter_mut().zip(&b[p * n + first_col..(p + 1) * n]) {
+                *c_ij += a_ip * b_pj;
+            }
+        }
+    }
+}

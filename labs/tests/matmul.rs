@@ -1,0 +1,250 @@
+//! Every matmul variant, scaffolding and reference alike, against the f64 oracle.
+
+use perflab_labs::cpu::SimdLevel;
+use perflab_labs::matmul::{self, Kernel, MatmulError, Shape, check, random_matrix, solutions};
+use proptest::prelude::*;
+
+/// Runs `kernel` on random inputs of `shape` (C pre-filled with NaN, so an element the kernel
+/// forgets to write fails) and validates every element.
+fn run_and_check(name: &str, kernel: Kernel, shape: Shape, seed: u64) {
+    let a = random_matrix(shape.m, shape.k, seed);
+    let b = random_matrix(shape.k, shape.n, seed + 1);
+    let mut c = vec![f32::NAN; shape.m * shape.n];
+    kernel(shape, &a, &b, &mut c);
+    if let Err(mismatch) = check::check_exact(shape, &a, &b, &c) {
+        panic!("{name} is wrong on {shape}:\n{mismatch}");
+    }
+}
+
+/// Every variant this build has (the OpenBLAS anchor only with `--features openblas`).
+fn kernels() -> Vec<(&'static str, Kernel)> {
+    matmul::variants()
+        .into_iter()
+        .filter_map(|v| v.kernel.ok().map(|k| (v.name, k)))
+        .collect()
+}
+
+/// Shapes where bugs live: empty dimensions, 1, primes, tall and skinny, and sizes one off the
+/// vector widths (8, 16), register tiles (6, 12 rows; 16, 32 columns) and cache blocks
+/// (128, 144, 192, 256).
+const EDGE_SHAPES: &[(usize, usize, usize)] = &[
+    (0, 0, 0),
+    (0, 5, 7),
+    (5, 0, 7),
+    (5, 7, 0),
+    (1, 1, 1),
+    (1, 1, 17),
+    (2, 3, 5),
+    (7, 11, 13),
+    (6, 16, 16),
+    (12, 8, 32),
+    (13, 9, 33),
+    (5, 17, 15),
+    (31, 1, 31),
+    (33, 64, 47),
+    (1, 300, 1),
+    (1000, 3, 2),
+    (2, 3, 1000),
+    (127, 129, 145),
+    (145, 257, 65),
+    (97, 193, 289),
+    (64, 513, 40),
+    (150, 30, 4100),
+];
+
+#[test]
+fn every_variant_matches_the_oracle_on_edge_shapes() {
+    for (name, kernel) in kernels() {
+        for (s, &(m, k, n)) in EDGE_SHAPES.iter().enumerate() {
+            run_and_check(name, kernel, Shape::new(m, k, n), s as u64);
+        }
+    }
+}
+
+/// The SIMD kernels at every level this CPU has, not only the widest one.
+#[test]
+fn simd_and_best_match_at_every_simd_level() {
+    for level in SimdLevel::available() {
+        let simd: Kernel = match level {
+            SimdLevel::Scalar => {
+                |s, a, b, c| solutions::simd::matmul_at(SimdLevel::Scalar, s, a, b, c)
+            }
+            SimdLevel::Avx2Fma => {
+                |s, a, b, c| solutions::simd::matmul_at(SimdLevel::Avx2Fma, s, a, b, c)
+            }
+            SimdLevel::Avx512 => {
+                |s, a, b, c| solutions::simd::matmul_at(SimdLevel::Avx512, s, a, b, c)
+            }
+        };
+        let best: Kernel = match level {
+            SimdLevel::Scalar => {
+                |s, a, b, c| solutions::best::matmul_at(SimdLevel::Scalar, s, a, b, c)
+            }
+            SimdLevel::Avx2Fma => {
+                |s, a, b, c| solutions::best::matmul_at(SimdLevel::Avx2Fma, s, a, b, c)
+            }
+            SimdLevel::Avx512 => {
+                |s, a, b, c| solutions::best::matmul_at(SimdLevel::Avx512, s, a, b, c)
+            }
+        };
+        for &(m, k, n) in EDGE_SHAPES {
+            run_and_check(&format!("simd@{level}"), simd, Shape::new(m, k, n), 7);
+            run_and_check(&format!("best@{level}"), best, Shape::new(m, k, n), 7);
+        }
+    }
+}
+
+#[test]
+fn best_is_right_across_several_depth_and_panel_blocks() {
+    // k > KC (several depth blocks: C is written, then accumulated) and n > NC (two panels).
+    run_and_check(
+        "best",
+        solutions::best::matmul,
+        Shape::new(37, 600, 4100),
+        3,
+    );
+}
+
+#[test]
+fn best_works_inside_rayon_pools_of_any_size() {
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            run_and_check("best", solutions::best::matmul, Shape::new(301, 260, 77), 5)
+        });
+    }
+}
+
+#[test]
+fn best_calls_nested_in_a_parallel_loop_do_not_collide() {
+    use rayon::prelude::*;
+    (0..8u64).into_par_iter().for_each(|seed| {
+        run_and_check(
+            "best",
+            solutions::best::matmul,
+            Shape::new(50, 300, 40),
+            seed,
+        )
+    });
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn every_variant_matches_on_random_shapes(m in 0usize..70, k in 0usize..300, n in 0usize..90, seed in 0u64..1000) {
+        for (name, kernel) in kernels() {
+            run_and_check(name, kernel, Shape::new(m, k, n), seed);
+        }
+    }
+}
+
+#[test]
+fn the_checker_catches_a_single_wrong_element_and_says_where() {
+    let shape = Shape::new(40, 30, 50);
+    let a = random_matrix(40, 30, 1);
+    let b = random_matrix(30, 50, 2);
+    let mut c = vec![0.0; 40 * 50];
+    matmul::naive::matmul(shape, &a, &b, &mut c);
+    c[17 * 50 + 23] += 1e-3;
+    let mismatch = check::check_exact(shape, &a, &b, &c).unwrap_err();
+    assert_eq!((mismatch.row, mismatch.col, mismatch.wrong), (17, 23, 1));
+    assert!(mismatch.to_string().contains("C[17, 23]"), "{mismatch}");
+}
+
+#[test]
+fn the_checker_accepts_any_summation_order_within_the_bound() {
+    // Reversed summation order is a different but valid rounding: it must pass.
+    let shape = Shape::new(20, 4000, 20);
+    let a = random_matrix(20, 4000, 3);
+    let b = random_matrix(4000, 20, 4);
+    let c: Vec<f32> = (0..20 * 20)
+        .map(|e| {
+            (0..4000).rev().fold(0.0f32, |s, p| {
+                s + a[(e / 20) * 4000 + p] * b[p * 20 + e % 20]
+            })
+        })
+        .collect();
+    check::check_exact(shape, &a, &b, &c).unwrap();
+}
+
+#[test]
+fn sampled_check_catches_an_untouched_element_anywhere() {
+    let shape = Shape::new(600, 500, 700);
+    let a = random_matrix(600, 500, 5);
+    let b = random_matrix(500, 700, 6);
+    let mut c = vec![0.0; 600 * 700];
+    solutions::best::matmul(shape, &a, &b, &mut c);
+    check::check_sampled(shape, &a, &b, &c, 9).unwrap();
+    c[311 * 700 + 257] = f32::NAN; // a row no sample is likely to pick: Freivalds finds it
+    let mismatch = check::check_sampled(shape, &a, &b, &c, 9).unwrap_err();
+    assert_eq!((mismatch.row, mismatch.col), (311, 257), "{mismatch}");
+}
+
+#[test]
+fn sampled_check_catches_a_wrong_edge_tile() {
+    let shape = Shape::new(600, 500, 700);
+    let a = random_matrix(600, 500, 5);
+    let b = random_matrix(500, 700, 6);
+    let mut c = vec![0.0; 600 * 700];
+    solutions::best::matmul(shape, &a, &b, &mut c);
+    for i in 594..600 {
+        c[i * 700 + 699] *= 1.01; // the bottom-right corner tile is slightly off
+    }
+    let mismatch = check::check_sampled(shape, &a, &b, &c, 1).unwrap_err();
+    assert!(mismatch.row >= 594 && mismatch.col == 699, "{mismatch}");
+    assert!(mismatch.map[7][7] && !mismatch.map[0][0], "{mismatch}");
+}
+
+#[test]
+fn mismatched_shapes_get_a_clear_error() {
+    let shape = Shape::new(2, 3, 4);
+    let err = matmul::multiply(
+        matmul::naive::matmul,
+        shape,
+        &[0.0; 6],
+        &[0.0; 11],
+        &mut [0.0; 8],
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        MatmulError::Length {
+            matrix: "B",
+            shape,
+            expected: 12,
+            got: 11
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "matrix B has 11 elements, but shape m×k×n = 2x3x4 needs 3×4 = 12"
+    );
+}
+
+#[test]
+fn non_finite_inputs_are_refused() {
+    let shape = Shape::new(2, 2, 2);
+    let mut a = [1.0; 4];
+    a[3] = f32::INFINITY;
+    let err =
+        matmul::multiply(matmul::naive::matmul, shape, &a, &[1.0; 4], &mut [0.0; 4]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "matrix A holds inf at row 1, column 1: inputs must be finite"
+    );
+}
+
+#[test]
+fn shapes_too_large_for_memory_are_refused() {
+    let err = Shape::new(usize::MAX / 2, 4, 1).lens().unwrap_err();
+    assert!(matches!(err, MatmulError::TooLarge { .. }));
+}
+
+#[test]
+#[should_panic(expected = "matrix C has 3 elements")]
+fn unsafe_kernels_refuse_short_buffers_instead_of_reading_past_them() {
+    solutions::best::matmul(Shape::new(2, 2, 2), &[0.0; 4], &[0.0; 4], &mut [0.0; 3]);
+}
