@@ -44,15 +44,14 @@ pub fn set_library_threads(threads: usize) {
 
 #[cfg(feature = "openblas")]
 mod openblas {
-    // Makes cargo link the system libopenblas.
-    extern crate openblas_src;
-
     use crate::matmul::Shape;
     use std::os::raw::c_int;
 
     const CBLAS_ROW_MAJOR: c_int = 101;
     const CBLAS_NO_TRANS: c_int = 111;
 
+    // The system library (Debian: libopenblas-dev), which exports the CBLAS interface.
+    #[link(name = "openblas")]
     unsafe extern "C" {
         #[allow(clippy::too_many_arguments)]
         fn cblas_sgemm(
