@@ -10,3 +10,9 @@ pub mod simd;
 pub mod variant;
 
 pub use variant::Role;
+
+/// Sets the thread count of every library anchor (OpenBLAS, matrixmultiply). Call it first
+/// thing in `main`, before any other thread exists (matrixmultiply reads an environment variable).
+pub fn set_library_threads(threads: usize) {
+    matmul::libraries::set_library_threads(threads);
+}

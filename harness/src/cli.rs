@@ -1,0 +1,311 @@
+//! The `perflab` command line (`cargo lab ...`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::lab::Lab;
+use crate::labs;
+use crate::machine::Machine;
+use crate::measure::{self, Budget, Outcome};
+use crate::report::{self, Document};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "perflab",
+    version,
+    about = "Validate, time and compare the optimisation ladder of classic kernels",
+    long_about = "perflab validates every variant of a lab against an oracle (a variant that fails is \
+never timed), then times them in interleaved rounds and reports median time, spread, throughput, \
+fraction of the measured FMA peak, speedup over naive, and the ratio to the reference solution.\n\n\
+With no command it runs `quick`: every lab at small sizes, in about a minute.",
+    after_help = "Examples:\n  \
+cargo lab                                          quick run of every lab\n  \
+cargo lab bench matmul --size 1024 --size 2048     one lab, chosen sizes\n  \
+cargo lab bench matmul --variant your-simd --variant simd --threads 1\n  \
+cargo lab bench matmul --size 512x2048x256 --json out.json\n  \
+cargo lab list                                     labs, variants, size syntax\n\n\
+Set PERFLAB_SIMD=scalar|avx2|avx512 to run the SIMD kernels at a narrower level.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub quick: Common,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Every lab at its quick sizes, about a minute in all (the default command)
+    Quick(Common),
+    /// Validate and time one lab at chosen sizes
+    Bench(Bench),
+    /// List the labs, their variants and how to write a size
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Threads for rayon variants and for the libraries [default: all cores]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Also write the results as JSON to this file (schema in README.md)
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Seed of the random inputs
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct Bench {
+    /// The lab (see `perflab list`)
+    pub lab: String,
+    /// Problem size, repeatable; matmul: N or MxKxN [default: the lab's default sizes]
+    #[arg(long, short)]
+    pub size: Vec<String>,
+    /// Only these variants, repeatable [default: all]
+    #[arg(long, short)]
+    pub variant: Vec<String>,
+    /// Sampling time per variant, in seconds
+    #[arg(long, default_value_t = 2.0, value_parser = positive_seconds)]
+    pub seconds: f64,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(s),
+        _ => Err(format!(
+            "'{text}' is not a number of seconds between 0 and 3600"
+        )),
+    }
+}
+
+/// One lab to run: which sizes, which variants (indices into its table).
+struct Job {
+    lab: &'static dyn Lab,
+    sizes: Vec<String>,
+    variants: Vec<usize>,
+}
+
+/// Runs a parsed command line. Exit code 1 when a variant failed validation.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Quick(cli.quick)) {
+        Command::List => {
+            print!("{}", list());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Quick(common) => {
+            let jobs = labs::all()
+                .into_iter()
+                .map(|lab| Job {
+                    lab,
+                    sizes: lab.quick_sizes().iter().map(|s| s.to_string()).collect(),
+                    variants: (0..lab.variants().len()).collect(),
+                })
+                .collect();
+            run_jobs(jobs, &common, &Budget::quick())
+        }
+        Command::Bench(bench) => {
+            let lab = labs::find(&bench.lab).map_err(anyhow::Error::msg)?;
+            let sizes = if bench.size.is_empty() {
+                lab.default_sizes().iter().map(|s| s.to_string()).collect()
+            } else {
+                bench.size.clone()
+            };
+            let variants = select_variants(lab, &bench.variant)?;
+            run_jobs(
+                vec![Job {
+                    lab,
+                    sizes,
+                    variants,
+                }],
+                &bench.common,
+                &Budget::thorough(bench.seconds),
+            )
+        }
+    }
+}
+
+/// Indices of the named variants (all when none is named), or an error listing the valid names.
+fn select_variants(lab: &dyn Lab, names: &[String]) -> anyhow::Result<Vec<usize>> {
+    let table = lab.variants();
+    if names.is_empty() {
+        return Ok((0..table.len()).collect());
+    }
+    let mut chosen = Vec::new();
+    for name in names {
+        match table.iter().position(|v| v.name == name) {
+            Some(i) if !chosen.contains(&i) => chosen.push(i),
+            Some(_) => {}
+            None => {
+                let known: Vec<_> = table.iter().map(|v| v.name).collect();
+                bail!(
+                    "lab '{}' has no variant '{name}'; its variants: {}",
+                    lab.name(),
+                    known.join(", ")
+                );
+            }
+        }
+    }
+    chosen.sort_unstable();
+    Ok(chosen)
+}
+
+fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<ExitCode> {
+    // Parse every size before spending any time, so a typo fails at once.
+    for job in &jobs {
+        for size in &job.sizes {
+            job.lab.prepare_check(size)?;
+        }
+    }
+    let threads = common
+        .threads
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Libraries first: matrixmultiply reads its thread count from the environment once.
+    perflab_labs::set_library_threads(threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting the thread pool")?;
+    capture_panics();
+
+    let machine = Machine::probe(&pool);
+    println!("{}\n", machine.describe());
+    let mut records = Vec::new();
+    let mut failures = 0;
+    for job in &jobs {
+        let table = job.lab.variants();
+        for size in &job.sizes {
+            let mut case = job
+                .lab
+                .prepare(size, common.seed)
+                .map_err(anyhow::Error::msg)?;
+            let runnable: Vec<usize> = job
+                .variants
+                .iter()
+                .copied()
+                .filter(|&v| table[v].unavailable.is_none())
+                .collect();
+            let title = format!("{} {}", job.lab.name(), case.label());
+            let outcomes = pool.install(|| measure::measure(&mut *case, &runnable, budget, &title));
+            failures += outcomes
+                .iter()
+                .filter(|o| matches!(o, Outcome::Failed { .. }))
+                .count();
+            let mut rows: Vec<_> = job
+                .variants
+                .iter()
+                .map(|&v| (table[v].clone(), None))
+                .collect();
+            for (&v, outcome) in runnable.iter().zip(outcomes) {
+                let slot = job
+                    .variants
+                    .iter()
+                    .position(|&x| x == v)
+                    .expect("runnable ⊆ selected");
+                rows[slot].1 = Some(outcome);
+            }
+            let record = report::record(
+                job.lab.name(),
+                job.lab.flagship(),
+                case.label(),
+                case.params(),
+                case.work(),
+                &machine,
+                &rows,
+            );
+            println!("{}", report::render(&record));
+            records.push(record);
+        }
+    }
+    if let Some(path) = &common.json {
+        let document = Document {
+            perflab_version: env!("CARGO_PKG_VERSION"),
+            machine,
+            records,
+        };
+        let text = serde_json::to_string_pretty(&document)?;
+        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+        println!("results written to {}", path.display());
+    }
+    if failures > 0 {
+        eprintln!("{failures} variant(s) failed validation: see the notes under the tables");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `perflab list`.
+pub fn list() -> String {
+    let mut out = String::new();
+    for lab in labs::all() {
+        out += &format!(
+            "{}: {}\n  sizes: {}\n  variants:\n",
+            lab.name(),
+            lab.about(),
+            lab.size_syntax()
+        );
+        for v in lab.variants() {
+            let status = v
+                .unavailable
+                .map(|why| format!(" [unavailable: {why}]"))
+                .unwrap_or_default();
+            out += &format!(
+                "    {:<14} {:<9} {}{status}\n",
+                v.name,
+                v.role.as_str(),
+                v.summary
+            );
+        }
+    }
+    out
+}
+
+/// The last panic's message and location, kept for the report instead of printed as a trace.
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// Replaces the panic printer: a variant that panics is reported as failed, with the message.
+fn capture_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(format!("panicked{place}: {message}"));
+    }));
+}
+
+/// The message of the last captured panic.
+pub fn last_panic() -> String {
+    LAST_PANIC
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .unwrap_or_else(|| "panicked".into())
+}
+
+/// Parses a size without building its (possibly large) input.
+trait PrepareCheck {
+    fn prepare_check(&self, size: &str) -> anyhow::Result<()>;
+}
+
+impl PrepareCheck for &'static dyn Lab {
+    fn prepare_check(&self, size: &str) -> anyhow::Result<()> {
+        self.check_size(size).map_err(anyhow::Error::msg)
+    }
+}

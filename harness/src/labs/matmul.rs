@@ -1,0 +1,212 @@
+//! The matmul lab, as the harness sees it.
+
+use perflab_labs::matmul::{self, Kernel, Shape, check, random_matrix};
+use serde_json::json;
+
+use crate::lab::{Case, Lab, VariantInfo, WorkUnit};
+
+pub struct Matmul;
+
+impl Lab for Matmul {
+    fn name(&self) -> &'static str {
+        "matmul"
+    }
+
+    fn about(&self) -> &'static str {
+        "dense f32 matrix multiply C = A·B (row-major, m×k times k×n)"
+    }
+
+    fn size_syntax(&self) -> &'static str {
+        "N (square) or MxKxN, e.g. 1024 or 512x2048x256"
+    }
+
+    fn quick_sizes(&self) -> &'static [&'static str] {
+        &["256", "1024"]
+    }
+
+    fn default_sizes(&self) -> &'static [&'static str] {
+        &["1024"]
+    }
+
+    fn flagship(&self) -> &'static str {
+        "best"
+    }
+
+    fn variants(&self) -> Vec<VariantInfo> {
+        matmul::variants()
+            .into_iter()
+            .map(|v| VariantInfo {
+                name: v.name,
+                role: v.role,
+                reference: v.reference,
+                summary: v.summary,
+                unavailable: v.kernel.err(),
+            })
+            .collect()
+    }
+
+    fn check_size(&self, size: &str) -> Result<(), String> {
+        parse_shape(size)?
+            .lens()
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
+        let shape = parse_shape(size)?;
+        shape.lens().map_err(|e| e.to_string())?;
+        let kernels = matmul::variants()
+            .into_iter()
+            .map(|v| v.kernel.ok())
+            .collect();
+        Ok(Box::new(MatmulCase {
+            shape,
+            a: random_matrix(shape.m, shape.k, seed),
+            b: random_matrix(shape.k, shape.n, seed.wrapping_add(1)),
+            c: vec![0.0; shape.m * shape.n],
+            rows: vec![shape.m; matmul::variants().len()],
+            kernels,
+            seed,
+        }))
+    }
+}
+
+/// `N` or `MxKxN` (also with `×` or `,`), each a non-negative integer.
+pub fn parse_shape(size: &str) -> Result<Shape, String> {
+    let bad = || {
+        format!(
+            "malformed matmul size '{size}': expected N (square) or MxKxN, e.g. 1024 or 512x2048x256"
+        )
+    };
+    let dims: Vec<usize> = size
+        .split(['x', 'X', '×', ','])
+        .map(|d| d.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    match dims[..] {
+        [n] => Ok(Shape::square(n)),
+        [m, k, n] => Ok(Shape::new(m, k, n)),
+        _ => Err(bad()),
+    }
+}
+
+struct MatmulCase {
+    shape: Shape,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    c: Vec<f32>,
+    /// Rows of A (and C) each variant runs on: all of them unless the variant is limited.
+    rows: Vec<usize>,
+    kernels: Vec<Option<Kernel>>,
+    seed: u64,
+}
+
+impl MatmulCase {
+    /// The problem `variant` runs on: the first `rows` rows of A and C, all of B.
+    fn sub_problem(&self, variant: usize) -> Shape {
+        Shape {
+            m: self.rows[variant],
+            ..self.shape
+        }
+    }
+
+    fn kernel(&self, variant: usize) -> Kernel {
+        self.kernels[variant].expect("the harness runs available variants only")
+    }
+}
+
+impl Case for MatmulCase {
+    fn label(&self) -> String {
+        self.shape.to_string()
+    }
+
+    fn params(&self) -> serde_json::Value {
+        json!({ "m": self.shape.m, "k": self.shape.k, "n": self.shape.n })
+    }
+
+    fn work(&self) -> WorkUnit {
+        WorkUnit {
+            per_call: self.shape.flops(),
+            name: "GFLOP/s",
+            scale: 1e9,
+            is_flops: true,
+        }
+    }
+
+    fn limit(&mut self, variant: usize, fraction: f64) -> f64 {
+        let m = self.shape.m;
+        let rows = ((m as f64 * fraction).ceil() as usize).clamp(m.min(1), m);
+        self.rows[variant] = rows;
+        if m == 0 { 1.0 } else { rows as f64 / m as f64 }
+    }
+
+    fn run(&mut self, variant: usize) {
+        let sub = self.sub_problem(variant);
+        let kernel = self.kernel(variant);
+        kernel(
+            sub,
+            &self.a[..sub.m * sub.k],
+            &self.b,
+            &mut self.c[..sub.m * sub.n],
+        );
+    }
+
+    fn validate(&mut self, variant: usize) -> Result<String, String> {
+        let sub = self.sub_problem(variant);
+        // Junk in C: a kernel that skips an element, or returns early, cannot pass.
+        self.c.fill(f32::NAN);
+        self.run(variant);
+        let (a, c) = (&self.a[..sub.m * sub.k], &self.c[..sub.m * sub.n]);
+        match check::check(sub, a, &self.b, c, self.seed ^ variant as u64) {
+            Ok(method) => Ok(method.to_string()),
+            Err(mismatch) => Err(mismatch.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_or_say_what_is_expected() {
+        assert_eq!(parse_shape("1024"), Ok(Shape::square(1024)));
+        assert_eq!(parse_shape("3x5x7"), Ok(Shape::new(3, 5, 7)));
+        assert_eq!(parse_shape("0x5x7"), Ok(Shape::new(0, 5, 7)));
+        for bad in ["", "x", "3x5", "3x5x7x9", "-4", "1e3", "abc"] {
+            let err = parse_shape(bad).unwrap_err();
+            assert!(err.contains("expected N (square) or MxKxN"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_limited_variant_runs_on_fewer_rows_and_still_validates() {
+        let mut case = Matmul.prepare("64x32x16", 1).unwrap();
+        assert_eq!(case.limit(0, 0.25), 0.25);
+        case.validate(0).unwrap();
+        assert_eq!(case.limit(0, 1e-9), 1.0 / 64.0, "at least one row");
+    }
+
+    #[test]
+    fn a_wrong_variant_fails_validation_with_the_element() {
+        let mut case = Matmul.prepare("20x10x30", 1).unwrap();
+        let wrong: Kernel = |s, a, b, c| {
+            matmul::naive::matmul(s, a, b, c);
+            c[5 * 30 + 7] += 1.0;
+        };
+        let naive = 0;
+        // Swap in the wrong kernel for the baseline, through the same table the harness uses.
+        let case = unsafe_swap(&mut case, naive, wrong);
+        let err = case.validate(naive).unwrap_err();
+        assert!(err.contains("C[5, 7]"), "{err}");
+    }
+
+    fn unsafe_swap(case: &mut Box<dyn Case>, variant: usize, kernel: Kernel) -> &mut MatmulCase {
+        // The test owns the case it built; downcast through a raw pointer to reach its table.
+        let case = &mut **case as *mut dyn Case as *mut MatmulCase;
+        // SAFETY: `prepare` above returned a Box<MatmulCase>.
+        let case = unsafe { &mut *case };
+        case.kernels[variant] = Some(kernel);
+        case
+    }
+}

@@ -1,0 +1,13 @@
+//! The perflab harness: validates every variant against an oracle, then times it, then reports.
+//!
+//! Generic over labs: a lab implements [`lab::Lab`] (its variants and how to parse a size) and
+//! [`lab::Case`] (one prepared input: run a variant on it, validate the result, say how much
+//! work a call is). Everything else (calibration, interleaved timing, statistics, tables,
+//! JSON) is written once, here.
+
+pub mod cli;
+pub mod lab;
+pub mod labs;
+pub mod machine;
+pub mod measure;
+pub mod report;

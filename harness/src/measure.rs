@@ -1,0 +1,227 @@
+//! Calibrate, validate, then time every variant in interleaved rounds.
+//!
+//! - Calibrate: time one call on a growing slice of the input until it takes a few ms, and
+//!   extrapolate. A variant whose full call would exceed the budget (naive at n = 2048 takes
+//!   about a minute) is limited to a slice of the input, and the report says so.
+//! - Validate: fill the output with junk, run once on the exact input that will be timed, and
+//!   check against the oracle. A variant that fails is never timed.
+//! - Time: rounds in which every variant runs one sample (several calls when a call is short),
+//!   rotating the order each round, so that a slow patch of the machine hits all variants
+//!   alike and ratios measured in one run stay fair. The first round warms caches and is dropped.
+
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::lab::Case;
+
+/// How much time to spend.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// A variant whose call would take longer than this runs on a slice of the input.
+    pub call_limit: Duration,
+    /// Total sampling time per variant (the rounds stop once every variant had about this much).
+    pub per_variant: Duration,
+    /// A sample is at least this long: short calls are repeated inside one sample.
+    pub min_sample: Duration,
+    pub min_rounds: usize,
+    pub max_rounds: usize,
+}
+
+impl Budget {
+    /// `cargo lab`: every lab in about a minute.
+    pub fn quick() -> Budget {
+        Budget {
+            call_limit: Duration::from_millis(250),
+            per_variant: Duration::from_millis(500),
+            min_sample: Duration::from_millis(5),
+            min_rounds: 5,
+            max_rounds: 30,
+        }
+    }
+
+    /// `perflab bench`: `seconds` of sampling per variant.
+    pub fn thorough(seconds: f64) -> Budget {
+        Budget {
+            call_limit: Duration::from_secs_f64((seconds / 2.0).max(0.25)),
+            per_variant: Duration::from_secs_f64(seconds),
+            min_sample: Duration::from_millis(10),
+            min_rounds: 7,
+            max_rounds: 200,
+        }
+    }
+}
+
+/// What happened to one variant.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// Validated, then timed.
+    Measured {
+        validation: String,
+        fraction: f64,
+        stats: Stats,
+    },
+    /// Failed validation: never timed.
+    Failed { error: String, fraction: f64 },
+}
+
+/// Seconds per call on the full input (samples of a limited variant are scaled up).
+#[derive(Clone, Debug)]
+pub struct Stats {
+    pub median: f64,
+    pub p25: f64,
+    pub p75: f64,
+    pub min: f64,
+    pub samples: usize,
+}
+
+impl Stats {
+    fn of(mut seconds: Vec<f64>) -> Stats {
+        seconds.sort_by(f64::total_cmp);
+        let at = |q: f64| seconds[((seconds.len() - 1) as f64 * q).round() as usize];
+        Stats {
+            median: at(0.5),
+            p25: at(0.25),
+            p75: at(0.75),
+            min: seconds[0],
+            samples: seconds.len(),
+        }
+    }
+
+    /// The interquartile range relative to the median: how noisy the samples were.
+    pub fn spread(&self) -> f64 {
+        (self.p75 - self.p25) / self.median
+    }
+}
+
+/// Validates and times `variants` (indices into the lab's table) on `case`.
+pub fn measure(
+    case: &mut dyn Case,
+    variants: &[usize],
+    budget: &Budget,
+    title: &str,
+) -> Vec<Outcome> {
+    let bar = progress_bar(variants.len() as u64, &format!("{title}: validating"));
+    let mut plans = Vec::new();
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; variants.len()];
+    for (slot, &v) in variants.iter().enumerate() {
+        // A variant that panics (an exercise indexing past a buffer, say) fails like a wrong one.
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let full_call = calibrate(case, v);
+            let fraction = if full_call > budget.call_limit.as_secs_f64() {
+                case.limit(v, budget.call_limit.as_secs_f64() / full_call)
+            } else {
+                case.limit(v, 1.0)
+            };
+            (full_call * fraction, fraction, case.validate(v))
+        }));
+        match checked {
+            Ok((call, fraction, Ok(validation))) => {
+                let reps = (budget.min_sample.as_secs_f64() / call.max(1e-9))
+                    .ceil()
+                    .clamp(1.0, 10_000.0) as usize;
+                plans.push(Plan {
+                    slot,
+                    variant: v,
+                    fraction,
+                    reps,
+                    call,
+                    validation,
+                    seconds: Vec::new(),
+                });
+            }
+            Ok((_, fraction, Err(error))) => {
+                outcomes[slot] = Some(Outcome::Failed { error, fraction })
+            }
+            Err(_) => {
+                outcomes[slot] = Some(Outcome::Failed {
+                    error: crate::cli::last_panic(),
+                    fraction: 1.0,
+                })
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    let round_time: f64 = plans.iter().map(|p| p.reps as f64 * p.call).sum();
+    let rounds = if plans.is_empty() {
+        0
+    } else {
+        let wanted = budget.per_variant.as_secs_f64() * plans.len() as f64 / round_time.max(1e-9);
+        (wanted.ceil() as usize).clamp(budget.min_rounds, budget.max_rounds)
+    };
+    let bar = progress_bar(
+        ((rounds + 1) * plans.len()) as u64,
+        &format!("{title}: timing"),
+    );
+    for round in 0..=rounds {
+        let count = plans.len();
+        for i in 0..count {
+            // Rotate the order each round so no variant always runs right after another.
+            let plan = &mut plans[(i + round) % count];
+            let start = Instant::now();
+            for _ in 0..plan.reps {
+                case.run(plan.variant);
+            }
+            let per_call = start.elapsed().as_secs_f64() / plan.reps as f64;
+            if round > 0 {
+                plan.seconds.push(per_call / plan.fraction); // scaled to the full input
+            }
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+
+    for plan in plans {
+        let stats = Stats::of(plan.seconds);
+        outcomes[plan.slot] = Some(Outcome::Measured {
+            validation: plan.validation,
+            fraction: plan.fraction,
+            stats,
+        });
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.expect("every variant has an outcome"))
+        .collect()
+}
+
+struct Plan {
+    slot: usize,
+    variant: usize,
+    fraction: f64,
+    reps: usize,
+    /// Estimated seconds per call, as run (after any limit).
+    call: f64,
+    validation: String,
+    seconds: Vec<f64>,
+}
+
+/// Estimated seconds for one call of `variant` on the full input: time a slice of the input
+/// that grows eightfold until a call takes at least 5 ms (or the slice is everything).
+fn calibrate(case: &mut dyn Case, variant: usize) -> f64 {
+    let mut asked = 1.0 / 512.0;
+    loop {
+        let fraction = case.limit(variant, asked);
+        case.run(variant); // warm: first touch of the output, code and data into cache
+        let start = Instant::now();
+        case.run(variant);
+        let seconds = start.elapsed().as_secs_f64();
+        if seconds >= 0.005 || fraction >= 1.0 {
+            return seconds / fraction;
+        }
+        asked = (asked * 8.0).min(1.0);
+    }
+}
+
+fn progress_bar(len: u64, message: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>28} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_string());
+    bar
+}

@@ -1,0 +1,303 @@
+//! Turning outcomes into records (JSON) and tables (terminal).
+
+use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
+use perflab_labs::Role;
+use serde::Serialize;
+
+use crate::lab::{VariantInfo, WorkUnit};
+use crate::machine::Machine;
+use crate::measure::Outcome;
+
+/// Above this interquartile spread, a measurement is flagged as noisy.
+pub const NOISY_SPREAD: f64 = 0.10;
+
+/// The whole JSON document of one `perflab` invocation.
+#[derive(Debug, Serialize)]
+pub struct Document {
+    pub perflab_version: &'static str,
+    pub machine: Machine,
+    pub records: Vec<Record>,
+}
+
+/// One lab at one size.
+#[derive(Debug, Serialize)]
+pub struct Record {
+    pub lab: &'static str,
+    pub size: String,
+    pub params: serde_json::Value,
+    pub threads: usize,
+    pub cpu: String,
+    pub simd_level: String,
+    pub fma_peak_gflops: f64,
+    pub variants: Vec<VariantRecord>,
+}
+
+/// One variant's result.
+#[derive(Debug, Serialize)]
+pub struct VariantRecord {
+    pub name: &'static str,
+    pub role: &'static str,
+    /// What `ratio_vs_reference` compares against.
+    pub reference: Option<&'static str>,
+    /// measured | failed | unavailable
+    pub status: &'static str,
+    /// Whether the output matched the oracle (null when the variant could not run).
+    pub correct: Option<bool>,
+    /// How it was validated, or what was wrong, or why it is unavailable.
+    pub detail: String,
+    /// Fraction of the input it ran on (below 1: a slow variant, its time scaled up).
+    pub fraction_run: Option<f64>,
+    pub median_s: Option<f64>,
+    pub p25_s: Option<f64>,
+    pub p75_s: Option<f64>,
+    pub min_s: Option<f64>,
+    pub samples: Option<usize>,
+    /// (p75 − p25) / median.
+    pub spread: Option<f64>,
+    pub throughput: Option<Throughput>,
+    /// GFLOP/s, for labs whose work is floating-point operations.
+    pub gflops: Option<f64>,
+    pub fraction_of_peak: Option<f64>,
+    pub speedup_vs_naive: Option<f64>,
+    pub ratio_vs_reference: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Throughput {
+    pub value: f64,
+    pub unit: &'static str,
+}
+
+/// Builds the record of one lab at one size. `flagship` is what non-exercises are compared to.
+pub fn record(
+    lab: &'static str,
+    flagship: &'static str,
+    size: String,
+    params: serde_json::Value,
+    work: WorkUnit,
+    machine: &Machine,
+    variants: &[(VariantInfo, Option<Outcome>)],
+) -> Record {
+    let median_of = |name: &str| {
+        variants
+            .iter()
+            .find(|(info, _)| info.name == name)
+            .and_then(|(_, outcome)| match outcome {
+                Some(Outcome::Measured { stats, .. }) => Some(stats.median),
+                _ => None,
+            })
+    };
+    let naive = variants
+        .iter()
+        .find(|(info, _)| info.role == Role::Baseline)
+        .and_then(|(info, _)| median_of(info.name));
+    let rows = variants
+        .iter()
+        .map(|(info, outcome)| {
+            let reference = info
+                .reference
+                .or((info.name != flagship).then_some(flagship));
+            let mut row = VariantRecord {
+                name: info.name,
+                role: info.role.as_str(),
+                reference,
+                status: "unavailable",
+                correct: None,
+                detail: info.unavailable.unwrap_or("not selected").to_string(),
+                fraction_run: None,
+                median_s: None,
+                p25_s: None,
+                p75_s: None,
+                min_s: None,
+                samples: None,
+                spread: None,
+                throughput: None,
+                gflops: None,
+                fraction_of_peak: None,
+                speedup_vs_naive: None,
+                ratio_vs_reference: None,
+            };
+            match outcome {
+                None => {}
+                Some(Outcome::Failed { error, fraction }) => {
+                    row.status = "failed";
+                    row.correct = Some(false);
+                    row.detail = error.clone();
+                    row.fraction_run = Some(*fraction);
+                }
+                Some(Outcome::Measured {
+                    validation,
+                    fraction,
+                    stats,
+                }) => {
+                    let rate = work.per_call / stats.median / work.scale;
+                    row.status = "measured";
+                    row.correct = Some(true);
+                    row.detail = validation.clone();
+                    row.fraction_run = Some(*fraction);
+                    row.median_s = Some(stats.median);
+                    row.p25_s = Some(stats.p25);
+                    row.p75_s = Some(stats.p75);
+                    row.min_s = Some(stats.min);
+                    row.samples = Some(stats.samples);
+                    row.spread = Some(stats.spread());
+                    row.throughput = Some(Throughput {
+                        value: rate,
+                        unit: work.name,
+                    });
+                    if work.is_flops {
+                        let gflops = work.per_call / stats.median / 1e9;
+                        row.gflops = Some(gflops);
+                        row.fraction_of_peak = Some(gflops / machine.fma_peak_gflops);
+                    }
+                    row.speedup_vs_naive = naive.map(|t| t / stats.median);
+                    row.ratio_vs_reference =
+                        reference.and_then(median_of).map(|t| t / stats.median);
+                }
+            }
+            row
+        })
+        .collect();
+    Record {
+        lab,
+        size,
+        params,
+        threads: machine.threads,
+        cpu: machine.cpu.clone(),
+        simd_level: machine.simd_level.clone(),
+        fma_peak_gflops: machine.fma_peak_gflops,
+        variants: rows,
+    }
+}
+
+/// The terminal table of one record, with notes below it (failures, limits, noise).
+pub fn render(record: &Record) -> String {
+    let mut table = Table::new();
+    table.load_preset(UTF8_BORDERS_ONLY);
+    let unit = record
+        .variants
+        .iter()
+        .find_map(|v| v.throughput.as_ref().map(|t| t.unit))
+        .unwrap_or("throughput");
+    let has_peak = record.variants.iter().any(|v| v.fraction_of_peak.is_some());
+    let mut header = vec!["variant", "role", "median", "spread", unit];
+    if has_peak {
+        header.push("of peak");
+    }
+    header.extend(["vs naive", "vs ref", "check"]);
+    table.set_header(header);
+
+    let mut notes = Vec::new();
+    for v in &record.variants {
+        let mut cells = vec![Cell::new(v.name), Cell::new(v.role)];
+        let numbers: Vec<String> = match v.status {
+            "measured" => {
+                let mut n = vec![
+                    format_seconds(v.median_s.unwrap_or_default()),
+                    format!("±{:.0}%", 50.0 * v.spread.unwrap_or_default()),
+                    format!("{:.2}", v.throughput.as_ref().map_or(0.0, |t| t.value)),
+                ];
+                if has_peak {
+                    n.push(
+                        v.fraction_of_peak
+                            .map_or("".into(), |f| format!("{:.0}%", 100.0 * f)),
+                    );
+                }
+                n.push(
+                    v.speedup_vs_naive
+                        .map_or("-".into(), |s| format!("{}x", format_ratio(s))),
+                );
+                n.push(match (v.ratio_vs_reference, v.reference) {
+                    (Some(r), Some(of)) => format!("{}x {of}", format_ratio(r)),
+                    _ => "-".into(),
+                });
+                n.push(if v.fraction_run.is_some_and(|f| f < 1.0) {
+                    "ok*".into()
+                } else {
+                    "ok".into()
+                });
+                n
+            }
+            status => {
+                let width = if has_peak { 7 } else { 6 };
+                let mut n = vec!["-".to_string(); width - 1];
+                n.push(if status == "failed" {
+                    "FAILED".into()
+                } else {
+                    "n/a".into()
+                });
+                n
+            }
+        };
+        cells.extend(
+            numbers
+                .into_iter()
+                .map(|n| Cell::new(n).set_alignment(CellAlignment::Right)),
+        );
+        table.add_row(cells);
+
+        match v.status {
+            "failed" => notes.push(format!(
+                "{} FAILED validation and was not timed:\n{}",
+                v.name,
+                indent(&v.detail)
+            )),
+            "unavailable" => notes.push(format!("{}: {}", v.name, v.detail)),
+            _ => {}
+        }
+        if let Some(f) = v.fraction_run.filter(|f| *f < 1.0) {
+            notes.push(format!(
+                "* {} ran on {:.1}% of the rows to bound its run time; its time is scaled up to the full problem",
+                v.name,
+                100.0 * f
+            ));
+        }
+    }
+    let noisy: Vec<_> = record
+        .variants
+        .iter()
+        .filter(|v| v.spread.is_some_and(|s| s > NOISY_SPREAD))
+        .map(|v| v.name)
+        .collect();
+    if !noisy.is_empty() {
+        notes.push(format!(
+            "warning: wide spread (interquartile range > {:.0}% of the median) for {}: the machine was busy; \
+             rerun, give more --seconds, and trust ratios from one run over absolute times",
+            100.0 * NOISY_SPREAD,
+            noisy.join(", ")
+        ));
+    }
+    let mut out = format!(
+        "{} {} | threads {}\n{table}\n",
+        record.lab, record.size, record.threads
+    );
+    out.push_str("vs naive: speedup over the baseline; vs ref: speedup over the named reference (below 1: slower)\n");
+    for note in notes {
+        out.push_str(&note);
+        out.push('\n');
+    }
+    out
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn format_seconds(s: f64) -> String {
+    match s {
+        s if s >= 1.0 => format!("{s:.2} s"),
+        s if s >= 1e-3 => format!("{:.2} ms", s * 1e3),
+        s => format!("{:.1} µs", s * 1e6),
+    }
+}
+
+fn format_ratio(r: f64) -> String {
+    if r >= 10.0 {
+        format!("{r:.0}")
+    } else {
+        format!("{r:.2}")
+    }
+}
