@@ -74,11 +74,7 @@ pub fn simd_level() -> SimdLevel {
     static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
     *LEVEL.get_or_init(|| {
         let hardware = detected();
-        match std::env::var("PERFLAB_SIMD")
-            .ok()
-            .as_deref()
-            .and_then(SimdLevel::parse)
-        {
+        match std::env::var("PERFLAB_SIMD").ok().as_deref().and_then(SimdLevel::parse) {
             Some(asked) if asked <= hardware => asked,
             _ => hardware,
         }
@@ -144,9 +140,7 @@ fn probe<V: F32Vec>(duration: Duration) -> f64 {
             fmas += ROUNDS * PROBE_CHAINS;
         }
         let mut out = [0.0f32; 16];
-        acc.iter()
-            .fold(V::splat(0.0), |s, a| s.mul_add(V::splat(1.0), *a))
-            .store(out.as_mut_ptr());
+        acc.iter().fold(V::splat(0.0), |s, a| s.mul_add(V::splat(1.0), *a)).store(out.as_mut_ptr());
         out[0]
     };
     std::hint::black_box(sum);

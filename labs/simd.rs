@@ -11,6 +11,7 @@
 /// The methods use intrinsics of one instruction set: call them only where that set is
 /// enabled (inside a `#[target_feature]` function, after runtime detection).
 /// Pointers must be valid for `LANES` consecutive f32 reads or writes.
+#[allow(clippy::missing_safety_doc, reason = "one contract for all methods, stated on the trait")]
 pub trait F32Vec: Copy {
     const LANES: usize;
     /// Every lane set to `x`.

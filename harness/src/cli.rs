@@ -81,9 +81,7 @@ pub struct Bench {
 fn positive_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(s),
-        _ => Err(format!(
-            "'{text}' is not a number of seconds between 0 and 3600"
-        )),
+        _ => Err(format!("'{text}' is not a number of seconds between 0 and 3600")),
     }
 }
 
@@ -120,15 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bench.size.clone()
             };
             let variants = select_variants(lab, &bench.variant)?;
-            run_jobs(
-                vec![Job {
-                    lab,
-                    sizes,
-                    variants,
-                }],
-                &bench.common,
-                &Budget::thorough(bench.seconds),
-            )
+            run_jobs(vec![Job { lab, sizes, variants }], &bench.common, &Budget::thorough(bench.seconds))
         }
     }
 }
@@ -146,11 +136,7 @@ fn select_variants(lab: &dyn Lab, names: &[String]) -> anyhow::Result<Vec<usize>
             Some(_) => {}
             None => {
                 let known: Vec<_> = table.iter().map(|v| v.name).collect();
-                bail!(
-                    "lab '{}' has no variant '{name}'; its variants: {}",
-                    lab.name(),
-                    known.join(", ")
-                );
+                bail!("lab '{}' has no variant '{name}'; its variants: {}", lab.name(), known.join(", "));
             }
         }
     }
@@ -165,16 +151,11 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
             job.lab.prepare_check(size)?;
         }
     }
-    let threads = common
-        .threads
-        .map(usize::from)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads =
+        common.threads.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // Libraries first: matrixmultiply reads its thread count from the environment once.
     perflab_labs::set_library_threads(threads);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("starting the thread pool")?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("starting the thread pool")?;
     capture_panics();
 
     let machine = Machine::probe(&pool);
@@ -184,33 +165,15 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
     for job in &jobs {
         let table = job.lab.variants();
         for size in &job.sizes {
-            let mut case = job
-                .lab
-                .prepare(size, common.seed)
-                .map_err(anyhow::Error::msg)?;
-            let runnable: Vec<usize> = job
-                .variants
-                .iter()
-                .copied()
-                .filter(|&v| table[v].unavailable.is_none())
-                .collect();
+            let mut case = job.lab.prepare(size, common.seed).map_err(anyhow::Error::msg)?;
+            let runnable: Vec<usize> =
+                job.variants.iter().copied().filter(|&v| table[v].unavailable.is_none()).collect();
             let title = format!("{} {}", job.lab.name(), case.label());
             let outcomes = pool.install(|| measure::measure(&mut *case, &runnable, budget, &title));
-            failures += outcomes
-                .iter()
-                .filter(|o| matches!(o, Outcome::Failed { .. }))
-                .count();
-            let mut rows: Vec<_> = job
-                .variants
-                .iter()
-                .map(|&v| (table[v].clone(), None))
-                .collect();
+            failures += outcomes.iter().filter(|o| matches!(o, Outcome::Failed { .. })).count();
+            let mut rows: Vec<_> = job.variants.iter().map(|&v| (table[v].clone(), None)).collect();
             for (&v, outcome) in runnable.iter().zip(outcomes) {
-                let slot = job
-                    .variants
-                    .iter()
-                    .position(|&x| x == v)
-                    .expect("runnable ⊆ selected");
+                let slot = job.variants.iter().position(|&x| x == v).expect("runnable ⊆ selected");
                 rows[slot].1 = Some(outcome);
             }
             let record = report::record(
@@ -227,11 +190,7 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
         }
     }
     if let Some(path) = &common.json {
-        let document = Document {
-            perflab_version: env!("CARGO_PKG_VERSION"),
-            machine,
-            records,
-        };
+        let document = Document { perflab_version: env!("CARGO_PKG_VERSION"), machine, records };
         let text = serde_json::to_string_pretty(&document)?;
         std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
         println!("results written to {}", path.display());
@@ -247,23 +206,10 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
 pub fn list() -> String {
     let mut out = String::new();
     for lab in labs::all() {
-        out += &format!(
-            "{}: {}\n  sizes: {}\n  variants:\n",
-            lab.name(),
-            lab.about(),
-            lab.size_syntax()
-        );
+        out += &format!("{}: {}\n  sizes: {}\n  variants:\n", lab.name(), lab.about(), lab.size_syntax());
         for v in lab.variants() {
-            let status = v
-                .unavailable
-                .map(|why| format!(" [unavailable: {why}]"))
-                .unwrap_or_default();
-            out += &format!(
-                "    {:<14} {:<9} {}{status}\n",
-                v.name,
-                v.role.as_str(),
-                v.summary
-            );
+            let status = v.unavailable.map(|why| format!(" [unavailable: {why}]")).unwrap_or_default();
+            out += &format!("    {:<14} {:<9} {}{status}\n", v.name, v.role.as_str(), v.summary);
         }
     }
     out
@@ -281,22 +227,14 @@ fn capture_panics() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "(no message)".into());
-        let place = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(format!("panicked{place}: {message}"));
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("panicked{place}: {message}"));
     }));
 }
 
 /// The message of the last captured panic.
 pub fn last_panic() -> String {
-    LAST_PANIC
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-        .unwrap_or_else(|| "panicked".into())
+    LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_else(|| "panicked".into())
 }
 
 /// Parses a size without building its (possibly large) input.

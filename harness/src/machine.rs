@@ -18,8 +18,7 @@ impl Machine {
     /// Describes this machine; measures the FMA peak on every thread of `pool` at once.
     pub fn probe(pool: &rayon::ThreadPool) -> Machine {
         let level: SimdLevel = cpu::simd_level();
-        let per_thread =
-            pool.broadcast(|_| cpu::fma_peak_gflops(level, Duration::from_millis(150)));
+        let per_thread = pool.broadcast(|_| cpu::fma_peak_gflops(level, Duration::from_millis(150)));
         Machine {
             cpu: cpu::model_name(),
             simd_level: level.to_string(),

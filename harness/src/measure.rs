@@ -56,11 +56,7 @@ impl Budget {
 #[derive(Clone, Debug)]
 pub enum Outcome {
     /// Validated, then timed.
-    Measured {
-        validation: String,
-        fraction: f64,
-        stats: Stats,
-    },
+    Measured { validation: String, fraction: f64, stats: Stats },
     /// Failed validation: never timed.
     Failed { error: String, fraction: f64 },
 }
@@ -79,13 +75,7 @@ impl Stats {
     fn of(mut seconds: Vec<f64>) -> Stats {
         seconds.sort_by(f64::total_cmp);
         let at = |q: f64| seconds[((seconds.len() - 1) as f64 * q).round() as usize];
-        Stats {
-            median: at(0.5),
-            p25: at(0.25),
-            p75: at(0.75),
-            min: seconds[0],
-            samples: seconds.len(),
-        }
+        Stats { median: at(0.5), p25: at(0.25), p75: at(0.75), min: seconds[0], samples: seconds.len() }
     }
 
     /// The interquartile range relative to the median: how noisy the samples were.
@@ -95,50 +85,23 @@ impl Stats {
 }
 
 /// Validates and times `variants` (indices into the lab's table) on `case`.
-pub fn measure(
-    case: &mut dyn Case,
-    variants: &[usize],
-    budget: &Budget,
-    title: &str,
-) -> Vec<Outcome> {
+pub fn measure(case: &mut dyn Case, variants: &[usize], budget: &Budget, title: &str) -> Vec<Outcome> {
     let bar = progress_bar(variants.len() as u64, &format!("{title}: validating"));
     let mut plans = Vec::new();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; variants.len()];
     for (slot, &v) in variants.iter().enumerate() {
         // A variant that panics (an exercise indexing past a buffer, say) fails like a wrong one.
         let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let full_call = calibrate(case, v);
-            let fraction = if full_call > budget.call_limit.as_secs_f64() {
-                case.limit(v, budget.call_limit.as_secs_f64() / full_call)
-            } else {
-                case.limit(v, 1.0)
-            };
-            (full_call * fraction, fraction, case.validate(v))
+            let (call, fraction) = calibrate(case, v, budget.call_limit.as_secs_f64());
+            (call, fraction, case.validate(v))
         }));
         match checked {
             Ok((call, fraction, Ok(validation))) => {
-                let reps = (budget.min_sample.as_secs_f64() / call.max(1e-9))
-                    .ceil()
-                    .clamp(1.0, 10_000.0) as usize;
-                plans.push(Plan {
-                    slot,
-                    variant: v,
-                    fraction,
-                    reps,
-                    call,
-                    validation,
-                    seconds: Vec::new(),
-                });
+                let reps = (budget.min_sample.as_secs_f64() / call.max(1e-9)).ceil().clamp(1.0, 10_000.0) as usize;
+                plans.push(Plan { slot, variant: v, fraction, reps, call, validation, seconds: Vec::new() });
             }
-            Ok((_, fraction, Err(error))) => {
-                outcomes[slot] = Some(Outcome::Failed { error, fraction })
-            }
-            Err(_) => {
-                outcomes[slot] = Some(Outcome::Failed {
-                    error: crate::cli::last_panic(),
-                    fraction: 1.0,
-                })
-            }
+            Ok((_, fraction, Err(error))) => outcomes[slot] = Some(Outcome::Failed { error, fraction }),
+            Err(_) => outcomes[slot] = Some(Outcome::Failed { error: crate::cli::last_panic(), fraction: 1.0 }),
         }
         bar.inc(1);
     }
@@ -151,10 +114,7 @@ pub fn measure(
         let wanted = budget.per_variant.as_secs_f64() * plans.len() as f64 / round_time.max(1e-9);
         (wanted.ceil() as usize).clamp(budget.min_rounds, budget.max_rounds)
     };
-    let bar = progress_bar(
-        ((rounds + 1) * plans.len()) as u64,
-        &format!("{title}: timing"),
-    );
+    let bar = progress_bar(((rounds + 1) * plans.len()) as u64, &format!("{title}: timing"));
     for round in 0..=rounds {
         let count = plans.len();
         for i in 0..count {
@@ -175,16 +135,9 @@ pub fn measure(
 
     for plan in plans {
         let stats = Stats::of(plan.seconds);
-        outcomes[plan.slot] = Some(Outcome::Measured {
-            validation: plan.validation,
-            fraction: plan.fraction,
-            stats,
-        });
+        outcomes[plan.slot] = Some(Outcome::Measured { validation: plan.validation, fraction: plan.fraction, stats });
     }
-    outcomes
-        .into_iter()
-        .map(|o| o.expect("every variant has an outcome"))
-        .collect()
+    outcomes.into_iter().map(|o| o.expect("every variant has an outcome")).collect()
 }
 
 struct Plan {
@@ -198,9 +151,14 @@ struct Plan {
     seconds: Vec<f64>,
 }
 
-/// Estimated seconds for one call of `variant` on the full input: time a slice of the input
-/// that grows eightfold until a call takes at least 5 ms (or the slice is everything).
-fn calibrate(case: &mut dyn Case, variant: usize) -> f64 {
+/// Decides how much of the input `variant` runs on, and estimates the seconds per call there.
+///
+/// Starts with a thin slice of the input and grows it eightfold until a call takes a few
+/// milliseconds. If the extrapolated full call fits `limit`, the full call is timed for real
+/// (extrapolating from a slice overestimates blocked kernels, whose fixed costs such as packing
+/// all of B do not shrink with the slice). A variant is limited only when a slice taking at
+/// least `limit / 8` says the full call would exceed `limit`: a genuinely slow variant.
+fn calibrate(case: &mut dyn Case, variant: usize, limit: f64) -> (f64, f64) {
     let mut asked = 1.0 / 512.0;
     loop {
         let fraction = case.limit(variant, asked);
@@ -208,10 +166,18 @@ fn calibrate(case: &mut dyn Case, variant: usize) -> f64 {
         let start = Instant::now();
         case.run(variant);
         let seconds = start.elapsed().as_secs_f64();
-        if seconds >= 0.005 || fraction >= 1.0 {
-            return seconds / fraction;
+        if fraction >= 1.0 {
+            return (seconds, 1.0);
         }
-        asked = (asked * 8.0).min(1.0);
+        if seconds / fraction <= limit {
+            asked = 1.0;
+        } else if seconds >= limit / 8.0 {
+            let per_full_call = seconds / fraction;
+            let limited = case.limit(variant, limit / per_full_call);
+            return (per_full_call * limited, limited);
+        } else {
+            asked = (asked * 8.0).min(1.0);
+        }
     }
 }
 

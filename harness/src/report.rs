@@ -79,24 +79,17 @@ pub fn record(
     variants: &[(VariantInfo, Option<Outcome>)],
 ) -> Record {
     let median_of = |name: &str| {
-        variants
-            .iter()
-            .find(|(info, _)| info.name == name)
-            .and_then(|(_, outcome)| match outcome {
-                Some(Outcome::Measured { stats, .. }) => Some(stats.median),
-                _ => None,
-            })
+        variants.iter().find(|(info, _)| info.name == name).and_then(|(_, outcome)| match outcome {
+            Some(Outcome::Measured { stats, .. }) => Some(stats.median),
+            _ => None,
+        })
     };
-    let naive = variants
-        .iter()
-        .find(|(info, _)| info.role == Role::Baseline)
-        .and_then(|(info, _)| median_of(info.name));
+    let naive =
+        variants.iter().find(|(info, _)| info.role == Role::Baseline).and_then(|(info, _)| median_of(info.name));
     let rows = variants
         .iter()
         .map(|(info, outcome)| {
-            let reference = info
-                .reference
-                .or((info.name != flagship).then_some(flagship));
+            let reference = info.reference.or((info.name != flagship).then_some(flagship));
             let mut row = VariantRecord {
                 name: info.name,
                 role: info.role.as_str(),
@@ -125,11 +118,7 @@ pub fn record(
                     row.detail = error.clone();
                     row.fraction_run = Some(*fraction);
                 }
-                Some(Outcome::Measured {
-                    validation,
-                    fraction,
-                    stats,
-                }) => {
+                Some(Outcome::Measured { validation, fraction, stats }) => {
                     let rate = work.per_call / stats.median / work.scale;
                     row.status = "measured";
                     row.correct = Some(true);
@@ -141,18 +130,14 @@ pub fn record(
                     row.min_s = Some(stats.min);
                     row.samples = Some(stats.samples);
                     row.spread = Some(stats.spread());
-                    row.throughput = Some(Throughput {
-                        value: rate,
-                        unit: work.name,
-                    });
+                    row.throughput = Some(Throughput { value: rate, unit: work.name });
                     if work.is_flops {
                         let gflops = work.per_call / stats.median / 1e9;
                         row.gflops = Some(gflops);
                         row.fraction_of_peak = Some(gflops / machine.fma_peak_gflops);
                     }
                     row.speedup_vs_naive = naive.map(|t| t / stats.median);
-                    row.ratio_vs_reference =
-                        reference.and_then(median_of).map(|t| t / stats.median);
+                    row.ratio_vs_reference = reference.and_then(median_of).map(|t| t / stats.median);
                 }
             }
             row
@@ -174,11 +159,7 @@ pub fn record(
 pub fn render(record: &Record) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_BORDERS_ONLY);
-    let unit = record
-        .variants
-        .iter()
-        .find_map(|v| v.throughput.as_ref().map(|t| t.unit))
-        .unwrap_or("throughput");
+    let unit = record.variants.iter().find_map(|v| v.throughput.as_ref().map(|t| t.unit)).unwrap_or("throughput");
     let has_peak = record.variants.iter().any(|v| v.fraction_of_peak.is_some());
     let mut header = vec!["variant", "role", "median", "spread", unit];
     if has_peak {
@@ -198,50 +179,28 @@ pub fn render(record: &Record) -> String {
                     format!("{:.2}", v.throughput.as_ref().map_or(0.0, |t| t.value)),
                 ];
                 if has_peak {
-                    n.push(
-                        v.fraction_of_peak
-                            .map_or("".into(), |f| format!("{:.0}%", 100.0 * f)),
-                    );
+                    n.push(v.fraction_of_peak.map_or("".into(), |f| format!("{:.0}%", 100.0 * f)));
                 }
-                n.push(
-                    v.speedup_vs_naive
-                        .map_or("-".into(), |s| format!("{}x", format_ratio(s))),
-                );
+                n.push(v.speedup_vs_naive.map_or("-".into(), |s| format!("{}x", format_ratio(s))));
                 n.push(match (v.ratio_vs_reference, v.reference) {
                     (Some(r), Some(of)) => format!("{}x {of}", format_ratio(r)),
                     _ => "-".into(),
                 });
-                n.push(if v.fraction_run.is_some_and(|f| f < 1.0) {
-                    "ok*".into()
-                } else {
-                    "ok".into()
-                });
+                n.push(if v.fraction_run.is_some_and(|f| f < 1.0) { "ok*".into() } else { "ok".into() });
                 n
             }
             status => {
                 let width = if has_peak { 7 } else { 6 };
                 let mut n = vec!["-".to_string(); width - 1];
-                n.push(if status == "failed" {
-                    "FAILED".into()
-                } else {
-                    "n/a".into()
-                });
+                n.push(if status == "failed" { "FAILED".into() } else { "n/a".into() });
                 n
             }
         };
-        cells.extend(
-            numbers
-                .into_iter()
-                .map(|n| Cell::new(n).set_alignment(CellAlignment::Right)),
-        );
+        cells.extend(numbers.into_iter().map(|n| Cell::new(n).set_alignment(CellAlignment::Right)));
         table.add_row(cells);
 
         match v.status {
-            "failed" => notes.push(format!(
-                "{} FAILED validation and was not timed:\n{}",
-                v.name,
-                indent(&v.detail)
-            )),
+            "failed" => notes.push(format!("{} FAILED validation and was not timed:\n{}", v.name, indent(&v.detail))),
             "unavailable" => notes.push(format!("{}: {}", v.name, v.detail)),
             _ => {}
         }
@@ -253,12 +212,8 @@ pub fn render(record: &Record) -> String {
             ));
         }
     }
-    let noisy: Vec<_> = record
-        .variants
-        .iter()
-        .filter(|v| v.spread.is_some_and(|s| s > NOISY_SPREAD))
-        .map(|v| v.name)
-        .collect();
+    let noisy: Vec<_> =
+        record.variants.iter().filter(|v| v.spread.is_some_and(|s| s > NOISY_SPREAD)).map(|v| v.name).collect();
     if !noisy.is_empty() {
         notes.push(format!(
             "warning: wide spread (interquartile range > {:.0}% of the median) for {}: the machine was busy; \
@@ -267,10 +222,7 @@ pub fn render(record: &Record) -> String {
             noisy.join(", ")
         ));
     }
-    let mut out = format!(
-        "{} {} | threads {}\n{table}\n",
-        record.lab, record.size, record.threads
-    );
+    let mut out = format!("{} {} | threads {}\n{table}\n", record.lab, record.size, record.threads);
     out.push_str("vs naive: speedup over the baseline; vs ref: speedup over the named reference (below 1: slower)\n");
     for note in notes {
         out.push_str(&note);
@@ -280,10 +232,7 @@ pub fn render(record: &Record) -> String {
 }
 
 fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("    {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
 }
 
 fn format_seconds(s: f64) -> String {
@@ -295,9 +244,5 @@ fn format_seconds(s: f64) -> String {
 }
 
 fn format_ratio(r: f64) -> String {
-    if r >= 10.0 {
-        format!("{r:.0}")
-    } else {
-        format!("{r:.2}")
-    }
+    if r >= 10.0 { format!("{r:.0}") } else { format!("{r:.2}") }
 }

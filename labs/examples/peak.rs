@@ -3,12 +3,7 @@ use perflab_labs::cpu::{SimdLevel, fma_peak_gflops};
 use std::time::Duration;
 fn main() {
     for level in SimdLevel::available() {
-        let runs: Vec<f64> = (0..5)
-            .map(|_| fma_peak_gflops(level, Duration::from_millis(200)))
-            .collect();
-        println!(
-            "{level:10} {:?}",
-            runs.iter().map(|g| format!("{g:.1}")).collect::<Vec<_>>()
-        );
+        let runs: Vec<f64> = (0..5).map(|_| fma_peak_gflops(level, Duration::from_millis(200))).collect();
+        println!("{level:10} {:?}", runs.iter().map(|g| format!("{g:.1}")).collect::<Vec<_>>());
     }
 }

@@ -2,10 +2,7 @@
 use perflab_labs::matmul::{self, Shape, random_matrix};
 use std::time::Instant;
 fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .map(|s| s.parse().unwrap())
-        .unwrap_or(1024);
+    let n: usize = std::env::args().nth(1).map(|s| s.parse().unwrap()).unwrap_or(1024);
     let names: Vec<String> = std::env::args().skip(2).collect();
     let shape = Shape::square(n);
     let (a, b) = (random_matrix(n, n, 1), random_matrix(n, n, 2));

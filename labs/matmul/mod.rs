@@ -49,17 +49,10 @@ impl Shape {
     pub fn lens(&self) -> Result<(usize, usize, usize), MatmulError> {
         let len = |rows: usize, cols: usize| {
             rows.checked_mul(cols)
-                .filter(|len| {
-                    len.checked_mul(size_of::<f32>())
-                        .is_some_and(|b| b <= isize::MAX as usize)
-                })
+                .filter(|len| len.checked_mul(size_of::<f32>()).is_some_and(|b| b <= isize::MAX as usize))
                 .ok_or(MatmulError::TooLarge { shape: *self })
         };
-        Ok((
-            len(self.m, self.k)?,
-            len(self.k, self.n)?,
-            len(self.m, self.n)?,
-        ))
+        Ok((len(self.m, self.k)?, len(self.k, self.n)?, len(self.m, self.n)?))
     }
 
     /// Panics with a clear message unless the buffers fit this shape. Kernels that index with raw
@@ -73,18 +66,9 @@ impl Shape {
     /// Checks that the buffers have exactly the lengths this shape needs.
     pub fn check(&self, a: &[f32], b: &[f32], c: &[f32]) -> Result<(), MatmulError> {
         let (a_len, b_len, c_len) = self.lens()?;
-        for (matrix, expected, got) in [
-            ("A", a_len, a.len()),
-            ("B", b_len, b.len()),
-            ("C", c_len, c.len()),
-        ] {
+        for (matrix, expected, got) in [("A", a_len, a.len()), ("B", b_len, b.len()), ("C", c_len, c.len())] {
             if expected != got {
-                return Err(MatmulError::Length {
-                    matrix,
-                    shape: *self,
-                    expected,
-                    got,
-                });
+                return Err(MatmulError::Length { matrix, shape: *self, expected, got });
             }
         }
         Ok(())
@@ -101,32 +85,17 @@ impl fmt::Display for Shape {
 #[derive(Clone, Debug, PartialEq)]
 pub enum MatmulError {
     /// A buffer's length does not match the shape.
-    Length {
-        matrix: &'static str,
-        shape: Shape,
-        expected: usize,
-        got: usize,
-    },
+    Length { matrix: &'static str, shape: Shape, expected: usize, got: usize },
     /// The matrices would not fit in the address space.
     TooLarge { shape: Shape },
     /// An input holds NaN or infinity, for which no error bound (and so no validation) exists.
-    NonFinite {
-        matrix: &'static str,
-        row: usize,
-        col: usize,
-        value: f32,
-    },
+    NonFinite { matrix: &'static str, row: usize, col: usize, value: f32 },
 }
 
 impl fmt::Display for MatmulError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MatmulError::Length {
-                matrix,
-                shape,
-                expected,
-                got,
-            } => {
+            MatmulError::Length { matrix, shape, expected, got } => {
                 let (rows, cols) = match *matrix {
                     "A" => (shape.m, shape.k),
                     "B" => (shape.k, shape.n),
@@ -138,16 +107,8 @@ impl fmt::Display for MatmulError {
                 )
             }
             MatmulError::TooLarge { shape } => write!(f, "shape {shape} is too large to allocate"),
-            MatmulError::NonFinite {
-                matrix,
-                row,
-                col,
-                value,
-            } => {
-                write!(
-                    f,
-                    "matrix {matrix} holds {value} at row {row}, column {col}: inputs must be finite"
-                )
+            MatmulError::NonFinite { matrix, row, col, value } => {
+                write!(f, "matrix {matrix} holds {value} at row {row}, column {col}: inputs must be finite")
             }
         }
     }
@@ -184,30 +145,14 @@ pub fn variants() -> Vec<Variant<Kernel>> {
             summary: "i-j-k triple loop",
             kernel: Ok(naive::matmul as Kernel),
         },
-        reference(
-            "loop-order",
-            "i-k-j: unit-stride inner loop",
-            loop_order::matmul,
-        ),
+        reference("loop-order", "i-k-j: unit-stride inner loop", loop_order::matmul),
         exercise("your-blocked", "blocked", exercises::blocked::matmul),
-        reference(
-            "blocked",
-            "cache tiles of B reused by every row",
-            blocked::matmul,
-        ),
+        reference("blocked", "cache tiles of B reused by every row", blocked::matmul),
         exercise("your-simd", "simd", exercises::simd::matmul),
-        reference(
-            "simd",
-            "register-blocked FMA kernel, runtime ISA dispatch",
-            simd::matmul,
-        ),
+        reference("simd", "register-blocked FMA kernel, runtime ISA dispatch", simd::matmul),
         exercise("your-parallel", "parallel", exercises::parallel::matmul),
         reference("parallel", "rayon over rows of C", parallel::matmul),
-        reference(
-            "best",
-            "packing + micro-kernel + L1/L2/L3 blocking + rayon",
-            best::matmul,
-        ),
+        reference("best", "packing + micro-kernel + L1/L2/L3 blocking + rayon", best::matmul),
         Variant {
             name: "ndarray",
             role: Role::Library,
@@ -231,13 +176,7 @@ pub fn variant(name: &str) -> Option<Variant<Kernel>> {
 }
 
 /// The checked entry point: validates lengths and finiteness, then runs `kernel`.
-pub fn multiply(
-    kernel: Kernel,
-    shape: Shape,
-    a: &[f32],
-    b: &[f32],
-    c: &mut [f32],
-) -> Result<(), MatmulError> {
+pub fn multiply(kernel: Kernel, shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), MatmulError> {
     shape.check(a, b, c)?;
     ensure_finite("A", a, shape.k)?;
     ensure_finite("B", b, shape.n)?;
@@ -248,12 +187,7 @@ pub fn multiply(
 fn ensure_finite(matrix: &'static str, data: &[f32], cols: usize) -> Result<(), MatmulError> {
     match data.iter().position(|x| !x.is_finite()) {
         None => Ok(()),
-        Some(at) => Err(MatmulError::NonFinite {
-            matrix,
-            row: at / cols,
-            col: at % cols,
-            value: data[at],
-        }),
+        Some(at) => Err(MatmulError::NonFinite { matrix, row: at / cols, col: at % cols, value: data[at] }),
     }
 }
 
@@ -261,7 +195,5 @@ fn ensure_finite(matrix: &'static str, data: &[f32], cols: usize) -> Result<(), 
 pub fn random_matrix(rows: usize, cols: usize, seed: u64) -> Vec<f32> {
     use rand::{Rng, SeedableRng, rngs::StdRng};
     let mut rng = StdRng::seed_from_u64(seed);
-    (0..rows * cols)
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect()
+    (0..rows * cols).map(|_| rng.random_range(-1.0..1.0)).collect()
 }

@@ -18,10 +18,7 @@ fn run_and_check(name: &str, kernel: Kernel, shape: Shape, seed: u64) {
 
 /// Every variant this build has (the OpenBLAS anchor only with `--features openblas`).
 fn kernels() -> Vec<(&'static str, Kernel)> {
-    matmul::variants()
-        .into_iter()
-        .filter_map(|v| v.kernel.ok().map(|k| (v.name, k)))
-        .collect()
+    matmul::variants().into_iter().filter_map(|v| v.kernel.ok().map(|k| (v.name, k))).collect()
 }
 
 /// Shapes where bugs live: empty dimensions, 1, primes, tall and skinny, and sizes one off the
@@ -66,26 +63,14 @@ fn every_variant_matches_the_oracle_on_edge_shapes() {
 fn simd_and_best_match_at_every_simd_level() {
     for level in SimdLevel::available() {
         let simd: Kernel = match level {
-            SimdLevel::Scalar => {
-                |s, a, b, c| solutions::simd::matmul_at(SimdLevel::Scalar, s, a, b, c)
-            }
-            SimdLevel::Avx2Fma => {
-                |s, a, b, c| solutions::simd::matmul_at(SimdLevel::Avx2Fma, s, a, b, c)
-            }
-            SimdLevel::Avx512 => {
-                |s, a, b, c| solutions::simd::matmul_at(SimdLevel::Avx512, s, a, b, c)
-            }
+            SimdLevel::Scalar => |s, a, b, c| solutions::simd::matmul_at(SimdLevel::Scalar, s, a, b, c),
+            SimdLevel::Avx2Fma => |s, a, b, c| solutions::simd::matmul_at(SimdLevel::Avx2Fma, s, a, b, c),
+            SimdLevel::Avx512 => |s, a, b, c| solutions::simd::matmul_at(SimdLevel::Avx512, s, a, b, c),
         };
         let best: Kernel = match level {
-            SimdLevel::Scalar => {
-                |s, a, b, c| solutions::best::matmul_at(SimdLevel::Scalar, s, a, b, c)
-            }
-            SimdLevel::Avx2Fma => {
-                |s, a, b, c| solutions::best::matmul_at(SimdLevel::Avx2Fma, s, a, b, c)
-            }
-            SimdLevel::Avx512 => {
-                |s, a, b, c| solutions::best::matmul_at(SimdLevel::Avx512, s, a, b, c)
-            }
+            SimdLevel::Scalar => |s, a, b, c| solutions::best::matmul_at(SimdLevel::Scalar, s, a, b, c),
+            SimdLevel::Avx2Fma => |s, a, b, c| solutions::best::matmul_at(SimdLevel::Avx2Fma, s, a, b, c),
+            SimdLevel::Avx512 => |s, a, b, c| solutions::best::matmul_at(SimdLevel::Avx512, s, a, b, c),
         };
         for &(m, k, n) in EDGE_SHAPES {
             run_and_check(&format!("simd@{level}"), simd, Shape::new(m, k, n), 7);
@@ -97,38 +82,23 @@ fn simd_and_best_match_at_every_simd_level() {
 #[test]
 fn best_is_right_across_several_depth_and_panel_blocks() {
     // k > KC (several depth blocks: C is written, then accumulated) and n > NC (two panels).
-    run_and_check(
-        "best",
-        solutions::best::matmul,
-        Shape::new(37, 600, 4100),
-        3,
-    );
+    run_and_check("best", solutions::best::matmul, Shape::new(37, 600, 4100), 3);
 }
 
 #[test]
 fn best_works_inside_rayon_pools_of_any_size() {
     for threads in [1, 3] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            run_and_check("best", solutions::best::matmul, Shape::new(301, 260, 77), 5)
-        });
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| run_and_check("best", solutions::best::matmul, Shape::new(301, 260, 77), 5));
     }
 }
 
 #[test]
 fn best_calls_nested_in_a_parallel_loop_do_not_collide() {
     use rayon::prelude::*;
-    (0..8u64).into_par_iter().for_each(|seed| {
-        run_and_check(
-            "best",
-            solutions::best::matmul,
-            Shape::new(50, 300, 40),
-            seed,
-        )
-    });
+    (0..8u64)
+        .into_par_iter()
+        .for_each(|seed| run_and_check("best", solutions::best::matmul, Shape::new(50, 300, 40), seed));
 }
 
 proptest! {
@@ -161,11 +131,7 @@ fn the_checker_accepts_any_summation_order_within_the_bound() {
     let a = random_matrix(20, 4000, 3);
     let b = random_matrix(4000, 20, 4);
     let c: Vec<f32> = (0..20 * 20)
-        .map(|e| {
-            (0..4000).rev().fold(0.0f32, |s, p| {
-                s + a[(e / 20) * 4000 + p] * b[p * 20 + e % 20]
-            })
-        })
+        .map(|e| (0..4000).rev().fold(0.0f32, |s, p| s + a[(e / 20) * 4000 + p] * b[p * 20 + e % 20]))
         .collect();
     check::check_exact(shape, &a, &b, &c).unwrap();
 }
@@ -201,27 +167,9 @@ fn sampled_check_catches_a_wrong_edge_tile() {
 #[test]
 fn mismatched_shapes_get_a_clear_error() {
     let shape = Shape::new(2, 3, 4);
-    let err = matmul::multiply(
-        matmul::naive::matmul,
-        shape,
-        &[0.0; 6],
-        &[0.0; 11],
-        &mut [0.0; 8],
-    )
-    .unwrap_err();
-    assert_eq!(
-        err,
-        MatmulError::Length {
-            matrix: "B",
-            shape,
-            expected: 12,
-            got: 11
-        }
-    );
-    assert_eq!(
-        err.to_string(),
-        "matrix B has 11 elements, but shape m×k×n = 2x3x4 needs 3×4 = 12"
-    );
+    let err = matmul::multiply(matmul::naive::matmul, shape, &[0.0; 6], &[0.0; 11], &mut [0.0; 8]).unwrap_err();
+    assert_eq!(err, MatmulError::Length { matrix: "B", shape, expected: 12, got: 11 });
+    assert_eq!(err.to_string(), "matrix B has 11 elements, but shape m×k×n = 2x3x4 needs 3×4 = 12");
 }
 
 #[test]
@@ -229,12 +177,8 @@ fn non_finite_inputs_are_refused() {
     let shape = Shape::new(2, 2, 2);
     let mut a = [1.0; 4];
     a[3] = f32::INFINITY;
-    let err =
-        matmul::multiply(matmul::naive::matmul, shape, &a, &[1.0; 4], &mut [0.0; 4]).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "matrix A holds inf at row 1, column 1: inputs must be finite"
-    );
+    let err = matmul::multiply(matmul::naive::matmul, shape, &a, &[1.0; 4], &mut [0.0; 4]).unwrap_err();
+    assert_eq!(err.to_string(), "matrix A holds inf at row 1, column 1: inputs must be finite");
 }
 
 #[test]

@@ -46,38 +46,20 @@ impl Lab for Matmul {
     }
 
     fn check_size(&self, size: &str) -> Result<(), String> {
-        parse_shape(size)?
-            .lens()
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        parse_shape(size)?.lens().map(|_| ()).map_err(|e| e.to_string())
     }
 
     fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
         let shape = parse_shape(size)?;
         shape.lens().map_err(|e| e.to_string())?;
-        let kernels = matmul::variants()
-            .into_iter()
-            .map(|v| v.kernel.ok())
-            .collect();
-        Ok(Box::new(MatmulCase {
-            shape,
-            a: random_matrix(shape.m, shape.k, seed),
-            b: random_matrix(shape.k, shape.n, seed.wrapping_add(1)),
-            c: vec![0.0; shape.m * shape.n],
-            rows: vec![shape.m; matmul::variants().len()],
-            kernels,
-            seed,
-        }))
+        let kernels = matmul::variants().into_iter().map(|v| v.kernel.ok()).collect();
+        Ok(Box::new(MatmulCase::new(shape, kernels, seed)))
     }
 }
 
 /// `N` or `MxKxN` (also with `×` or `,`), each a non-negative integer.
 pub fn parse_shape(size: &str) -> Result<Shape, String> {
-    let bad = || {
-        format!(
-            "malformed matmul size '{size}': expected N (square) or MxKxN, e.g. 1024 or 512x2048x256"
-        )
-    };
+    let bad = || format!("malformed matmul size '{size}': expected N (square) or MxKxN, e.g. 1024 or 512x2048x256");
     let dims: Vec<usize> = size
         .split(['x', 'X', '×', ','])
         .map(|d| d.trim().parse::<usize>())
@@ -102,12 +84,22 @@ struct MatmulCase {
 }
 
 impl MatmulCase {
+    /// Random A and B for `shape`; `kernels` is the variant table (None: unavailable).
+    fn new(shape: Shape, kernels: Vec<Option<Kernel>>, seed: u64) -> MatmulCase {
+        MatmulCase {
+            shape,
+            a: random_matrix(shape.m, shape.k, seed),
+            b: random_matrix(shape.k, shape.n, seed.wrapping_add(1)),
+            c: vec![0.0; shape.m * shape.n],
+            rows: vec![shape.m; kernels.len()],
+            kernels,
+            seed,
+        }
+    }
+
     /// The problem `variant` runs on: the first `rows` rows of A and C, all of B.
     fn sub_problem(&self, variant: usize) -> Shape {
-        Shape {
-            m: self.rows[variant],
-            ..self.shape
-        }
+        Shape { m: self.rows[variant], ..self.shape }
     }
 
     fn kernel(&self, variant: usize) -> Kernel {
@@ -125,12 +117,7 @@ impl Case for MatmulCase {
     }
 
     fn work(&self) -> WorkUnit {
-        WorkUnit {
-            per_call: self.shape.flops(),
-            name: "GFLOP/s",
-            scale: 1e9,
-            is_flops: true,
-        }
+        WorkUnit { per_call: self.shape.flops(), name: "GFLOP/s", scale: 1e9, is_flops: true }
     }
 
     fn limit(&mut self, variant: usize, fraction: f64) -> f64 {
@@ -143,12 +130,7 @@ impl Case for MatmulCase {
     fn run(&mut self, variant: usize) {
         let sub = self.sub_problem(variant);
         let kernel = self.kernel(variant);
-        kernel(
-            sub,
-            &self.a[..sub.m * sub.k],
-            &self.b,
-            &mut self.c[..sub.m * sub.n],
-        );
+        kernel(sub, &self.a[..sub.m * sub.k], &self.b, &mut self.c[..sub.m * sub.n]);
     }
 
     fn validate(&mut self, variant: usize) -> Result<String, String> {
@@ -189,24 +171,20 @@ mod tests {
 
     #[test]
     fn a_wrong_variant_fails_validation_with_the_element() {
-        let mut case = Matmul.prepare("20x10x30", 1).unwrap();
         let wrong: Kernel = |s, a, b, c| {
             matmul::naive::matmul(s, a, b, c);
             c[5 * 30 + 7] += 1.0;
         };
-        let naive = 0;
-        // Swap in the wrong kernel for the baseline, through the same table the harness uses.
-        let case = unsafe_swap(&mut case, naive, wrong);
-        let err = case.validate(naive).unwrap_err();
+        let mut case = MatmulCase::new(Shape::new(20, 10, 30), vec![Some(wrong)], 1);
+        let err = case.validate(0).unwrap_err();
         assert!(err.contains("C[5, 7]"), "{err}");
     }
 
-    fn unsafe_swap(case: &mut Box<dyn Case>, variant: usize, kernel: Kernel) -> &mut MatmulCase {
-        // The test owns the case it built; downcast through a raw pointer to reach its table.
-        let case = &mut **case as *mut dyn Case as *mut MatmulCase;
-        // SAFETY: `prepare` above returned a Box<MatmulCase>.
-        let case = unsafe { &mut *case };
-        case.kernels[variant] = Some(kernel);
-        case
+    #[test]
+    fn a_variant_that_skips_elements_fails_because_c_starts_as_junk() {
+        let lazy: Kernel = |_, _, _, _| {};
+        let mut case = MatmulCase::new(Shape::new(8, 8, 8), vec![Some(lazy)], 1);
+        let err = case.validate(0).unwrap_err();
+        assert!(err.contains("C[0, 0] = NaN"), "{err}");
     }
 }

@@ -52,15 +52,7 @@ pub fn matmul(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
 }
 
 /// Copies `B[p0..p0+depth, j0..j0+width]` into `tile`, rows `COL_TILE` apart.
-fn copy_tile(
-    b: &[f32],
-    n: usize,
-    p0: usize,
-    depth: usize,
-    j0: usize,
-    width: usize,
-    tile: &mut [f32],
-) {
+fn copy_tile(b: &[f32], n: usize, p0: usize, depth: usize, j0: usize, width: usize, tile: &mut [f32]) {
     for p in 0..depth {
         let src = &b[(p0 + p) * n + j0..(p0 + p) * n + j0 + width];
         tile[p * COL_TILE..p * COL_TILE + width].copy_from_slice(src);
@@ -80,7 +72,7 @@ fn add_strip(a_row: &[f32], tile: &[f32], s0: usize, c_strip: &mut [f32]) {
                 }
             }
         }
-        acc = *groups.as_flattened().as_array().expect("STRIP lanes");
+        acc.copy_from_slice(groups.as_flattened());
     } else {
         // The narrower strip at the right edge.
         let width = c_strip.len();

@@ -20,13 +20,11 @@ pub fn matmul(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
     if m == 0 || n == 0 {
         return; // C is empty; par_chunks_mut refuses a chunk size of zero.
     }
-    c.par_chunks_mut(ROWS_PER_TASK * n)
-        .enumerate()
-        .for_each(|(band, c_band)| {
-            let first_row = band * ROWS_PER_TASK;
-            for (r, c_row) in c_band.chunks_mut(n).enumerate() {
-                let i = first_row + r;
-                row_times_b(&a[i * k..(i + 1) * k], b, c_row);
-            }
-        });
+    c.par_chunks_mut(ROWS_PER_TASK * n).enumerate().for_each(|(band, c_band)| {
+        let first_row = band * ROWS_PER_TASK;
+        for (r, c_row) in c_band.chunks_mut(n).enumerate() {
+            let i = first_row + r;
+            row_times_b(&a[i * k..(i + 1) * k], b, c_row);
+        }
+    });
 }

@@ -61,12 +61,7 @@ unsafe fn matmul_avx2(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
 
 /// The loop nest around the register tile. `MAX_ROWS` rows per band; the last band may be shorter.
 #[inline(always)]
-unsafe fn register_blocked<V: F32Vec, const MAX_ROWS: usize>(
-    shape: Shape,
-    a: &[f32],
-    b: &[f32],
-    c: &mut [f32],
-) {
+unsafe fn register_blocked<V: F32Vec, const MAX_ROWS: usize>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
     let Shape { m, n, .. } = shape;
     let strip = 2 * V::LANES;
     let vector_cols = n - n % strip;
@@ -99,14 +94,7 @@ unsafe fn register_blocked<V: F32Vec, const MAX_ROWS: usize>(
 /// # Safety
 /// V's instruction set is enabled; the tile lies inside C and the buffers fit `shape`.
 #[inline(always)]
-unsafe fn tile<V: F32Vec, const R: usize>(
-    shape: Shape,
-    a: &[f32],
-    b: &[f32],
-    c: &mut [f32],
-    i: usize,
-    j: usize,
-) {
+unsafe fn tile<V: F32Vec, const R: usize>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32], i: usize, j: usize) {
     let Shape { k, n, .. } = shape;
     unsafe {
         let mut acc = [[V::splat(0.0); 2]; R];

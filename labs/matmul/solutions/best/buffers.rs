@@ -37,11 +37,7 @@ pub(super) fn with_b_panel<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R 
     with_buffer(&B_PANEL, len, f)
 }
 
-fn with_buffer<R>(
-    key: &'static LocalKey<RefCell<AlignedBuffer>>,
-    len: usize,
-    f: impl FnOnce(&mut [f32]) -> R,
-) -> R {
+fn with_buffer<R>(key: &'static LocalKey<RefCell<AlignedBuffer>>, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     key.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buffer) => f(buffer.slice(len)),
         // Re-entered on this thread (a rayon worker that stole a second multiply while it

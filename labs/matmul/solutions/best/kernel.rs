@@ -31,14 +31,8 @@ pub(super) trait MicroKernel {
 /// Checks the slices cover what the kernel will touch, so `run` stays memory-safe.
 #[inline(always)]
 fn assert_tile_fits<K: MicroKernel>(kc: usize, a: &[f32], b: &[f32], c: &[f32], ldc: usize) {
-    assert!(
-        a.len() >= K::MR * kc && b.len() >= K::NR * kc,
-        "packed slivers too short"
-    );
-    assert!(
-        ldc >= K::NR && c.len() >= (K::MR - 1) * ldc + K::NR,
-        "C tile out of bounds"
-    );
+    assert!(a.len() >= K::MR * kc && b.len() >= K::NR * kc, "packed slivers too short");
+    assert!(ldc >= K::NR && c.len() >= (K::MR - 1) * ldc + K::NR, "C tile out of bounds");
 }
 
 /// The kernel body, generic over the vector type: `NV` vectors of B per row of the tile.
@@ -80,11 +74,7 @@ unsafe fn tile<V: F32Vec, const MR: usize, const NV: usize>(
         for (r, acc_r) in acc.iter().enumerate() {
             for (v, acc_rv) in acc_r.iter().enumerate() {
                 let dst = c.add(r * ldc + v * V::LANES);
-                let out = if overwrite {
-                    *acc_rv
-                } else {
-                    V::load(dst).add(*acc_rv)
-                };
+                let out = if overwrite { *acc_rv } else { V::load(dst).add(*acc_rv) };
                 out.store(dst);
             }
         }
@@ -151,14 +141,7 @@ impl MicroKernel for Avx512 {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn avx512_tile(
-    kc: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    overwrite: bool,
-) {
+unsafe fn avx512_tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, overwrite: bool) {
     unsafe { tile::<std::arch::x86_64::__m512, 12, 2>(kc, a, b, c, ldc, overwrite) }
 }
 
@@ -171,8 +154,8 @@ pub(super) struct Avx2;
 impl MicroKernel for Avx2 {
     const MR: usize = 6;
     const NR: usize = 16;
-    const KC: usize = 256;
-    const MC: usize = 144;
+    const KC: usize = 384;
+    const MC: usize = 96;
     const NC: usize = 4096;
 
     fn run(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, overwrite: bool) {
@@ -184,14 +167,7 @@ impl MicroKernel for Avx2 {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn avx2_tile(
-    kc: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    overwrite: bool,
-) {
+unsafe fn avx2_tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, overwrite: bool) {
     unsafe { tile::<std::arch::x86_64::__m256, 6, 2>(kc, a, b, c, ldc, overwrite) }
 }
 

@@ -6,8 +6,6 @@
 //! column p's MR values are contiguous (a broadcast per row, in order).
 //! Edge slivers are padded with zeros so the kernel always sees full MR × NR tiles.
 
-use rayon::prelude::*;
-
 use super::Block;
 use super::kernel::MicroKernel;
 
@@ -23,18 +21,15 @@ pub(super) fn pack_b<K: MicroKernel>(
     nc: usize,
     packed: &mut [f32],
 ) {
-    packed
-        .par_chunks_mut(K::NR * kc)
-        .enumerate()
-        .for_each(|(s, sliver)| {
-            let j0 = jc + s * K::NR;
-            let cols = K::NR.min(jc + nc - j0);
-            for (p, dst) in sliver.chunks_exact_mut(K::NR).enumerate() {
-                let row = (pc + p) * ldb;
-                dst[..cols].copy_from_slice(&b[row + j0..row + j0 + cols]);
-                dst[cols..].fill(0.0);
-            }
-        });
+    packed.chunks_exact_mut(K::NR * kc).enumerate().for_each(|(s, sliver)| {
+        let j0 = jc + s * K::NR;
+        let cols = K::NR.min(jc + nc - j0);
+        for (p, dst) in sliver.chunks_exact_mut(K::NR).enumerate() {
+            let row = (pc + p) * ldb;
+            dst[..cols].copy_from_slice(&b[row + j0..row + j0 + cols]);
+            dst[cols..].fill(0.0);
+        }
+    });
 }
 
 /// Packs `A[ic..ic+mc, pc..pc+kc]` (A is row-major with `lda` columns) into `packed`, whose
