@@ -66,7 +66,8 @@ fn gemm<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
     if m == 0 || n == 0 {
         return;
     }
-    let bands = band_starts::<K>(m, rayon::current_num_threads());
+    let threads = if shape.flops() < PARALLEL_MIN_FLOPS { 1 } else { rayon::current_num_threads() };
+    let bands = band_starts::<K>(m, threads);
     if bands.len() <= 2 {
         return gemm_serial::<K>(shape, a, b, c);
     }
@@ -81,6 +82,10 @@ fn gemm<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
     }
     tasks.into_par_iter().for_each(|(band, a_band, c_band)| gemm_serial::<K>(band, a_band, b, c_band));
 }
+
+/// Below this much work (a 128³ multiply) a single thread finishes before a second one would
+/// have woken up (tens of microseconds on a busy machine), so small problems stay serial.
+const PARALLEL_MIN_FLOPS: f64 = 2.0 * 128.0 * 128.0 * 128.0;
 
 /// Row boundaries of one band per thread, in whole MR-row slivers, as even as possible
 /// (m = 2048, MR = 6, 2 threads: 1026 + 1022 rows).
