@@ -9,6 +9,9 @@
 use super::Block;
 use super::kernel::MicroKernel;
 
+/// The tallest MR of any kernel.
+const MAX_MR: usize = 12;
+
 /// Packs `B[pc..pc+kc, jc..jc+nc]` (B is row-major with `ldb` columns) into `packed`, whose
 /// length is `kc × nc` rounded up to whole slivers. Slivers are packed in parallel: B's panel
 /// is shared by all tasks, so packing it is itself shared work.
@@ -39,15 +42,17 @@ pub(super) fn pack_a<K: MicroKernel>(a: &[f32], lda: usize, block: &Block, packe
     for (s, sliver) in packed.chunks_exact_mut(K::MR * kc).enumerate() {
         let i0 = ic + s * K::MR;
         let rows = K::MR.min(ic + mc - i0);
-        for r in 0..K::MR {
-            if r < rows {
-                // Read a row of A contiguously, scatter it down column r of the sliver.
-                let a_row = &a[(i0 + r) * lda + pc..(i0 + r) * lda + pc + kc];
-                for (p, &x) in a_row.iter().enumerate() {
-                    sliver[p * K::MR + r] = x;
-                }
-            } else {
-                (0..kc).for_each(|p| sliver[p * K::MR + r] = 0.0);
+        if rows < K::MR {
+            sliver.fill(0.0); // the rows past the edge stay zero
+        }
+        // Walk the MR rows of A side by side, so that the sliver is written front to back.
+        let mut a_rows: [&[f32]; MAX_MR] = [&[]; MAX_MR];
+        for (r, a_row) in a_rows[..rows].iter_mut().enumerate() {
+            *a_row = &a[(i0 + r) * lda + pc..][..kc];
+        }
+        for (p, column) in sliver.chunks_exact_mut(K::MR).enumerate() {
+            for (dst, a_row) in column.iter_mut().zip(&a_rows[..rows]) {
+                *dst = a_row[p];
             }
         }
     }
