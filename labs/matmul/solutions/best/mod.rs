@@ -17,8 +17,7 @@
 //! Packing copies each block once into the exact order the micro-kernel reads it, so its loads
 //! are unit-stride, aligned, and never cross a page or alias in the cache, and the edges are
 //! zero-padded so the kernel never needs a remainder case. The packing buffers are kept per
-//! thread and reused, so a call allocates nothing once warm (beyond a small task list when
-//! several threads run).
+//! thread and reused, so a call allocates nothing once warm.
 //!
 //! Parallelism: each thread multiplies its own band of rows of A by all of B. Every thread packs
 //! B for itself, a cost of k·n copies against (m / threads)·k·n multiply-adds (0.2% for
@@ -67,32 +66,25 @@ fn gemm<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
         return;
     }
     let threads = if shape.flops() < PARALLEL_MIN_FLOPS { 1 } else { rayon::current_num_threads() };
-    let bands = band_starts::<K>(m, threads);
-    if bands.len() <= 2 {
+    let band_rows = rows_per_band::<K>(m, threads);
+    if band_rows >= m {
         return gemm_serial::<K>(shape, a, b, c);
     }
-    // Cut A and C at the band boundaries: each task gets its own rows.
-    let mut tasks = Vec::with_capacity(bands.len() - 1);
-    let (mut a_rest, mut c_rest) = (a, c);
-    for rows in bands.windows(2).map(|w| w[1] - w[0]) {
-        let (a_band, a_tail) = a_rest.split_at(rows * k);
-        let (c_band, c_tail) = c_rest.split_at_mut(rows * n);
-        tasks.push((Shape { m: rows, k, n }, a_band, c_band));
-        (a_rest, c_rest) = (a_tail, c_tail);
-    }
-    tasks.into_par_iter().for_each(|(band, a_band, c_band)| gemm_serial::<K>(band, a_band, b, c_band));
+    c.par_chunks_mut(band_rows * n).enumerate().for_each(|(band, c_band)| {
+        let rows = c_band.len() / n;
+        let a_band = &a[band * band_rows * k..][..rows * k];
+        gemm_serial::<K>(Shape { m: rows, k, n }, a_band, b, c_band);
+    });
 }
 
 /// Below this much work (a 128³ multiply) a single thread finishes before a second one would
 /// have woken up (tens of microseconds on a busy machine), so small problems stay serial.
 const PARALLEL_MIN_FLOPS: f64 = 2.0 * 128.0 * 128.0 * 128.0;
 
-/// Row boundaries of one band per thread, in whole MR-row slivers, as even as possible
-/// (m = 2048, MR = 6, 2 threads: 1026 + 1022 rows).
-fn band_starts<K: MicroKernel>(m: usize, threads: usize) -> Vec<usize> {
-    let slivers = m.div_ceil(K::MR);
-    let bands = threads.clamp(1, slivers);
-    (0..=bands).map(|t| (t * slivers / bands * K::MR).min(m)).collect()
+/// Rows per band: the MR-row slivers shared out evenly, one band per thread (m = 2048, MR = 6,
+/// 2 threads: 342 slivers, 171 per band, so 1026 + 1022 rows).
+fn rows_per_band<K: MicroKernel>(m: usize, threads: usize) -> usize {
+    m.div_ceil(K::MR).div_ceil(threads.max(1)) * K::MR
 }
 
 /// The five-loop nest on one thread.
