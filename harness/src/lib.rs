@@ -5,6 +5,7 @@
 //! work a call is). Everything else (calibration, interleaved timing, statistics, tables,
 //! JSON) is written once, here.
 
+pub mod alloc;
 pub mod cli;
 pub mod lab;
 pub mod labs;

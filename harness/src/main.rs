@@ -3,7 +3,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use perflab_harness::alloc::Switch;
 use perflab_harness::cli::{self, Cli};
+
+/// The system allocator, switched to dhat's only while the allocation pass counts one call.
+#[global_allocator]
+static ALLOCATOR: Switch = Switch;
 
 fn main() -> ExitCode {
     match cli::run(Cli::parse()) {

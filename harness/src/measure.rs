@@ -8,11 +8,14 @@
 //! - Time: rounds in which every variant runs one sample (several calls when a call is short),
 //!   rotating the order each round, so that a slow patch of the machine hits all variants
 //!   alike and ratios measured in one run stay fair. The first round warms caches and is dropped.
+//! - Count allocations: one warm-up call, then one call under dhat (see `alloc.rs`), after all
+//!   timing is done.
 
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::alloc::{self, AllocStats};
 use crate::lab::Case;
 
 /// How much time to spend.
@@ -55,8 +58,8 @@ impl Budget {
 /// What happened to one variant.
 #[derive(Clone, Debug)]
 pub enum Outcome {
-    /// Validated, then timed.
-    Measured { validation: String, fraction: f64, stats: Stats },
+    /// Validated, then timed, then its allocations counted (None: no counting allocator).
+    Measured { validation: String, fraction: f64, stats: Stats, allocs: Option<AllocStats> },
     /// Failed validation: never timed.
     Failed { error: String, fraction: f64 },
 }
@@ -133,10 +136,16 @@ pub fn measure(case: &mut dyn Case, variants: &[usize], budget: &Budget, title: 
     }
     bar.finish_and_clear();
 
+    // Allocations last, in a pass of their own: dhat's allocator is never on while timing.
+    let bar = progress_bar(plans.len() as u64, &format!("{title}: counting allocations"));
     for plan in plans {
+        let allocs = alloc::count(|| case.run(plan.variant));
+        bar.inc(1);
         let stats = Stats::of(plan.seconds);
-        outcomes[plan.slot] = Some(Outcome::Measured { validation: plan.validation, fraction: plan.fraction, stats });
+        outcomes[plan.slot] =
+            Some(Outcome::Measured { validation: plan.validation, fraction: plan.fraction, stats, allocs });
     }
+    bar.finish_and_clear();
     outcomes.into_iter().map(|o| o.expect("every variant has an outcome")).collect()
 }
 

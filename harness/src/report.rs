@@ -60,6 +60,11 @@ pub struct VariantRecord {
     pub fraction_of_peak: Option<f64>,
     pub speedup_vs_naive: Option<f64>,
     pub ratio_vs_reference: Option<f64>,
+    /// Heap allocations of one call (after a warm-up call), counted with dhat.
+    pub allocs_per_call: Option<u64>,
+    pub alloc_bytes_per_call: Option<u64>,
+    /// The most heap bytes live at once during that call.
+    pub peak_heap_bytes: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,6 +114,9 @@ pub fn record(
                 fraction_of_peak: None,
                 speedup_vs_naive: None,
                 ratio_vs_reference: None,
+                allocs_per_call: None,
+                alloc_bytes_per_call: None,
+                peak_heap_bytes: None,
             };
             match outcome {
                 None => {}
@@ -118,7 +126,7 @@ pub fn record(
                     row.detail = error.clone();
                     row.fraction_run = Some(*fraction);
                 }
-                Some(Outcome::Measured { validation, fraction, stats }) => {
+                Some(Outcome::Measured { validation, fraction, stats, allocs }) => {
                     let rate = work.per_call / stats.median / work.scale;
                     row.status = "measured";
                     row.correct = Some(true);
@@ -138,6 +146,9 @@ pub fn record(
                     }
                     row.speedup_vs_naive = naive.map(|t| t / stats.median);
                     row.ratio_vs_reference = reference.and_then(median_of).map(|t| t / stats.median);
+                    row.allocs_per_call = allocs.map(|a| a.blocks);
+                    row.alloc_bytes_per_call = allocs.map(|a| a.bytes);
+                    row.peak_heap_bytes = allocs.map(|a| a.peak_bytes);
                 }
             }
             row
@@ -165,7 +176,7 @@ pub fn render(record: &Record) -> String {
     if has_peak {
         header.push("of peak");
     }
-    header.extend(["vs naive", "vs ref", "check"]);
+    header.extend(["vs naive", "vs ref", "allocs", "bytes", "peak", "check"]);
     table.set_header(header);
 
     let mut notes = Vec::new();
@@ -186,11 +197,14 @@ pub fn render(record: &Record) -> String {
                     (Some(r), Some(of)) => format!("{}x {of}", format_ratio(r)),
                     _ => "-".into(),
                 });
+                n.push(v.allocs_per_call.map_or("?".into(), |b| b.to_string()));
+                n.push(v.alloc_bytes_per_call.map_or("?".into(), format_bytes));
+                n.push(v.peak_heap_bytes.map_or("?".into(), format_bytes));
                 n.push(if v.fraction_run.is_some_and(|f| f < 1.0) { "ok*".into() } else { "ok".into() });
                 n
             }
             status => {
-                let width = if has_peak { 7 } else { 6 };
+                let width = if has_peak { 10 } else { 9 };
                 let mut n = vec!["-".to_string(); width - 1];
                 n.push(if status == "failed" { "FAILED".into() } else { "n/a".into() });
                 n
@@ -206,7 +220,8 @@ pub fn render(record: &Record) -> String {
         }
         if let Some(f) = v.fraction_run.filter(|f| *f < 1.0) {
             notes.push(format!(
-                "* {} ran on {:.1}% of the rows to bound its run time; its time is scaled up to the full problem",
+                "* {} ran on {:.1}% of the rows to bound its run time; its time is scaled up to the full problem \
+                 (its allocations are those of that smaller call)",
                 v.name,
                 100.0 * f
             ));
@@ -223,7 +238,10 @@ pub fn render(record: &Record) -> String {
         ));
     }
     let mut out = format!("{} {} | threads {}\n{table}\n", record.lab, record.size, record.threads);
-    out.push_str("vs naive: speedup over the baseline; vs ref: speedup over the named reference (below 1: slower)\n");
+    out.push_str(
+        "vs naive: speedup over the baseline; vs ref: speedup over the named reference (below 1: slower)\n\
+         allocs, bytes, peak: heap allocations of one call, bytes allocated, most bytes live at once (dhat)\n",
+    );
     for note in notes {
         out.push_str(&note);
         out.push('\n');
@@ -240,6 +258,15 @@ fn format_seconds(s: f64) -> String {
         s if s >= 1.0 => format!("{s:.2} s"),
         s if s >= 1e-3 => format!("{:.2} ms", s * 1e3),
         s => format!("{:.1} µs", s * 1e6),
+    }
+}
+
+/// Compact byte counts: 0, 512, 12K, 1.5M.
+fn format_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1}M", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.0}K", b as f64 / 1024.0),
+        b => b.to_string(),
     }
 }
 
