@@ -11,6 +11,7 @@ use crate::lab::Lab;
 use crate::labs;
 use crate::machine::Machine;
 use crate::measure::{self, Budget, Outcome};
+use crate::profile;
 use crate::report::{self, Document};
 
 #[derive(Debug, Parser)]
@@ -27,6 +28,7 @@ cargo lab                                          quick run of every lab\n  \
 cargo lab bench matmul --size 1024 --size 2048     one lab, chosen sizes\n  \
 cargo lab bench matmul --variant your-simd --variant simd --threads 1\n  \
 cargo lab bench matmul --size 512x2048x256 --json out.json\n  \
+cargo lab profile matmul best --size 2048 --seconds 10   flamegraph of one variant\n  \
 cargo lab list                                     labs, variants, size syntax\n\n\
 Set PERFLAB_SIMD=scalar|avx2|avx512 to run the SIMD kernels at a narrower level.",
     args_conflicts_with_subcommands = true
@@ -44,8 +46,33 @@ pub enum Command {
     Quick(Common),
     /// Validate and time one lab at chosen sizes
     Bench(Bench),
+    /// Profile one variant with pprof and write a flamegraph SVG under flamegraphs/
+    Profile(ProfileArgs),
     /// List the labs, their variants and how to write a size
     List,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// The lab (see `perflab list`)
+    pub lab: String,
+    /// The variant to profile
+    pub variant: String,
+    /// Problem size [default: the lab's default size]
+    #[arg(long, short)]
+    pub size: Option<String>,
+    /// How long to sample; at about 250 samples/s, 5 s gives over a thousand samples
+    #[arg(long, default_value_t = 5.0, value_parser = positive_seconds)]
+    pub seconds: f64,
+    /// Where to write the SVG [default: flamegraphs/<lab>/<variant>-<size>-threads-<n>.svg]
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Threads for rayon variants and for the libraries [default: all cores]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Seed of the random inputs
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +122,7 @@ struct Job {
 /// Runs a parsed command line. Exit code 1 when a variant failed validation.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Quick(cli.quick)) {
+        Command::Profile(args) => run_profile(&args),
         Command::List => {
             print!("{}", list());
             Ok(ExitCode::SUCCESS)
@@ -142,6 +170,79 @@ fn select_variants(lab: &dyn Lab, names: &[String]) -> anyhow::Result<Vec<usize>
     }
     chosen.sort_unstable();
     Ok(chosen)
+}
+
+/// Threads asked for, or all cores; the libraries are told first, then rayon's pool is built.
+fn thread_pool(threads: Option<u16>) -> anyhow::Result<rayon::ThreadPool> {
+    let threads =
+        threads.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Libraries first: matrixmultiply reads its thread count from the environment once.
+    perflab_labs::set_library_threads(threads);
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("starting the thread pool")
+}
+
+/// `perflab profile`: validate, then sample one variant for `--seconds` and write a flamegraph.
+fn run_profile(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
+    let lab = labs::find(&args.lab).map_err(anyhow::Error::msg)?;
+    let variant = select_variants(lab, std::slice::from_ref(&args.variant))?[0];
+    let info = &lab.variants()[variant];
+    if let Some(why) = info.unavailable {
+        bail!("variant '{}' is not available in this build: {why}", info.name);
+    }
+    let size = args.size.clone().unwrap_or_else(|| lab.default_sizes()[0].to_string());
+    lab.check_size(&size).map_err(anyhow::Error::msg)?;
+    let pool = thread_pool(args.threads)?;
+    capture_panics();
+    let mut case = lab.prepare(&size, args.seed).map_err(anyhow::Error::msg)?;
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| profile::flamegraph_path(lab.name(), info.name, &case.label(), pool.current_num_threads()));
+
+    // A profile of a wrong kernel teaches nothing: validate first, and keep single calls short
+    // enough that the profile holds at least ten of them.
+    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.install(|| {
+            let (_, fraction) = measure::calibrate(&mut *case, variant, args.seconds / 10.0);
+            (fraction, case.validate(variant))
+        })
+    }));
+    let fraction = match checked {
+        Ok((fraction, Ok(_))) => fraction,
+        Ok((_, Err(error))) => {
+            eprintln!("{} FAILED validation, so it is not profiled:\n{error}", info.name);
+            return Ok(ExitCode::from(1));
+        }
+        Err(_) => {
+            eprintln!("{} FAILED: {}", info.name, last_panic());
+            return Ok(ExitCode::from(1));
+        }
+    };
+
+    let guard = profile::start()?;
+    let start = std::time::Instant::now();
+    let calls =
+        pool.install(|| profile::run_for(std::time::Duration::from_secs_f64(args.seconds), || case.run(variant)));
+    let result = profile::finish(guard, &path, start.elapsed().as_secs_f64())?;
+    println!("flamegraph: {}", result.path.display());
+    println!(
+        "  {} samples in {:.1} s ({:.0} per second), {calls} calls of {} on {}{} with {} thread(s)",
+        result.samples,
+        result.seconds,
+        result.samples as f64 / result.seconds,
+        info.name,
+        case.label(),
+        if fraction < 1.0 { format!(" ({:.1}% of the rows)", 100.0 * fraction) } else { String::new() },
+        pool.current_num_threads(),
+    );
+    if result.samples < 1000 {
+        println!("  note: under 1000 samples; give more --seconds for a steadier picture");
+    }
+    println!("  where the samples were (innermost function):");
+    for (name, share) in &result.hottest {
+        println!("    {:>5.1}%  {name}", 100.0 * share);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<ExitCode> {

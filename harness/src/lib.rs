@@ -11,4 +11,5 @@ pub mod lab;
 pub mod labs;
 pub mod machine;
 pub mod measure;
+pub mod profile;
 pub mod report;

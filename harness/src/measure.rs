@@ -167,7 +167,7 @@ struct Plan {
 /// (extrapolating from a slice overestimates blocked kernels, whose fixed costs such as packing
 /// all of B do not shrink with the slice). A variant is limited only when a slice taking at
 /// least `limit / 8` says the full call would exceed `limit`: a genuinely slow variant.
-fn calibrate(case: &mut dyn Case, variant: usize, limit: f64) -> (f64, f64) {
+pub fn calibrate(case: &mut dyn Case, variant: usize, limit: f64) -> (f64, f64) {
     let mut asked = 1.0 / 512.0;
     loop {
         let fraction = case.limit(variant, asked);

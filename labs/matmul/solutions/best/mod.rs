@@ -95,11 +95,11 @@ fn gemm_serial<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]
         for pc in (0..k).step_by(K::KC) {
             let kc = K::KC.min(k - pc);
             buffers::with_b_panel(kc * nc.next_multiple_of(K::NR), |b_panel| {
-                pack::pack_b::<K>(b, n, pc, kc, jc, nc, b_panel);
+                pack::pack_b(b, n, pc, kc, jc, nc, K::NR, b_panel);
                 for ic in (0..m).step_by(K::MC) {
                     let block = Block { ic, mc: K::MC.min(m - ic), pc, kc, jc, nc };
                     buffers::with_a_block(kc * block.mc.next_multiple_of(K::MR), |a_block| {
-                        pack::pack_a::<K>(a, k, &block, a_block);
+                        pack::pack_a(a, k, &block, K::MR, a_block);
                         macro_kernel::<K>(&block, a_block, b_panel, &mut c[ic * n..], n);
                     });
                 }
