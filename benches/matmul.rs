@@ -4,11 +4,16 @@
 //! `Gelem/s` reads as GFLOP/s). Every variant is validated against the oracle on the exact
 //! input before criterion times it; a wrong one is reported and skipped.
 //!
+//! Flamegraphs: `cargo bench --bench matmul -- --profile-time 10` samples each benchmark for 10 s
+//! with pprof instead of timing it, and writes `flamegraphs/matmul/<variant>-<size>-threads-<n>.svg`.
+//!
 //! Environment: `PERFLAB_THREADS` (default: all cores) sets rayon's and the libraries' threads;
 //! `PERFLAB_BENCH_SIZES=256,1024,2048` overrides the sizes. The naive baseline and the exercises
 //! (which start as naive) run only up to 512, where one call still takes well under a second.
 
 use std::time::Duration;
+
+mod support;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use perflab_labs::Role;
@@ -39,7 +44,7 @@ fn bench_matmul(c: &mut Criterion) {
         let shape = Shape::square(n);
         let (a, b) = (random_matrix(n, n, 1), random_matrix(n, n, 2));
         let mut out = vec![0.0f32; n * n];
-        let mut group = c.benchmark_group(format!("matmul/{n}/threads-{threads}"));
+        let mut group = c.benchmark_group(format!("matmul/{shape}/threads-{threads}"));
         group.throughput(Throughput::Elements(shape.flops() as u64));
         if n >= 1024 {
             group.sample_size(10).measurement_time(Duration::from_secs(4));
@@ -67,7 +72,7 @@ fn bench_matmul(c: &mut Criterion) {
 fn config() -> Criterion {
     // Libraries read their thread count once: set it before anything multiplies.
     perflab_labs::set_library_threads(threads());
-    Criterion::default()
+    Criterion::default().with_profiler(support::Flamegraphs::default())
 }
 
 criterion_group! {

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
+use crate::callgrind;
 use crate::lab::Lab;
 use crate::labs;
 use crate::machine::Machine;
@@ -29,6 +30,7 @@ cargo lab bench matmul --size 1024 --size 2048     one lab, chosen sizes\n  \
 cargo lab bench matmul --variant your-simd --variant simd --threads 1\n  \
 cargo lab bench matmul --size 512x2048x256 --json out.json\n  \
 cargo lab profile matmul best --size 2048 --seconds 10   flamegraph of one variant\n  \
+cargo lab callgrind matmul                         instruction counts, checked against the reference\n  \
 cargo lab list                                     labs, variants, size syntax\n\n\
 Set PERFLAB_SIMD=scalar|avx2|avx512 to run the SIMD kernels at a narrower level.",
     args_conflicts_with_subcommands = true
@@ -48,8 +50,19 @@ pub enum Command {
     Bench(Bench),
     /// Profile one variant with pprof and write a flamegraph SVG under flamegraphs/
     Profile(ProfileArgs),
+    /// Deterministic instruction counts (callgrind via gungraun) and the regression check
+    Callgrind(CallgrindArgs),
     /// List the labs, their variants and how to write a size
     List,
+}
+
+#[derive(Debug, Args)]
+pub struct CallgrindArgs {
+    /// The lab [default: every lab]
+    pub lab: Option<String>,
+    /// Write the counts of this run as the new reference (after an intended change)
+    #[arg(long)]
+    pub record: bool,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +136,19 @@ struct Job {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Quick(cli.quick)) {
         Command::Profile(args) => run_profile(&args),
+        Command::Callgrind(args) => {
+            let labs = match &args.lab {
+                Some(name) => vec![labs::find(name).map_err(anyhow::Error::msg)?],
+                None => labs::all(),
+            };
+            for lab in labs {
+                let code = callgrind::run(lab, args.record)?;
+                if code != ExitCode::SUCCESS {
+                    return Ok(code);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::List => {
             print!("{}", list());
             Ok(ExitCode::SUCCESS)

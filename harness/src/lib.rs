@@ -6,6 +6,7 @@
 //! JSON) is written once, here.
 
 pub mod alloc;
+pub mod callgrind;
 pub mod cli;
 pub mod lab;
 pub mod labs;

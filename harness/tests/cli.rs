@@ -39,6 +39,10 @@ fn bench_validates_times_and_writes_the_documented_json() {
         assert!((gflops - flops / v["median_s"].as_f64().unwrap() / 1e9).abs() < 1e-9 * gflops.max(1.0));
     }
     assert_eq!(variants[0]["speedup_vs_naive"], 1.0);
+    // Allocations were counted (the binary installs the counting allocator), and the reference
+    // solution allocates nothing per call.
+    assert_eq!(variants[2]["allocs_per_call"], 0, "{}", variants[2]);
+    assert_eq!(variants[2]["alloc_bytes_per_call"], 0);
     assert_eq!(variants[1]["reference"], "simd");
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -83,4 +87,29 @@ fn help_teaches_with_examples() {
         .success()
         .stdout(predicate::str::contains("cargo lab bench matmul --size 1024"))
         .stdout(predicate::str::contains("PERFLAB_SIMD"));
+}
+
+#[test]
+fn profile_writes_a_flamegraph_with_its_sample_count() {
+    let dir = std::env::temp_dir().join(format!("perflab-profile-{}", std::process::id()));
+    let svg = dir.join("best.svg");
+    perflab()
+        .args(["profile", "matmul", "best", "--size", "96", "--seconds", "0.5", "--threads", "1", "--out"])
+        .arg(&svg)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("samples in"))
+        .stdout(predicate::str::contains("where the samples were"));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<?xml") && text.contains("<svg"), "not an SVG");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn profile_refuses_a_variant_it_cannot_run() {
+    perflab()
+        .args(["profile", "matmul", "no-such"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("lab 'matmul' has no variant 'no-such'"));
 }
