@@ -1,7 +1,7 @@
 //! Exercise: cache blocking (tiling). Reference: `../solutions/blocked.rs`.
 //!
 //! Goal: beat `loop-order` at n ≥ 1024 by keeping a tile of B in cache while every row of A
-//! uses it. Check your work: `cargo test -p perflab-labs --release matmul` (correctness), then
+//! uses it. Check your work: `cargo test --release -p perflab-labs --test matmul` (correctness), then
 //! `cargo lab bench matmul --size 1024 --variant your-blocked --variant blocked` (speed).
 //!
 //! TODO 1. Start from the i-k-j loop (`solutions/loop_order.rs`): zero C, then for each row i,

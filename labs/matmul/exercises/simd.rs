@@ -1,8 +1,8 @@
 //! Exercise: explicit SIMD, a register-blocked FMA kernel. Reference: `../solutions/simd.rs`.
 //!
 //! Goal: keep a small tile of C in vector registers for the whole depth loop, so each step does
-//! only loads of A and B and fused multiply-adds. Check: `cargo test -p perflab-labs --release
-//! matmul`, then `cargo lab bench matmul --variant your-simd --variant simd`.
+//! only loads of A and B and fused multiply-adds. Check: `cargo test --release -p perflab-labs
+//! --test matmul`, then `cargo lab bench matmul --variant your-simd --variant simd`.
 //!
 //! TODO 1. Write the kernel once, generic over `V: F32Vec` (see `crate::simd`): a function
 //!         `tile::<V, R>(shape, a, b, c, i, j)` computing `C[i..i+R, j..j+2·LANES]`.
