@@ -33,7 +33,11 @@ fn threads() -> usize {
 fn sizes() -> Vec<usize> {
     std::env::var("PERFLAB_BENCH_SIZES")
         .ok()
-        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .map(|s| {
+            s.split(',')
+                .map(|n| n.trim().parse().unwrap_or_else(|_| panic!("PERFLAB_BENCH_SIZES: '{n}' is not a size")))
+                .collect()
+        })
         .unwrap_or_else(|| vec![128, 512, 1024])
 }
 
@@ -71,7 +75,8 @@ fn bench_matmul(c: &mut Criterion) {
 
 fn config() -> Criterion {
     // Libraries read their thread count once: set it before anything multiplies.
-    perflab_labs::set_library_threads(threads());
+    // SAFETY: criterion calls this first thing in `main`, before any thread exists.
+    unsafe { perflab_labs::set_library_threads(threads()) };
     Criterion::default().with_profiler(support::Flamegraphs::default())
 }
 

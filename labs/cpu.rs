@@ -58,10 +58,13 @@ impl fmt::Display for SimdLevel {
 pub fn detected() -> SimdLevel {
     #[cfg(target_arch = "x86_64")]
     {
-        if is_x86_feature_detected!("avx512f") {
+        // Each level implies the ones below it, so AVX-512 counts only with AVX2 and FMA too
+        // (a virtual machine may expose odd combinations).
+        let avx2_fma = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        if avx2_fma && is_x86_feature_detected!("avx512f") {
             return SimdLevel::Avx512;
         }
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        if avx2_fma {
             return SimdLevel::Avx2Fma;
         }
     }
@@ -74,9 +77,17 @@ pub fn simd_level() -> SimdLevel {
     static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
     *LEVEL.get_or_init(|| {
         let hardware = detected();
-        match std::env::var("PERFLAB_SIMD").ok().as_deref().and_then(SimdLevel::parse) {
-            Some(asked) if asked <= hardware => asked,
-            _ => hardware,
+        let Ok(asked) = std::env::var("PERFLAB_SIMD") else { return hardware };
+        match SimdLevel::parse(&asked) {
+            Some(level) if level <= hardware => level,
+            Some(level) => {
+                eprintln!("note: PERFLAB_SIMD={asked} asks for {level}, which this CPU lacks: using {hardware}");
+                hardware
+            }
+            None => {
+                eprintln!("note: PERFLAB_SIMD={asked} is not one of scalar, avx2, avx512: using {hardware}");
+                hardware
+            }
         }
     })
 }
@@ -100,7 +111,11 @@ const PROBE_CHAINS: usize = 12;
 
 /// Measures one core's f32 multiply-add peak in GFLOP/s at the given SIMD level, by running
 /// `PROBE_CHAINS` independent FMA chains for about `duration`.
+///
+/// # Panics
+/// If the CPU lacks `level`.
 pub fn fma_peak_gflops(level: SimdLevel, duration: Duration) -> f64 {
+    assert!(level <= detected(), "this CPU cannot run {level} code");
     match level {
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx512 => unsafe { probe_avx512(duration) },

@@ -12,7 +12,12 @@ pub mod variant;
 pub use variant::Role;
 
 /// Sets the thread count of every library anchor (OpenBLAS, matrixmultiply). Call it first
-/// thing in `main`, before any other thread exists (matrixmultiply reads an environment variable).
-pub fn set_library_threads(threads: usize) {
-    matmul::libraries::set_library_threads(threads);
+/// thing in `main`, before any multiply.
+///
+/// # Safety
+/// It sets an environment variable (matrixmultiply reads one): no other thread may read or
+/// write the environment at the same time, so call it while the process has a single thread.
+pub unsafe fn set_library_threads(threads: usize) {
+    // SAFETY: forwarded to the caller.
+    unsafe { matmul::libraries::set_library_threads(threads) };
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -203,7 +204,9 @@ fn thread_pool(threads: Option<u16>) -> anyhow::Result<rayon::ThreadPool> {
     let threads =
         threads.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // Libraries first: matrixmultiply reads its thread count from the environment once.
-    perflab_labs::set_library_threads(threads);
+    // SAFETY: the harness has started no thread yet (the pool is built below, and progress bars
+    // draw from this thread).
+    unsafe { perflab_labs::set_library_threads(threads) };
     rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("starting the thread pool")
 }
 
@@ -227,12 +230,12 @@ fn run_profile(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
 
     // A profile of a wrong kernel teaches nothing: validate first, and keep single calls short
     // enough that the profile holds at least ten of them.
-    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let checked = capturing_panics(|| {
         pool.install(|| {
             let (_, fraction) = measure::calibrate(&mut *case, variant, args.seconds / 10.0);
             (fraction, case.validate(variant))
         })
-    }));
+    });
     let fraction = match checked {
         Ok((fraction, Ok(_))) => fraction,
         Ok((_, Err(error))) => {
@@ -281,7 +284,9 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
     let threads =
         common.threads.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // Libraries first: matrixmultiply reads its thread count from the environment once.
-    perflab_labs::set_library_threads(threads);
+    // SAFETY: the harness has started no thread yet (the pool is built below, and progress bars
+    // draw from this thread).
+    unsafe { perflab_labs::set_library_threads(threads) };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("starting the thread pool")?;
     capture_panics();
 
@@ -342,12 +347,19 @@ pub fn list() -> String {
     out
 }
 
-/// The last panic's message and location, kept for the report instead of printed as a trace.
+/// The last captured panic's message and location, kept for the report instead of printed.
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+/// While true, panics are captured (a variant under validation); otherwise they print as usual.
+static CAPTURING: AtomicBool = AtomicBool::new(false);
 
-/// Replaces the panic printer: a variant that panics is reported as failed, with the message.
+/// Installs the panic hook: inside [`capturing_panics`] it records the message for the report;
+/// anywhere else it hands over to the default hook, so a harness bug is never silent.
 fn capture_panics() {
-    std::panic::set_hook(Box::new(|info| {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !CAPTURING.load(Ordering::SeqCst) {
+            return default_hook(info);
+        }
         let message = info
             .payload()
             .downcast_ref::<&str>()
@@ -357,6 +369,14 @@ fn capture_panics() {
         let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("panicked{place}: {message}"));
     }));
+}
+
+/// Runs `f`, turning a panic into `Err` with its message (see [`last_panic`]).
+pub fn capturing_panics<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    CAPTURING.store(true, Ordering::SeqCst);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CAPTURING.store(false, Ordering::SeqCst);
+    result
 }
 
 /// The message of the last captured panic.

@@ -34,3 +34,24 @@ impl Machine {
         )
     }
 }
+
+/// Memory the OS says it can give without swapping (`MemAvailable`), in bytes.
+pub fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// An error with the figures when `bytes` (for `what`) will not fit in available memory.
+pub fn ensure_memory(bytes: u64, what: &str) -> Result<(), String> {
+    const GIB: f64 = (1u64 << 30) as f64;
+    match available_memory() {
+        Some(available) if bytes > available / 10 * 9 => Err(format!(
+            "{what} needs {:.1} GiB of memory for its inputs and output; {:.1} GiB are available",
+            bytes as f64 / GIB,
+            available as f64 / GIB
+        )),
+        _ => Ok(()),
+    }
+}

@@ -77,7 +77,12 @@ pub struct Stats {
 impl Stats {
     fn of(mut seconds: Vec<f64>) -> Stats {
         seconds.sort_by(f64::total_cmp);
-        let at = |q: f64| seconds[((seconds.len() - 1) as f64 * q).round() as usize];
+        // Quantile by linear interpolation between the two nearest ranks.
+        let at = |q: f64| {
+            let position = (seconds.len() - 1) as f64 * q;
+            let (low, high) = (position.floor() as usize, position.ceil() as usize);
+            seconds[low] + (seconds[high] - seconds[low]) * (position - low as f64)
+        };
         Stats { median: at(0.5), p25: at(0.25), p75: at(0.75), min: seconds[0], samples: seconds.len() }
     }
 
@@ -94,10 +99,10 @@ pub fn measure(case: &mut dyn Case, variants: &[usize], budget: &Budget, title: 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; variants.len()];
     for (slot, &v) in variants.iter().enumerate() {
         // A variant that panics (an exercise indexing past a buffer, say) fails like a wrong one.
-        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let checked = crate::cli::capturing_panics(|| {
             let (call, fraction) = calibrate(case, v, budget.call_limit.as_secs_f64());
             (call, fraction, case.validate(v))
-        }));
+        });
         match checked {
             Ok((call, fraction, Ok(validation))) => {
                 let reps = (budget.min_sample.as_secs_f64() / call.max(1e-9)).ceil().clamp(1.0, 10_000.0) as usize;
@@ -199,4 +204,55 @@ fn progress_bar(len: u64, message: &str) -> ProgressBar {
     );
     bar.set_message(message.to_string());
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::WorkUnit;
+
+    /// A case whose variant 0 works and variant 1 panics, like an exercise indexing out of bounds.
+    struct Fragile;
+
+    impl Case for Fragile {
+        fn label(&self) -> String {
+            "fragile".into()
+        }
+        fn params(&self) -> serde_json::Value {
+            serde_json::Value::Null
+        }
+        fn work(&self) -> WorkUnit {
+            WorkUnit { per_call: 1.0, name: "calls/s", scale: 1.0, is_flops: false }
+        }
+        fn limit(&mut self, _: usize, _: f64) -> f64 {
+            1.0
+        }
+        fn run(&mut self, variant: usize) {
+            let data = [1u8; 4];
+            std::hint::black_box(data[std::hint::black_box(4 * variant)]);
+        }
+        fn validate(&mut self, variant: usize) -> Result<String, String> {
+            self.run(variant);
+            Ok("checked".into())
+        }
+    }
+
+    #[test]
+    fn a_panicking_variant_fails_and_the_others_are_still_measured() {
+        let budget = Budget { per_variant: Duration::from_millis(20), ..Budget::quick() };
+        let outcomes = measure(&mut Fragile, &[0, 1], &budget, "test");
+        assert!(matches!(&outcomes[0], Outcome::Measured { stats, .. } if stats.samples >= budget.min_rounds));
+        match &outcomes[1] {
+            Outcome::Failed { error, .. } => assert!(error.contains("panicked"), "{error}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn quantiles_interpolate_between_ranks() {
+        let stats = Stats::of(vec![4.0, 1.0, 3.0, 2.0]);
+        assert_eq!((stats.median, stats.p25, stats.p75, stats.min), (2.5, 1.75, 3.25, 1.0));
+        assert_eq!(stats.spread(), 1.5 / 2.5);
+        assert_eq!(Stats::of(vec![7.0]).median, 7.0);
+    }
 }

@@ -70,7 +70,11 @@ pub fn finish(guard: ProfilerGuard<'static>, path: &Path, seconds: f64) -> anyho
 
 /// `pack_a<perflab_labs::...::Avx2>` → `pack_a`; `a::b::c::d` → `b::c::d`
 fn short_name(name: &str) -> String {
-    let name = name.split("::h").next().unwrap_or(name); // drop a legacy-mangling hash
+    // Drop a legacy-mangling hash suffix (`::h` and 16 hex digits), and nothing else.
+    let name = match name.rsplit_once("::h") {
+        Some((path, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => path,
+        _ => name,
+    };
     let name = match name.find('<') {
         Some(generics) if generics > 0 => &name[..generics],
         _ => name,
@@ -88,4 +92,17 @@ pub fn run_for(duration: Duration, mut call: impl FnMut()) -> u64 {
         calls += 1;
     }
     calls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_name;
+
+    #[test]
+    fn names_lose_generics_paths_and_hashes_but_nothing_else() {
+        assert_eq!(short_name("pack_a<perflab_labs::matmul::solutions::best::kernel::Avx2>"), "pack_a");
+        assert_eq!(short_name("a::b::c::d"), "b::c::d");
+        assert_eq!(short_name("core::hint::black_box"), "core::hint::black_box");
+        assert_eq!(short_name("std::hash::random::h0123456789abcdef"), "std::hash::random");
+    }
 }

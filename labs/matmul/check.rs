@@ -8,9 +8,12 @@
 //!
 //! Small problems are checked element by element. Large ones (where the f64 oracle would cost
 //! more than the kernel) are checked on every element of a sample of rows and columns (always
-//! including the last ones, where edge-tile bugs live) plus Freivalds' test on all of C:
-//! `C·x` against `A·(B·x)` for a random x, which costs O(n²) and sees every element
-//! (NaN left in C, or a wrong row, cannot hide from it).
+//! including the last ones, where edge-tile bugs live), on random single elements, and with
+//! Freivalds' test on all of C: `C·x` against `A·(B·x)` for a random x, which costs O(n²) and
+//! sees every element. Freivalds' bound for a row is the sum of its elements' bounds, so it
+//! catches NaN left anywhere and any row or tile that is substantially wrong, but a single
+//! element a little off in a row outside the sample can pass it: the sampled check is strong
+//! on patterns (a tiling bug repeats), not a proof for every element.
 
 use std::fmt;
 
@@ -23,6 +26,11 @@ use super::Shape;
 pub const EXACT_LIMIT: f64 = (1u64 << 27) as f64; // 512 × 512 × 512
 /// Random rows and columns checked exactly when sampling (besides the first and last ones).
 const SAMPLED_LINES: usize = 16;
+/// Random single elements checked exactly when sampling.
+const SAMPLED_ELEMENTS: usize = 4096;
+/// At most this many rows flagged by Freivalds' test are re-checked element by element (each
+/// costs k·n; a kernel wrong everywhere would otherwise cost a whole f64 product).
+const MAX_SUSPECT_ROWS: usize = 16;
 /// Trailing rows and columns always checked: covers the edge tiles of every kernel here
 /// (at most 12 rows and 32 columns), where remainder bugs live.
 const EDGE_ROWS: usize = 13;
@@ -83,6 +91,13 @@ pub struct Mismatch {
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Mismatch { row, col, expected, got, bound, wrong, examined, shape, .. } = self;
+        if expected.is_nan() {
+            return writeln!(
+                f,
+                "row {row} of C is wrong: its weighted sum (C·x)[{row}] differs from (A·(B·x))[{row}] by more than \
+                 the error bound allows, though no element examined is out of bounds on its own (shape {shape})"
+            );
+        }
         writeln!(
             f,
             "C[{row}, {col}] = {got}, expected {expected} ± {bound:.3e} (bound γ_k·Σ|a||b|, k = {}); \
@@ -123,9 +138,10 @@ pub fn check_sampled(shape: Shape, a: &[f32], b: &[f32], c: &[f32], seed: u64) -
     let mut report = Report::new(shape, Method::Sampled { rows: rows.len(), cols: cols.len() });
     check_rows(shape, a, b, c, &rows, &mut report);
     check_cols(shape, a, b, c, &cols, &mut report);
+    check_random_elements(shape, a, b, c, &mut rng, &mut report);
     // Rows whose weighted sum is off hold a wrong element; find it with an exact row check.
     let suspects = freivalds_suspects(shape, a, b, c, &mut rng);
-    check_rows(shape, a, b, c, &suspects, &mut report);
+    check_rows(shape, a, b, c, &suspects[..suspects.len().min(MAX_SUSPECT_ROWS)], &mut report);
     if let Some(&row) = suspects.first()
         && report.first.is_none()
     {
@@ -238,6 +254,24 @@ fn check_cols(shape: Shape, a: &[f32], b: &[f32], c: &[f32], cols: &[usize], rep
         for (s, &j) in cols.iter().enumerate() {
             report.element(i, j, c[i * n + j], value[s], abs_sum[s]);
         }
+    }
+}
+
+/// Checks `SAMPLED_ELEMENTS` random elements, each a length-k dot product in f64.
+fn check_random_elements(shape: Shape, a: &[f32], b: &[f32], c: &[f32], rng: &mut StdRng, report: &mut Report) {
+    let Shape { m, k, n } = shape;
+    if m == 0 || n == 0 {
+        return;
+    }
+    for _ in 0..SAMPLED_ELEMENTS {
+        let (i, j) = (rng.random_range(0..m), rng.random_range(0..n));
+        let (mut value, mut abs_sum) = (0.0f64, 0.0f64);
+        for p in 0..k {
+            let product = a[i * k + p] as f64 * b[p * n + j] as f64;
+            value += product;
+            abs_sum += product.abs();
+        }
+        report.element(i, j, c[i * n + j], value, abs_sum);
     }
 }
 

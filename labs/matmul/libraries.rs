@@ -33,10 +33,13 @@ pub fn openblas_kernel() -> Result<Kernel, &'static str> {
 }
 
 /// Sets the thread count of the library anchors. matrixmultiply reads `MATMUL_NUM_THREADS`
-/// once, on its first multiply, so call this at the start of `main`, before any multiply and
-/// before other threads exist.
-pub fn set_library_threads(threads: usize) {
-    // SAFETY: documented above: called at start-up, while the process has a single thread.
+/// once, on its first multiply, so call this at the start of `main`, before any multiply.
+///
+/// # Safety
+/// It sets an environment variable: no other thread may read or write the environment at the
+/// same time (call it while the process has a single thread).
+pub unsafe fn set_library_threads(threads: usize) {
+    // SAFETY: the caller guarantees no other thread touches the environment.
     unsafe { std::env::set_var("MATMUL_NUM_THREADS", threads.to_string()) };
     #[cfg(feature = "openblas")]
     openblas::set_threads(threads);

@@ -46,7 +46,10 @@ impl Lab for Matmul {
     }
 
     fn check_size(&self, size: &str) -> Result<(), String> {
-        parse_shape(size)?.lens().map(|_| ()).map_err(|e| e.to_string())
+        let shape = parse_shape(size)?;
+        let (a, b, c) = shape.lens().map_err(|e| e.to_string())?;
+        let bytes = (a as u64 + b as u64 + c as u64) * size_of::<f32>() as u64;
+        crate::machine::ensure_memory(bytes, &format!("matmul {shape}"))
     }
 
     fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
@@ -57,14 +60,11 @@ impl Lab for Matmul {
     }
 }
 
-/// `N` or `MxKxN` (also with `×` or `,`), each a non-negative integer.
+/// `N` or `MxKxN` (also with `×`), each a non-negative integer.
 pub fn parse_shape(size: &str) -> Result<Shape, String> {
     let bad = || format!("malformed matmul size '{size}': expected N (square) or MxKxN, e.g. 1024 or 512x2048x256");
-    let dims: Vec<usize> = size
-        .split(['x', 'X', '×', ','])
-        .map(|d| d.trim().parse::<usize>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
+    let dims: Vec<usize> =
+        size.split(['x', 'X', '×']).map(|d| d.trim().parse::<usize>()).collect::<Result<_, _>>().map_err(|_| bad())?;
     match dims[..] {
         [n] => Ok(Shape::square(n)),
         [m, k, n] => Ok(Shape::new(m, k, n)),
@@ -155,7 +155,7 @@ mod tests {
         assert_eq!(parse_shape("1024"), Ok(Shape::square(1024)));
         assert_eq!(parse_shape("3x5x7"), Ok(Shape::new(3, 5, 7)));
         assert_eq!(parse_shape("0x5x7"), Ok(Shape::new(0, 5, 7)));
-        for bad in ["", "x", "3x5", "3x5x7x9", "-4", "1e3", "abc"] {
+        for bad in ["", "x", "3x5", "3x5x7x9", "-4", "1e3", "abc", "256,512,1024"] {
             let err = parse_shape(bad).unwrap_err();
             assert!(err.contains("expected N (square) or MxKxN"), "{bad}: {err}");
         }
@@ -186,5 +186,17 @@ mod tests {
         let mut case = MatmulCase::new(Shape::new(8, 8, 8), vec![Some(lazy)], 1);
         let err = case.validate(0).unwrap_err();
         assert!(err.contains("C[0, 0] = NaN"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod memory_tests {
+    use super::*;
+
+    #[test]
+    fn sizes_beyond_this_machines_memory_are_refused_with_the_figures() {
+        let err = Matmul.check_size("1000000").unwrap_err();
+        assert!(err.contains("matmul 1000000x1000000x1000000 needs") && err.contains("GiB"), "{err}");
+        Matmul.check_size("64").unwrap();
     }
 }

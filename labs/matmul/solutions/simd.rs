@@ -98,17 +98,17 @@ unsafe fn tile<V: F32Vec, const R: usize>(shape: Shape, a: &[f32], b: &[f32], c:
     let Shape { k, n, .. } = shape;
     unsafe {
         let mut acc = [[V::splat(0.0); 2]; R];
-        let a_rows = a.as_ptr().add(i * k);
-        let mut b_row = b.as_ptr().add(j);
         for p in 0..k {
+            // Row p of B, columns j..j + 2·LANES (computed from the index each step, so the
+            // pointer never steps past the end of B).
+            let b_row = b.as_ptr().add(p * n + j);
             let b0 = V::load(b_row);
             let b1 = V::load(b_row.add(V::LANES));
             for (r, acc_r) in acc.iter_mut().enumerate() {
-                let a_rp = V::splat(*a_rows.add(r * k + p));
+                let a_rp = V::splat(*a.as_ptr().add((i + r) * k + p));
                 acc_r[0] = a_rp.mul_add(b0, acc_r[0]);
                 acc_r[1] = a_rp.mul_add(b1, acc_r[1]);
             }
-            b_row = b_row.add(n);
         }
         for (r, acc_r) in acc.iter().enumerate() {
             let c_row = c.as_mut_ptr().add((i + r) * n + j);
