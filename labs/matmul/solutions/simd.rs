@@ -21,7 +21,9 @@ use crate::simd::{F32Vec, Scalar8};
 /// Rows of C per register tile, per ISA. The tile needs `2·ROWS` accumulators plus two
 /// registers of B and one broadcast of A: AVX2 has 16 registers (2·6 + 3 = 15), AVX-512 has 32
 /// (2·12 + 3 = 27).
+#[cfg(target_arch = "x86_64")]
 const AVX512_ROWS: usize = 12;
+#[cfg(target_arch = "x86_64")]
 const AVX2_ROWS: usize = 6;
 const PORTABLE_ROWS: usize = 4;
 
