@@ -19,12 +19,15 @@ use crate::report::{self, Document};
 #[derive(Debug, Parser)]
 #[command(
     name = "perflab",
+    bin_name = "cargo lab",
     version,
     about = "Validate, time and compare the optimisation ladder of classic kernels",
     long_about = "perflab validates every variant of a lab against an oracle (a variant that fails is \
 never timed), then times them in interleaved rounds and reports median time, spread, throughput, \
 fraction of the measured FMA peak, speedup over naive, and the ratio to the reference solution.\n\n\
-With no command it runs `quick`: every lab at small sizes, in about a minute.",
+With no command it runs `quick`: every lab at small sizes, in about a minute. Options given without a \
+command (--threads, --json, --seed) configure that quick run; each command has its own options \
+(`cargo lab <command> --help`).",
     after_help = "Examples:\n  \
 cargo lab                                          quick run of every lab\n  \
 cargo lab bench matmul --size 1024 --size 2048     one lab, chosen sizes\n  \
@@ -68,11 +71,11 @@ pub struct CallgrindArgs {
 
 #[derive(Debug, Args)]
 pub struct ProfileArgs {
-    /// The lab (see `perflab list`)
+    /// The lab (see `cargo lab list`)
     pub lab: String,
-    /// The variant to profile
+    /// The variant to profile (see `cargo lab list`)
     pub variant: String,
-    /// Problem size [default: the lab's default size]
+    /// Problem size; matmul: N or MxKxN [default: the lab's default size]
     #[arg(long, short)]
     pub size: Option<String>,
     /// How long to sample; at about 250 samples/s, 5 s gives over a thousand samples
@@ -104,13 +107,13 @@ pub struct Common {
 
 #[derive(Debug, Args)]
 pub struct Bench {
-    /// The lab (see `perflab list`)
+    /// The lab (see `cargo lab list`)
     pub lab: String,
     /// Problem size, repeatable; matmul: N or MxKxN [default: the lab's default sizes]
     #[arg(long, short)]
     pub size: Vec<String>,
-    /// Only these variants, repeatable [default: all]
-    #[arg(long, short)]
+    /// Only these variants, repeatable (see `cargo lab list`) [default: all]
+    #[arg(long)]
     pub variant: Vec<String>,
     /// Sampling time per variant, in seconds
     #[arg(long, default_value_t = 2.0, value_parser = positive_seconds)]
