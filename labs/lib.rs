@@ -1,23 +1,32 @@
 //! perflab kernels: one folder per lab, one file per variant.
 //!
 //! Each lab (`matmul`, ...) has a naive baseline, the reference solutions of the optimisation
-//! ladder under `solutions/`, the learner's scaffolding under `exercises/`, and a table of
-//! variants the harness, the tests and the benches all iterate over.
+//! ladder under `solutions/`, the learner's scaffolding under `exercises/`, an oracle, and an
+//! adapter (`lab.rs`) that implements [`Lab`]. [`all`] is the registry: the harness, the benches
+//! and the tests iterate it, so a new lab is one folder plus one line there.
+//!
+//! Shared by every lab: [`simd`] (the vector trait and the one place that picks the instruction
+//! set), [`gemm`] (packing, micro-kernels and block sizes for GEMM-shaped flagships), [`cpu`]
+//! (CPU name, FMA-peak probe) and [`threads`] (the one thread-pool builder).
 
 pub mod cpu;
+pub mod gemm;
+pub mod lab;
 pub mod matmul;
 pub mod simd;
-pub mod variant;
+pub mod threads;
 
-pub use variant::Role;
+pub use lab::{Case, Lab, Role, Variant, WorkUnit};
 
-/// Sets the thread count of every library anchor (OpenBLAS, matrixmultiply). Call it first
-/// thing in `main`, before any multiply.
-///
-/// # Safety
-/// It sets an environment variable (matrixmultiply reads one): no other thread may read or
-/// write the environment at the same time, so call it while the process has a single thread.
-pub unsafe fn set_library_threads(threads: usize) {
-    // SAFETY: forwarded to the caller.
-    unsafe { matmul::libraries::set_library_threads(threads) };
+/// Every lab, in the order reports show them: the registry.
+pub fn all() -> Vec<&'static dyn Lab> {
+    vec![&matmul::Matmul]
+}
+
+/// A lab by name, or an error that lists the known ones.
+pub fn find(name: &str) -> Result<&'static dyn Lab, String> {
+    all().into_iter().find(|lab| lab.name() == name).ok_or_else(|| {
+        let known: Vec<_> = all().iter().map(|lab| lab.name()).collect();
+        format!("unknown lab '{name}'; known labs: {}", known.join(", "))
+    })
 }

@@ -17,13 +17,9 @@ use crate::lab::Lab;
 /// update), not noise.
 pub const MARGIN_PERCENT: f64 = 2.0;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("harness/ lives in the workspace").to_path_buf()
-}
-
 /// `benches/iai_<lab>.reference.json`
 pub fn reference_path(lab: &str) -> PathBuf {
-    workspace().join("benches").join(format!("iai_{lab}.reference.json"))
+    crate::workspace_root().join("benches").join(format!("iai_{lab}.reference.json"))
 }
 
 /// The SIMD level code runs at under valgrind: it cannot execute AVX-512 and hides it from CPUID.
@@ -33,7 +29,7 @@ pub fn level_under_valgrind() -> SimdLevel {
 
 /// The gungraun version the workspace's Cargo.lock pins (the runner must match it exactly).
 pub fn locked_gungraun_version() -> anyhow::Result<String> {
-    let lock = std::fs::read_to_string(workspace().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let lock = std::fs::read_to_string(crate::workspace_root().join("Cargo.lock")).context("reading Cargo.lock")?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line == "name = \"gungraun\""
@@ -68,7 +64,7 @@ pub fn run(lab: &dyn Lab, record: bool) -> anyhow::Result<ExitCode> {
     let bench = format!("iai_{}", lab.name());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
-    command.current_dir(workspace()).args(["bench", "-p", "perflab", "--bench", &bench, "--"]);
+    command.current_dir(crate::workspace_root()).args(["bench", "-p", "perflab", "--bench", &bench, "--"]);
     if record {
         command.env("PERFLAB_IAI_RECORD", "1").arg("--save-summary=json");
     }
@@ -97,7 +93,7 @@ pub fn run(lab: &dyn Lab, record: bool) -> anyhow::Result<ExitCode> {
 fn write_reference(lab: &dyn Lab, bench: &str) -> anyhow::Result<usize> {
     let references: Vec<String> =
         lab.variants().iter().filter(|v| v.role == Role::Reference).map(|v| v.name.replace('-', "_")).collect();
-    let root = workspace().join("target/gungraun/perflab").join(bench);
+    let root = crate::workspace_root().join("target/gungraun/perflab").join(bench);
     let mut counts = serde_json::Map::new();
     for summary in summaries(&root)? {
         let text = std::fs::read_to_string(&summary).with_context(|| format!("reading {}", summary.display()))?;

@@ -281,16 +281,10 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
     // Parse every size before spending any time, so a typo fails at once.
     for job in &jobs {
         for size in &job.sizes {
-            job.lab.prepare_check(size)?;
+            job.lab.check_size(size).map_err(anyhow::Error::msg)?;
         }
     }
-    let threads =
-        common.threads.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    // Libraries first: matrixmultiply reads its thread count from the environment once.
-    // SAFETY: the harness has started no thread yet (the pool is built below, and progress bars
-    // draw from this thread).
-    unsafe { perflab_labs::set_library_threads(threads) };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("starting the thread pool")?;
+    let pool = thread_pool(common.threads)?;
     capture_panics();
 
     let machine = Machine::probe(&pool);
@@ -306,11 +300,13 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
             let title = format!("{} {}", job.lab.name(), case.label());
             let outcomes = pool.install(|| measure::measure(&mut *case, &runnable, budget, &title));
             failures += outcomes.iter().filter(|o| matches!(o, Outcome::Failed { .. })).count();
-            let mut rows: Vec<_> = job.variants.iter().map(|&v| (table[v].clone(), None)).collect();
-            for (&v, outcome) in runnable.iter().zip(outcomes) {
-                let slot = job.variants.iter().position(|&x| x == v).expect("runnable ⊆ selected");
-                rows[slot].1 = Some(outcome);
-            }
+            // `runnable` is `job.variants` less the unavailable ones, in order: hand the outcomes out.
+            let mut outcomes = outcomes.into_iter();
+            let rows: Vec<_> = job
+                .variants
+                .iter()
+                .map(|&v| (table[v].clone(), table[v].unavailable.is_none().then(|| outcomes.next()).flatten()))
+                .collect();
             let record = report::record(
                 job.lab.name(),
                 job.lab.flagship(),
@@ -385,15 +381,4 @@ pub fn capturing_panics<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
 /// The message of the last captured panic.
 pub fn last_panic() -> String {
     LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_else(|| "panicked".into())
-}
-
-/// Parses a size without building its (possibly large) input.
-trait PrepareCheck {
-    fn prepare_check(&self, size: &str) -> anyhow::Result<()>;
-}
-
-impl PrepareCheck for &'static dyn Lab {
-    fn prepare_check(&self, size: &str) -> anyhow::Result<()> {
-        self.check_size(size).map_err(anyhow::Error::msg)
-    }
 }

@@ -14,3 +14,8 @@ pub mod machine;
 pub mod measure;
 pub mod profile;
 pub mod report;
+
+/// The workspace root (where `benches/`, `flamegraphs/` and `Cargo.lock` live).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("harness/ lives in the workspace").to_path_buf()
+}

@@ -17,7 +17,7 @@ const FREQUENCY_HZ: i32 = 999;
 
 /// Where flamegraphs land: `<workspace>/flamegraphs`.
 pub fn flamegraph_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("harness/ lives in the workspace").join("flamegraphs")
+    crate::workspace_root().join("flamegraphs")
 }
 
 /// `flamegraphs/<lab>/<variant>-<size>-threads-<n>.svg`

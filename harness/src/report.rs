@@ -127,7 +127,8 @@ pub fn record(
                     row.fraction_run = Some(*fraction);
                 }
                 Some(Outcome::Measured { validation, fraction, stats, allocs }) => {
-                    let rate = work.per_call / stats.median / work.scale;
+                    let per_second = work.per_call / stats.median;
+                    let rate = per_second / work.scale;
                     row.status = "measured";
                     row.correct = Some(true);
                     row.detail = validation.clone();
@@ -140,7 +141,7 @@ pub fn record(
                     row.spread = Some(stats.spread());
                     row.throughput = Some(Throughput { value: rate, unit: work.name });
                     if work.is_flops {
-                        let gflops = work.per_call / stats.median / 1e9;
+                        let gflops = per_second / 1e9;
                         row.gflops = Some(gflops);
                         row.fraction_of_peak = Some(gflops / machine.fma_peak_gflops);
                     }
@@ -177,6 +178,7 @@ pub fn render(record: &Record) -> String {
         header.push("of peak");
     }
     header.extend(["vs naive", "vs ref", "allocs", "bytes", "peak", "check"]);
+    let numeric_columns = header.len() - 2; // all but variant and role
     table.set_header(header);
 
     let mut notes = Vec::new();
@@ -204,8 +206,7 @@ pub fn render(record: &Record) -> String {
                 n
             }
             status => {
-                let width = if has_peak { 10 } else { 9 };
-                let mut n = vec!["-".to_string(); width - 1];
+                let mut n = vec!["-".to_string(); numeric_columns - 1];
                 n.push(if status == "failed" { "FAILED".into() } else { "n/a".into() });
                 n
             }

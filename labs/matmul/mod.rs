@@ -14,13 +14,18 @@
 
 pub mod check;
 pub mod exercises;
+mod lab;
 pub mod libraries;
 pub mod naive;
 pub mod solutions;
+#[cfg(test)]
+mod tests;
+
+pub use lab::{Matmul, parse_shape};
 
 use std::fmt;
 
-use crate::variant::{Role, Variant};
+use crate::lab::Variant;
 
 /// The dimensions of C = A·B: A is m×k, B is k×n, C is m×n.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -123,56 +128,23 @@ pub type Kernel = fn(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]);
 /// The lab's variants, in ladder order: the harness, the tests and the benches all use this table.
 pub fn variants() -> Vec<Variant<Kernel>> {
     use solutions::{best, blocked, loop_order, parallel, simd};
-    let reference = |name, summary, kernel: Kernel| Variant {
-        name,
-        role: Role::Reference,
-        reference: None,
-        summary,
-        kernel: Ok(kernel),
-    };
-    let exercise = |name, of, kernel: Kernel| Variant {
-        name,
-        role: Role::Exercise,
-        reference: Some(of),
-        summary: "your file under exercises/ (starts as a call to naive)",
-        kernel: Ok(kernel),
-    };
     vec![
-        Variant {
-            name: "naive",
-            role: Role::Baseline,
-            reference: None,
-            summary: "i-j-k triple loop",
-            kernel: Ok(naive::matmul as Kernel),
-        },
-        reference("loop-order", "i-k-j: unit-stride inner loop", loop_order::matmul),
-        exercise("your-blocked", "blocked", exercises::blocked::matmul),
-        reference("blocked", "cache tiles of B reused by every row", blocked::matmul),
-        exercise("your-simd", "simd", exercises::simd::matmul),
-        reference("simd", "register-blocked FMA kernel, runtime ISA dispatch", simd::matmul),
-        exercise("your-parallel", "parallel", exercises::parallel::matmul),
-        reference("parallel", "rayon over rows of C", parallel::matmul),
-        reference("best", "packing + micro-kernel + L1/L2/L3 blocking + rayon", best::matmul),
-        Variant {
-            name: "ndarray",
-            role: Role::Library,
-            reference: None,
-            summary: "ndarray general_mat_mul (matrixmultiply, AVX-512 kernel enabled)",
-            kernel: Ok(libraries::ndarray_gemm),
-        },
-        Variant {
-            name: "openblas",
-            role: Role::Library,
-            reference: None,
-            summary: "system OpenBLAS cblas_sgemm",
-            kernel: libraries::openblas_kernel(),
-        },
+        Variant::baseline("naive", "i-j-k triple loop", naive::matmul as Kernel),
+        Variant::reference("loop-order", "i-k-j: unit-stride inner loop", loop_order::matmul),
+        Variant::exercise("your-blocked", "blocked", exercises::blocked::matmul),
+        Variant::reference("blocked", "cache tiles of B reused by every row", blocked::matmul),
+        Variant::exercise("your-simd", "simd", exercises::simd::matmul),
+        Variant::reference("simd", "register-blocked FMA kernel, runtime ISA dispatch", simd::matmul),
+        Variant::exercise("your-parallel", "parallel", exercises::parallel::matmul),
+        Variant::reference("parallel", "rayon over rows of C", parallel::matmul),
+        Variant::reference("best", "packing + micro-kernel + L1/L2/L3 blocking + rayon", best::matmul),
+        Variant::library(
+            "ndarray",
+            "ndarray general_mat_mul (matrixmultiply, AVX-512 kernel enabled)",
+            Ok(libraries::ndarray_gemm),
+        ),
+        Variant::library("openblas", "system OpenBLAS cblas_sgemm", libraries::openblas_kernel()),
     ]
-}
-
-/// Looks a variant up by name.
-pub fn variant(name: &str) -> Option<Variant<Kernel>> {
-    variants().into_iter().find(|v| v.name == name)
 }
 
 /// The checked entry point: validates lengths and finiteness, then runs `kernel`.

@@ -6,30 +6,35 @@
 //! load two vectors of B, broadcast one element of A per row, and issue `2·R` fused
 //! multiply-adds, with no load or store of C at all. C is written once, at the end.
 //!
-//! The kernel is written once, generic over the vector type ([`F32Vec`]); thin entry points
-//! compiled with `#[target_feature]` instantiate it for AVX-512 (16 lanes) and AVX2+FMA
-//! (8 lanes), picked at run time, and portable code covers every other CPU (and aarch64).
+//! The kernel is written once, generic over the vector type ([`F32Vec`]); [`simd::dispatch`]
+//! runs it inside an entry point compiled with `#[target_feature]` for AVX-512 (16 lanes) or
+//! AVX2+FMA (8 lanes), picked at run time, and portable code covers every other CPU (and aarch64).
 //!
 //! Loop order: column strips of B outside, bands of rows of A inside, so that one strip of B
 //! (k × 2 vectors: 64 KiB for k = 1024 with AVX2) stays in L2 while every band of A passes by.
 //! What this rung still lacks (see `best`) is packing and blocking of the depth.
 
-use crate::cpu::{self, SimdLevel};
 use crate::matmul::Shape;
-use crate::simd::{F32Vec, Scalar8};
+use crate::simd::{self, F32Vec, SimdLevel, WithSimd};
 
-/// Rows of C per register tile, per ISA. The tile needs `2·ROWS` accumulators plus two
+/// Rows of C per register tile at V's width. The tile needs `2·ROWS` accumulators plus two
 /// registers of B and one broadcast of A: AVX2 has 16 registers (2·6 + 3 = 15), AVX-512 has 32
-/// (2·12 + 3 = 27).
-#[cfg(target_arch = "x86_64")]
-const AVX512_ROWS: usize = 12;
-#[cfg(target_arch = "x86_64")]
-const AVX2_ROWS: usize = 6;
-const PORTABLE_ROWS: usize = 4;
+/// (2·12 + 3 = 27; 14 rows would fit, but 12 is as fast and keeps the edge cases few). The
+/// portable fallback gets 4 rows.
+const fn tile_rows(registers: usize) -> usize {
+    let rows = (registers - 3) / 2;
+    if rows > 12 {
+        12
+    } else if rows < 4 {
+        4
+    } else {
+        rows
+    }
+}
 
-/// C = A·B with the widest SIMD level available (see [`cpu::simd_level`]).
+/// C = A·B with the widest SIMD level available (see [`simd::simd_level`]).
 pub fn matmul(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
-    matmul_at(cpu::simd_level(), shape, a, b, c);
+    matmul_at(simd::simd_level(), shape, a, b, c);
 }
 
 /// C = A·B at an explicit SIMD level (tests run every level the CPU has).
@@ -37,31 +42,39 @@ pub fn matmul(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
 /// # Panics
 /// If the CPU lacks `level`, or the buffers do not fit `shape`.
 pub fn matmul_at(level: SimdLevel, shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
-    assert!(level <= cpu::detected(), "this CPU cannot run {level} code");
     shape.assert_fits(a, b, c);
-    match level {
-        // SAFETY: the CPU supports the level (asserted above) and the buffers fit the shape.
-        #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx512 => unsafe { matmul_avx512(shape, a, b, c) },
-        #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2Fma => unsafe { matmul_avx2(shape, a, b, c) },
-        _ => unsafe { register_blocked::<Scalar8, PORTABLE_ROWS>(shape, a, b, c) },
+    simd::dispatch(level, Multiply { shape, a, b, c });
+}
+
+/// One multiply, waiting for its vector type.
+struct Multiply<'a> {
+    shape: Shape,
+    a: &'a [f32],
+    b: &'a [f32],
+    c: &'a mut [f32],
+}
+
+impl WithSimd for Multiply<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<V: F32Vec>(self) {
+        let Multiply { shape, a, b, c } = self;
+        // SAFETY: `dispatch` enabled V's instruction set; `matmul_at` checked the lengths.
+        unsafe {
+            match tile_rows(V::REGISTERS) {
+                12 => register_blocked::<V, 12>(shape, a, b, c),
+                6 => register_blocked::<V, 6>(shape, a, b, c),
+                _ => register_blocked::<V, 4>(shape, a, b, c),
+            }
+        }
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn matmul_avx512(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
-    unsafe { register_blocked::<std::arch::x86_64::__m512, AVX512_ROWS>(shape, a, b, c) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn matmul_avx2(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
-    unsafe { register_blocked::<std::arch::x86_64::__m256, AVX2_ROWS>(shape, a, b, c) }
-}
-
 /// The loop nest around the register tile. `MAX_ROWS` rows per band; the last band may be shorter.
+///
+/// # Safety
+/// V's instruction set is enabled and the buffers fit `shape`.
 #[inline(always)]
 unsafe fn register_blocked<V: F32Vec, const MAX_ROWS: usize>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
     let Shape { m, n, .. } = shape;
@@ -98,6 +111,7 @@ unsafe fn register_blocked<V: F32Vec, const MAX_ROWS: usize>(shape: Shape, a: &[
 #[inline(always)]
 unsafe fn tile<V: F32Vec, const R: usize>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32], i: usize, j: usize) {
     let Shape { k, n, .. } = shape;
+    // SAFETY: the caller's contract: every row and column touched is inside A, B and C.
     unsafe {
         let mut acc = [[V::splat(0.0); 2]; R];
         for p in 0..k {

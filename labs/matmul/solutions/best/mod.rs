@@ -6,12 +6,12 @@
 //! split the rows of C into one band per thread     // ← rayon: bands share nothing, no barriers
 //! for jc in columns of C, NC at a time             // B panel (KC × NC) lives in L2/L3
 //!   for pc in the depth, KC at a time
-//!     pack B[pc.., jc..] into NR-wide slivers      // pack.rs
+//!     pack B[pc.., jc..] into NR-wide slivers      // gemm/pack.rs
 //!     for ic in the band's rows, MC at a time
 //!       pack A[ic.., pc..] into MR-tall slivers    // A block (MC × KC) lives in L2
 //!       for jr in the panel, NR at a time          // B sliver (KC × NR) lives in L1
 //!         for ir in the block, MR at a time
-//!           micro-kernel: C[MR × NR] += A sliver · B sliver   // kernel.rs; in registers
+//!           micro-kernel: C[MR × NR] += A sliver · B sliver   // gemm/kernel.rs; in registers
 //! ```
 //!
 //! Packing copies each block once into the exact order the micro-kernel reads it, so its loads
@@ -24,19 +24,16 @@
 //! threads / m (0.1% for m = 2048 on 2 threads), in exchange for no synchronisation at all
 //! inside the multiply.
 
-mod buffers;
-mod kernel;
-mod pack;
-
 use rayon::prelude::*;
 
-use crate::cpu::{self, SimdLevel};
+use crate::gemm::kernel::{MAX_TILE, MicroKernel};
+use crate::gemm::{Block, MatRef, buffers, pack};
 use crate::matmul::Shape;
-use kernel::MicroKernel;
+use crate::simd::{self, SimdLevel, WithMicroKernel};
 
 /// C = A·B with the widest SIMD level available, on the current rayon pool.
 pub fn matmul(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
-    matmul_at(cpu::simd_level(), shape, a, b, c);
+    matmul_at(simd::simd_level(), shape, a, b, c);
 }
 
 /// C = A·B at an explicit SIMD level (tests run every level the CPU has).
@@ -44,18 +41,27 @@ pub fn matmul(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
 /// # Panics
 /// If the CPU lacks `level`, or the buffers do not fit `shape`.
 pub fn matmul_at(level: SimdLevel, shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
-    assert!(level <= cpu::detected(), "this CPU cannot run {level} code");
     shape.assert_fits(a, b, c);
     if shape.k == 0 {
         c.fill(0.0); // an empty sum: the loop nest below would never touch C
         return;
     }
-    match level {
-        #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx512 => gemm::<kernel::Avx512>(shape, a, b, c),
-        #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2Fma => gemm::<kernel::Avx2>(shape, a, b, c),
-        _ => gemm::<kernel::Portable>(shape, a, b, c),
+    simd::dispatch_micro_kernel(level, Gemm { shape, a, b, c });
+}
+
+/// One multiply, waiting for its micro-kernel.
+struct Gemm<'a> {
+    shape: Shape,
+    a: &'a [f32],
+    b: &'a [f32],
+    c: &'a mut [f32],
+}
+
+impl WithMicroKernel for Gemm<'_> {
+    type Output = ();
+
+    fn run<K: MicroKernel>(self) {
+        gemm::<K>(self.shape, self.a, self.b, self.c);
     }
 }
 
@@ -91,32 +97,24 @@ fn rows_per_band<K: MicroKernel>(m: usize, threads: usize) -> usize {
 /// The five-loop nest on one thread.
 fn gemm_serial<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
     let Shape { m, k, n } = shape;
+    let (a, b) = (MatRef::row_major(a, m, k), MatRef::row_major(b, k, n));
     for jc in (0..n).step_by(K::NC) {
         let nc = K::NC.min(n - jc);
         for pc in (0..k).step_by(K::KC) {
             let kc = K::KC.min(k - pc);
+            let panel = Block { ic: 0, mc: m, pc, kc, jc, nc };
             buffers::with_b_panel(kc * nc.next_multiple_of(K::NR), |b_panel| {
-                pack::pack_b(b, n, pc, kc, jc, nc, K::NR, b_panel);
+                pack::pack_b(b, &panel, K::NR, b_panel);
                 for ic in (0..m).step_by(K::MC) {
-                    let block = Block { ic, mc: K::MC.min(m - ic), pc, kc, jc, nc };
+                    let block = Block { ic, mc: K::MC.min(m - ic), ..panel };
                     buffers::with_a_block(kc * block.mc.next_multiple_of(K::MR), |a_block| {
-                        pack::pack_a(a, k, &block, K::MR, a_block);
+                        pack::pack_a(a, &block, K::MR, a_block);
                         macro_kernel::<K>(&block, a_block, b_panel, &mut c[ic * n..], n);
                     });
                 }
             });
         }
     }
-}
-
-/// One block of the loop nest: rows `ic..ic+mc` of the band, depth `pc..pc+kc`, columns `jc..jc+nc`.
-struct Block {
-    ic: usize,
-    mc: usize,
-    pc: usize,
-    kc: usize,
-    jc: usize,
-    nc: usize,
 }
 
 /// The two innermost loops: every MR × NR tile of this block of C.
@@ -132,7 +130,8 @@ fn macro_kernel<K: MicroKernel>(block: &Block, a_block: &[f32], b_panel: &[f32],
             let rows = K::MR.min(mc - ir);
             let c_tile = &mut c_band[ir * ldc + jc + jr..];
             if rows == K::MR && cols == K::NR {
-                K::run(kc, a_sliver, b_sliver, c_tile, ldc, overwrite);
+                // SAFETY: K came from `dispatch_micro_kernel`, which checked that the CPU has it.
+                unsafe { K::run(kc, a_sliver, b_sliver, c_tile, ldc, overwrite) };
             } else {
                 edge_tile::<K>(kc, a_sliver, b_sliver, c_tile, ldc, rows, cols, overwrite);
             }
@@ -154,8 +153,9 @@ fn edge_tile<K: MicroKernel>(
     cols: usize,
     overwrite: bool,
 ) {
-    let mut scratch = [0.0f32; kernel::MAX_TILE];
-    K::run(kc, a_sliver, b_sliver, &mut scratch, K::NR, true);
+    let mut scratch = [0.0f32; MAX_TILE];
+    // SAFETY: K came from `dispatch_micro_kernel`, which checked that the CPU has it.
+    unsafe { K::run(kc, a_sliver, b_sliver, &mut scratch, K::NR, true) };
     for r in 0..rows {
         let src = &scratch[r * K::NR..r * K::NR + cols];
         let dst = &mut c_tile[r * ldc..r * ldc + cols];

@@ -1,4 +1,4 @@
-//! Per-thread packing buffers, reused from call to call so that a warm `best` allocates nothing.
+//! Per-thread packing buffers, reused from call to call so that a warm flagship allocates nothing.
 
 use std::cell::RefCell;
 use std::thread::LocalKey;
@@ -6,14 +6,15 @@ use std::thread::LocalKey;
 /// Packed data starts on a cache-line boundary: a vector load never straddles two lines.
 const ALIGN_FLOATS: usize = 64 / size_of::<f32>();
 
+/// Storage that grows (never shrinks) and hands out 64-byte-aligned slices.
 #[derive(Default)]
-struct AlignedBuffer {
+pub struct AlignedBuffer {
     raw: Vec<f32>,
 }
 
 impl AlignedBuffer {
-    /// A 64-byte-aligned slice of `len` floats, growing (never shrinking) the storage.
-    fn slice(&mut self, len: usize) -> &mut [f32] {
+    /// A 64-byte-aligned slice of `len` floats (its contents are whatever was there before).
+    pub fn slice(&mut self, len: usize) -> &mut [f32] {
         if self.raw.len() < len + ALIGN_FLOATS {
             self.raw = vec![0.0; len + ALIGN_FLOATS];
         }
@@ -28,16 +29,22 @@ thread_local! {
 }
 
 /// Runs `f` with this thread's A-block buffer of `len` floats.
-pub(super) fn with_a_block<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+pub fn with_a_block<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     with_buffer(&A_BLOCK, len, f)
 }
 
 /// Runs `f` with this thread's B-panel buffer of `len` floats.
-pub(super) fn with_b_panel<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+pub fn with_b_panel<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     with_buffer(&B_PANEL, len, f)
 }
 
-fn with_buffer<R>(key: &'static LocalKey<RefCell<AlignedBuffer>>, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+/// Runs `f` with `len` floats of the thread-local buffer `key` (a lab may declare its own keys,
+/// e.g. for a tile of distances).
+pub fn with_buffer<R>(
+    key: &'static LocalKey<RefCell<AlignedBuffer>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
     key.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buffer) => f(buffer.slice(len)),
         // Re-entered on this thread (a rayon worker that stole a second multiply while it

@@ -1,10 +1,9 @@
-//! The matmul lab, as the harness sees it.
+//! The matmul lab as the harness, the benches and the tests see it: sizes, inputs, validation.
 
-use perflab_labs::matmul::{self, Kernel, Shape, check, random_matrix};
-use serde_json::json;
+use super::{Kernel, Shape, check, libraries, random_matrix, variants};
+use crate::lab::{Case, Lab, Variant, WorkUnit};
 
-use crate::lab::{Case, Lab, VariantInfo, WorkUnit};
-
+/// The lab: C = A·B in f32.
 pub struct Matmul;
 
 impl Lab for Matmul {
@@ -20,6 +19,10 @@ impl Lab for Matmul {
         "N (square) or MxKxN, e.g. 1024 or 512x2048x256"
     }
 
+    fn slice_unit(&self) -> &'static str {
+        "rows"
+    }
+
     fn quick_sizes(&self) -> &'static [&'static str] {
         &["256", "1024"]
     }
@@ -28,35 +31,49 @@ impl Lab for Matmul {
         &["1024"]
     }
 
+    fn bench_sizes(&self) -> &'static [&'static str] {
+        &["128", "512", "1024"]
+    }
+
+    /// Empty dimensions, 1, primes, tall and skinny, and sizes one off the vector widths (8, 16),
+    /// register tiles (6, 12 rows; 16, 32 columns) and cache blocks (128, 144, 192, 256, 4096).
+    fn edge_sizes(&self) -> &'static [&'static str] {
+        &[
+            "0x0x0", "0x5x7", "5x0x7", "5x7x0", "1x1x1", "1x1x17", "2x3x5", "7x11x13", "6x16x16", "12x8x32", "13x9x33",
+            "5x17x15", "31x1x31", "33x64x47", "1x300x1", "1000x3x2", "2x3x1000", "127x129x145", "145x257x65",
+            "97x193x289", "64x513x40", "150x30x4100",
+        ]
+    }
+
+    /// Serial and parallel sizes for `best` (its threshold is 128³), edges and two panels included.
+    fn allocation_sizes(&self) -> &'static [&'static str] {
+        &["37x53x29", "301x260x177", "144x700x4100"]
+    }
+
     fn flagship(&self) -> &'static str {
         "best"
     }
 
-    fn variants(&self) -> Vec<VariantInfo> {
-        matmul::variants()
-            .into_iter()
-            .map(|v| VariantInfo {
-                name: v.name,
-                role: v.role,
-                reference: v.reference,
-                summary: v.summary,
-                unavailable: v.kernel.err(),
-            })
-            .collect()
+    fn variants(&self) -> Vec<Variant> {
+        variants().iter().map(Variant::describe).collect()
     }
 
-    fn check_size(&self, size: &str) -> Result<(), String> {
+    fn footprint(&self, size: &str) -> Result<u64, String> {
         let shape = parse_shape(size)?;
         let (a, b, c) = shape.lens().map_err(|e| e.to_string())?;
-        let bytes = (a as u64 + b as u64 + c as u64) * size_of::<f32>() as u64;
-        crate::machine::ensure_memory(bytes, &format!("matmul {shape}"))
+        Ok((a as u64 + b as u64 + c as u64) * size_of::<f32>() as u64)
     }
 
     fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
         let shape = parse_shape(size)?;
         shape.lens().map_err(|e| e.to_string())?;
-        let kernels = matmul::variants().into_iter().map(|v| v.kernel.ok()).collect();
+        let kernels = variants().into_iter().map(|v| v.kernel.ok()).collect();
         Ok(Box::new(MatmulCase::new(shape, kernels, seed)))
+    }
+
+    unsafe fn set_library_threads(&self, threads: usize) {
+        // SAFETY: forwarded to the caller (a single thread).
+        unsafe { libraries::set_library_threads(threads) };
     }
 }
 
@@ -72,6 +89,7 @@ pub fn parse_shape(size: &str) -> Result<Shape, String> {
     }
 }
 
+/// Random A and B of one shape, C, and how many rows each variant runs on.
 struct MatmulCase {
     shape: Shape,
     a: Vec<f32>,
@@ -103,7 +121,7 @@ impl MatmulCase {
     }
 
     fn kernel(&self, variant: usize) -> Kernel {
-        self.kernels[variant].expect("the harness runs available variants only")
+        self.kernels[variant].expect("only available variants are run")
     }
 }
 
@@ -112,8 +130,8 @@ impl Case for MatmulCase {
         self.shape.to_string()
     }
 
-    fn params(&self) -> serde_json::Value {
-        json!({ "m": self.shape.m, "k": self.shape.k, "n": self.shape.n })
+    fn params(&self) -> Vec<(&'static str, usize)> {
+        vec![("m", self.shape.m), ("k", self.shape.k), ("n", self.shape.n)]
     }
 
     fn work(&self) -> WorkUnit {
@@ -162,6 +180,12 @@ mod tests {
     }
 
     #[test]
+    fn the_footprint_counts_a_b_and_c() {
+        assert_eq!(Matmul.footprint("2x3x4"), Ok(4 * (6 + 12 + 8)));
+        assert!(Matmul.footprint(&format!("{}x4x1", usize::MAX / 2)).unwrap_err().contains("too large"));
+    }
+
+    #[test]
     fn a_limited_variant_runs_on_fewer_rows_and_still_validates() {
         let mut case = Matmul.prepare("64x32x16", 1).unwrap();
         assert_eq!(case.limit(0, 0.25), 0.25);
@@ -172,7 +196,7 @@ mod tests {
     #[test]
     fn a_wrong_variant_fails_validation_with_the_element() {
         let wrong: Kernel = |s, a, b, c| {
-            matmul::naive::matmul(s, a, b, c);
+            crate::matmul::naive::matmul(s, a, b, c);
             c[5 * 30 + 7] += 1.0;
         };
         let mut case = MatmulCase::new(Shape::new(20, 10, 30), vec![Some(wrong)], 1);
@@ -186,17 +210,5 @@ mod tests {
         let mut case = MatmulCase::new(Shape::new(8, 8, 8), vec![Some(lazy)], 1);
         let err = case.validate(0).unwrap_err();
         assert!(err.contains("C[0, 0] = NaN"), "{err}");
-    }
-}
-
-#[cfg(test)]
-mod memory_tests {
-    use super::*;
-
-    #[test]
-    fn sizes_beyond_this_machines_memory_are_refused_with_the_figures() {
-        let err = Matmul.check_size("1000000").unwrap_err();
-        assert!(err.contains("matmul 1000000x1000000x1000000 needs") && err.contains("GiB"), "{err}");
-        Matmul.check_size("64").unwrap();
     }
 }

@@ -1,8 +1,12 @@
-//! Every matmul variant, scaffolding and reference alike, against the f64 oracle.
+//! matmul's own tests: the SIMD rungs at every level, `best`'s blocking and threading, random
+//! shapes, and the checker itself. (Every variant on the lab's edge sizes, and allocations, are
+//! checked for every lab alike by `labs/tests/`.)
 
-use perflab_labs::cpu::SimdLevel;
-use perflab_labs::matmul::{self, Kernel, MatmulError, Shape, check, random_matrix, solutions};
 use proptest::prelude::*;
+
+use crate::lab::Lab;
+use crate::matmul::{self, Kernel, Matmul, MatmulError, Shape, check, parse_shape, random_matrix, solutions};
+use crate::simd::SimdLevel;
 
 /// Runs `kernel` on random inputs of `shape` (C pre-filled with NaN, so an element the kernel
 /// forgets to write fails) and validates every element.
@@ -21,41 +25,8 @@ fn kernels() -> Vec<(&'static str, Kernel)> {
     matmul::variants().into_iter().filter_map(|v| v.kernel.ok().map(|k| (v.name, k))).collect()
 }
 
-/// Shapes where bugs live: empty dimensions, 1, primes, tall and skinny, and sizes one off the
-/// vector widths (8, 16), register tiles (6, 12 rows; 16, 32 columns) and cache blocks
-/// (128, 144, 192, 256).
-const EDGE_SHAPES: &[(usize, usize, usize)] = &[
-    (0, 0, 0),
-    (0, 5, 7),
-    (5, 0, 7),
-    (5, 7, 0),
-    (1, 1, 1),
-    (1, 1, 17),
-    (2, 3, 5),
-    (7, 11, 13),
-    (6, 16, 16),
-    (12, 8, 32),
-    (13, 9, 33),
-    (5, 17, 15),
-    (31, 1, 31),
-    (33, 64, 47),
-    (1, 300, 1),
-    (1000, 3, 2),
-    (2, 3, 1000),
-    (127, 129, 145),
-    (145, 257, 65),
-    (97, 193, 289),
-    (64, 513, 40),
-    (150, 30, 4100),
-];
-
-#[test]
-fn every_variant_matches_the_oracle_on_edge_shapes() {
-    for (name, kernel) in kernels() {
-        for (s, &(m, k, n)) in EDGE_SHAPES.iter().enumerate() {
-            run_and_check(name, kernel, Shape::new(m, k, n), s as u64);
-        }
-    }
+fn edge_shapes() -> Vec<Shape> {
+    Matmul.edge_sizes().iter().map(|size| parse_shape(size).unwrap()).collect()
 }
 
 /// The SIMD kernels at every level this CPU has, not only the widest one.
@@ -72,9 +43,9 @@ fn simd_and_best_match_at_every_simd_level() {
             SimdLevel::Avx2Fma => |s, a, b, c| solutions::best::matmul_at(SimdLevel::Avx2Fma, s, a, b, c),
             SimdLevel::Avx512 => |s, a, b, c| solutions::best::matmul_at(SimdLevel::Avx512, s, a, b, c),
         };
-        for &(m, k, n) in EDGE_SHAPES {
-            run_and_check(&format!("simd@{level}"), simd, Shape::new(m, k, n), 7);
-            run_and_check(&format!("best@{level}"), best, Shape::new(m, k, n), 7);
+        for shape in edge_shapes() {
+            run_and_check(&format!("simd@{level}"), simd, shape, 7);
+            run_and_check(&format!("best@{level}"), best, shape, 7);
         }
     }
 }

@@ -1,0 +1,160 @@
+//! What every lab provides: its variants, its sizes, and prepared inputs ([`Case`]) on which a
+//! variant runs and is checked. The harness, the benches and the tests see labs only through
+//! these two traits, so a new lab plugs into all of them at once (see [`crate::all`]).
+
+use std::fmt;
+
+/// The part a variant plays in a lab's report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The obvious, correct implementation every speedup is measured against.
+    Baseline,
+    /// A learner's file under `exercises/`: compiles and passes from the start, waiting to be improved.
+    Exercise,
+    /// A complete solution under `solutions/`: what the rung can achieve.
+    Reference,
+    /// A real library, for scale.
+    Library,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Baseline => "baseline",
+            Role::Exercise => "exercise",
+            Role::Reference => "reference",
+            Role::Library => "library",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One entry of a lab's variant table. `K` is the lab's kernel type; the harness sees
+/// `Variant<()>` (from [`Variant::describe`]): everything but the kernel.
+#[derive(Clone, Copy, Debug)]
+pub struct Variant<K = ()> {
+    /// Name used on the command line, in reports and in bench ids.
+    pub name: &'static str,
+    pub role: Role,
+    /// For an exercise: the reference solution of the same rung, which it is compared against.
+    pub reference: Option<&'static str>,
+    /// One line: what this rung changes.
+    pub summary: &'static str,
+    /// The kernel, or why it is not available in this build.
+    pub kernel: Result<K, &'static str>,
+}
+
+impl<K> Variant<K> {
+    /// The lab's baseline (there is one per lab).
+    pub fn baseline(name: &'static str, summary: &'static str, kernel: K) -> Variant<K> {
+        Variant { name, role: Role::Baseline, reference: None, summary, kernel: Ok(kernel) }
+    }
+
+    /// A reference solution under `solutions/`.
+    pub fn reference(name: &'static str, summary: &'static str, kernel: K) -> Variant<K> {
+        Variant { name, role: Role::Reference, reference: None, summary, kernel: Ok(kernel) }
+    }
+
+    /// The learner's file for rung `of`: by convention named `your-<of>`, and compared with `of`.
+    pub fn exercise(name: &'static str, of: &'static str, kernel: K) -> Variant<K> {
+        let summary = "your file under exercises/ (starts as a call to the baseline)";
+        Variant { name, role: Role::Exercise, reference: Some(of), summary, kernel: Ok(kernel) }
+    }
+
+    /// A real library, or why this build does not have it.
+    pub fn library(name: &'static str, summary: &'static str, kernel: Result<K, &'static str>) -> Variant<K> {
+        Variant { name, role: Role::Library, reference: None, summary, kernel }
+    }
+
+    /// Everything but the kernel: what the harness and the reports need.
+    pub fn describe(&self) -> Variant {
+        Variant {
+            name: self.name,
+            role: self.role,
+            reference: self.reference,
+            summary: self.summary,
+            kernel: self.kernel.as_ref().map(|_| ()).map_err(|why| *why),
+        }
+    }
+
+    /// Why this build cannot run the variant, if it cannot.
+    pub fn unavailable(&self) -> Option<&'static str> {
+        self.kernel.as_ref().err().copied()
+    }
+}
+
+/// How a lab counts work, for throughput.
+#[derive(Clone, Copy, Debug)]
+pub struct WorkUnit {
+    /// Units of work per call on the full input (e.g. floating-point operations).
+    pub per_call: f64,
+    /// Throughput unit once divided by seconds and `scale` (e.g. "GFLOP/s" with 1e9).
+    pub name: &'static str,
+    pub scale: f64,
+    /// Whether the unit is floating-point operations, so it can be compared with the FMA peak.
+    pub is_flops: bool,
+}
+
+/// A lab: a kernel, its variants, and how to build inputs for it.
+pub trait Lab: Sync {
+    /// Short name used on the command line and in bench names (`matmul`).
+    fn name(&self) -> &'static str;
+    /// One line for `cargo lab list`.
+    fn about(&self) -> &'static str;
+    /// How `--size` is written for this lab, for help and error messages.
+    fn size_syntax(&self) -> &'static str;
+    /// What a slow variant runs on a slice of, in the report's notes ("rows", "queries").
+    fn slice_unit(&self) -> &'static str;
+    /// Sizes of the quick default run (`cargo lab`).
+    fn quick_sizes(&self) -> &'static [&'static str];
+    /// Sizes of `cargo lab bench <lab>` when no `--size` is given.
+    fn default_sizes(&self) -> &'static [&'static str];
+    /// Sizes of `cargo bench --bench <lab>` (criterion).
+    fn bench_sizes(&self) -> &'static [&'static str];
+    /// Sizes where bugs live (empty, tiny, primes, one off every block size): every variant is
+    /// checked on each of them by `cargo test`.
+    fn edge_sizes(&self) -> &'static [&'static str];
+    /// Sizes on which the reference solutions must allocate nothing per call (serial and
+    /// parallel paths, edges included).
+    fn allocation_sizes(&self) -> &'static [&'static str];
+    /// The flagship reference solution: what variants other than exercises are compared to.
+    fn flagship(&self) -> &'static str;
+    /// Every variant, in ladder order.
+    fn variants(&self) -> Vec<Variant>;
+    /// Parses `size` without building anything, and returns the bytes its inputs and outputs need.
+    fn footprint(&self, size: &str) -> Result<u64, String>;
+    /// Builds the input for one size (random data from `seed`), or says what is wrong with `size`.
+    fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String>;
+    /// Tells this lab's library anchors how many threads to use.
+    ///
+    /// # Safety
+    /// May set environment variables (some libraries read their thread count from one): call it
+    /// while the process has a single thread.
+    unsafe fn set_library_threads(&self, threads: usize) {
+        let _ = threads;
+    }
+}
+
+/// One prepared input of a lab, on which every variant runs.
+pub trait Case: Send {
+    /// The size, as printed and recorded (`1024x1024x1024`).
+    fn label(&self) -> String;
+    /// The size parameters, for the JSON record.
+    fn params(&self) -> Vec<(&'static str, usize)>;
+    /// The work of one call on the full input.
+    fn work(&self) -> WorkUnit;
+    /// Restricts `variant` to about `fraction` of the input (rows, queries, points...), for
+    /// baselines too slow to run whole; returns the fraction actually used (1.0 = all of it).
+    /// Time per call scales linearly with it; reports say when it is below 1.
+    fn limit(&mut self, variant: usize, fraction: f64) -> f64;
+    /// One call of `variant` (by index into [`Lab::variants`]): the thing that is timed.
+    fn run(&mut self, variant: usize);
+    /// Fills the output with junk, runs `variant` once on the very input that will be timed,
+    /// and checks the result against the oracle. Ok: how it was checked; Err: what is wrong.
+    fn validate(&mut self, variant: usize) -> Result<String, String>;
+}

@@ -1,0 +1,84 @@
+//! Every lab in the registry, every variant it has (scaffolding, references, libraries), on
+//! every edge size the lab lists: validated against the lab's oracle through the same `Case`
+//! the harness times. Plus the table's own consistency. Nothing here names a lab.
+
+use std::collections::HashSet;
+
+use perflab_labs::{Lab, Role};
+
+fn available(lab: &dyn Lab) -> Vec<(usize, &'static str)> {
+    lab.variants().iter().enumerate().filter(|(_, v)| v.kernel.is_ok()).map(|(i, v)| (i, v.name)).collect()
+}
+
+#[test]
+fn every_variant_matches_the_oracle_on_every_edge_size() {
+    for lab in perflab_labs::all() {
+        for (seed, size) in lab.edge_sizes().iter().enumerate() {
+            let mut case = lab.prepare(size, seed as u64).unwrap_or_else(|e| panic!("{}: {e}", lab.name()));
+            for (v, name) in available(lab) {
+                if let Err(error) = case.validate(v) {
+                    panic!("{} {name} is wrong at size {size}:\n{error}", lab.name());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_variant_matches_inside_rayon_pools_of_one_and_three_threads() {
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        for lab in perflab_labs::all() {
+            for size in lab.allocation_sizes() {
+                let mut case = lab.prepare(size, 5).unwrap();
+                for (v, name) in available(lab) {
+                    if let Err(error) = pool.install(|| case.validate(v)) {
+                        panic!("{} {name} is wrong at size {size} on {threads} threads:\n{error}", lab.name());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_variant_table_is_consistent() {
+    let mut lab_names = HashSet::new();
+    for lab in perflab_labs::all() {
+        assert!(lab_names.insert(lab.name()), "two labs are called {}", lab.name());
+        assert_eq!(perflab_labs::find(lab.name()).map(|l| l.name()), Ok(lab.name()));
+        let variants = lab.variants();
+        let names: HashSet<_> = variants.iter().map(|v| v.name).collect();
+        assert_eq!(names.len(), variants.len(), "{}: variant names repeat", lab.name());
+        let role_of = |name: &str| variants.iter().find(|v| v.name == name).map(|v| v.role);
+        assert_eq!(variants.iter().filter(|v| v.role == Role::Baseline).count(), 1, "{}: one baseline", lab.name());
+        assert_eq!(role_of(lab.flagship()), Some(Role::Reference), "{}: the flagship is a reference", lab.name());
+        for v in &variants {
+            match v.role {
+                Role::Exercise => {
+                    let of = v.reference.unwrap_or_else(|| panic!("{}: exercise {} names no rung", lab.name(), v.name));
+                    assert_eq!(v.name, format!("your-{of}"), "{}: an exercise is named your-<rung>", lab.name());
+                    assert_eq!(role_of(of), Some(Role::Reference), "{}: {} compares with a reference", lab.name(), v.name);
+                }
+                _ => assert_eq!(v.reference, None, "{}: only exercises name a reference", lab.name()),
+            }
+            if v.role != Role::Library {
+                assert!(v.kernel.is_ok(), "{}: only libraries may be missing from a build", lab.name());
+            }
+        }
+        for size in lab.quick_sizes().iter().chain(lab.default_sizes()).chain(lab.bench_sizes()) {
+            lab.footprint(size).unwrap_or_else(|e| panic!("{}: its own size {size} is refused: {e}", lab.name()));
+        }
+    }
+}
+
+#[test]
+fn malformed_sizes_are_refused_with_the_lab_syntax_not_a_panic() {
+    for lab in perflab_labs::all() {
+        for bad in ["", "abc", "-3", "1e3"] {
+            let error = lab.footprint(bad).unwrap_err();
+            assert!(error.contains(bad) && error.contains(lab.name()), "{}: '{bad}' gave {error}", lab.name());
+            assert!(lab.prepare(bad, 1).is_err());
+        }
+    }
+}
