@@ -20,10 +20,13 @@ static COUNTING: AtomicBool = AtomicBool::new(false);
 // ignores frees and reallocations of blocks it did not see allocated).
 unsafe impl GlobalAlloc for Switch {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's layout contract, forwarded to the allocator that serves it.
         unsafe { if COUNTING.load(Ordering::Relaxed) { dhat::Alloc.alloc(layout) } else { System.alloc(layout) } }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller\'s contract, forwarded to the allocator that serves it (a block
+        // allocated by one may be freed by the other: see the impl\'s comment).
         unsafe {
             if COUNTING.load(Ordering::Relaxed) {
                 dhat::Alloc.alloc_zeroed(layout)
@@ -34,6 +37,8 @@ unsafe impl GlobalAlloc for Switch {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller\'s contract, forwarded to the allocator that serves it (a block
+        // allocated by one may be freed by the other: see the impl\'s comment).
         unsafe {
             if COUNTING.load(Ordering::Relaxed) {
                 dhat::Alloc.dealloc(ptr, layout)
@@ -44,6 +49,8 @@ unsafe impl GlobalAlloc for Switch {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller\'s contract, forwarded to the allocator that serves it (a block
+        // allocated by one may be freed by the other: see the impl\'s comment).
         unsafe {
             if COUNTING.load(Ordering::Relaxed) {
                 dhat::Alloc.realloc(ptr, layout, new_size)

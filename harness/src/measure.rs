@@ -8,6 +8,8 @@
 //! - Time: rounds in which every variant runs one sample (several calls when a call is short),
 //!   rotating the order each round, so that a slow patch of the machine hits all variants
 //!   alike and ratios measured in one run stay fair. The first round warms caches and is dropped.
+//!   The FMA-peak probe is one more entry of the rotation, so the peak the report divides by is
+//!   the best of many probes spread over the run, not one taken at a busy moment.
 //! - Count allocations: one warm-up call, then one call under dhat (see `alloc.rs`), after all
 //!   timing is done.
 
@@ -15,8 +17,11 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use perflab_labs::Case;
+
 use crate::alloc::{self, AllocStats};
-use crate::lab::Case;
+use crate::machine::Machine;
+use crate::panics;
 
 /// How much time to spend.
 #[derive(Clone, Copy, Debug)]
@@ -92,14 +97,21 @@ impl Stats {
     }
 }
 
-/// Validates and times `variants` (indices into the lab's table) on `case`.
-pub fn measure(case: &mut dyn Case, variants: &[usize], budget: &Budget, title: &str) -> Vec<Outcome> {
+/// Validates and times `variants` (indices into the lab's table) on `case`, probing `machine`'s
+/// FMA peak once per round. Runs on the current rayon pool.
+pub fn measure(
+    case: &mut dyn Case,
+    variants: &[usize],
+    budget: &Budget,
+    title: &str,
+    machine: &mut Machine,
+) -> Vec<Outcome> {
     let bar = progress_bar(variants.len() as u64, &format!("{title}: validating"));
     let mut plans = Vec::new();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; variants.len()];
     for (slot, &v) in variants.iter().enumerate() {
         // A variant that panics (an exercise indexing past a buffer, say) fails like a wrong one.
-        let checked = crate::cli::capturing_panics(|| {
+        let checked = panics::capturing(|| {
             let (call, fraction) = calibrate(case, v, budget.call_limit.as_secs_f64());
             (call, fraction, case.validate(v))
         });
@@ -109,7 +121,7 @@ pub fn measure(case: &mut dyn Case, variants: &[usize], budget: &Budget, title: 
                 plans.push(Plan { slot, variant: v, fraction, reps, call, validation, seconds: Vec::new() });
             }
             Ok((_, fraction, Err(error))) => outcomes[slot] = Some(Outcome::Failed { error, fraction }),
-            Err(_) => outcomes[slot] = Some(Outcome::Failed { error: crate::cli::last_panic(), fraction: 1.0 }),
+            Err(panic) => outcomes[slot] = Some(Outcome::Failed { error: panic, fraction: 1.0 }),
         }
         bar.inc(1);
     }
@@ -124,10 +136,16 @@ pub fn measure(case: &mut dyn Case, variants: &[usize], budget: &Budget, title: 
     };
     let bar = progress_bar(((rounds + 1) * plans.len()) as u64, &format!("{title}: timing"));
     for round in 0..=rounds {
+        // Every plan, and the peak probe as one more entry (index `count`).
         let count = plans.len();
-        for i in 0..count {
+        for i in 0..=count {
             // Rotate the order each round so no variant always runs right after another.
-            let plan = &mut plans[(i + round) % count];
+            let entry = (i + round) % (count + 1);
+            if entry == count {
+                machine.probe_peak();
+                continue;
+            }
+            let plan = &mut plans[entry];
             let start = Instant::now();
             for _ in 0..plan.reps {
                 case.run(plan.variant);
@@ -209,7 +227,7 @@ fn progress_bar(len: u64, message: &str) -> ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::WorkUnit;
+    use perflab_labs::WorkUnit;
 
     /// A case whose variant 0 works and variant 1 panics, like an exercise indexing out of bounds.
     struct Fragile;
@@ -218,8 +236,8 @@ mod tests {
         fn label(&self) -> String {
             "fragile".into()
         }
-        fn params(&self) -> serde_json::Value {
-            serde_json::Value::Null
+        fn params(&self) -> Vec<(&'static str, usize)> {
+            Vec::new()
         }
         fn work(&self) -> WorkUnit {
             WorkUnit { per_call: 1.0, name: "calls/s", scale: 1.0, is_flops: false }
@@ -240,10 +258,15 @@ mod tests {
     #[test]
     fn a_panicking_variant_fails_and_the_others_are_still_measured() {
         let budget = Budget { per_variant: Duration::from_millis(20), ..Budget::quick() };
-        let outcomes = measure(&mut Fragile, &[0, 1], &budget, "test");
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let mut machine = Machine::probe(&pool);
+        let outcomes = pool.install(|| measure(&mut Fragile, &[0, 1], &budget, "test", &mut machine));
+        assert!(machine.peak_probes > budget.min_rounds, "the peak is probed in every round");
         assert!(matches!(&outcomes[0], Outcome::Measured { stats, .. } if stats.samples >= budget.min_rounds));
         match &outcomes[1] {
-            Outcome::Failed { error, .. } => assert!(error.contains("panicked"), "{error}"),
+            Outcome::Failed { error, .. } => {
+                assert!(error.contains("index out of bounds") && error.contains("measure.rs"), "{error}")
+            }
             other => panic!("expected a failure, got {other:?}"),
         }
     }

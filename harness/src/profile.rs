@@ -12,12 +12,24 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use pprof::{ProfilerGuard, ProfilerGuardBuilder};
 
+use crate::paths;
+
 /// Samples asked per second (the kernel delivers about 250 on this kind of VM).
 const FREQUENCY_HZ: i32 = 999;
 
-/// Where flamegraphs land: `<workspace>/flamegraphs`.
+/// Where flamegraphs land: `flamegraphs/` in the current directory's workspace, or under
+/// `PERFLAB_OUT` (see [`paths::out_dir`]).
 pub fn flamegraph_dir() -> PathBuf {
-    crate::workspace_root().join("flamegraphs")
+    paths::out_dir().join("flamegraphs")
+}
+
+/// Creates `path`'s folder and checks the file can be written, before any sampling is done.
+pub fn ensure_writable(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 /// `flamegraphs/<lab>/<variant>-<size>-threads-<n>.svg`
@@ -48,9 +60,7 @@ pub struct Profile {
 /// Stops sampling and writes the flamegraph SVG to `path`.
 pub fn finish(guard: ProfilerGuard<'static>, path: &Path, seconds: f64) -> anyhow::Result<Profile> {
     let report = guard.report().build().context("symbolising the profile")?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    ensure_writable(path)?;
     let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
     report.flamegraph(file).context("writing the flamegraph")?;
 

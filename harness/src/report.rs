@@ -1,10 +1,9 @@
 //! Turning outcomes into records (JSON) and tables (terminal).
 
 use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
-use perflab_labs::Role;
+use perflab_labs::{Case, Lab, Role, Variant};
 use serde::Serialize;
 
-use crate::lab::{VariantInfo, WorkUnit};
 use crate::machine::Machine;
 use crate::measure::Outcome;
 
@@ -23,8 +22,11 @@ pub struct Document {
 #[derive(Debug, Serialize)]
 pub struct Record {
     pub lab: &'static str,
+    /// What a limited variant ran on a slice of ("rows"), for the notes.
+    #[serde(skip)]
+    pub slice_unit: &'static str,
     pub size: String,
-    pub params: serde_json::Value,
+    pub params: serde_json::Map<String, serde_json::Value>,
     pub threads: usize,
     pub cpu: String,
     pub simd_level: String,
@@ -39,8 +41,7 @@ pub struct VariantRecord {
     pub role: &'static str,
     /// What `ratio_vs_reference` compares against.
     pub reference: Option<&'static str>,
-    /// measured | failed | unavailable
-    pub status: &'static str,
+    pub status: Status,
     /// Whether the output matched the oracle (null when the variant could not run).
     pub correct: Option<bool>,
     /// How it was validated, or what was wrong, or why it is unavailable.
@@ -67,22 +68,29 @@ pub struct VariantRecord {
     pub peak_heap_bytes: Option<u64>,
 }
 
+/// What became of a variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Validated, then timed.
+    Measured,
+    /// Did not match the oracle (or panicked): never timed.
+    Failed,
+    /// Not in this build (a library that was not linked).
+    Unavailable,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Throughput {
     pub value: f64,
     pub unit: &'static str,
 }
 
-/// Builds the record of one lab at one size. `flagship` is what non-exercises are compared to.
-pub fn record(
-    lab: &'static str,
-    flagship: &'static str,
-    size: String,
-    params: serde_json::Value,
-    work: WorkUnit,
-    machine: &Machine,
-    variants: &[(VariantInfo, Option<Outcome>)],
-) -> Record {
+/// Builds the record of one lab at one size, from the variants selected and what became of them
+/// (None: unavailable in this build). Non-exercises are compared with the lab's flagship.
+pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[(Variant, Option<Outcome>)]) -> Record {
+    let flagship = lab.flagship();
+    let work = case.work();
     let median_of = |name: &str| {
         variants.iter().find(|(info, _)| info.name == name).and_then(|(_, outcome)| match outcome {
             Some(Outcome::Measured { stats, .. }) => Some(stats.median),
@@ -99,9 +107,9 @@ pub fn record(
                 name: info.name,
                 role: info.role.as_str(),
                 reference,
-                status: "unavailable",
+                status: Status::Unavailable,
                 correct: None,
-                detail: info.unavailable.unwrap_or("not selected").to_string(),
+                detail: info.unavailable().unwrap_or("not run").to_string(),
                 fraction_run: None,
                 median_s: None,
                 p25_s: None,
@@ -121,7 +129,7 @@ pub fn record(
             match outcome {
                 None => {}
                 Some(Outcome::Failed { error, fraction }) => {
-                    row.status = "failed";
+                    row.status = Status::Failed;
                     row.correct = Some(false);
                     row.detail = error.clone();
                     row.fraction_run = Some(*fraction);
@@ -129,7 +137,7 @@ pub fn record(
                 Some(Outcome::Measured { validation, fraction, stats, allocs }) => {
                     let per_second = work.per_call / stats.median;
                     let rate = per_second / work.scale;
-                    row.status = "measured";
+                    row.status = Status::Measured;
                     row.correct = Some(true);
                     row.detail = validation.clone();
                     row.fraction_run = Some(*fraction);
@@ -156,9 +164,10 @@ pub fn record(
         })
         .collect();
     Record {
-        lab,
-        size,
-        params,
+        lab: lab.name(),
+        slice_unit: lab.slice_unit(),
+        size: case.label(),
+        params: case.params().into_iter().map(|(name, value)| (name.to_string(), value.into())).collect(),
         threads: machine.threads,
         cpu: machine.cpu.clone(),
         simd_level: machine.simd_level.clone(),
@@ -185,14 +194,16 @@ pub fn render(record: &Record) -> String {
     for v in &record.variants {
         let mut cells = vec![Cell::new(v.name), Cell::new(v.role)];
         let numbers: Vec<String> = match v.status {
-            "measured" => {
+            Status::Measured => {
                 let mut n = vec![
                     format_seconds(v.median_s.unwrap_or_default()),
                     format!("±{:.0}%", 50.0 * v.spread.unwrap_or_default()),
                     format!("{:.2}", v.throughput.as_ref().map_or(0.0, |t| t.value)),
                 ];
                 if has_peak {
-                    n.push(v.fraction_of_peak.map_or("".into(), |f| format!("{:.0}%", 100.0 * f)));
+                    // Above 100% the peak probe itself was slowed down: say so, never hide it.
+                    let flag = |f: f64| if f > 1.0 { "!" } else { "" };
+                    n.push(v.fraction_of_peak.map_or("".into(), |f| format!("{:.0}%{}", 100.0 * f, flag(f))));
                 }
                 n.push(v.speedup_vs_naive.map_or("-".into(), |s| format!("{}x", format_ratio(s))));
                 n.push(match (v.ratio_vs_reference, v.reference) {
@@ -207,7 +218,7 @@ pub fn render(record: &Record) -> String {
             }
             status => {
                 let mut n = vec!["-".to_string(); numeric_columns - 1];
-                n.push(if status == "failed" { "FAILED".into() } else { "n/a".into() });
+                n.push(if status == Status::Failed { "FAILED".into() } else { "n/a".into() });
                 n
             }
         };
@@ -215,18 +226,28 @@ pub fn render(record: &Record) -> String {
         table.add_row(cells);
 
         match v.status {
-            "failed" => notes.push(format!("{} FAILED validation and was not timed:\n{}", v.name, indent(&v.detail))),
-            "unavailable" => notes.push(format!("{}: {}", v.name, v.detail)),
-            _ => {}
+            Status::Failed => {
+                notes.push(format!("{} FAILED validation and was not timed:\n{}", v.name, indent(&v.detail)))
+            }
+            Status::Unavailable => notes.push(format!("{}: {}", v.name, v.detail)),
+            Status::Measured => {}
         }
         if let Some(f) = v.fraction_run.filter(|f| *f < 1.0) {
             notes.push(format!(
-                "* {} ran on {:.1}% of the rows to bound its run time; its time is scaled up to the full problem \
+                "* {} ran on {:.1}% of the {} to bound its run time; its time is scaled up to the full problem \
                  (its allocations are those of that smaller call)",
                 v.name,
-                100.0 * f
+                100.0 * f,
+                record.slice_unit
             ));
         }
+    }
+    if record.variants.iter().any(|v| v.fraction_of_peak.is_some_and(|f| f > 1.0)) {
+        notes.push(format!(
+            "! above 100% of peak: the FMA-peak probe ({:.0} GFLOP/s, the best of every probe in this run) was \
+             slowed down by other load on the machine, so those fractions are overstated; rerun on a quieter machine",
+            record.fma_peak_gflops
+        ));
     }
     let noisy: Vec<_> =
         record.variants.iter().filter(|v| v.spread.is_some_and(|s| s > NOISY_SPREAD)).map(|v| v.name).collect();
@@ -273,4 +294,40 @@ fn format_bytes(bytes: u64) -> String {
 
 fn format_ratio(r: f64) -> String {
     if r >= 10.0 { format!("{r:.0}") } else { format!("{r:.2}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::Stats;
+    use perflab_labs::matmul::Matmul;
+
+    fn machine(peak: f64) -> Machine {
+        Machine { cpu: "test".into(), simd_level: "scalar".into(), threads: 1, fma_peak_gflops: peak, peak_probes: 1 }
+    }
+
+    fn measured(seconds: f64) -> Option<Outcome> {
+        let stats = Stats { median: seconds, p25: seconds, p75: seconds, min: seconds, samples: 5 };
+        Some(Outcome::Measured { validation: "ok".into(), fraction: 1.0, stats, allocs: None })
+    }
+
+    #[test]
+    fn a_fraction_above_the_peak_is_flagged_and_explained() {
+        let case = Matmul.prepare("100", 1).unwrap(); // 2 MFLOP per call
+        let best = Matmul.variants().into_iter().find(|v| v.name == "best").unwrap();
+        let rows = [(best, measured(1e-3))]; // 2 GFLOP/s
+        let honest = render(&record(&Matmul, &*case, &machine(4.0), &rows));
+        assert!(honest.contains("50%") && !honest.contains("slowed down"), "{honest}");
+        let disturbed = render(&record(&Matmul, &*case, &machine(1.0), &rows));
+        assert!(disturbed.contains("200%!") && disturbed.contains("slowed down by other load"), "{disturbed}");
+    }
+
+    #[test]
+    fn statuses_serialise_as_the_documented_words() {
+        let words: Vec<_> = [Status::Measured, Status::Failed, Status::Unavailable]
+            .iter()
+            .map(|s| serde_json::to_string(s).unwrap())
+            .collect();
+        assert_eq!(words, ["\"measured\"", "\"failed\"", "\"unavailable\""]);
+    }
 }

@@ -1,82 +1,146 @@
-//! The `perflab` command line, end to end: output, JSON, and clear errors for bad input.
+//! The `perflab` command line, end to end: output, JSON, and clear errors for bad input. Every
+//! lab in the registry is exercised; nothing here names a lab.
 
 use assert_cmd::Command;
+use perflab_labs::{Lab, Role};
 use predicates::prelude::*;
 
 fn perflab() -> Command {
     Command::cargo_bin("perflab").unwrap()
 }
 
+fn labs() -> Vec<&'static dyn Lab> {
+    perflab_labs::all()
+}
+
+/// The lab's baseline, its first exercise and its flagship: one of each kind of rung.
+fn three_variants(lab: &dyn Lab) -> [&'static str; 3] {
+    let variants = lab.variants();
+    let first = |role| variants.iter().find(|v| v.role == role).unwrap().name;
+    [first(Role::Baseline), first(Role::Exercise), lab.flagship()]
+}
+
 #[test]
 fn bench_validates_times_and_writes_the_documented_json() {
     let dir = std::env::temp_dir().join(format!("perflab-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let json = dir.join("out.json");
-    perflab()
-        .args(["bench", "matmul", "--size", "33x17x65", "--variant", "naive", "--variant", "best"])
-        .args(["--variant", "your-simd", "--threads", "1", "--seconds", "0.05", "--json"])
-        .arg(&json)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("matmul 33x17x65 | threads 1"))
-        .stdout(predicate::str::contains("threads: 1"));
+    for lab in labs() {
+        let json = dir.join(format!("{}.json", lab.name()));
+        let size = lab.allocation_sizes()[0];
+        let [baseline, exercise, flagship] = three_variants(lab);
+        perflab()
+            .args(["bench", lab.name(), "--size", size, "--variant", baseline, "--variant", flagship])
+            .args(["--variant", exercise, "--threads", "1", "--seconds", "0.05", "--json"])
+            .arg(&json)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!("{} ", lab.name())))
+            .stdout(predicate::str::contains("| threads 1"))
+            .stdout(predicate::str::contains("threads: 1"));
 
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let record = &doc["records"][0];
-    assert_eq!(record["lab"], "matmul");
-    assert_eq!(record["params"], serde_json::json!({"m": 33, "k": 17, "n": 65}));
-    assert_eq!(record["threads"], 1);
-    assert!(record["cpu"].is_string() && record["simd_level"].is_string());
-    let variants = record["variants"].as_array().unwrap();
-    let names: Vec<_> = variants.iter().map(|v| v["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["naive", "your-simd", "best"]);
-    for v in variants {
-        assert_eq!(v["correct"], true, "{v}");
-        assert!(v["median_s"].as_f64().unwrap() > 0.0);
-        assert_eq!(v["throughput"]["unit"], "GFLOP/s");
-        let flops = 2.0 * 33.0 * 17.0 * 65.0;
-        let gflops = v["gflops"].as_f64().unwrap();
-        assert!((gflops - flops / v["median_s"].as_f64().unwrap() / 1e9).abs() < 1e-9 * gflops.max(1.0));
+        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert!(doc["machine"]["fma_peak_gflops"].as_f64().unwrap() > 0.0);
+        assert!(doc["machine"]["peak_probes"].as_u64().unwrap() > 1, "the peak is probed during the rounds too");
+        let record = &doc["records"][0];
+        assert_eq!(record["lab"], lab.name());
+        let case = lab.prepare(size, 42).unwrap();
+        assert_eq!(record["size"], case.label());
+        for (name, value) in case.params() {
+            assert_eq!(record["params"][name], value, "{record}");
+        }
+        assert_eq!(record["threads"], 1);
+        assert!(record["cpu"].is_string() && record["simd_level"].is_string());
+        let variants = record["variants"].as_array().unwrap();
+        let names: Vec<_> = variants.iter().map(|v| v["name"].as_str().unwrap()).collect();
+        let mut expected: Vec<_> =
+            lab.variants().iter().map(|v| v.name).filter(|n| three_variants(lab).contains(n)).collect();
+        expected.dedup();
+        assert_eq!(names, expected, "in the lab's ladder order");
+        let work = case.work();
+        for v in variants {
+            assert_eq!(v["status"], "measured", "{v}");
+            assert_eq!(v["correct"], true, "{v}");
+            let median = v["median_s"].as_f64().unwrap();
+            assert!(median > 0.0);
+            assert_eq!(v["throughput"]["unit"], work.name);
+            let rate = v["throughput"]["value"].as_f64().unwrap();
+            assert!((rate - work.per_call / median / work.scale).abs() <= 1e-9 * rate.max(1.0), "{v}");
+        }
+        assert_eq!(variants[0]["speedup_vs_naive"], 1.0);
+        let by_name = |name: &str| variants.iter().find(|v| v["name"] == name).unwrap();
+        // Allocations were counted (the binary installs the counting allocator), and the flagship
+        // allocates nothing per call.
+        assert_eq!(by_name(flagship)["allocs_per_call"], 0, "{}", by_name(flagship));
+        assert_eq!(by_name(flagship)["alloc_bytes_per_call"], 0);
+        assert_eq!(by_name(exercise)["reference"], exercise.trim_start_matches("your-"));
     }
-    assert_eq!(variants[0]["speedup_vs_naive"], 1.0);
-    // Allocations were counted (the binary installs the counting allocator), and the reference
-    // solution allocates nothing per call.
-    assert_eq!(variants[2]["allocs_per_call"], 0, "{}", variants[2]);
-    assert_eq!(variants[2]["alloc_bytes_per_call"], 0);
-    assert_eq!(variants[1]["reference"], "simd");
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn unknown_lab_variant_flag_and_bad_sizes_get_one_clear_line_and_no_panic() {
-    let cases: [(&[&str], &str); 6] = [
-        (&["bench", "gemm"], "unknown lab 'gemm'; known labs: matmul"),
-        (&["bench", "matmul", "--variant", "fastest"], "lab 'matmul' has no variant 'fastest'; its variants: naive"),
-        (&["bench", "matmul", "--size", "12x"], "malformed matmul size '12x'"),
-        (&["bench", "matmul", "--size", "3x4"], "expected N (square) or MxKxN"),
-        (&["bench", "matmul", "--threads", "0"], "--threads"),
-        (&["bench", "matmul", "--seconds=0"], "not a number of seconds"),
-    ];
-    for (args, message) in cases {
-        perflab()
-            .args(args)
-            .assert()
-            .failure()
-            .stderr(predicate::str::contains(message))
-            .stderr(predicate::str::contains("panicked").not());
+    let known: Vec<_> = labs().iter().map(|l| l.name()).collect();
+    let unknown_lab = format!("unknown lab 'no-such-lab'; known labs: {}", known.join(", "));
+    perflab().args(["bench", "no-such-lab"]).assert().code(2).stderr(predicate::str::contains(unknown_lab));
+    for lab in labs() {
+        let name = lab.name();
+        let no_variant = format!("lab '{name}' has no variant 'fastest'; its variants: ");
+        let cases: [(&[&str], String); 6] = [
+            (&["bench", name, "--variant", "fastest"], no_variant),
+            (&["bench", name, "--size", "12x"], lab.footprint("12x").unwrap_err()),
+            (&["bench", name, "--size", "abc"], lab.footprint("abc").unwrap_err()),
+            (&["bench", name, "--threads", "0"], "--threads".into()),
+            (&["bench", name, "--seconds=0"], "not a number of seconds".into()),
+            (&["profile", name, "no-such"], format!("lab '{name}' has no variant 'no-such'")),
+        ];
+        for (args, message) in cases {
+            perflab()
+                .args(args)
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains(message))
+                .stderr(predicate::str::contains("panicked").not());
+        }
     }
     perflab().arg("--frobnicate").assert().code(2).stderr(predicate::str::contains("unexpected argument"));
 }
 
 #[test]
-fn list_names_every_variant_and_its_role() {
+fn an_unwritable_json_path_is_refused_before_anything_runs() {
+    let lab = labs()[0];
+    let started = std::time::Instant::now();
     perflab()
-        .arg("list")
+        .args(["bench", lab.name(), "--json", "/no/such/dir/x.json"])
         .assert()
-        .success()
-        .stdout(predicate::str::contains("your-blocked   exercise"))
-        .stdout(predicate::str::contains("best           reference"))
-        .stdout(predicate::str::contains("ndarray        library"));
+        .code(2)
+        .stderr(predicate::str::contains("cannot write the JSON output /no/such/dir/x.json"))
+        .stdout(predicate::str::contains("FMA peak").not());
+    assert!(started.elapsed().as_secs() < 10, "refused at once, not after the run");
+}
+
+#[test]
+fn an_empty_problem_says_there_is_nothing_to_time() {
+    for lab in labs() {
+        let empty = lab.edge_sizes()[0];
+        assert_eq!(lab.prepare(empty, 1).unwrap().work().per_call, 0.0, "{}: the first edge size is empty", lab.name());
+        perflab()
+            .args(["bench", lab.name(), "--size", empty, "--seconds", "0.05"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("nothing to time"));
+    }
+}
+
+#[test]
+fn list_names_every_variant_and_its_role() {
+    let listing = perflab().arg("list").assert().success().get_output().stdout.clone();
+    let listing = String::from_utf8(listing).unwrap();
+    for lab in labs() {
+        assert!(listing.contains(&format!("{}: {}", lab.name(), lab.about())), "{listing}");
+        for v in lab.variants() {
+            assert!(listing.contains(&format!("{:<14} {:<9} {}", v.name, v.role.as_str(), v.summary)), "{listing}");
+        }
+    }
 }
 
 #[test]
@@ -86,30 +150,41 @@ fn help_teaches_with_examples() {
         .assert()
         .success()
         .stdout(predicate::str::contains("cargo lab bench matmul --size 1024"))
-        .stdout(predicate::str::contains("PERFLAB_SIMD"));
+        .stdout(predicate::str::contains("PERFLAB_SIMD"))
+        .stdout(predicate::str::contains("PERFLAB_OUT"));
 }
 
 #[test]
 fn profile_writes_a_flamegraph_with_its_sample_count() {
     let dir = std::env::temp_dir().join(format!("perflab-profile-{}", std::process::id()));
-    let svg = dir.join("best.svg");
-    perflab()
-        .args(["profile", "matmul", "best", "--size", "96", "--seconds", "0.5", "--threads", "1", "--out"])
-        .arg(&svg)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("samples in"))
-        .stdout(predicate::str::contains("where the samples were"));
-    let text = std::fs::read_to_string(&svg).unwrap();
-    assert!(text.starts_with("<?xml") && text.contains("<svg"), "not an SVG");
+    for lab in labs() {
+        let svg = dir.join(format!("{}.svg", lab.name()));
+        perflab()
+            .args(["profile", lab.name(), lab.flagship(), "--size", lab.allocation_sizes()[0]])
+            .args(["--seconds", "0.5", "--threads", "1", "--out"])
+            .arg(&svg)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("samples in"))
+            .stdout(predicate::str::contains("where the samples were"));
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.starts_with("<?xml") && text.contains("<svg"), "not an SVG");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
-fn profile_refuses_a_variant_it_cannot_run() {
+fn flamegraphs_go_to_the_current_workspace_or_perflab_out() {
+    let out = std::env::temp_dir().join(format!("perflab-out-{}", std::process::id()));
+    let lab = labs()[0];
+    let size = lab.allocation_sizes()[0];
     perflab()
-        .args(["profile", "matmul", "no-such"])
+        .env("PERFLAB_OUT", &out)
+        .args(["profile", lab.name(), lab.flagship(), "--size", size, "--seconds", "0.2", "--threads", "1"])
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains("lab 'matmul' has no variant 'no-such'"));
+        .success();
+    let label = lab.prepare(size, 42).unwrap().label();
+    let svg = out.join("flamegraphs").join(lab.name()).join(format!("{}-{label}-threads-1.svg", lab.flagship()));
+    assert!(svg.is_file(), "{} was not written", svg.display());
+    std::fs::remove_dir_all(&out).ok();
 }

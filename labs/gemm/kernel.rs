@@ -268,7 +268,8 @@ mod tests {
                 for j in 0..ldc {
                     let got = c[r * ldc + j];
                     if j >= K::NR {
-                        let untouched = got.to_bits() == (if self.overwrite { f32::NAN } else { old[r * ldc + j] }).to_bits();
+                        let untouched =
+                            got.to_bits() == (if self.overwrite { f32::NAN } else { old[r * ldc + j] }).to_bits();
                         if !untouched {
                             return Err(format!("{r},{j} is outside the tile but was written"));
                         }
@@ -281,7 +282,8 @@ mod tests {
                         sum += product;
                         abs += product.abs();
                     }
-                    if !((got as f64 - sum).abs() <= gamma * abs) {
+                    let within = (got as f64 - sum).abs() <= gamma * abs; // false for NaN
+                    if !within {
                         return Err(format!("tile[{r}, {j}] = {got}, expected {sum} (kc = {kc})"));
                     }
                 }

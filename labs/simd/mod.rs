@@ -154,7 +154,11 @@ mod tests {
                 out.push(("mul", get(a.mul(b)), expect(|p, q| p * q)));
                 out.push(("mul_add", get(a.mul_add(b, V::splat(1.0))), expect(|p, q| p * q + 1.0)));
                 out.push(("min", get(a.min(b)), expect(|p, q| if p < q { p } else { q })));
-                out.push(("select(lt)", get(V::select(a.lt(b), a, V::splat(9.0))), expect(|p, q| if p < q { p } else { 9.0 })));
+                out.push((
+                    "select(lt)",
+                    get(V::select(a.lt(b), a, V::splat(9.0))),
+                    expect(|p, q| if p < q { p } else { 9.0 }),
+                ));
                 let bits = V::bits(a.lt(b));
                 let expected_bits = (0..lanes).filter(|&i| x[i] < y[i]).fold(0u32, |m, i| m | 1 << i);
                 out.push(("bits(lt)", vec![bits as f32], vec![expected_bits as f32]));

@@ -14,12 +14,8 @@ fn main() {
     for threads in [1, 3] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         for lab in perflab_labs::all() {
-            let references: Vec<_> = lab
-                .variants()
-                .into_iter()
-                .enumerate()
-                .filter(|(_, v)| v.role == Role::Reference)
-                .collect();
+            let references: Vec<_> =
+                lab.variants().into_iter().enumerate().filter(|(_, v)| v.role == Role::Reference).collect();
             for size in lab.allocation_sizes() {
                 let mut case = lab.prepare(size, 1).unwrap();
                 for (v, variant) in &references {

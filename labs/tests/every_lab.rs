@@ -58,7 +58,13 @@ fn every_variant_table_is_consistent() {
                 Role::Exercise => {
                     let of = v.reference.unwrap_or_else(|| panic!("{}: exercise {} names no rung", lab.name(), v.name));
                     assert_eq!(v.name, format!("your-{of}"), "{}: an exercise is named your-<rung>", lab.name());
-                    assert_eq!(role_of(of), Some(Role::Reference), "{}: {} compares with a reference", lab.name(), v.name);
+                    assert_eq!(
+                        role_of(of),
+                        Some(Role::Reference),
+                        "{}: {} compares with a reference",
+                        lab.name(),
+                        v.name
+                    );
                 }
                 _ => assert_eq!(v.reference, None, "{}: only exercises name a reference", lab.name()),
             }

@@ -1,0 +1,71 @@
+//! `cargo lab profile <lab> <variant>`: validate, then sample one variant with pprof for a few
+//! seconds and write a flamegraph.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+
+use super::{ProfileArgs, check_size, find_lab, select_variants, thread_pool};
+use crate::{measure, panics, profile};
+
+pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
+    let lab = find_lab(&args.lab)?;
+    let variant = select_variants(lab, std::slice::from_ref(&args.variant))?[0];
+    let info = lab.variants()[variant];
+    if let Some(why) = info.unavailable() {
+        bail!("variant '{}' is not available in this build: {why}", info.name);
+    }
+    let size = args.size.clone().unwrap_or_else(|| lab.default_sizes()[0].to_string());
+    check_size(lab, &size)?;
+    let pool = thread_pool(args.threads)?;
+    let mut case = lab.prepare(&size, args.seed).map_err(anyhow::Error::msg)?;
+    let threads = pool.current_num_threads();
+    let path =
+        args.out.clone().unwrap_or_else(|| profile::flamegraph_path(lab.name(), info.name, &case.label(), threads));
+    profile::ensure_writable(&path)?;
+
+    // A profile of a wrong kernel teaches nothing: validate first, and keep single calls short
+    // enough that the profile holds at least ten of them.
+    let checked = panics::capturing(|| {
+        pool.install(|| {
+            let (_, fraction) = measure::calibrate(&mut *case, variant, args.seconds / 10.0);
+            (fraction, case.validate(variant))
+        })
+    });
+    let fraction = match checked {
+        Ok((fraction, Ok(_))) => fraction,
+        Ok((_, Err(error))) => {
+            eprintln!("{} FAILED validation, so it is not profiled:\n{error}", info.name);
+            return Ok(ExitCode::from(1));
+        }
+        Err(panic) => {
+            eprintln!("{} FAILED: {panic}", info.name);
+            return Ok(ExitCode::from(1));
+        }
+    };
+
+    let guard = profile::start()?;
+    let start = Instant::now();
+    let calls = pool.install(|| profile::run_for(Duration::from_secs_f64(args.seconds), || case.run(variant)));
+    let result = profile::finish(guard, &path, start.elapsed().as_secs_f64())?;
+    let slice =
+        if fraction < 1.0 { format!(" ({:.1}% of the {})", 100.0 * fraction, lab.slice_unit()) } else { String::new() };
+    println!("flamegraph: {}", result.path.display());
+    println!(
+        "  {} samples in {:.1} s ({:.0} per second), {calls} calls of {} on {}{slice} with {threads} thread(s)",
+        result.samples,
+        result.seconds,
+        result.samples as f64 / result.seconds,
+        info.name,
+        case.label(),
+    );
+    if result.samples < 1000 {
+        println!("  note: under 1000 samples; give more --seconds for a steadier picture");
+    }
+    println!("  where the samples were (innermost function):");
+    for (name, share) in &result.hottest {
+        println!("    {:>5.1}%  {name}", 100.0 * share);
+    }
+    Ok(ExitCode::SUCCESS)
+}
