@@ -4,7 +4,7 @@
 //! for every multiply-add. The payoff shows at n = 2048, where loop-order halves its speed and the
 //! reference holds it (1.5x loop-order on this project's machine; at n = 1024, where B still
 //! streams well from L3, even the reference only matches loop-order). Check your work:
-//! `cargo test --release -p perflab-labs --test matmul` (correctness), then
+//! `cargo test --release -p perflab-labs --test every_lab` (correctness), then
 //! `cargo lab bench matmul --size 2048 --variant loop-order --variant your-blocked --variant blocked`.
 //!
 //! TODO 1. Start from the i-k-j loop (`solutions/loop_order.rs`): zero C, then for each row i,

@@ -1,6 +1,6 @@
 //! Exercise: parallelism with rayon. Reference: `../solutions/parallel.rs`.
 //!
-//! Goal: near-linear scaling with cores. Check: `cargo test --release -p perflab-labs --test matmul`,
+//! Goal: near-linear scaling with cores. Check: `cargo test --release -p perflab-labs --test every_lab`,
 //! then `cargo lab bench matmul --threads 1 --variant your-parallel` and again with
 //! `--threads 2` (or more): the ratio is your scaling.
 //!
