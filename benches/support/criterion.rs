@@ -38,14 +38,18 @@ pub fn main(lab: &'static dyn Lab) {
         group.throughput(Throughput::Elements(case.work().per_call as u64));
         let mut runnable = Vec::new();
         for (v, variant) in lab.variants().iter().enumerate().filter(|(_, v)| v.kernel.is_ok()) {
-            let start = Instant::now();
-            match pool.install(|| case.validate(v)) {
-                Err(error) => eprintln!("skipping {} at {size}: it fails validation\n{error}", variant.name),
-                Ok(_) if start.elapsed() > SLOWEST_CALL => {
-                    eprintln!("skipping {} at {size}: one call takes over {SLOWEST_CALL:?}", variant.name)
-                }
-                Ok(_) => runnable.push((v, variant.name, start.elapsed())),
+            if let Err(error) = pool.install(|| case.validate(v)) {
+                eprintln!("skipping {} at {size}: it fails validation\n{error}", variant.name);
+                continue;
             }
+            let start = Instant::now();
+            pool.install(|| case.run(v));
+            let call = start.elapsed();
+            if call > SLOWEST_CALL {
+                eprintln!("skipping {} at {size}: one call takes over {SLOWEST_CALL:?}", variant.name);
+                continue;
+            }
+            runnable.push((v, variant.name, call));
         }
         if runnable.iter().any(|&(_, _, call)| call > LONG_CALL) {
             group.sample_size(10).measurement_time(Duration::from_secs(4));

@@ -31,7 +31,7 @@ pub fn reference_path(workspace: &Path, lab: &str) -> PathBuf {
 
 /// The SIMD level code runs at under valgrind: it cannot execute AVX-512 and hides it from CPUID.
 pub fn level_under_valgrind() -> SimdLevel {
-    simd::detected().min(SimdLevel::Avx2Fma)
+    simd::simd_level().min(SimdLevel::Avx2Fma)
 }
 
 /// The gungraun version the workspace's Cargo.lock pins (the runner must match it exactly).
@@ -77,6 +77,11 @@ pub fn run(lab: &dyn Lab, record: bool) -> anyhow::Result<ExitCode> {
     let mut command = Command::new(cargo);
     command.current_dir(&workspace).args(["bench", "-p", "perflab", "--bench", &bench, "--"]);
     if record {
+        // Summaries of renamed or removed benchmarks must not be recorded: start from nothing.
+        let summaries = summary_root(&workspace, &bench);
+        if summaries.exists() {
+            std::fs::remove_dir_all(&summaries).with_context(|| format!("clearing {}", summaries.display()))?;
+        }
         command.env("PERFLAB_IAI_RECORD", "1").arg("--save-summary=json");
     }
     let status = command.status().context("running cargo bench")?;
@@ -104,7 +109,7 @@ pub fn run(lab: &dyn Lab, record: bool) -> anyhow::Result<ExitCode> {
 fn write_reference(workspace: &Path, lab: &dyn Lab, bench: &str) -> anyhow::Result<usize> {
     let references: Vec<String> =
         lab.variants().iter().filter(|v| v.role == Role::Reference).map(|v| v.name.replace('-', "_")).collect();
-    let root = paths::target_dir(workspace).join("gungraun/perflab").join(bench);
+    let root = summary_root(workspace, bench);
     let mut counts = serde_json::Map::new();
     for summary in summaries(&root)? {
         let text = std::fs::read_to_string(&summary).with_context(|| format!("reading {}", summary.display()))?;
@@ -113,8 +118,9 @@ fn write_reference(workspace: &Path, lab: &dyn Lab, bench: &str) -> anyhow::Resu
         let variant = id.rsplit_once('_').map_or(id, |(variant, _size)| variant);
         if references.iter().any(|r| r == variant)
             && let Some(ir) = doc["profiles"][0]["data"]["total"]["metrics"]["Ir"]["values"]["new"].as_u64()
+            && counts.insert(id.to_string(), ir.into()).is_some()
         {
-            counts.insert(id.to_string(), ir.into());
+            bail!("two benchmarks are called {id} under {}", root.display());
         }
     }
     if counts.is_empty() {
@@ -131,6 +137,11 @@ fn write_reference(workspace: &Path, lab: &dyn Lab, bench: &str) -> anyhow::Resu
     });
     std::fs::write(reference_path(workspace, lab.name()), serde_json::to_string_pretty(&document)? + "\n")?;
     Ok(document["instructions"].as_object().map_or(0, |m| m.len()))
+}
+
+/// Where gungraun writes the summaries of `bench`.
+fn summary_root(workspace: &Path, bench: &str) -> PathBuf {
+    paths::target_dir(workspace).join("gungraun/perflab").join(bench)
 }
 
 /// Fails unless the committed counts name every reference solution of `lab` (at some size): a

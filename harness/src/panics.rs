@@ -2,18 +2,28 @@
 //!
 //! A learner's exercise may index past a buffer; the harness reports that like a wrong result
 //! (`FAILED`, with the panic's message and place) and goes on with the other variants. The hook
-//! is installed on first use and records the message only while [`capturing`] runs; at any other
-//! time it hands over to the default hook, so a bug in the harness itself is never silent.
+//! is installed on first use and records the message only while [`capturing`] runs (one capture at
+//! a time in the process); at any other time it hands over to the default hook, so a bug in the
+//! harness itself is never silent.
 
+use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::{Mutex, MutexGuard, Once};
 
 /// How many [`capturing`] calls are running: while above zero, panics on any thread (a rayon
 /// worker running a band of a parallel variant, say) are recorded instead of printed.
 static CAPTURING: AtomicUsize = AtomicUsize::new(0);
 /// The first panic message recorded while capturing.
 static MESSAGE: Mutex<Option<String>> = Mutex::new(None);
+/// Held by the outermost [`capturing`] call, so that two threads never capture at once (their
+/// messages would mix); nested calls on the same thread do not take it again.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+thread_local! {
+    /// How deep this thread is in nested [`capturing`] calls.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
 
 fn install_hook() {
     static INSTALL: Once = Once::new();
@@ -39,9 +49,13 @@ fn install_hook() {
 /// the panic's message and place.
 pub fn capturing<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     install_hook();
+    let outermost = DEPTH.get() == 0;
+    let _turn: Option<MutexGuard<()>> = outermost.then(|| ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()));
+    DEPTH.set(DEPTH.get() + 1);
     CAPTURING.fetch_add(1, Ordering::SeqCst);
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     CAPTURING.fetch_sub(1, Ordering::SeqCst);
+    DEPTH.set(DEPTH.get() - 1);
     let message = MESSAGE.lock().unwrap_or_else(|e| e.into_inner()).take();
     result.map_err(|_| message.unwrap_or_else(|| "panicked (no message)".into()))
 }

@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn names_lose_generics_paths_and_hashes_but_nothing_else() {
-        assert_eq!(short_name("pack_a<perflab_labs::matmul::solutions::best::kernel::Avx2>"), "pack_a");
+        assert_eq!(short_name("pack_a<perflab_labs::gemm::kernel::Avx2>"), "pack_a");
         assert_eq!(short_name("a::b::c::d"), "b::c::d");
         assert_eq!(short_name("core::hint::black_box"), "core::hint::black_box");
         assert_eq!(short_name("std::hash::random::h0123456789abcdef"), "std::hash::random");

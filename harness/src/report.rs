@@ -176,6 +176,16 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[(Va
     }
 }
 
+/// Recomputes every fraction of peak against `peak` (the best probe of the whole run).
+pub fn rescale_to_peak(records: &mut [Record], peak: f64) {
+    for record in records {
+        record.fma_peak_gflops = peak;
+        for v in &mut record.variants {
+            v.fraction_of_peak = v.gflops.map(|g| g / peak);
+        }
+    }
+}
+
 /// The terminal table of one record, with notes below it (failures, limits, noise).
 pub fn render(record: &Record) -> String {
     let mut table = Table::new();

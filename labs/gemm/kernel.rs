@@ -59,8 +59,10 @@ fn assert_tile_fits<K: MicroKernel>(kc: usize, a: &[f32], b: &[f32], c: &[f32], 
     assert!(ldc >= K::NR && c.len() >= (K::MR - 1) * ldc + K::NR, "C tile out of bounds");
 }
 
-/// AVX-512. KC = 192 keeps the B sliver at 24 KiB, inside a 32 KiB L1 with room for the A
-/// sliver stream; MC = 144 makes the A block 108 KiB of L2.
+/// AVX-512. KC = 384, MC = 96, as for AVX2: the B sliver (384 × 32 × 4 B = 48 KiB) outgrows a 32 KiB
+/// L1 but streams from L2 in order, and the A block (144 KiB) stays in L2. Measured on Zen 4 (which
+/// runs AVX-512 as two 256-bit halves) at n = 1024 / 2048 on one core: 102.5 / 105.8 GFLOP/s, against
+/// 98.5 / 98.6 with KC = 192, MC = 144 and 101.0 / 102.3 with KC = 256, MC = 144.
 #[cfg(target_arch = "x86_64")]
 pub struct Avx512;
 
@@ -69,8 +71,8 @@ impl MicroKernel for Avx512 {
     const LEVEL: SimdLevel = SimdLevel::Avx512;
     const MR: usize = AVX512_MR;
     const NR: usize = AVX512_NR;
-    const KC: usize = 192;
-    const MC: usize = 144;
+    const KC: usize = 384;
+    const MC: usize = 96;
     const NC: usize = 4096;
 
     unsafe fn run(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, overwrite: bool) {
@@ -118,7 +120,7 @@ unsafe fn avx2_tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: u
     unsafe { tile::<__m256, AVX2_MR, { AVX2_NR / <__m256 as F32Vec>::LANES }>(kc, a, b, c, ldc, overwrite) }
 }
 
-/// Portable fallback: same loop nest, no intrinsics; block sizes as for AVX2.
+/// Portable fallback: same loop nest, no intrinsics. KC = 256 keeps its B sliver at 16 KiB of L1.
 pub struct Portable;
 
 impl MicroKernel for Portable {
@@ -252,14 +254,14 @@ mod tests {
     impl WithMicroKernel for KernelMatchesOracle {
         type Output = Result<(), String>;
 
-        fn run<K: MicroKernel>(self) -> Result<(), String> {
+        unsafe fn run<K: MicroKernel>(self) -> Result<(), String> {
             let (kc, ldc) = (self.kc, K::NR + 3);
             let value = |i: usize| ((i * 7919 % 1000) as f32 - 500.0) / 250.0;
             let a: Vec<f32> = (0..K::MR * kc).map(value).collect();
             let b: Vec<f32> = (0..K::NR * kc).map(|i| value(i + 17)).collect();
             let old: Vec<f32> = (0..K::MR * ldc).map(|i| value(i + 5)).collect();
             let mut c = if self.overwrite { vec![f32::NAN; K::MR * ldc] } else { old.clone() };
-            // SAFETY: the test runs only kernels the CPU has (dispatch asserts it).
+            // SAFETY: called by `dispatch_micro_kernel`, so the CPU has K::LEVEL.
             unsafe { K::run(kc, &a, &b, &mut c, ldc, self.overwrite) };
             let u = f32::EPSILON as f64 / 2.0;
             let terms = kc as f64 + 1.0; // the products, and the old value of C

@@ -21,6 +21,10 @@ use super::{Block, MatRef};
 pub fn pack_b(b: MatRef, block: &Block, nr: usize, packed: &mut [f32]) {
     let Block { pc, kc, jc, nc, .. } = *block;
     assert!(pc + kc <= b.rows && jc + nc <= b.cols, "block outside B");
+    assert_eq!(packed.len(), kc * nc.next_multiple_of(nr), "packed B has room for exactly the panel");
+    if kc == 0 {
+        return;
+    }
     packed.chunks_exact_mut(nr * kc).enumerate().for_each(|(s, sliver)| {
         let j0 = jc + s * nr;
         let cols = nr.min(jc + nc - j0);
@@ -49,6 +53,10 @@ pub fn pack_b(b: MatRef, block: &Block, nr: usize, packed: &mut [f32]) {
 pub fn pack_a(a: MatRef, block: &Block, mr: usize, packed: &mut [f32]) {
     let Block { ic, mc, pc, kc, .. } = *block;
     assert!(ic + mc <= a.rows && pc + kc <= a.cols, "block outside A");
+    assert_eq!(packed.len(), kc * mc.next_multiple_of(mr), "packed A has room for exactly the block");
+    if kc == 0 {
+        return;
+    }
     for (s, sliver) in packed.chunks_exact_mut(mr * kc).enumerate() {
         let i0 = ic + s * mr;
         let rows = mr.min(ic + mc - i0);
@@ -105,7 +113,7 @@ mod tests {
         let y = matrix(7, 5);
         let transposed: Vec<f32> = (0..5 * 7).map(|e| y[(e % 7) * 5 + e / 7]).collect();
         let block = Block { ic: 0, mc: 0, pc: 1, kc: 3, jc: 2, nc: 5 };
-        let (mut from_view, mut from_copy) = (vec![9.0; 3 * 8], vec![9.0; 3 * 8]);
+        let (mut from_view, mut from_copy) = (vec![9.0; 3 * 8], vec![9.0; 3 * 8]); // two slivers of 4
         pack_b(MatRef::row_major(&y, 7, 5).t(), &block, 4, &mut from_view);
         pack_b(MatRef::row_major(&transposed, 5, 7), &block, 4, &mut from_copy);
         assert_eq!(from_view, from_copy);

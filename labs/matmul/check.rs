@@ -21,6 +21,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::Shape;
+use crate::gemm::kernel::{AVX2_MR, AVX2_NR, AVX512_MR, AVX512_NR, PORTABLE_MR, PORTABLE_NR};
 
 /// Above this many multiply-adds, [`check`] samples instead of computing all of A·B in f64.
 pub const EXACT_LIMIT: f64 = (1u64 << 27) as f64; // 512 × 512 × 512
@@ -31,10 +32,12 @@ const SAMPLED_ELEMENTS: usize = 4096;
 /// At most this many rows flagged by Freivalds' test are re-checked element by element (each
 /// costs k·n; a kernel wrong everywhere would otherwise cost a whole f64 product).
 const MAX_SUSPECT_ROWS: usize = 16;
-/// Trailing rows and columns always checked: covers the edge tiles of every kernel here
-/// (at most 12 rows and 32 columns), where remainder bugs live.
-const EDGE_ROWS: usize = 13;
-const EDGE_COLS: usize = 33;
+/// Trailing rows and columns always checked: one more than the tallest and widest register tile of
+/// any kernel here (the simd rung's tiles are no larger), where remainder bugs live.
+const EDGE_ROWS: usize = AVX512_MR + 1;
+const EDGE_COLS: usize = AVX512_NR + 1;
+const _: () =
+    assert!(AVX512_MR >= AVX2_MR && AVX512_MR >= PORTABLE_MR && AVX512_NR >= AVX2_NR && AVX512_NR >= PORTABLE_NR);
 /// Side of the coarse map of wrong elements shown on failure.
 const MAP_CELLS: usize = 8;
 

@@ -36,7 +36,8 @@ impl Lab for Matmul {
     }
 
     /// Empty dimensions, 1, primes, tall and skinny, and sizes one off the vector widths (8, 16),
-    /// register tiles (6, 12 rows; 16, 32 columns) and cache blocks (128, 144, 192, 256, 4096).
+    /// the register tiles (MR and NR of `gemm::kernel`) and the cache blocks (KC, MC, NC).
+    /// `edge_sizes_straddle_every_block_size` below checks that they do.
     fn edge_sizes(&self) -> &'static [&'static str] {
         &[
             "0x0x0",
@@ -61,6 +62,8 @@ impl Lab for Matmul {
             "97x193x289",
             "64x513x40",
             "150x30x4100",
+            "4x9x16",
+            "20x385x40",
         ]
     }
 
@@ -195,6 +198,24 @@ mod tests {
         for bad in ["", "x", "3x5", "3x5x7x9", "-4", "1e3", "abc", "256,512,1024"] {
             let err = parse_shape(bad).unwrap_err();
             assert!(err.contains("expected N (square) or MxKxN"), "{bad}: {err}");
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn edge_sizes_straddle_every_block_size() {
+        use crate::gemm::kernel::{Avx2, Avx512, MicroKernel, Portable};
+        fn sizes<K: MicroKernel>() -> [usize; 5] {
+            [K::MR, K::NR, K::KC, K::MC, K::NC]
+        }
+        let shapes: Vec<Shape> = Matmul.edge_sizes().iter().map(|s| parse_shape(s).unwrap()).collect();
+        let has = |dim: fn(&Shape) -> usize, value: usize| shapes.iter().any(|s| dim(s) == value);
+        for [mr, nr, kc, mc, nc] in [sizes::<Avx2>(), sizes::<Avx512>(), sizes::<Portable>()] {
+            assert!(has(|s| s.m, mr) && has(|s| s.m, mr + 1), "rows MR = {mr} and one more");
+            assert!(has(|s| s.n, nr) && has(|s| s.n, nr + 1), "columns NR = {nr} and one more");
+            assert!(shapes.iter().any(|s| s.k > kc && s.k % kc != 0), "a depth past KC = {kc}");
+            assert!(shapes.iter().any(|s| s.m > mc && s.m % mc != 0), "rows past MC = {mc}");
+            assert!(shapes.iter().any(|s| s.n > nc), "columns past NC = {nc}");
         }
     }
 

@@ -121,6 +121,15 @@ impl fmt::Display for MatmulError {
 
 impl std::error::Error for MatmulError {}
 
+/// One multiply's operands, handed to a kernel that is dispatched by SIMD level
+/// ([`crate::simd::dispatch`] in `simd`, [`crate::simd::dispatch_micro_kernel`] in `best`).
+pub(crate) struct Operands<'a> {
+    pub shape: Shape,
+    pub a: &'a [f32],
+    pub b: &'a [f32],
+    pub c: &'a mut [f32],
+}
+
 /// Every matmul kernel has this signature: C (m×n) = A (m×k) · B (k×n), all row-major.
 /// Kernels may assume the lengths match `shape` (the checked entry point [`multiply`] makes sure).
 pub type Kernel = fn(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]);

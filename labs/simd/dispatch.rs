@@ -146,7 +146,10 @@ unsafe fn run_avx2<T: WithSimd>(task: T) -> T::Output {
 pub trait WithMicroKernel {
     type Output;
     /// Runs the computation with `K` as the micro-kernel (whose `run` has its own entry point).
-    fn run<K: MicroKernel>(self) -> Self::Output;
+    ///
+    /// # Safety
+    /// The CPU has `K::LEVEL`: only [`dispatch_micro_kernel`] calls this.
+    unsafe fn run<K: MicroKernel>(self) -> Self::Output;
 }
 
 /// Runs `task` with the micro-kernel of `level`.
@@ -155,11 +158,15 @@ pub trait WithMicroKernel {
 /// If the CPU lacks `level`.
 pub fn dispatch_micro_kernel<T: WithMicroKernel>(level: SimdLevel, task: T) -> T::Output {
     assert!(level <= detected(), "this CPU cannot run {level} code");
+    // SAFETY (every arm): the CPU has the level (asserted above), which is the kernel's LEVEL.
     match level {
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx512 => task.run::<micro::Avx512>(),
+        // SAFETY: as above.
+        SimdLevel::Avx512 => unsafe { task.run::<micro::Avx512>() },
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2Fma => task.run::<micro::Avx2>(),
-        _ => task.run::<micro::Portable>(),
+        // SAFETY: as above.
+        SimdLevel::Avx2Fma => unsafe { task.run::<micro::Avx2>() },
+        // SAFETY: the portable kernel needs nothing beyond the target's baseline.
+        _ => unsafe { task.run::<micro::Portable>() },
     }
 }

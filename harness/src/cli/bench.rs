@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -85,12 +85,16 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
         }
     }
     if let Some((file, path)) = json {
+        // Every record divides by the best peak of the whole run (tables printed along the way
+        // used the best so far).
+        report::rescale_to_peak(&mut records, machine.fma_peak_gflops);
         let document = Document { perflab_version: env!("CARGO_PKG_VERSION"), machine, records };
         let mut out = BufWriter::new(file);
         serde_json::to_writer_pretty(&mut out, &document)
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
             .and_then(|()| out.flush())
+            .and_then(|()| std::fs::rename(temporary(path), path))
             .with_context(|| format!("writing {}", path.display()))?;
         println!("results written to {}", path.display());
     }
@@ -101,7 +105,14 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens the JSON output at once, so that an unwritable path is refused before the run.
+/// Opens the JSON output at once (as `<path>.tmp`, renamed when complete, so an interrupted run
+/// leaves an earlier file intact), so that an unwritable path is refused before the run.
 fn create_json(path: &Path) -> anyhow::Result<File> {
-    File::create(path).with_context(|| format!("cannot write the JSON output {}", path.display()))
+    File::create(temporary(path)).with_context(|| format!("cannot write the JSON output {}", path.display()))
+}
+
+fn temporary(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    PathBuf::from(name)
 }

@@ -20,6 +20,9 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
     check_size(lab, &size)?;
     let pool = thread_pool(args.threads)?;
     let mut case = lab.prepare(&size, args.seed).map_err(anyhow::Error::msg)?;
+    if case.work().per_call == 0.0 {
+        bail!("{} {}: nothing to profile (a call on this size does no work)", lab.name(), case.label());
+    }
     let threads = pool.current_num_threads();
     let path =
         args.out.clone().unwrap_or_else(|| profile::flamegraph_path(lab.name(), info.name, &case.label(), threads));

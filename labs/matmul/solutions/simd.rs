@@ -14,7 +14,7 @@
 //! (k × 2 vectors: 64 KiB for k = 1024 with AVX2) stays in L2 while every band of A passes by.
 //! What this rung still lacks (see `best`) is packing and blocking of the depth.
 
-use crate::matmul::Shape;
+use crate::matmul::{Operands, Shape};
 use crate::simd::{self, F32Vec, SimdLevel, WithSimd};
 
 /// Rows of C per register tile at V's width. The tile needs `2·ROWS` accumulators plus two
@@ -43,23 +43,15 @@ pub fn matmul(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
 /// If the CPU lacks `level`, or the buffers do not fit `shape`.
 pub fn matmul_at(level: SimdLevel, shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
     shape.assert_fits(a, b, c);
-    simd::dispatch(level, Multiply { shape, a, b, c });
+    simd::dispatch(level, Operands { shape, a, b, c });
 }
 
-/// One multiply, waiting for its vector type.
-struct Multiply<'a> {
-    shape: Shape,
-    a: &'a [f32],
-    b: &'a [f32],
-    c: &'a mut [f32],
-}
-
-impl WithSimd for Multiply<'_> {
+impl WithSimd for Operands<'_> {
     type Output = ();
 
     #[inline(always)]
     unsafe fn run<V: F32Vec>(self) {
-        let Multiply { shape, a, b, c } = self;
+        let Operands { shape, a, b, c } = self;
         // SAFETY: `dispatch` enabled V's instruction set; `matmul_at` checked the lengths.
         unsafe {
             match tile_rows(V::REGISTERS) {

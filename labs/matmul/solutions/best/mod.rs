@@ -28,7 +28,7 @@ use rayon::prelude::*;
 
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
 use crate::gemm::{Block, MatRef, buffers, pack};
-use crate::matmul::Shape;
+use crate::matmul::{Operands, Shape};
 use crate::simd::{self, SimdLevel, WithMicroKernel};
 
 /// C = A·B with the widest SIMD level available, on the current rayon pool.
@@ -46,28 +46,25 @@ pub fn matmul_at(level: SimdLevel, shape: Shape, a: &[f32], b: &[f32], c: &mut [
         c.fill(0.0); // an empty sum: the loop nest below would never touch C
         return;
     }
-    simd::dispatch_micro_kernel(level, Gemm { shape, a, b, c });
+    simd::dispatch_micro_kernel(level, Operands { shape, a, b, c });
 }
 
-/// One multiply, waiting for its micro-kernel.
-struct Gemm<'a> {
-    shape: Shape,
-    a: &'a [f32],
-    b: &'a [f32],
-    c: &'a mut [f32],
-}
-
-impl WithMicroKernel for Gemm<'_> {
+impl WithMicroKernel for Operands<'_> {
     type Output = ();
 
-    fn run<K: MicroKernel>(self) {
-        gemm::<K>(self.shape, self.a, self.b, self.c);
+    unsafe fn run<K: MicroKernel>(self) {
+        // SAFETY: forwarded: the CPU has K::LEVEL (this trait's contract), which is all that
+        // `gemm` and the kernel calls below it need.
+        unsafe { gemm::<K>(self.shape, self.a, self.b, self.c) }
     }
 }
 
 /// Splits C into one band of rows per thread and runs the serial loop nest on each band: the
 /// bands share nothing but the read-only A and B, so the threads never wait for each other.
-fn gemm<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+///
+/// # Safety
+/// The CPU has `K::LEVEL` (so do the functions below, which call the kernel).
+unsafe fn gemm<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
     let Shape { m, k, n } = shape;
     if m == 0 || n == 0 {
         return;
@@ -75,12 +72,14 @@ fn gemm<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
     let threads = if shape.flops() < PARALLEL_MIN_FLOPS { 1 } else { rayon::current_num_threads() };
     let band_rows = rows_per_band::<K>(m, threads);
     if band_rows >= m {
-        return gemm_serial::<K>(shape, a, b, c);
+        // SAFETY: our caller's contract.
+        return unsafe { gemm_serial::<K>(shape, a, b, c) };
     }
     c.par_chunks_mut(band_rows * n).enumerate().for_each(|(band, c_band)| {
         let rows = c_band.len() / n;
         let a_band = &a[band * band_rows * k..][..rows * k];
-        gemm_serial::<K>(Shape { m: rows, k, n }, a_band, b, c_band);
+        // SAFETY: our caller's contract.
+        unsafe { gemm_serial::<K>(Shape { m: rows, k, n }, a_band, b, c_band) };
     });
 }
 
@@ -88,14 +87,17 @@ fn gemm<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
 /// have woken up (tens of microseconds on a busy machine), so small problems stay serial.
 const PARALLEL_MIN_FLOPS: f64 = 2.0 * 128.0 * 128.0 * 128.0;
 
-/// Rows per band: the MR-row slivers shared out evenly, one band per thread (m = 2048, MR = 6,
-/// 2 threads: 342 slivers, 171 per band, so 1026 + 1022 rows).
+/// Rows per band: the MR-row slivers shared out evenly, one band per thread (m = 2048 with AVX2's
+/// 6-row slivers on 2 threads: 342 slivers, 171 per band, so 1026 + 1022 rows).
 fn rows_per_band<K: MicroKernel>(m: usize, threads: usize) -> usize {
     m.div_ceil(K::MR).div_ceil(threads.max(1)) * K::MR
 }
 
 /// The five-loop nest on one thread.
-fn gemm_serial<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+///
+/// # Safety
+/// The CPU has `K::LEVEL`.
+unsafe fn gemm_serial<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
     let Shape { m, k, n } = shape;
     let (a, b) = (MatRef::row_major(a, m, k), MatRef::row_major(b, k, n));
     for jc in (0..n).step_by(K::NC) {
@@ -109,7 +111,8 @@ fn gemm_serial<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]
                     let block = Block { ic, mc: K::MC.min(m - ic), ..panel };
                     buffers::with_a_block(kc * block.mc.next_multiple_of(K::MR), |a_block| {
                         pack::pack_a(a, &block, K::MR, a_block);
-                        macro_kernel::<K>(&block, a_block, b_panel, &mut c[ic * n..], n);
+                        // SAFETY: our caller's contract.
+                        unsafe { macro_kernel::<K>(&block, a_block, b_panel, &mut c[ic * n..], n) };
                     });
                 }
             });
@@ -118,7 +121,16 @@ fn gemm_serial<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]
 }
 
 /// The two innermost loops: every MR × NR tile of this block of C.
-fn macro_kernel<K: MicroKernel>(block: &Block, a_block: &[f32], b_panel: &[f32], c_band: &mut [f32], ldc: usize) {
+///
+/// # Safety
+/// The CPU has `K::LEVEL`.
+unsafe fn macro_kernel<K: MicroKernel>(
+    block: &Block,
+    a_block: &[f32],
+    b_panel: &[f32],
+    c_band: &mut [f32],
+    ldc: usize,
+) {
     let Block { mc, pc, kc, jc, nc, .. } = *block;
     // The first depth block writes C; later ones add to it (C starts as junk, not zeros).
     let overwrite = pc == 0;
@@ -130,10 +142,11 @@ fn macro_kernel<K: MicroKernel>(block: &Block, a_block: &[f32], b_panel: &[f32],
             let rows = K::MR.min(mc - ir);
             let c_tile = &mut c_band[ir * ldc + jc + jr..];
             if rows == K::MR && cols == K::NR {
-                // SAFETY: K came from `dispatch_micro_kernel`, which checked that the CPU has it.
+                // SAFETY: our caller's contract: the CPU has K::LEVEL.
                 unsafe { K::run(kc, a_sliver, b_sliver, c_tile, ldc, overwrite) };
             } else {
-                edge_tile::<K>(kc, a_sliver, b_sliver, c_tile, ldc, rows, cols, overwrite);
+                // SAFETY: as above.
+                unsafe { edge_tile::<K>(kc, a_sliver, b_sliver, c_tile, ldc, rows, cols, overwrite) };
             }
         }
     }
@@ -142,8 +155,11 @@ fn macro_kernel<K: MicroKernel>(block: &Block, a_block: &[f32], b_panel: &[f32],
 /// A partial tile at the bottom or right edge: the kernel writes a full tile into a scratch
 /// buffer (the packed operands are zero-padded, so the extra lanes are harmless), and only
 /// the `rows × cols` that exist are copied to C.
+///
+/// # Safety
+/// The CPU has `K::LEVEL`.
 #[allow(clippy::too_many_arguments)]
-fn edge_tile<K: MicroKernel>(
+unsafe fn edge_tile<K: MicroKernel>(
     kc: usize,
     a_sliver: &[f32],
     b_sliver: &[f32],
@@ -154,7 +170,7 @@ fn edge_tile<K: MicroKernel>(
     overwrite: bool,
 ) {
     let mut scratch = [0.0f32; MAX_TILE];
-    // SAFETY: K came from `dispatch_micro_kernel`, which checked that the CPU has it.
+    // SAFETY: our caller's contract: the CPU has K::LEVEL.
     unsafe { K::run(kc, a_sliver, b_sliver, &mut scratch, K::NR, true) };
     for r in 0..rows {
         let src = &scratch[r * K::NR..r * K::NR + cols];
