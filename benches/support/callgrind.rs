@@ -44,11 +44,15 @@ fn variant_index(lab: &dyn Lab, variant: &str) -> usize {
     index
 }
 
-/// The input of one benchmark: `variant` of `lab` on random data of `size`.
+/// The input of one benchmark: `variant` of `lab` on random data of `size`, after one warm-up
+/// call (so that what is counted is a warm call's work, as in the harness: buffers that a first
+/// call allocates and zeroes, and whose cost depends on the allocator's state, are not counted).
 pub fn setup(lab: &dyn Lab, variant: &str, size: &str) -> Input {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).use_current_thread().build().expect("pool");
     let case = lab.prepare(size, 1).unwrap_or_else(|e| panic!("{e}"));
-    Input { case, variant: variant_index(lab, variant), pool }
+    let mut input = Input { case, variant: variant_index(lab, variant), pool };
+    input.run();
+    input
 }
 
 /// The hard instruction limit of one benchmark, from `reference` (the lab's committed JSON):
