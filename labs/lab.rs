@@ -100,6 +100,26 @@ pub struct WorkUnit {
     pub is_flops: bool,
 }
 
+/// A library timed in a Python process beside the lab's own variants (see the harness's
+/// `anchors` module and `harness/python/anchor.py`, which implements it under the same name).
+#[derive(Clone, Copy, Debug)]
+pub struct PythonAnchor {
+    /// Name on the command line and in reports (`numpy`).
+    pub name: &'static str,
+    /// One line: what is called (`numpy.matmul(A, B, out=C), float32`).
+    pub summary: &'static str,
+}
+
+/// An input array of a case, as handed to an anchor outside this process.
+#[derive(Clone, Copy, Debug)]
+pub struct NamedArray<'a> {
+    /// File stem and argument name (`a` is written to `a.npy`).
+    pub name: &'static str,
+    /// Row-major shape.
+    pub shape: [usize; 2],
+    pub data: &'a [f32],
+}
+
 /// A lab: a kernel, its variants, and how to build inputs for it.
 pub trait Lab: Sync {
     /// Short name used on the command line and in bench names (`matmul`).
@@ -130,6 +150,11 @@ pub trait Lab: Sync {
     fn footprint(&self, size: &str) -> Result<u64, String>;
     /// Builds the input for one size (random data from `seed`), or says what is wrong with `size`.
     fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String>;
+    /// The lab's Python anchors (optional: they run only where a Python with their packages is
+    /// found). None by default.
+    fn python_anchors(&self) -> &'static [PythonAnchor] {
+        &[]
+    }
     /// Tells this lab's library anchors how many threads to use.
     ///
     /// # Safety
@@ -157,4 +182,15 @@ pub trait Case: Send {
     /// Fills the output with junk, runs `variant` once on the very input that will be timed,
     /// and checks the result against the oracle. Ok: how it was checked; Err: what is wrong.
     fn validate(&mut self, variant: usize) -> Result<String, String>;
+    /// The inputs, for an anchor that runs outside this process, and the size parameters it
+    /// needs ([`Case::params`]). Labs without Python anchors need not provide them.
+    fn inputs(&self) -> Vec<NamedArray<'_>> {
+        Vec::new()
+    }
+    /// Checks an output computed outside this process on the whole input (its shape, then its
+    /// values) against the oracle, as [`Case::validate`] does for a variant.
+    fn check_output(&self, shape: &[usize], output: &[f32]) -> Result<String, String> {
+        let _ = (shape, output);
+        Err("this lab cannot check outputs computed elsewhere".into())
+    }
 }

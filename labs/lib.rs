@@ -16,7 +16,7 @@ pub mod matmul;
 pub mod simd;
 pub mod threads;
 
-pub use lab::{Case, Lab, Role, Variant, WorkUnit};
+pub use lab::{Case, Lab, NamedArray, PythonAnchor, Role, Variant, WorkUnit};
 
 /// Every lab, in the order reports show them: the registry.
 pub fn all() -> Vec<&'static dyn Lab> {

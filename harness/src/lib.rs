@@ -7,6 +7,7 @@
 //! leaves.
 
 pub mod alloc;
+pub mod anchors;
 pub mod callgrind;
 pub mod cli;
 pub mod machine;

@@ -97,31 +97,65 @@ impl Stats {
     }
 }
 
-/// Validates and times `variants` (indices into the lab's table) on `case`, probing `machine`'s
-/// FMA peak once per round. Runs on the current rayon pool.
+/// Something timed beside the lab's own variants that measures its own time: a library in
+/// another process (see `anchors.rs`). It always runs the whole input.
+pub trait External: Send {
+    /// Runs once on the case's input and checks the output against the case's oracle.
+    fn validate(&mut self, case: &dyn Case) -> Result<String, String>;
+    /// Runs `calls` calls and returns their seconds, measured around the calls alone; an error
+    /// (or no answer within `deadline`) fails the external.
+    fn sample(&mut self, calls: usize, deadline: Duration) -> Result<f64, String>;
+}
+
+/// What a plan times: a variant of the case, or an external (index into `externals`).
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    Variant(usize),
+    External(usize),
+}
+
+/// Validates and times `variants` (indices into the lab's table) on `case`, and `externals`
+/// beside them, probing `machine`'s FMA peak once per round. Runs on the current rayon pool.
+/// The outcomes come in the order of `variants`, then `externals`.
 pub fn measure(
     case: &mut dyn Case,
     variants: &[usize],
+    externals: &mut [&mut dyn External],
     budget: &Budget,
     title: &str,
     machine: &mut Machine,
 ) -> Vec<Outcome> {
-    let bar = progress_bar(variants.len() as u64, &format!("{title}: validating"));
+    let targets: Vec<Target> =
+        variants.iter().map(|&v| Target::Variant(v)).chain((0..externals.len()).map(Target::External)).collect();
+    let bar = progress_bar(targets.len() as u64, &format!("{title}: validating"));
     let mut plans = Vec::new();
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; variants.len()];
-    for (slot, &v) in variants.iter().enumerate() {
-        // A variant that panics (an exercise indexing past a buffer, say) fails like a wrong one.
-        let checked = panics::capturing(|| {
-            let (call, fraction) = calibrate(case, v, budget.call_limit.as_secs_f64());
-            (call, fraction, case.validate(v))
-        });
-        match checked {
-            Ok((call, fraction, Ok(validation))) => {
-                let reps = (budget.min_sample.as_secs_f64() / call.max(1e-9)).ceil().clamp(1.0, 10_000.0) as usize;
-                plans.push(Plan { slot, variant: v, fraction, reps, call, validation, seconds: Vec::new() });
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; targets.len()];
+    for (slot, &target) in targets.iter().enumerate() {
+        let checked = match target {
+            // A variant that panics (an exercise indexing past a buffer, say) fails like a wrong one.
+            Target::Variant(v) => panics::capturing(|| {
+                let (call, fraction) = calibrate(case, v, budget.call_limit.as_secs_f64());
+                (call, fraction, case.validate(v))
+            })
+            .unwrap_or_else(|panic| (0.0, 1.0, Err(panic))),
+            Target::External(e) => {
+                let external = &mut *externals[e];
+                match external.validate(case) {
+                    // The validating call warmed it; one more call estimates its time.
+                    Ok(validation) => match external.sample(1, sample_deadline(1.0)) {
+                        Ok(call) => (call, 1.0, Ok(validation)),
+                        Err(error) => (0.0, 1.0, Err(error)),
+                    },
+                    Err(error) => (0.0, 1.0, Err(error)),
+                }
             }
-            Ok((_, fraction, Err(error))) => outcomes[slot] = Some(Outcome::Failed { error, fraction }),
-            Err(panic) => outcomes[slot] = Some(Outcome::Failed { error: panic, fraction: 1.0 }),
+        };
+        match checked {
+            (call, fraction, Ok(validation)) => {
+                let reps = (budget.min_sample.as_secs_f64() / call.max(1e-9)).ceil().clamp(1.0, 10_000.0) as usize;
+                plans.push(Plan { slot, target, fraction, reps, call, validation, seconds: Vec::new(), failed: None });
+            }
+            (_, fraction, Err(error)) => outcomes[slot] = Some(Outcome::Failed { error, fraction }),
         }
         bar.inc(1);
     }
@@ -146,13 +180,24 @@ pub fn measure(
                 continue;
             }
             let plan = &mut plans[entry];
-            let start = Instant::now();
-            for _ in 0..plan.reps {
-                case.run(plan.variant);
+            if plan.failed.is_some() {
+                continue;
             }
-            let per_call = start.elapsed().as_secs_f64() / plan.reps as f64;
-            if round > 0 {
-                plan.seconds.push(per_call / plan.fraction); // scaled to the full input
+            let seconds = match plan.target {
+                Target::Variant(v) => {
+                    let start = Instant::now();
+                    for _ in 0..plan.reps {
+                        case.run(v);
+                    }
+                    Ok(start.elapsed().as_secs_f64())
+                }
+                Target::External(e) => externals[e].sample(plan.reps, sample_deadline(plan.reps as f64 * plan.call)),
+            };
+            match seconds {
+                // Scaled to the full input for a variant that runs on a slice.
+                Ok(seconds) if round > 0 => plan.seconds.push(seconds / plan.reps as f64 / plan.fraction),
+                Ok(_) => {}
+                Err(error) => plan.failed = Some(error),
             }
             bar.inc(1);
         }
@@ -162,25 +207,41 @@ pub fn measure(
     // Allocations last, in a pass of their own: dhat's allocator is never on while timing.
     let bar = progress_bar(plans.len() as u64, &format!("{title}: counting allocations"));
     for plan in plans {
-        let allocs = alloc::count(|| case.run(plan.variant));
+        let fraction = plan.fraction;
+        outcomes[plan.slot] = Some(match (plan.failed, plan.target) {
+            (Some(error), _) => Outcome::Failed { error: format!("failed while being timed: {error}"), fraction },
+            (None, target) => {
+                let allocs = match target {
+                    Target::Variant(v) => alloc::count(|| case.run(v)),
+                    Target::External(_) => None, // another process: not ours to count
+                };
+                let stats = Stats::of(plan.seconds);
+                Outcome::Measured { validation: plan.validation, fraction, stats, allocs }
+            }
+        });
         bar.inc(1);
-        let stats = Stats::of(plan.seconds);
-        outcomes[plan.slot] =
-            Some(Outcome::Measured { validation: plan.validation, fraction: plan.fraction, stats, allocs });
     }
     bar.finish_and_clear();
     outcomes.into_iter().map(|o| o.expect("every variant has an outcome")).collect()
 }
 
+/// How long an external may take to answer a sample it expects to take `seconds`: generous, so
+/// that only a hang (not a slow machine) trips it.
+fn sample_deadline(seconds: f64) -> Duration {
+    Duration::from_secs_f64((20.0 * seconds).max(60.0))
+}
+
 struct Plan {
     slot: usize,
-    variant: usize,
+    target: Target,
     fraction: f64,
     reps: usize,
     /// Estimated seconds per call, as run (after any limit).
     call: f64,
     validation: String,
     seconds: Vec<f64>,
+    /// Why an external stopped answering while it was being timed.
+    failed: Option<String>,
 }
 
 /// Decides how much of the input `variant` runs on, and estimates the seconds per call there.
@@ -260,7 +321,7 @@ mod tests {
         let budget = Budget { per_variant: Duration::from_millis(20), ..Budget::quick() };
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let mut machine = Machine::probe(&pool);
-        let outcomes = pool.install(|| measure(&mut Fragile, &[0, 1], &budget, "test", &mut machine));
+        let outcomes = pool.install(|| measure(&mut Fragile, &[0, 1], &mut [], &budget, "test", &mut machine));
         assert!(machine.peak_probes > budget.min_rounds, "the peak is probed in every round");
         assert!(matches!(&outcomes[0], Outcome::Measured { stats, .. } if stats.samples >= budget.min_rounds));
         match &outcomes[1] {

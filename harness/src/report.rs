@@ -46,6 +46,8 @@ pub struct VariantRecord {
     pub correct: Option<bool>,
     /// How it was validated, or what was wrong, or why it is unavailable.
     pub detail: String,
+    /// For a Python anchor: library versions, BLAS (from threadpoolctl) and threads.
+    pub library: Option<serde_json::Value>,
     /// Fraction of the input it ran on (below 1: a slow variant, its time scaled up).
     pub fraction_run: Option<f64>,
     pub median_s: Option<f64>,
@@ -86,22 +88,41 @@ pub struct Throughput {
     pub unit: &'static str,
 }
 
+/// One row of a report: a variant (or a Python anchor), and what became of it.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub variant: Variant,
+    /// None: it did not run (unavailable).
+    pub outcome: Option<Outcome>,
+    /// Why it could not run, when that is not in the variant itself (a Python anchor).
+    pub unavailable: Option<String>,
+    /// For a Python anchor: the library versions, BLAS and threads it reported.
+    pub library: Option<serde_json::Value>,
+}
+
+impl Row {
+    /// A variant of the lab's own table.
+    pub fn of(variant: Variant, outcome: Option<Outcome>) -> Row {
+        Row { variant, outcome, unavailable: None, library: None }
+    }
+}
+
 /// Builds the record of one lab at one size, from the variants selected and what became of them
 /// (None: unavailable in this build). Non-exercises are compared with the lab's flagship.
-pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[(Variant, Option<Outcome>)]) -> Record {
+pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row]) -> Record {
     let flagship = lab.flagship();
     let work = case.work();
     let median_of = |name: &str| {
-        variants.iter().find(|(info, _)| info.name == name).and_then(|(_, outcome)| match outcome {
+        variants.iter().find(|row| row.variant.name == name).and_then(|row| match &row.outcome {
             Some(Outcome::Measured { stats, .. }) => Some(stats.median),
             _ => None,
         })
     };
     let naive =
-        variants.iter().find(|(info, _)| info.role == Role::Baseline).and_then(|(info, _)| median_of(info.name));
+        variants.iter().find(|row| row.variant.role == Role::Baseline).and_then(|row| median_of(row.variant.name));
     let rows = variants
         .iter()
-        .map(|(info, outcome)| {
+        .map(|Row { variant: info, outcome, unavailable, library }| {
             let reference = info.reference.or((info.name != flagship).then_some(flagship));
             let mut row = VariantRecord {
                 name: info.name,
@@ -109,7 +130,8 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[(Va
                 reference,
                 status: Status::Unavailable,
                 correct: None,
-                detail: info.unavailable().unwrap_or("not run").to_string(),
+                detail: unavailable.clone().or(info.unavailable().map(str::to_string)).unwrap_or("not run".into()),
+                library: library.clone(),
                 fraction_run: None,
                 median_s: None,
                 p25_s: None,
@@ -220,9 +242,11 @@ pub fn render(record: &Record) -> String {
                     (Some(r), Some(of)) => format!("{}x {of}", format_ratio(r)),
                     _ => "-".into(),
                 });
-                n.push(v.allocs_per_call.map_or("?".into(), |b| b.to_string()));
-                n.push(v.alloc_bytes_per_call.map_or("?".into(), format_bytes));
-                n.push(v.peak_heap_bytes.map_or("?".into(), format_bytes));
+                // "-": a Python anchor, in another process; "?": no counting allocator.
+                let none = if v.library.is_some() { "-" } else { "?" };
+                n.push(v.allocs_per_call.map_or(none.into(), |b| b.to_string()));
+                n.push(v.alloc_bytes_per_call.map_or(none.into(), format_bytes));
+                n.push(v.peak_heap_bytes.map_or(none.into(), format_bytes));
                 n.push(if v.fraction_run.is_some_and(|f| f < 1.0) { "ok*".into() } else { "ok".into() });
                 n
             }
@@ -241,6 +265,13 @@ pub fn render(record: &Record) -> String {
             }
             Status::Unavailable => notes.push(format!("{}: {}", v.name, v.detail)),
             Status::Measured => {}
+        }
+        if let Some(library) = v.library.as_ref().and_then(|l| l.as_object()) {
+            let parts: Vec<String> = library
+                .iter()
+                .map(|(k, x)| format!("{k} {}", x.as_str().map_or_else(|| x.to_string(), str::to_string)))
+                .collect();
+            notes.push(format!("{} (Python, its own process, same rounds): {}", v.name, parts.join(", ")));
         }
         if let Some(f) = v.fraction_run.filter(|f| *f < 1.0) {
             notes.push(format!(
@@ -325,7 +356,7 @@ mod tests {
     fn a_fraction_above_the_peak_is_flagged_and_explained() {
         let case = Matmul.prepare("100", 1).unwrap(); // 2 MFLOP per call
         let best = Matmul.variants().into_iter().find(|v| v.name == "best").unwrap();
-        let rows = [(best, measured(1e-3))]; // 2 GFLOP/s
+        let rows = [Row::of(best, measured(1e-3))]; // 2 GFLOP/s
         let honest = render(&record(&Matmul, &*case, &machine(4.0), &rows));
         assert!(honest.contains("50%") && !honest.contains("slowed down"), "{honest}");
         let disturbed = render(&record(&Matmul, &*case, &machine(1.0), &rows));

@@ -1,7 +1,7 @@
 //! The matmul lab as the harness, the benches and the tests see it: sizes, inputs, validation.
 
 use super::{Kernel, Shape, check, libraries, random_matrix, variants};
-use crate::lab::{Case, Lab, Variant, WorkUnit};
+use crate::lab::{Case, Lab, NamedArray, PythonAnchor, Variant, WorkUnit};
 
 /// The lab: C = A·B in f32.
 pub struct Matmul;
@@ -93,6 +93,10 @@ impl Lab for Matmul {
         Ok(Box::new(MatmulCase::new(shape, kernels, seed)))
     }
 
+    fn python_anchors(&self) -> &'static [PythonAnchor] {
+        &[PythonAnchor { name: "numpy", summary: "numpy.matmul(A, B, out=C), float32, numpy's own BLAS" }]
+    }
+
     unsafe fn set_library_threads(&self, threads: usize) {
         // SAFETY: forwarded to the caller (a single thread).
         unsafe { libraries::set_library_threads(threads) };
@@ -180,6 +184,25 @@ impl Case for MatmulCase {
         self.run(variant);
         let (a, c) = (&self.a[..sub.m * sub.k], &self.c[..sub.m * sub.n]);
         match check::check(sub, a, &self.b, c, self.seed ^ variant as u64) {
+            Ok(method) => Ok(method.to_string()),
+            Err(mismatch) => Err(mismatch.to_string()),
+        }
+    }
+
+    fn inputs(&self) -> Vec<NamedArray<'_>> {
+        let Shape { m, k, n } = self.shape;
+        vec![
+            NamedArray { name: "a", shape: [m, k], data: &self.a },
+            NamedArray { name: "b", shape: [k, n], data: &self.b },
+        ]
+    }
+
+    fn check_output(&self, shape: &[usize], output: &[f32]) -> Result<String, String> {
+        let Shape { m, n, .. } = self.shape;
+        if shape != [m, n] || output.len() != m * n {
+            return Err(format!("C has shape {shape:?}, expected [{m}, {n}]"));
+        }
+        match check::check(self.shape, &self.a, &self.b, output, self.seed ^ 0xa4c4) {
             Ok(method) => Ok(method.to_string()),
             Err(mismatch) => Err(mismatch.to_string()),
         }

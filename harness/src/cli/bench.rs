@@ -6,14 +6,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use perflab_labs::Lab;
+use perflab_labs::{Case, Lab, PythonAnchor, Variant};
 
 use super::{BenchArgs, Common, check_size, find_lab, select_variants, thread_pool};
+use crate::anchors::{self, Anchor, Unavailable};
 use crate::machine::Machine;
-use crate::measure::{self, Budget, Outcome};
-use crate::report::{self, Document};
+use crate::measure::{self, Budget, External, Outcome};
+use crate::report::{self, Document, Row};
 
-/// One lab to run: which sizes, which variants (indices into its table).
+/// One lab to run: which sizes, which variants (indices into its variants, then its Python
+/// anchors: see `variant_names`).
 struct Job {
     lab: &'static dyn Lab,
     sizes: Vec<String>,
@@ -27,7 +29,7 @@ pub fn quick(common: &Common) -> anyhow::Result<ExitCode> {
         .map(|lab| Job {
             lab,
             sizes: lab.quick_sizes().iter().map(|s| s.to_string()).collect(),
-            variants: (0..lab.variants().len()).collect(),
+            variants: (0..lab.variants().len() + lab.python_anchors().len()).collect(),
         })
         .collect();
     run_jobs(jobs, common, &Budget::quick())
@@ -54,6 +56,8 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
         }
     }
     let json = common.json.as_deref().map(|path| create_json(path).map(|file| (file, path))).transpose()?;
+    let wants_python = jobs.iter().any(|job| job.variants.iter().any(|&v| v >= job.lab.variants().len()));
+    let python = if wants_python { anchors::find_python(common.python.as_deref()) } else { Err(String::new()) };
     let pool = thread_pool(common.threads)?;
 
     let mut machine = Machine::probe(&pool);
@@ -69,16 +73,40 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
                 println!("{title}: nothing to time (a call on this size does no work)\n");
                 continue;
             }
-            let runnable: Vec<usize> = job.variants.iter().copied().filter(|&v| table[v].kernel.is_ok()).collect();
-            let outcomes = pool.install(|| measure::measure(&mut *case, &runnable, budget, &title, &mut machine));
-            failures += outcomes.iter().filter(|o| matches!(o, Outcome::Failed { .. })).count();
-            // `runnable` is `job.variants` less the unavailable ones, in order: hand the outcomes out.
-            let mut outcomes = outcomes.into_iter();
-            let rows: Vec<_> = job
+            let own: Vec<usize> = job.variants.iter().copied().filter(|&v| v < table.len()).collect();
+            let runnable: Vec<usize> = own.iter().copied().filter(|&v| table[v].kernel.is_ok()).collect();
+            let wanted: Vec<&PythonAnchor> = job
                 .variants
                 .iter()
-                .map(|&v| (table[v], table[v].kernel.is_ok().then(|| outcomes.next()).flatten()))
+                .filter_map(|&v| v.checked_sub(table.len()))
+                .map(|a| &job.lab.python_anchors()[a])
                 .collect();
+            let mut started = start_anchors(job.lab, &wanted, &python, pool.current_num_threads(), &*case);
+            let mut externals: Vec<&mut dyn External> =
+                started.iter_mut().filter_map(|(_, s)| s.as_mut().ok()).map(|a| a as &mut dyn External).collect();
+            let outcomes =
+                pool.install(|| measure::measure(&mut *case, &runnable, &mut externals, budget, &title, &mut machine));
+            failures += outcomes.iter().filter(|o| matches!(o, Outcome::Failed { .. })).count();
+            // `outcomes` follow `runnable`, then the anchors that started: hand them out in order.
+            let mut outcomes = outcomes.into_iter();
+            let mut rows: Vec<Row> = own
+                .iter()
+                .map(|&v| Row::of(table[v], table[v].kernel.is_ok().then(|| outcomes.next()).flatten()))
+                .collect();
+            for (anchor, state) in &started {
+                let variant = Variant::library(anchor.name, anchor.summary, Ok(()));
+                rows.push(match state {
+                    Ok(process) => Row { library: Some(process.info.clone()), ..Row::of(variant, outcomes.next()) },
+                    Err(AnchorState::Failed(error)) => {
+                        failures += 1;
+                        Row::of(variant, Some(Outcome::Failed { error: error.clone(), fraction: 1.0 }))
+                    }
+                    Err(AnchorState::Unavailable(why)) => {
+                        Row { unavailable: Some(why.clone()), ..Row::of(variant, None) }
+                    }
+                });
+            }
+            drop(started); // the Python processes end here
             let record = report::record(job.lab, &*case, &machine, &rows);
             println!("{}", report::render(&record));
             records.push(record);
@@ -103,6 +131,38 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What became of starting a Python anchor, when it did not start.
+enum AnchorState {
+    /// No Python, or a package missing: the row says how to enable it.
+    Unavailable(String),
+    /// It started but failed (crashed, hung, garbled, could not load the inputs).
+    Failed(String),
+}
+
+/// Starts every anchor asked for on `case`'s inputs.
+fn start_anchors<'a>(
+    lab: &dyn Lab,
+    wanted: &[&'a PythonAnchor],
+    python: &Result<PathBuf, String>,
+    threads: usize,
+    case: &dyn Case,
+) -> Vec<(&'a PythonAnchor, Result<Anchor, AnchorState>)> {
+    wanted
+        .iter()
+        .map(|&anchor| {
+            let state = match python {
+                Err(why) => Err(AnchorState::Unavailable(why.clone())),
+                Ok(python) => match Anchor::start(python, lab.name(), anchor, threads, case) {
+                    Ok(Ok(process)) => Ok(process),
+                    Ok(Err(error)) => Err(AnchorState::Failed(error)),
+                    Err(Unavailable(why)) => Err(AnchorState::Unavailable(why)),
+                },
+            };
+            (anchor, state)
+        })
+        .collect()
 }
 
 /// Opens the JSON output at once (as `<path>.tmp`, renamed when complete, so an interrupted run

@@ -9,6 +9,9 @@ pub fn list() -> String {
             let status = v.unavailable().map(|why| format!(" [unavailable: {why}]")).unwrap_or_default();
             out += &format!("    {:<14} {:<9} {}{status}\n", v.name, v.role.as_str(), v.summary);
         }
+        for anchor in lab.python_anchors() {
+            out += &format!("    {:<14} {:<9} {} [Python anchor]\n", anchor.name, "library", anchor.summary);
+        }
     }
     out
 }

@@ -70,6 +70,9 @@ pub struct Common {
     /// Seed of the random inputs
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// The Python that runs the Python anchors (numpy, ...) [default: $PERFLAB_PYTHON, else .venv/bin/python]
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -158,19 +161,25 @@ fn find_lab(name: &str) -> anyhow::Result<&'static dyn Lab> {
     perflab_labs::find(name).map_err(anyhow::Error::msg)
 }
 
-/// Indices of the named variants (all when none is named), or an error listing the valid names.
+/// Every name `--variant` accepts: the lab's variants, then its Python anchors.
+fn variant_names(lab: &dyn Lab) -> Vec<&'static str> {
+    lab.variants().iter().map(|v| v.name).chain(lab.python_anchors().iter().map(|a| a.name)).collect()
+}
+
+/// Indices of the named variants into [`variant_names`] (all when none is named), or an error
+/// listing the valid names.
 fn select_variants(lab: &dyn Lab, names: &[String]) -> anyhow::Result<Vec<usize>> {
-    let table = lab.variants();
+    let table = variant_names(lab);
     if names.is_empty() {
         return Ok((0..table.len()).collect());
     }
     let mut chosen = Vec::new();
     for name in names {
-        match table.iter().position(|v| v.name == name) {
+        match table.iter().position(|v| v == name) {
             Some(i) if !chosen.contains(&i) => chosen.push(i),
             Some(_) => {}
             None => {
-                let known: Vec<_> = table.iter().map(|v| v.name).collect();
+                let known = &table;
                 anyhow::bail!("lab '{}' has no variant '{name}'; its variants: {}", lab.name(), known.join(", "));
             }
         }

@@ -12,7 +12,9 @@ use crate::{measure, panics, profile};
 pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
     let lab = find_lab(&args.lab)?;
     let variant = select_variants(lab, std::slice::from_ref(&args.variant))?[0];
-    let info = lab.variants()[variant];
+    let Some(&info) = lab.variants().get(variant) else {
+        bail!("'{}' is a Python anchor: only perflab's own variants can be profiled here", args.variant);
+    };
     if let Some(why) = info.unavailable() {
         bail!("variant '{}' is not available in this build: {why}", info.name);
     }

@@ -1,0 +1,300 @@
+//! Python anchors: the libraries a learner would otherwise reach for (numpy, scikit-learn, faiss),
+//! timed in the same interleaved rounds as perflab's own variants.
+//!
+//! Each anchor is its own Python process (`harness/python/anchor.py`, embedded in this binary),
+//! driven over a line protocol: the inputs are written once as `.npy` files and loaded by `setup`
+//! (not timed), `validate` runs once and writes the output back for the lab's oracle, `sample N`
+//! runs N calls and replies with the seconds Python measured around the calls alone (so the
+//! process round-trip never counts). Every reply has a deadline: a crashed, hung or garbled
+//! anchor fails like a wrong variant, with a clear line, never a hung harness.
+//!
+//! Python is optional: without one (or without the packages) the anchors are listed as
+//! unavailable with the one command that enables them.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::Duration;
+
+use ndarray::{Array2, ArrayView2};
+use perflab_labs::{Case, PythonAnchor};
+
+use crate::measure::External;
+use crate::paths;
+
+/// The anchor process's source, embedded so that the binary works from any directory.
+const SCRIPT: &str = include_str!("../python/anchor.py");
+
+/// The one command that enables the anchors, run at the workspace root.
+pub const ENABLE: &str = "python3 -m venv .venv && .venv/bin/pip install -r harness/python/requirements.txt";
+
+/// How long Python may take to import its libraries and say it is ready (faiss and scikit-learn
+/// take seconds on a cold disk).
+const STARTUP: Duration = Duration::from_secs(120);
+/// How long loading the inputs, or one validating call, may take.
+const SETUP: Duration = Duration::from_secs(300);
+
+/// The Python that runs the anchors: `--python`, else `PERFLAB_PYTHON`, else `.venv/bin/python` at
+/// the workspace root. Err: why there is none, and how to get one.
+pub fn find_python(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    let candidate = explicit
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("PERFLAB_PYTHON").filter(|p| !p.is_empty()).map(PathBuf::from))
+        .or_else(|| paths::workspace().map(|w| w.join(".venv/bin/python")).filter(|p| p.exists()));
+    match candidate {
+        Some(python) if python.exists() => Ok(python),
+        Some(python) => Err(format!("{} does not exist; to enable the Python anchors: {ENABLE}", python.display())),
+        None => Err(format!("no Python found (--python, PERFLAB_PYTHON or .venv/); to enable: {ENABLE}")),
+    }
+}
+
+/// One running anchor process.
+pub struct Anchor {
+    name: &'static str,
+    child: Child,
+    stdin: ChildStdin,
+    replies: Receiver<String>,
+    /// Library versions, BLAS, threads: what the anchor said when it was ready.
+    pub info: serde_json::Value,
+    /// Inputs, output and the script live here; removed when the anchor is dropped.
+    dir: PathBuf,
+}
+
+/// Why an anchor cannot run here (no Python, a missing package): a row marked unavailable.
+#[derive(Debug)]
+pub struct Unavailable(pub String);
+
+impl Anchor {
+    /// Starts the anchor `anchor` of `lab` with `threads` threads, and loads `case`'s inputs.
+    /// `Err(Unavailable)` when Python or a package is missing; `Ok(Err(..))` when the anchor
+    /// started but failed (it then fails validation in the report).
+    pub fn start(
+        python: &Path,
+        lab: &str,
+        anchor: &PythonAnchor,
+        threads: usize,
+        case: &dyn Case,
+    ) -> Result<Result<Anchor, String>, Unavailable> {
+        Anchor::start_with(python, lab, anchor.name, threads, case, STARTUP)
+    }
+
+    fn start_with(
+        python: &Path,
+        lab: &str,
+        name: &'static str,
+        threads: usize,
+        case: &dyn Case,
+        startup: Duration,
+    ) -> Result<Result<Anchor, String>, Unavailable> {
+        // A folder of its own per anchor process (several may run at once, in tests).
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let serial = STARTED.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("perflab-{lab}-{name}-{}-{serial}", std::process::id()));
+        let script = dir.join("anchor.py");
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&script, SCRIPT))
+            .map_err(|e| Unavailable(format!("cannot write {}: {e}", script.display())))?;
+        let threads_text = threads.to_string();
+        let mut command = Command::new(python);
+        command.arg(&script).args([lab, name, &threads_text]);
+        // Every thread pool the libraries may bring, limited before they are imported; and the
+        // OpenBLAS overrides some machines set for older builds, which slow a current numpy.
+        for variable in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"] {
+            command.env(variable, &threads_text);
+        }
+        command.env_remove("OPENBLAS_CORETYPE").env_remove("OPENBLAS_L2_SIZE");
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(|e| {
+            Unavailable(format!("cannot run {}: {e}; to enable the Python anchors: {ENABLE}", python.display()))
+        })?;
+        let stdin = child.stdin.take().expect("piped");
+        let replies = lines_of(child.stdout.take().expect("piped"));
+        let stderr = child.stderr.take().expect("piped");
+        std::thread::spawn(move || std::io::copy(&mut BufReader::new(stderr).take(1 << 20), &mut std::io::sink()));
+        let mut anchor = Anchor { name, child, stdin, replies, info: serde_json::Value::Null, dir };
+        match anchor.receive(startup) {
+            Ok(line) if line.starts_with("ready ") => match serde_json::from_str(&line["ready ".len()..]) {
+                Ok(info) => anchor.info = info,
+                Err(e) => return Ok(Err(format!("{name}: its ready line is not JSON ({e}): {line}"))),
+            },
+            Ok(line) if line.starts_with("unavailable ") => {
+                let why = &line["unavailable ".len()..];
+                return Err(Unavailable(format!("{why} in {}; to enable: {ENABLE}", python.display())));
+            }
+            Ok(line) => return Ok(Err(format!("{name}: unexpected first line from Python: '{line}'"))),
+            Err(error) => return Ok(Err(error)),
+        }
+        Ok(anchor.load(case).map(|()| anchor))
+    }
+
+    /// Writes the case's inputs as `.npy` and has Python load them.
+    fn load(&mut self, case: &dyn Case) -> Result<(), String> {
+        let mut names = Vec::new();
+        for input in case.inputs() {
+            let view = ArrayView2::from_shape(input.shape, input.data).map_err(|e| e.to_string())?;
+            let path = self.dir.join(format!("{}.npy", input.name));
+            ndarray_npy::write_npy(&path, &view).map_err(|e| format!("writing {}: {e}", path.display()))?;
+            names.push(input.name);
+        }
+        let params: serde_json::Map<String, serde_json::Value> =
+            case.params().into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
+        let spec = serde_json::json!({ "dir": self.dir, "inputs": names, "params": params });
+        self.expect_ok(&format!("setup {spec}"), SETUP)
+    }
+
+    /// Sends one command and waits for its reply line.
+    fn request(&mut self, line: &str, deadline: Duration) -> Result<String, String> {
+        writeln!(self.stdin, "{line}")
+            .and_then(|()| self.stdin.flush())
+            .map_err(|e| format!("{}: the Python process is gone ({e})", self.name))?;
+        let reply = self.receive(deadline)?;
+        match reply.strip_prefix("error ") {
+            Some(error) => Err(format!("{}: Python reported {error}", self.name)),
+            None => Ok(reply),
+        }
+    }
+
+    fn expect_ok(&mut self, line: &str, deadline: Duration) -> Result<(), String> {
+        match self.request(line, deadline)? {
+            reply if reply == "ok" => Ok(()),
+            reply => Err(format!("{}: expected 'ok', got '{reply}'", self.name)),
+        }
+    }
+
+    fn receive(&mut self, deadline: Duration) -> Result<String, String> {
+        match self.replies.recv_timeout(deadline) {
+            Ok(line) => Ok(line),
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = self.child.kill();
+                Err(format!("{}: no reply from Python within {deadline:?}; the process was stopped", self.name))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = self.child.wait().map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                Err(format!("{}: the Python process ended ({status})", self.name))
+            }
+        }
+    }
+
+    /// The library versions as one line, for the report's notes.
+    pub fn describe(&self) -> String {
+        let Some(info) = self.info.as_object() else { return String::new() };
+        info.iter()
+            .map(|(k, v)| format!("{k} {}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl External for Anchor {
+    fn validate(&mut self, case: &dyn Case) -> Result<String, String> {
+        let path = self.dir.join("out.npy");
+        let _ = std::fs::remove_file(&path); // an anchor that writes nothing must not pass on an old file
+        self.expect_ok(&format!("validate {}", path.display()), SETUP)?;
+        let output: Array2<f32> = ndarray_npy::read_npy(&path)
+            .map_err(|e| format!("{}: its output {} is not a 2-D float32 .npy: {e}", self.name, path.display()))?;
+        let shape = output.shape().to_vec();
+        let data = output.as_standard_layout().iter().copied().collect::<Vec<f32>>();
+        case.check_output(&shape, &data)
+    }
+
+    fn sample(&mut self, calls: usize, deadline: Duration) -> Result<f64, String> {
+        let reply = self.request(&format!("sample {calls}"), deadline)?;
+        match reply.strip_prefix("seconds ").and_then(|s| s.trim().parse::<f64>().ok()) {
+            Some(seconds) if seconds.is_finite() && seconds >= 0.0 => Ok(seconds),
+            _ => Err(format!("{}: expected 'seconds <number>', got '{reply}'", self.name)),
+        }
+    }
+}
+
+impl Drop for Anchor {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "quit").and_then(|()| self.stdin.flush());
+        for _ in 0..50 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The lines a child writes, delivered through a channel so that every read can have a deadline.
+fn lines_of(stdout: impl Read + Send + 'static) -> Receiver<String> {
+    let (send, receive) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use perflab_labs::Lab;
+    use perflab_labs::matmul::Matmul;
+
+    /// A stand-in for Python: a shell script that answers as told.
+    fn fake_python(name: &str, body: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("perflab-fake-python-{name}-{}", std::process::id()));
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn start(python: &Path, startup: Duration) -> Result<Result<Anchor, String>, Unavailable> {
+        let case = Matmul.prepare("8", 1).unwrap();
+        Anchor::start_with(python, "matmul", "numpy", 1, &*case, startup)
+    }
+
+    #[test]
+    fn a_missing_python_is_unavailable_with_the_command_that_enables_it() {
+        let error = find_python(Some(Path::new("/no/such/python"))).unwrap_err();
+        assert!(error.contains("/no/such/python does not exist") && error.contains(ENABLE), "{error}");
+        let Err(Unavailable(why)) = start(Path::new("/no/such/python"), STARTUP) else { panic!("started") };
+        assert!(why.contains("cannot run /no/such/python") && why.contains(ENABLE), "{why}");
+    }
+
+    #[test]
+    fn a_missing_package_is_unavailable() {
+        let python = fake_python("missing", "echo \"unavailable No module named 'numpy'\"");
+        let Err(Unavailable(why)) = start(&python, STARTUP) else { panic!("started") };
+        assert!(why.contains("No module named 'numpy'") && why.contains(ENABLE), "{why}");
+    }
+
+    #[test]
+    fn garbage_a_crash_and_a_hang_are_failures_not_hangs() {
+        let garbage = fake_python("garbage", "echo 'Segmentation fault (core dumped)'");
+        let error = start(&garbage, STARTUP).unwrap().err().unwrap();
+        assert!(error.contains("unexpected first line"), "{error}");
+
+        let crash = fake_python("crash", "exit 3");
+        let error = start(&crash, STARTUP).unwrap().err().unwrap();
+        assert!(error.contains("the Python process ended"), "{error}");
+
+        let hang = fake_python("hang", "sleep 30");
+        let started = std::time::Instant::now();
+        let error = start(&hang, Duration::from_millis(300)).unwrap().err().unwrap();
+        assert!(error.contains("no reply from Python within"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_reply_that_is_not_a_number_fails_the_sample() {
+        // Ready, then 'ok' to setup, then nonsense to sample.
+        let python = fake_python("nonsense", "echo 'ready {}'; read l; echo ok; read l; echo 'seconds soon'; read l");
+        let mut anchor = start(&python, STARTUP).unwrap().unwrap();
+        let error = anchor.sample(3, Duration::from_secs(5)).unwrap_err();
+        assert!(error.contains("expected 'seconds <number>', got 'seconds soon'"), "{error}");
+    }
+}

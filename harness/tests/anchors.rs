@@ -1,0 +1,102 @@
+//! The Python anchors end to end, through the `perflab` binary: against a real Python when one
+//! with the anchors' packages is found (`PERFLAB_PYTHON`, or `.venv/` at the workspace root; CI
+//! sets `PERFLAB_REQUIRE_PYTHON=1` so that a missing one fails instead of skipping), and the
+//! unavailable path, which needs no Python at all.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use perflab_labs::Lab;
+use predicates::prelude::*;
+
+fn perflab() -> Command {
+    Command::cargo_bin("perflab").unwrap()
+}
+
+/// The labs that have Python anchors, each with one of them.
+fn labs_with_anchors() -> Vec<(&'static dyn Lab, &'static str)> {
+    perflab_labs::all().into_iter().filter_map(|lab| lab.python_anchors().first().map(|a| (lab, a.name))).collect()
+}
+
+/// A Python that can import numpy, or None (a skip, unless CI demands one).
+fn python() -> Option<PathBuf> {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let candidate = std::env::var_os("PERFLAB_PYTHON").map(PathBuf::from).unwrap_or(workspace.join(".venv/bin/python"));
+    let works = std::process::Command::new(&candidate)
+        .args(["-c", "import numpy, threadpoolctl"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !works && std::env::var_os("PERFLAB_REQUIRE_PYTHON").is_some() {
+        panic!("PERFLAB_REQUIRE_PYTHON is set but {} cannot import numpy and threadpoolctl", candidate.display());
+    }
+    works.then_some(candidate)
+}
+
+#[test]
+fn a_python_anchor_is_validated_and_timed_in_the_same_rounds() {
+    let Some(python) = python() else {
+        eprintln!("skipped: no Python with the anchors' packages (see README, Python anchors)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("perflab-anchors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (lab, anchor) in labs_with_anchors() {
+        let json = dir.join(format!("{}.json", lab.name()));
+        let size = lab.allocation_sizes()[0];
+        perflab()
+            .args(["bench", lab.name(), "--size", size, "--variant", lab.flagship(), "--variant", anchor])
+            .args(["--threads", "1", "--seconds", "0.1", "--python"])
+            .arg(&python)
+            .arg("--json")
+            .arg(&json)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!("{anchor} (Python, its own process, same rounds)")));
+        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let variants = doc["records"][0]["variants"].as_array().unwrap();
+        let row = variants.iter().find(|v| v["name"] == anchor).unwrap();
+        assert_eq!((row["status"].as_str(), row["correct"].as_bool()), (Some("measured"), Some(true)), "{row}");
+        assert_eq!(row["role"], "library");
+        assert!(row["median_s"].as_f64().unwrap() > 0.0);
+        assert!(row["ratio_vs_reference"].as_f64().unwrap() > 0.0, "compared with the flagship: {row}");
+        let library = &row["library"];
+        assert!(library["numpy"].is_string() && library["blas"].is_string(), "versions recorded: {library}");
+        assert_eq!(library["threads"], 1, "--threads governs the anchor too");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn without_python_the_anchor_is_unavailable_with_the_command_that_enables_it() {
+    for (lab, anchor) in labs_with_anchors() {
+        perflab()
+            .args(["bench", lab.name(), "--size", lab.allocation_sizes()[0], "--variant", anchor])
+            .args(["--seconds", "0.05", "--python", "/no/such/python"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("n/a"))
+            .stdout(predicate::str::contains(format!("{anchor}: /no/such/python does not exist")))
+            .stdout(predicate::str::contains("pip install -r harness/python/requirements.txt"));
+    }
+}
+
+#[test]
+fn an_anchor_that_answers_nonsense_fails_validation_and_the_exit_code_says_so() {
+    // A "Python" that is ready, loads the inputs, then claims to have validated without writing
+    // any output.
+    let fake = std::env::temp_dir().join(format!("perflab-liar-{}", std::process::id()));
+    std::fs::write(&fake, "#!/bin/sh\necho 'ready {}'\nwhile read line; do echo ok; done\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for (lab, anchor) in labs_with_anchors() {
+        perflab()
+            .args(["bench", lab.name(), "--size", lab.allocation_sizes()[0], "--variant", anchor])
+            .args(["--seconds", "0.05", "--python"])
+            .arg(&fake)
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains("FAILED"))
+            .stdout(predicate::str::contains("is not a 2-D float32 .npy"));
+    }
+    std::fs::remove_file(&fake).ok();
+}
