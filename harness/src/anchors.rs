@@ -60,6 +60,11 @@ pub struct Anchor {
     pub info: serde_json::Value,
     /// Inputs, output and the script live here; removed when the anchor is dropped.
     dir: PathBuf,
+    /// Per sample: the harness's wall time around the request less Python's time of the calls,
+    /// i.e. the process round-trip that the timing leaves out.
+    round_trips: Vec<f64>,
+    /// Per sample: Python's own time of the calls.
+    sampled: Vec<f64>,
 }
 
 /// Why an anchor cannot run here (no Python, a missing package): a row marked unavailable.
@@ -113,7 +118,16 @@ impl Anchor {
         let replies = lines_of(child.stdout.take().expect("piped"));
         let stderr = child.stderr.take().expect("piped");
         std::thread::spawn(move || std::io::copy(&mut BufReader::new(stderr).take(1 << 20), &mut std::io::sink()));
-        let mut anchor = Anchor { name, child, stdin, replies, info: serde_json::Value::Null, dir };
+        let mut anchor = Anchor {
+            name,
+            child,
+            stdin,
+            replies,
+            info: serde_json::Value::Null,
+            dir,
+            round_trips: Vec::new(),
+            sampled: Vec::new(),
+        };
         match anchor.receive(startup) {
             Ok(line) if line.starts_with("ready ") => match serde_json::from_str(&line["ready ".len()..]) {
                 Ok(info) => anchor.info = info,
@@ -177,13 +191,22 @@ impl Anchor {
         }
     }
 
-    /// The library versions as one line, for the report's notes.
-    pub fn describe(&self) -> String {
-        let Some(info) = self.info.as_object() else { return String::new() };
-        info.iter()
-            .map(|(k, v)| format!("{k} {}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
-            .collect::<Vec<_>>()
-            .join(", ")
+    /// What the anchor reported when ready, plus the median process round-trip per sample (left
+    /// out of the timing) and the median sample, both in milliseconds, once it has been sampled.
+    pub fn library_info(&self) -> serde_json::Value {
+        let mut info = self.info.clone();
+        let median = |values: &[f64]| {
+            let mut sorted = values.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            sorted.get(sorted.len() / 2).map(|s| (s * 1e5).round() / 1e2) // ms, two decimals
+        };
+        if let (Some(object), Some(trip), Some(sample)) =
+            (info.as_object_mut(), median(&self.round_trips), median(&self.sampled))
+        {
+            object.insert("round_trip_ms".into(), trip.into());
+            object.insert("sample_ms".into(), sample.into());
+        }
+        info
     }
 }
 
@@ -200,9 +223,18 @@ impl External for Anchor {
     }
 
     fn sample(&mut self, calls: usize, deadline: Duration) -> Result<f64, String> {
+        let start = std::time::Instant::now();
         let reply = self.request(&format!("sample {calls}"), deadline)?;
+        let wall = start.elapsed().as_secs_f64();
         match reply.strip_prefix("seconds ").and_then(|s| s.trim().parse::<f64>().ok()) {
-            Some(seconds) if seconds.is_finite() && seconds >= 0.0 => Ok(seconds),
+            Some(seconds) if seconds.is_finite() && seconds >= 0.0 && seconds <= wall => {
+                self.round_trips.push(wall - seconds);
+                self.sampled.push(seconds);
+                Ok(seconds)
+            }
+            Some(seconds) if seconds.is_finite() && seconds > wall => {
+                Err(format!("{}: Python reported {seconds} s for a sample that took {wall} s from here", self.name))
+            }
             _ => Err(format!("{}: expected 'seconds <number>', got '{reply}'", self.name)),
         }
     }

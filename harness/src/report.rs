@@ -271,7 +271,13 @@ pub fn render(record: &Record) -> String {
                 .iter()
                 .map(|(k, x)| format!("{k} {}", x.as_str().map_or_else(|| x.to_string(), str::to_string)))
                 .collect();
-            notes.push(format!("{} (Python, its own process, same rounds): {}", v.name, parts.join(", ")));
+            let mut note = format!("{} (Python, its own process, same rounds): {}", v.name, parts.join(", "));
+            if let (Some(trip), Some(sample)) = (library.get("round_trip_ms"), library.get("sample_ms")) {
+                note += &format!(
+                    "; each sample's process round-trip ({trip} ms) is left out: Python times the calls ({sample} ms a sample)"
+                );
+            }
+            notes.push(note);
         }
         if let Some(f) = v.fraction_run.filter(|f| *f < 1.0) {
             notes.push(format!(

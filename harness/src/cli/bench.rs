@@ -96,7 +96,7 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
             for (anchor, state) in &started {
                 let variant = Variant::library(anchor.name, anchor.summary, Ok(()));
                 rows.push(match state {
-                    Ok(process) => Row { library: Some(process.info.clone()), ..Row::of(variant, outcomes.next()) },
+                    Ok(process) => Row { library: Some(process.library_info()), ..Row::of(variant, outcomes.next()) },
                     Err(AnchorState::Failed(error)) => {
                         failures += 1;
                         Row::of(variant, Some(Outcome::Failed { error: error.clone(), fraction: 1.0 }))
