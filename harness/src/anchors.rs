@@ -113,8 +113,9 @@ impl Anchor {
         // After a call, OpenBLAS's worker threads spin for about 2^28 cycles (a tenth of a second)
         // before they sleep, and OpenMP's do the same: on the cores that the next variant in the
         // rotation needs. Measured here on 2 threads: `best` right after numpy lost half its speed.
-        // Make them sleep at once (2^4 cycles), so the rounds stay fair.
-        command.env("OPENBLAS_THREAD_TIMEOUT", "4").env("OMP_WAIT_POLICY", "PASSIVE");
+        // 2^20 cycles (about 0.4 ms) keeps them awake between the calls of one sample but lets them
+        // sleep right after it (2^4, sleeping at once, cost numpy 2x at n = 256 in wake-ups).
+        command.env("OPENBLAS_THREAD_TIMEOUT", "20").env("OMP_WAIT_POLICY", "PASSIVE");
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().map_err(|e| {
             Unavailable(format!("cannot run {}: {e}; to enable the Python anchors: {ENABLE}", python.display()))

@@ -92,9 +92,18 @@ fn pack_a_sliver<const MR: usize>(a: &[f32], lda: usize, kc: usize, sliver: &mut
 /// Any other sliver (the last, short one of a block, or any layout): rows past the edge stay zero.
 fn pack_a_any(a: MatRef, i0: usize, rows: usize, pc: usize, kc: usize, mr: usize, sliver: &mut [f32]) {
     sliver.fill(0.0);
-    for r in 0..rows {
+    if a.row_stride == 1 {
+        // Column-major A (a transposed row-major matrix): each column of the sliver is contiguous.
         for p in 0..kc {
-            sliver[p * mr + r] = a.at(i0 + r, pc + p);
+            for r in 0..rows {
+                sliver[p * mr + r] = a.at(i0 + r, pc + p);
+            }
+        }
+    } else {
+        for r in 0..rows {
+            for p in 0..kc {
+                sliver[p * mr + r] = a.at(i0 + r, pc + p);
+            }
         }
     }
 }
