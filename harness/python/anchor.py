@@ -17,13 +17,19 @@ timed, like building an index), `validate <path>` runs once and saves the output
 """
 
 import json
+import os
 import sys
 import time
 
+# The protocol gets a private copy of stdout; whatever a library prints goes to stderr instead
+# and can never be mistaken for a reply.
+PROTOCOL = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+
 
 def reply(line):
-    sys.stdout.write(line.replace("\n", " ") + "\n")
-    sys.stdout.flush()
+    PROTOCOL.write(line.replace("\n", " ") + "\n")
+    PROTOCOL.flush()
 
 
 class Numpy:
@@ -50,8 +56,12 @@ def versions(libraries):
     import importlib.metadata
 
     found = {}
+    distributions = {"faiss": "faiss-cpu", "sklearn": "scikit-learn"}
     for name in libraries:
-        found[name] = importlib.metadata.version("faiss-cpu" if name == "faiss" else name)
+        try:
+            found[name] = importlib.metadata.version(distributions.get(name, name))
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = "unknown"
     try:
         from threadpoolctl import threadpool_info
 
@@ -106,7 +116,11 @@ def main():
                 start = time.perf_counter()
                 for _ in range(calls):
                     anchor.call()
-                reply(f"seconds {time.perf_counter() - start!r}")
+                seconds = time.perf_counter() - start
+                # Untimed: let the BLAS workers reach their sleep (OPENBLAS_THREAD_TIMEOUT) before
+                # the next variant's turn, so they never spin on its cores.
+                time.sleep(0.001)
+                reply(f"seconds {seconds!r}")
             elif command == "quit":
                 return 0
             else:

@@ -14,8 +14,8 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ndarray::{Array2, ArrayView2};
@@ -59,7 +59,9 @@ pub struct Anchor {
     /// Library versions, BLAS, threads: what the anchor said when it was ready.
     pub info: serde_json::Value,
     /// Inputs, output and the script live here; removed when the anchor is dropped.
-    dir: PathBuf,
+    dir: tempfile::TempDir,
+    /// The last few KiB Python wrote to stderr (a traceback), for the error of a crash.
+    stderr_tail: Arc<Mutex<Vec<u8>>>,
     /// Per sample: the harness's wall time around the request less Python's time of the calls,
     /// i.e. the process round-trip that the timing leaves out.
     round_trips: Vec<f64>,
@@ -93,14 +95,13 @@ impl Anchor {
         case: &dyn Case,
         startup: Duration,
     ) -> Result<Result<Anchor, String>, Unavailable> {
-        // A folder of its own per anchor process (several may run at once, in tests).
-        static STARTED: AtomicUsize = AtomicUsize::new(0);
-        let serial = STARTED.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("perflab-{lab}-{name}-{}-{serial}", std::process::id()));
-        let script = dir.join("anchor.py");
-        std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(&script, SCRIPT))
-            .map_err(|e| Unavailable(format!("cannot write {}: {e}", script.display())))?;
+        // A fresh private folder per anchor process, removed with it (or on any early return).
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("perflab-{lab}-{name}-"))
+            .tempdir()
+            .map_err(|e| Unavailable(format!("cannot create a temporary folder: {e}")))?;
+        let script = dir.path().join("anchor.py");
+        std::fs::write(&script, SCRIPT).map_err(|e| Unavailable(format!("cannot write {}: {e}", script.display())))?;
         let threads_text = threads.to_string();
         let mut command = Command::new(python);
         command.arg(&script).args([lab, name, &threads_text]);
@@ -117,13 +118,12 @@ impl Anchor {
         // sleep right after it (2^4, sleeping at once, cost numpy 2x at n = 256 in wake-ups).
         command.env("OPENBLAS_THREAD_TIMEOUT", "20").env("OMP_WAIT_POLICY", "PASSIVE");
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = command.spawn().map_err(|e| {
+        let mut child = spawn(&mut command).map_err(|e| {
             Unavailable(format!("cannot run {}: {e}; to enable the Python anchors: {ENABLE}", python.display()))
         })?;
         let stdin = child.stdin.take().expect("piped");
         let replies = lines_of(child.stdout.take().expect("piped"));
-        let stderr = child.stderr.take().expect("piped");
-        std::thread::spawn(move || std::io::copy(&mut BufReader::new(stderr).take(1 << 20), &mut std::io::sink()));
+        let stderr_tail = tail_of(child.stderr.take().expect("piped"));
         let mut anchor = Anchor {
             name,
             child,
@@ -131,6 +131,7 @@ impl Anchor {
             replies,
             info: serde_json::Value::Null,
             dir,
+            stderr_tail,
             round_trips: Vec::new(),
             sampled: Vec::new(),
         };
@@ -154,14 +155,19 @@ impl Anchor {
         let mut names = Vec::new();
         for input in case.inputs() {
             let view = ArrayView2::from_shape(input.shape, input.data).map_err(|e| e.to_string())?;
-            let path = self.dir.join(format!("{}.npy", input.name));
+            let path = self.dir.path().join(format!("{}.npy", input.name));
             ndarray_npy::write_npy(&path, &view).map_err(|e| format!("writing {}: {e}", path.display()))?;
             names.push(input.name);
         }
         let params: serde_json::Map<String, serde_json::Value> =
             case.params().into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
-        let spec = serde_json::json!({ "dir": self.dir, "inputs": names, "params": params });
-        self.expect_ok(&format!("setup {spec}"), SETUP)
+        let spec = serde_json::json!({ "dir": self.dir.path(), "inputs": names, "params": params });
+        self.expect_ok(&format!("setup {spec}"), SETUP)?;
+        // Loaded: the copies on disk (tens of MiB at large sizes) are no longer needed.
+        for name in names {
+            let _ = std::fs::remove_file(self.dir.path().join(format!("{name}.npy")));
+        }
+        Ok(())
     }
 
     /// Sends one command and waits for its reply line.
@@ -188,13 +194,39 @@ impl Anchor {
             Ok(line) => Ok(line),
             Err(RecvTimeoutError::Timeout) => {
                 let _ = self.child.kill();
-                Err(format!("{}: no reply from Python within {deadline:?}; the process was stopped", self.name))
+                let _ = self.child.wait();
+                Err(format!(
+                    "{}: no reply from Python within {deadline:?}; the process was stopped{}",
+                    self.name,
+                    self.stderr()
+                ))
             }
             Err(RecvTimeoutError::Disconnected) => {
-                let status = self.child.wait().map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
-                Err(format!("{}: the Python process ended ({status})", self.name))
+                // Its output ended (it exited, or closed stdout): give it a moment, then stop it.
+                let mut status = None;
+                for _ in 0..100 {
+                    if let Ok(Some(exit)) = self.child.try_wait() {
+                        status = Some(exit.to_string());
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                if status.is_none() {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                }
+                let status = status.unwrap_or_else(|| "its output closed; stopped".into());
+                Err(format!("{}: the Python process ended ({status}){}", self.name, self.stderr()))
             }
         }
+    }
+
+    /// The end of what Python wrote to stderr, as a suffix for an error message.
+    fn stderr(&self) -> String {
+        let tail = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
+        let text = String::from_utf8_lossy(&tail);
+        let text = text.trim();
+        if text.is_empty() { String::new() } else { format!("; its last words on stderr:\n{text}") }
     }
 
     /// What the anchor reported when ready, plus the median process round-trip per sample (left
@@ -218,7 +250,7 @@ impl Anchor {
 
 impl External for Anchor {
     fn validate(&mut self, case: &dyn Case) -> Result<String, String> {
-        let path = self.dir.join("out.npy");
+        let path = self.dir.path().join("out.npy");
         let _ = std::fs::remove_file(&path); // an anchor that writes nothing must not pass on an old file
         self.expect_ok(&format!("validate {}", path.display()), SETUP)?;
         let output: Array2<f32> = ndarray_npy::read_npy(&path)
@@ -257,22 +289,64 @@ impl Drop for Anchor {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // `dir` removes itself when dropped.
     }
 }
 
 /// The lines a child writes, delivered through a channel so that every read can have a deadline.
+/// Bytes that are not UTF-8 are replaced, not fatal: garbage is a failure to report, never a hang.
 fn lines_of(stdout: impl Read + Send + 'static) -> Receiver<String> {
     let (send, receive) = channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if send.send(line).is_err() {
+        let mut reader = BufReader::new(stdout);
+        let mut line = Vec::new();
+        while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+            let text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_string();
+            line.clear();
+            if send.send(text).is_err() {
                 break;
             }
         }
     });
     receive
+}
+
+/// Drains a child's stderr to its end (so the child never blocks on a full pipe), keeping the
+/// last few KiB.
+fn tail_of(stderr: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+    const KEEP: usize = 4096;
+    let tail = Arc::new(Mutex::new(Vec::new()));
+    let kept = Arc::clone(&tail);
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stderr);
+        let mut chunk = [0u8; 1024];
+        while let Ok(n) = reader.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            let mut tail = kept.lock().unwrap_or_else(|e| e.into_inner());
+            tail.extend_from_slice(&chunk[..n]);
+            let excess = tail.len().saturating_sub(KEEP);
+            tail.drain(..excess);
+        }
+    });
+    tail
+}
+
+/// Spawns `command`, retrying briefly on ETXTBSY: a script written just before may still be open
+/// for writing in a child another thread is forking at that moment.
+fn spawn(command: &mut Command) -> std::io::Result<Child> {
+    const TEXT_FILE_BUSY: i32 = 26;
+    let mut attempt = 0;
+    loop {
+        match command.spawn() {
+            Err(e) if e.raw_os_error() == Some(TEXT_FILE_BUSY) && attempt < 20 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -316,9 +390,15 @@ mod tests {
         let error = start(&garbage, STARTUP).unwrap().err().unwrap();
         assert!(error.contains("unexpected first line"), "{error}");
 
-        let crash = fake_python("crash", "exit 3");
+        let crash = fake_python("crash", "echo 'Traceback: ImportError in numpy' >&2; exit 3");
         let error = start(&crash, STARTUP).unwrap().err().unwrap();
-        assert!(error.contains("the Python process ended"), "{error}");
+        assert!(error.contains("the Python process ended") && error.contains("Traceback: ImportError"), "{error}");
+
+        let not_text = fake_python("binary", "printf '\\377\\376 ready\\n'; exec 1>&-; sleep 30");
+        let started = std::time::Instant::now();
+        let error = start(&not_text, STARTUP).unwrap().err().unwrap();
+        assert!(error.contains("unexpected first line"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(10));
 
         let hang = fake_python("hang", "sleep 30");
         let started = std::time::Instant::now();

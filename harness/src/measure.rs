@@ -181,6 +181,7 @@ pub fn measure(
             }
             let plan = &mut plans[entry];
             if plan.failed.is_some() {
+                bar.inc(1);
                 continue;
             }
             let seconds = match plan.target {

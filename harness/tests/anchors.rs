@@ -62,6 +62,8 @@ fn a_python_anchor_is_validated_and_timed_in_the_same_rounds() {
         let library = &row["library"];
         assert!(library["numpy"].is_string() && library["blas"].is_string(), "versions recorded: {library}");
         assert_eq!(library["threads"], 1, "--threads governs the anchor too");
+        let blas = library["blas"].as_str().unwrap();
+        assert!(blas.contains("1 threads"), "threadpoolctl sees the BLAS limited to one thread: {blas}");
     }
     std::fs::remove_dir_all(&dir).ok();
 }
