@@ -21,7 +21,7 @@ use std::time::Duration;
 use ndarray::{Array2, ArrayView2};
 use perflab_labs::{Case, PythonAnchor};
 
-use crate::measure::External;
+use crate::measure::{External, Stats};
 use crate::paths;
 
 /// The anchor process's source, embedded so that the binary works from any directory.
@@ -233,11 +233,9 @@ impl Anchor {
     /// out of the timing) and the median sample, both in milliseconds, once it has been sampled.
     pub fn library_info(&self) -> serde_json::Value {
         let mut info = self.info.clone();
-        let median = |values: &[f64]| {
-            let mut sorted = values.to_vec();
-            sorted.sort_by(f64::total_cmp);
-            sorted.get(sorted.len() / 2).map(|s| (s * 1e5).round() / 1e2) // ms, two decimals
-        };
+        // In ms with two decimals; None before the first sample.
+        let median =
+            |values: &[f64]| (!values.is_empty()).then(|| (Stats::of(values.to_vec()).median * 1e5).round() / 1e2);
         if let (Some(object), Some(trip), Some(sample)) =
             (info.as_object_mut(), median(&self.round_trips), median(&self.sampled))
         {

@@ -80,7 +80,8 @@ pub struct Stats {
 }
 
 impl Stats {
-    fn of(mut seconds: Vec<f64>) -> Stats {
+    /// The statistics of a non-empty list of seconds.
+    pub(crate) fn of(mut seconds: Vec<f64>) -> Stats {
         seconds.sort_by(f64::total_cmp);
         // Quantile by linear interpolation between the two nearest ranks.
         let at = |q: f64| {

@@ -183,10 +183,7 @@ impl Case for MatmulCase {
         self.c.fill(f32::NAN);
         self.run(variant);
         let (a, c) = (&self.a[..sub.m * sub.k], &self.c[..sub.m * sub.n]);
-        match check::check(sub, a, &self.b, c, self.seed ^ variant as u64) {
-            Ok(method) => Ok(method.to_string()),
-            Err(mismatch) => Err(mismatch.to_string()),
-        }
+        oracle(sub, a, &self.b, c, self.seed ^ variant as u64)
     }
 
     fn inputs(&self) -> Vec<NamedArray<'_>> {
@@ -202,11 +199,13 @@ impl Case for MatmulCase {
         if shape != [m, n] || output.len() != m * n {
             return Err(format!("C has shape {shape:?}, expected [{m}, {n}]"));
         }
-        match check::check(self.shape, &self.a, &self.b, output, self.seed ^ 0xa4c4) {
-            Ok(method) => Ok(method.to_string()),
-            Err(mismatch) => Err(mismatch.to_string()),
-        }
+        oracle(self.shape, &self.a, &self.b, output, self.seed ^ 0xa4c4)
     }
+}
+
+/// The oracle's verdict on C, as `Case` reports it: how C was checked, or what is wrong.
+fn oracle(shape: Shape, a: &[f32], b: &[f32], c: &[f32], seed: u64) -> Result<String, String> {
+    check::check(shape, a, b, c, seed).map(|method| method.to_string()).map_err(|mismatch| mismatch.to_string())
 }
 
 #[cfg(test)]
