@@ -150,6 +150,11 @@ pub trait Lab: Sync {
     fn footprint(&self, size: &str) -> Result<u64, String>;
     /// Builds the input for one size (random data from `seed`), or says what is wrong with `size`.
     fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String>;
+    /// The data sets a lab can generate, the default first (`--data`). A lab that has several
+    /// accepts `data=<name>` as one more key of its size syntax; none (the default) means one.
+    fn data_sets(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// The lab's Python anchors (optional: they run only where a Python with their packages is
     /// found). None by default.
     fn python_anchors(&self) -> &'static [PythonAnchor] {

@@ -11,6 +11,7 @@
 
 pub mod cpu;
 pub mod gemm;
+pub mod knn;
 pub mod lab;
 pub mod matmul;
 pub mod simd;
@@ -20,7 +21,7 @@ pub use lab::{Case, Lab, NamedArray, PythonAnchor, Role, Variant, WorkUnit};
 
 /// Every lab, in the order reports show them: the registry.
 pub fn all() -> Vec<&'static dyn Lab> {
-    vec![&matmul::Matmul]
+    vec![&matmul::Matmul, &knn::Knn]
 }
 
 /// A lab by name, or an error that lists the known ones.

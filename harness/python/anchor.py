@@ -32,7 +32,14 @@ def reply(line):
     PROTOCOL.flush()
 
 
-class Numpy:
+class Anchor:
+    """Keeps the thread count; the harness limits BLAS and OpenMP, faiss also wants it set."""
+
+    def __init__(self, threads):
+        self.threads = threads
+
+
+class Numpy(Anchor):
     """matmul: numpy.matmul(A, B, out=C) in float32, on numpy's own BLAS."""
 
     libraries = ["numpy"]
@@ -49,7 +56,111 @@ class Numpy:
         return self.c
 
 
-ANCHORS = {("matmul", "numpy"): Numpy}
+def neighbours(np, ids, distances):
+    """knn output: the m x k indices as float32, then their m x k squared distances."""
+    return np.hstack([ids.astype(np.float32), distances.astype(np.float32)])
+
+
+class Faiss(Anchor):
+    """knn: faiss.IndexFlatL2(d) with add(x) in setup (it only stores x), search(q, k, D=, I=)
+    in call on faiss.omp_set_num_threads(threads). faiss picks the path: per-query SIMD while
+    m*d < faiss.cvar.distance_compute_blas_threshold (128000 in 1.15), sgemm from there on;
+    the sgemm path clamps negative distances at 0 itself."""
+
+    libraries = ["faiss"]
+
+    def setup(self, np, inputs, params):
+        import faiss
+
+        faiss.omp_set_num_threads(self.threads)
+        self.index = faiss.IndexFlatL2(params["d"])
+        self.index.add(inputs["x"])
+        self.q, self.k = inputs["q"], params["k"]
+        self.distances = np.empty((params["m"], self.k), dtype=np.float32)
+        self.ids = np.empty((params["m"], self.k), dtype=np.int64)
+        self.np = np
+
+    def call(self):
+        self.index.search(self.q, self.k, D=self.distances, I=self.ids)
+
+    def output(self):
+        return neighbours(self.np, self.ids, self.distances)
+
+
+class FaissBlas(Faiss):
+    """knn: Faiss with faiss.cvar.distance_compute_blas_threshold = 0, so that the sgemm path
+    (m*d < threshold never holds) is taken for any batch size."""
+
+    def setup(self, np, inputs, params):
+        import faiss
+
+        faiss.cvar.distance_compute_blas_threshold = 0
+        super().setup(np, inputs, params)
+
+
+class Sklearn(Anchor):
+    """knn: sklearn.neighbors.NearestNeighbors(n_neighbors=k, algorithm="brute").fit(x) in setup
+    (a brute fit only stores x), kneighbors(q, return_distance=True) in call; its Euclidean
+    distances (clamped at 0 inside) are squared in output()."""
+
+    libraries = ["sklearn"]
+
+    def setup(self, np, inputs, params):
+        from sklearn.neighbors import NearestNeighbors
+
+        self.model = NearestNeighbors(n_neighbors=params["k"], algorithm="brute").fit(inputs["x"])
+        self.q = inputs["q"]
+        self.np = np
+
+    def call(self):
+        self.distances, self.ids = self.model.kneighbors(self.q, return_distance=True)
+
+    def output(self):
+        return neighbours(self.np, self.ids, self.distances**2)
+
+
+class KnnNumpy(Anchor):
+    """knn: numpy in float32, per call |x|^2 once, then per chunk of 128 queries
+    D = |q|^2 + |x|^2 - 2 q x^T (one numpy.matmul into a buffer from setup), clamped at 0,
+    numpy.argpartition for the k smallest, numpy.argsort of those k."""
+
+    libraries = ["numpy"]
+    chunk = 128
+
+    def setup(self, np, inputs, params):
+        self.x, self.q, self.k = inputs["x"], inputs["q"], params["k"]
+        self.block = np.empty((min(self.chunk, params["m"]), params["n"]), dtype=np.float32)
+        self.distances = np.empty((params["m"], self.k), dtype=np.float32)
+        self.ids = np.empty((params["m"], self.k), dtype=np.int64)
+        self.np = np
+
+    def call(self):
+        np, k = self.np, self.k
+        x_norms = np.einsum("ij,ij->i", self.x, self.x)
+        for start in range(0, len(self.q), self.chunk):
+            q = self.q[start : start + self.chunk]
+            block = self.block[: len(q)]
+            np.matmul(q * np.float32(-2), self.x.T, out=block)
+            block += x_norms
+            block += np.einsum("ij,ij->i", q, q)[:, None]
+            np.maximum(block, 0, out=block)
+            ids = np.argpartition(block, k - 1, axis=1)[:, :k]
+            distances = np.take_along_axis(block, ids, axis=1)
+            order = np.argsort(distances, axis=1)
+            self.ids[start : start + len(q)] = np.take_along_axis(ids, order, axis=1)
+            self.distances[start : start + len(q)] = np.take_along_axis(distances, order, axis=1)
+
+    def output(self):
+        return neighbours(self.np, self.ids, self.distances)
+
+
+ANCHORS = {
+    ("matmul", "numpy"): Numpy,
+    ("knn", "faiss"): Faiss,
+    ("knn", "faiss-blas"): FaissBlas,
+    ("knn", "sklearn"): Sklearn,
+    ("knn", "numpy"): KnnNumpy,
+}
 
 
 def versions(libraries):
@@ -95,7 +206,7 @@ def main():
         reply(f"unavailable {missing}")
         return 0
     limits = threadpool_limits(limits=threads)  # noqa: F841 (kept alive for the whole process)
-    anchor = anchor_class()
+    anchor = anchor_class(threads)
     info = versions(anchor_class.libraries)
     info["threads"] = threads
     reply("ready " + json.dumps(info))

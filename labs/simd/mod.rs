@@ -49,6 +49,24 @@ pub trait F32Vec: Copy {
     unsafe fn select(mask: Self::Mask, if_true: Self, if_false: Self) -> Self;
     /// The mask as bits: bit `i` set where lane `i` is true (test a whole vector with one branch).
     unsafe fn bits(mask: Self::Mask) -> u32;
+
+    /// The sum of the lanes, as a tree (upper half onto lower half, log2(LANES) steps), so that
+    /// the additions do not wait on each other one by one: for the end of a reduction.
+    #[inline(always)]
+    unsafe fn sum(self) -> f32 {
+        const { assert!(Self::LANES.is_power_of_two() && Self::LANES <= 16, "1 to 16 lanes, a power of two") };
+        let mut lanes = [0.0f32; 16];
+        // SAFETY: `lanes` has room for 16 ≥ LANES floats; the caller's contract covers the rest.
+        unsafe { self.store(lanes.as_mut_ptr()) };
+        let mut width = Self::LANES;
+        while width > 1 {
+            width /= 2;
+            for i in 0..width {
+                lanes[i] += lanes[i + width];
+            }
+        }
+        lanes[0]
+    }
 }
 
 /// Portable fallback: eight f32 in an array; the compiler vectorises it as far as the
@@ -159,6 +177,7 @@ mod tests {
                     get(V::select(a.lt(b), a, V::splat(9.0))),
                     expect(|p, q| if p < q { p } else { 9.0 }),
                 ));
+                out.push(("sum", vec![a.sum()], vec![x.iter().sum()])); // halves: exact in any order
                 let bits = V::bits(a.lt(b));
                 let expected_bits = (0..lanes).filter(|&i| x[i] < y[i]).fold(0u32, |m, i| m | 1 << i);
                 out.push(("bits(lt)", vec![bits as f32], vec![expected_bits as f32]));

@@ -1,0 +1,80 @@
+//! What keeps the expanded form exact: centring, an error bound, and re-ranking.
+//!
+//! `blocked` and `best` compute ‖q − x‖² as ‖q‖² + ‖x‖² − 2·q·x, so that the expensive part is a
+//! matrix product. That form cancels: its rounding error is about u·(‖q‖² + ‖x‖²), independent of
+//! the distance. With every coordinate shifted by 256 (d = 64), ‖q‖² ≈ 4·10⁶ and the error
+//! bound is larger than the distances themselves: the ranking is noise. Three steps fix it:
+//!
+//! 1. **Centre.** Distances do not change when both sets move by the same vector, so subtract a
+//!    centre c (the mean of a sample of training points) from every point and query before the
+//!    product. Norms become those of the spread, not of the offset.
+//! 2. **Bound.** For the centred, rounded inputs the expanded form's error is at most
+//!    `ε·(‖q'‖² + ‖x'‖²)` with ε = (4d + 40)·u (u = 2⁻²⁴), so `expanded − ε·(‖q'‖² + ‖x'‖²)` is a
+//!    lower bound of the true distance. The derivation: the inner product and each norm are
+//!    d-term sums (error γ_d each, Higham §3.1), which with 2|q'·x'| ≤ ‖q'‖² + ‖x'‖² gives
+//!    2·γ_d·(‖q'‖² + ‖x'‖²); centring moves each coordinate by at most u·|value|, the final
+//!    additions, the filter's own arithmetic and the exact form's rounding (whose result is
+//!    what the threshold holds) add a few u more each; 4d + 40 covers them with room.
+//! 3. **Re-rank.** A point whose lower bound exceeds the current k-th distance cannot enter the
+//!    top k, and is skipped; any other point gets its distance computed again with the direct
+//!    form Σ(q − x)² on the original data, and that accurate value is what is ranked and
+//!    returned. Only points near the top k pay for it (about k·ln(n/k) per query once the heap
+//!    is full).
+//!
+//! The answer is then the direct form's answer, at the expanded form's speed. Without step 1 it
+//! is still exact, but on far-from-origin data the bound lets almost every point through to
+//! step 3 (the lab README measures each combination).
+
+use super::Inputs;
+use super::check::UNIT_ROUNDOFF;
+
+/// Training points averaged for the centre: any centre is correct (the bound holds for every
+/// centre), a near one only makes the bound tighter, and a sample keeps it O(d).
+const CENTRE_SAMPLE: usize = 1024;
+
+/// The bound's ε for d coordinates: expanded − ε·(‖q'‖² + ‖x'‖²) never exceeds the true distance.
+pub fn epsilon(d: usize) -> f64 {
+    (4 * d + 40) as f64 * UNIT_ROUNDOFF
+}
+
+/// The factor (1 − ε) the centred norms are scaled by, so that the filter needs no more
+/// arithmetic per pair than the expanded form itself: `keep when (1−ε)‖x'‖² − 2·q'·x' ≤ t` with
+/// t from [`query_threshold`].
+pub fn norm_scale(d: usize) -> f32 {
+    (1.0 - epsilon(d)) as f32
+}
+
+/// The per-query side of the filter: `t = threshold − (1−ε)‖q'‖²`, rounded up (computed in
+/// f64, so that the rounding can only let a point through, never skip one). +∞ stays +∞.
+#[inline(always)]
+pub fn query_threshold(threshold: f32, scaled_query_norm: f32) -> f32 {
+    ((threshold as f64 - scaled_query_norm as f64) as f32).next_up()
+}
+
+/// The mean of up to [`CENTRE_SAMPLE`] training points spread over the set, accumulated in f64.
+pub fn centre(inputs: &Inputs, centre: &mut [f32]) {
+    let Inputs { shape, .. } = *inputs;
+    let step = shape.n.div_ceil(CENTRE_SAMPLE).max(1);
+    let mut sum = [0.0f64; 64];
+    for chunk in 0..shape.d.div_ceil(64) {
+        let columns = chunk * 64..(chunk * 64 + 64).min(shape.d);
+        let sum = &mut sum[..columns.len()];
+        sum.fill(0.0);
+        let mut count = 0;
+        for i in (0..shape.n).step_by(step) {
+            for (s, &x) in sum.iter_mut().zip(&inputs.point(i)[columns.clone()]) {
+                *s += x as f64;
+            }
+            count += 1;
+        }
+        for (c, s) in centre[columns].iter_mut().zip(sum.iter()) {
+            *c = (*s / count as f64) as f32;
+        }
+    }
+}
+
+/// ‖row − centre‖², scaled by (1 − ε): one side of the filter, for a point or a query.
+pub fn scaled_centred_norm(row: &[f32], centre: &[f32], scale: f32) -> f32 {
+    let norm: f32 = row.iter().zip(centre).map(|(x, c)| (x - c) * (x - c)).sum();
+    norm * scale
+}

@@ -1,0 +1,120 @@
+//! Rung 3: tiles, and the expanded form ‖q − x‖² = ‖q‖² + ‖x‖² − 2·q·x.
+//!
+//! The direct form costs a subtract and a multiply-add per coordinate and reads the point once
+//! per query: for m queries the training set streams from memory m times. The expanded form
+//! needs the norms once per call, and then only inner products, which is a matrix product Q·Xᵀ:
+//! the same data reuse as matmul's blocked rung. A tile of [`QUERY_TILE`] queries stays in L1
+//! while a tile of [`POINT_TILE`] points (64 KiB at d = 64) stays in L2, and every point of the
+//! tile is paired with every query of the tile before either is evicted.
+//!
+//! The expanded form cancels far from the origin; what keeps this rung exact is in
+//! `knn::exact`: centre both sets (copies here, made once per call), skip the pairs whose
+//! lower bound cannot beat the k-th best, and re-rank the others with the direct form, whose
+//! accurate distances are what is returned.
+
+use std::cell::RefCell;
+
+use crate::gemm::buffers::{AlignedBuffer, with_buffer};
+use crate::knn::exact::{self, query_threshold};
+use crate::knn::topk::{TopK, vote};
+use crate::knn::{Answer, Inputs, squared_distance};
+
+/// Queries per tile: their centred rows (4 KiB at d = 64) stay in L1 across a point tile.
+const QUERY_TILE: usize = 16;
+/// Points per tile: 64 KiB of centred rows at d = 64, in L2 while all the tile's queries use them.
+const POINT_TILE: usize = 256;
+
+thread_local! {
+    static SCRATCH: RefCell<AlignedBuffer> = RefCell::default();
+}
+
+pub fn knn(inputs: &Inputs, answer: &mut Answer) {
+    inputs.shape.assert_fits(inputs, answer);
+    let (n, d, m) = (inputs.shape.n, inputs.shape.d, inputs.shape.m);
+    with_buffer(&SCRATCH, d + n * d + n + m * d + m, |scratch| {
+        let (centre, rest) = scratch.split_at_mut(d);
+        let (points, rest) = rest.split_at_mut(n * d);
+        let (point_norms, rest) = rest.split_at_mut(n);
+        let (queries, query_norms) = rest.split_at_mut(m * d);
+        exact::centre(inputs, centre);
+        centre_rows(inputs.train, centre, points, point_norms, d);
+        centre_rows(inputs.queries, centre, queries, query_norms, d);
+        let centred = Centred { points, point_norms, queries, query_norms };
+        for first in (0..m).step_by(QUERY_TILE) {
+            query_tile(inputs, &centred, first..(first + QUERY_TILE).min(m), answer);
+        }
+    });
+}
+
+/// The centred copies and their norms, scaled by (1 − ε) for the filter (see `knn::exact`).
+struct Centred<'a> {
+    points: &'a [f32],
+    point_norms: &'a [f32],
+    queries: &'a [f32],
+    query_norms: &'a [f32],
+}
+
+/// `out = rows − centre`, row by row, and each row's squared norm × (1 − ε).
+fn centre_rows(rows: &[f32], centre: &[f32], out: &mut [f32], norms: &mut [f32], d: usize) {
+    let scale = exact::norm_scale(d);
+    for ((row, out), norm) in rows.chunks_exact(d).zip(out.chunks_exact_mut(d)).zip(norms) {
+        for ((o, &x), &c) in out.iter_mut().zip(row).zip(centre) {
+            *o = x - c;
+        }
+        *norm = exact::scaled_centred_norm(row, centre, scale);
+    }
+}
+
+/// The k nearest of the queries `queries`, tile of points by tile of points.
+fn query_tile(inputs: &Inputs, centred: &Centred, queries: std::ops::Range<usize>, answer: &mut Answer) {
+    let (n, d, k) = (inputs.shape.n, inputs.shape.d, inputs.shape.k);
+    for q in queries.clone() {
+        let (indices, distances, _) = answer.query_mut(q, k);
+        TopK::new(distances, indices);
+    }
+    let mut products = [[0.0f32; POINT_TILE]; QUERY_TILE];
+    for first in (0..n).step_by(POINT_TILE) {
+        let points = first..(first + POINT_TILE).min(n);
+        // The GEMM-shaped part: every query of the tile against every point of the tile.
+        for (row, q) in products.iter_mut().zip(queries.clone()) {
+            let query = &centred.queries[q * d..][..d];
+            for (product, i) in row.iter_mut().zip(points.clone()) {
+                *product = dot(query, &centred.points[i * d..][..d]);
+            }
+        }
+        // The epilogue: filter by the lower bound, re-rank the survivors exactly.
+        for (row, q) in products.iter().zip(queries.clone()) {
+            let (indices, distances, _) = answer.query_mut(q, k);
+            let mut top = TopK::resume(distances, indices);
+            let query_norm = centred.query_norms[q];
+            let mut t = query_threshold(top.threshold(), query_norm);
+            for (&product, i) in row.iter().zip(points.clone()) {
+                if centred.point_norms[i] - 2.0 * product <= t {
+                    top.push(squared_distance(inputs.query(q), inputs.point(i)), i as u32);
+                    t = query_threshold(top.threshold(), query_norm);
+                }
+            }
+        }
+    }
+    for q in queries {
+        let (indices, distances, class) = answer.query_mut(q, k);
+        TopK::resume(distances, indices).into_sorted();
+        *class = vote(inputs.labels, indices);
+    }
+}
+
+/// q·x with eight independent partial sums, which the compiler keeps in vector registers
+/// (a single running sum would be a chain of dependent additions, and could not be vectorised
+/// without reordering them, which the compiler may not do for floats).
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut sums = [0.0f32; 8];
+    let (a_body, b_body) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a_body.remainder().iter().zip(b_body.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a_body.zip(b_body) {
+        for lane in 0..8 {
+            sums[lane] += x[lane] * y[lane];
+        }
+    }
+    sums.iter().sum::<f32>() + tail
+}

@@ -1,0 +1,98 @@
+//! Rung 4: rayon. Queries are independent: split them across cores. With fewer queries than
+//! cores that leaves cores idle, so then the training set is split instead: every thread finds
+//! each query's k best in its slice, and the slices' lists are merged.
+//!
+//! The merge keeps the k best by (distance, index) over all slices, which is the same set
+//! whatever the slices are, and each distance is computed by the same code whichever thread
+//! computes it: the answer never depends on the thread count (a test checks it, bit for bit).
+//! Each query's work is the `simd` rung's scan.
+
+use std::cell::RefCell;
+
+use rayon::prelude::*;
+
+use crate::knn::solutions::simd::scan_at;
+use crate::knn::topk::{NO_POINT, TopK, vote};
+use crate::knn::{Answer, Inputs};
+use crate::simd::{self, SimdLevel};
+
+/// Split the queries when every thread gets at least this many; otherwise split the points.
+const QUERIES_PER_THREAD: usize = 4;
+/// Each slice of the training set has at least this many points: below that, the merge and the
+/// task overhead outweigh the parallel scan.
+const MIN_SLICE: usize = 4096;
+
+pub fn knn(inputs: &Inputs, answer: &mut Answer) {
+    inputs.shape.assert_fits(inputs, answer);
+    let level = simd::simd_level();
+    let threads = rayon::current_num_threads();
+    let slices = (inputs.shape.n / MIN_SLICE).clamp(1, threads);
+    if inputs.shape.m >= QUERIES_PER_THREAD * threads || slices == 1 {
+        over_queries(level, inputs, answer);
+    } else {
+        over_points(level, inputs, answer, slices);
+    }
+}
+
+/// One task per query: rayon's work stealing balances them.
+fn over_queries(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
+    let k = inputs.shape.k;
+    let slots =
+        answer.indices.par_chunks_mut(k).zip(answer.distances.par_chunks_mut(k)).zip(answer.classes.par_iter_mut());
+    slots.enumerate().for_each(|(q, ((indices, distances), class))| {
+        let mut top = TopK::new(distances, indices);
+        scan_at(level, inputs, inputs.query(q), 0..inputs.shape.n, &mut top);
+        top.into_sorted();
+        *class = vote(inputs.labels, indices);
+    });
+}
+
+thread_local! {
+    /// The slices' partial lists (distances, indices), kept and reused by the calling thread.
+    static PARTIAL: RefCell<(Vec<f32>, Vec<u32>)> = RefCell::default();
+}
+
+/// One task per slice of the training set, every query in each; then a merge per query.
+fn over_points(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, slices: usize) {
+    let (n, m, k) = (inputs.shape.n, inputs.shape.m, inputs.shape.k);
+    let mut run = |partial: &mut (Vec<f32>, Vec<u32>)| {
+        let (distances, indices) = partial;
+        if distances.len() < slices * m * k {
+            distances.resize(slices * m * k, 0.0);
+            indices.resize(slices * m * k, 0);
+        }
+        let parts = distances.par_chunks_mut(m * k).zip(indices.par_chunks_mut(m * k)).take(slices);
+        parts.enumerate().for_each(|(slice, (distances, indices))| {
+            let points = slice * n / slices..(slice + 1) * n / slices;
+            for q in 0..m {
+                let mut top = TopK::new(&mut distances[q * k..][..k], &mut indices[q * k..][..k]);
+                scan_at(level, inputs, inputs.query(q), points.clone(), &mut top);
+            }
+        });
+        merge(inputs, &distances[..slices * m * k], &indices[..slices * m * k], answer);
+    };
+    PARTIAL.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut partial) => run(&mut partial),
+        // Re-entered on this thread (nested parallel calls): a list of its own.
+        Err(_) => run(&mut Default::default()),
+    });
+}
+
+/// Each query's k best over all slices' lists (laid out slice by slice, m·k each).
+fn merge(inputs: &Inputs, distances: &[f32], indices: &[u32], answer: &mut Answer) {
+    let (m, k) = (inputs.shape.m, inputs.shape.k);
+    for q in 0..m {
+        let (out_indices, out_distances, class) = answer.query_mut(q, k);
+        let mut top = TopK::new(out_distances, out_indices);
+        for slice in 0..distances.len() / (m * k) {
+            let at = slice * m * k + q * k;
+            for (&distance, &index) in distances[at..][..k].iter().zip(&indices[at..][..k]) {
+                if index != NO_POINT {
+                    top.push(distance, index);
+                }
+            }
+        }
+        top.into_sorted();
+        *class = vote(inputs.labels, out_indices);
+    }
+}

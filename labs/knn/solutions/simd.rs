@@ -1,0 +1,141 @@
+//! Rung 2: an explicit SIMD distance kernel, and a threshold test before the heap.
+//!
+//! `squared_distance` in `select` is a scalar loop with one running sum: every iteration waits
+//! for the previous addition (a 3-4 cycle dependency chain), and a default x86-64 build is not
+//! allowed the AVX instructions that would do 8 or 16 coordinates at once. Here the kernel is
+//! written once over [`F32Vec`] and dispatched at run time to AVX-512, AVX2+FMA or portable code:
+//! per step, one load of the query and of the point, a subtract and a fused multiply-add, into
+//! two independent accumulators, and one horizontal sum per point at the end.
+//!
+//! Four points share each load of the query (one pass over q for four distances), and the
+//! threshold test `distance ≤ k-th best so far` is written out in the hot loop: almost every
+//! point fails it, so the heap code stays out of the loop's way (it is not even inlined).
+
+use std::ops::Range;
+
+use crate::knn::topk::{TopK, vote};
+use crate::knn::{Answer, Inputs};
+use crate::simd::{self, F32Vec, SimdLevel, WithSimd};
+
+/// Points whose distances are computed together, sharing the loads of the query.
+const POINTS_PER_STEP: usize = 4;
+
+pub fn knn(inputs: &Inputs, answer: &mut Answer) {
+    knn_at(simd::simd_level(), inputs, answer);
+}
+
+/// The simd rung at an explicit SIMD level (tests run every level the CPU has).
+///
+/// # Panics
+/// If the CPU lacks `level`, or the buffers do not fit the shape.
+pub fn knn_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
+    inputs.shape.assert_fits(inputs, answer);
+    simd::dispatch(level, Search { inputs, answer });
+}
+
+struct Search<'i, 'a, 'b> {
+    inputs: &'i Inputs<'a>,
+    answer: &'i mut Answer<'b>,
+}
+
+impl WithSimd for Search<'_, '_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<V: F32Vec>(self) {
+        let Search { inputs, answer } = self;
+        let k = inputs.shape.k;
+        for q in 0..inputs.shape.m {
+            let (indices, distances, class) = answer.query_mut(q, k);
+            let mut top = TopK::new(distances, indices);
+            // SAFETY: `dispatch` enabled V's instruction set.
+            unsafe { scan::<V>(inputs, inputs.query(q), 0..inputs.shape.n, &mut top) };
+            top.into_sorted();
+            *class = vote(inputs.labels, indices);
+        }
+    }
+}
+
+/// Offers the training points `points` to `top` at an explicit SIMD level: the building block
+/// of the `parallel` rung, which splits queries or points across threads.
+///
+/// # Panics
+/// If the CPU lacks `level`, or `points` reaches past the training set.
+pub fn scan_at(level: SimdLevel, inputs: &Inputs, query: &[f32], points: Range<usize>, top: &mut TopK) {
+    assert!(points.end <= inputs.shape.n && query.len() == inputs.shape.d, "points and query fit the inputs");
+    simd::dispatch(level, Scan { inputs, query, points, top });
+}
+
+struct Scan<'i, 'a, 't> {
+    inputs: &'i Inputs<'a>,
+    query: &'i [f32],
+    points: Range<usize>,
+    top: &'i mut TopK<'t>,
+}
+
+impl WithSimd for Scan<'_, '_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<V: F32Vec>(self) {
+        // SAFETY: `dispatch` enabled V's instruction set.
+        unsafe { scan::<V>(self.inputs, self.query, self.points, self.top) }
+    }
+}
+
+/// Offers the training points `points` to `top`, four distances at a time.
+///
+/// # Safety
+/// V's instruction set is enabled.
+#[inline(always)]
+unsafe fn scan<V: F32Vec>(inputs: &Inputs, query: &[f32], points: Range<usize>, top: &mut TopK) {
+    let n = points.end;
+    let mut i = points.start;
+    while i + POINTS_PER_STEP <= n {
+        let points = std::array::from_fn(|j| inputs.point(i + j));
+        // SAFETY: V is enabled (our contract); every row has d floats.
+        let distances = unsafe { distances::<V, POINTS_PER_STEP>(query, points) };
+        for (j, distance) in distances.into_iter().enumerate() {
+            if distance <= top.threshold() {
+                top.push(distance, (i + j) as u32);
+            }
+        }
+        i += POINTS_PER_STEP;
+    }
+    for i in i..n {
+        // SAFETY: as above.
+        let [distance] = unsafe { distances::<V, 1>(query, [inputs.point(i)]) };
+        top.push(distance, i as u32);
+    }
+}
+
+/// ‖q − x‖² for each of `P` points, SIMD over the coordinates: the direct form, accurate to
+/// γ_{d+3} relative (see `knn::check`). Also the exact re-ranking kernel of `best`.
+///
+/// # Safety
+/// V's instruction set is enabled. Every slice has the query's length (checked).
+#[inline(always)]
+pub unsafe fn distances<V: F32Vec, const P: usize>(query: &[f32], points: [&[f32]; P]) -> [f32; P] {
+    let d = query.len();
+    assert!(points.iter().all(|p| p.len() == d), "every point has the query's length");
+    let lanes = V::LANES;
+    let body = d - d % lanes;
+    // SAFETY: every load reads `lanes` floats at an offset below `body` ≤ d (lengths checked above).
+    unsafe {
+        let (q, x) = (query.as_ptr(), points.map(|p| p.as_ptr()));
+        let mut acc = [V::splat(0.0); P];
+        let mut c = 0;
+        while c < body {
+            let qv = V::load(q.add(c));
+            for j in 0..P {
+                let diff = qv.sub(V::load(x[j].add(c)));
+                acc[j] = diff.mul_add(diff, acc[j]);
+            }
+            c += lanes;
+        }
+        std::array::from_fn(|j| {
+            let tail: f32 = query[body..].iter().zip(&points[j][body..]).map(|(a, b)| (a - b) * (a - b)).sum();
+            acc[j].sum() + tail
+        })
+    }
+}

@@ -1,0 +1,1 @@
+//! The k-NN lab's own tests (every variant on every edge size runs in `tests/every_lab.rs`).
