@@ -79,7 +79,7 @@ fn over_points(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, slices: u
 }
 
 /// Each query's k best over all slices' lists (laid out slice by slice, m·k each).
-fn merge(inputs: &Inputs, distances: &[f32], indices: &[u32], answer: &mut Answer) {
+pub(crate) fn merge(inputs: &Inputs, distances: &[f32], indices: &[u32], answer: &mut Answer) {
     let (m, k) = (inputs.shape.m, inputs.shape.k);
     for q in 0..m {
         let (out_indices, out_distances, class) = answer.query_mut(q, k);

@@ -1,1 +1,304 @@
-pub use super::parallel::knn;
+//! Rung 5, the flagship: matmul's packed micro-kernel computes the inner products, and a fused
+//! top-k epilogue consumes each register tile the moment it is done.
+//!
+//! ```text
+//! centre and pack all queries into MR-tall slivers, with their norms   // once per call
+//! split (query block × slice of points) into tasks                     // ← rayon
+//!   for each NR-wide sliver of the slice's points
+//!     pack it, centred, with its norms                                 // d × NR: stays in L1
+//!     for each MR-tall sliver of the query block                       // A block: in L2
+//!       micro-kernel: MR × NR inner products, in registers             // gemm/kernel.rs
+//!       epilogue: (1−ε)‖x'‖² − 2·q'·x' ≤ t, a whole vector at a time   // SIMD filter
+//!         the few that pass: exact direct-form distance, heap push     // exact re-ranking
+//! merge the slices' lists per query, sort, vote
+//! ```
+//!
+//! The m × n distance matrix is never written (at m = 1000, n = 100 000 it would be 400 MB);
+//! each MR × NR tile goes from the kernel's registers to a 1.5 KiB buffer in L1 and is filtered
+//! there. Once a query's heap is full almost no lane passes the filter, so the epilogue costs
+//! one fused multiply-add and one compare per vector of inner products, against d multiply-adds
+//! to compute them. Exactness comes from `knn::exact` (centring, a proven lower bound, re-ranking
+//! with the direct form); the answer is the same for any thread count, as in `parallel`.
+
+use std::cell::RefCell;
+
+use rayon::prelude::*;
+
+use crate::gemm::buffers::{AlignedBuffer, with_buffer};
+use crate::gemm::kernel::{MAX_TILE, MicroKernel};
+use crate::knn::exact::{self, query_threshold};
+use crate::knn::solutions::parallel::merge;
+use crate::knn::solutions::simd;
+use crate::knn::topk::TopK;
+use crate::knn::{Answer, Inputs};
+use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispatch_micro_kernel, simd_level};
+
+/// The packed query block a thread sweeps for every sliver of points stays in L2 beside
+/// everything else: at most this many bytes (1000 queries at d = 48, 375 at d = 128).
+const QUERY_BLOCK_BYTES: usize = 192 * 1024;
+/// Each slice of points has at least this many: below that the merge outweighs the split.
+const MIN_SLICE: usize = 4096;
+
+pub fn knn(inputs: &Inputs, answer: &mut Answer) {
+    knn_at(simd_level(), inputs, answer);
+}
+
+/// The flagship at an explicit SIMD level (tests run every level the CPU has).
+///
+/// # Panics
+/// If the CPU lacks `level`, or the buffers do not fit the shape.
+pub fn knn_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
+    inputs.shape.assert_fits(inputs, answer);
+    if inputs.shape.m == 0 {
+        return;
+    }
+    dispatch_micro_kernel(level, Search { level, inputs, answer });
+}
+
+struct Search<'i, 'a, 'b> {
+    level: SimdLevel,
+    inputs: &'i Inputs<'a>,
+    answer: &'i mut Answer<'b>,
+}
+
+thread_local! {
+    /// The calling thread's packed queries, their norms and the centre.
+    static QUERIES: RefCell<AlignedBuffer> = RefCell::default();
+    /// Each worker's packed sliver of points and its norms.
+    static SLIVER: RefCell<AlignedBuffer> = RefCell::default();
+    /// The calling thread's partial lists: (distances, indices), slice by slice.
+    static PARTIAL: RefCell<(Vec<f32>, Vec<u32>)> = RefCell::default();
+}
+
+impl WithMicroKernel for Search<'_, '_, '_> {
+    type Output = ();
+
+    unsafe fn run<K: MicroKernel>(self) {
+        let Search { level, inputs, answer } = self;
+        let (m, d) = (inputs.shape.m, inputs.shape.d);
+        let padded = m.div_ceil(K::MR) * K::MR;
+        with_buffer(&QUERIES, d + padded * d + m, |scratch| {
+            let (centre, rest) = scratch.split_at_mut(d);
+            let (packed, norms) = rest.split_at_mut(padded * d);
+            exact::centre(inputs, centre);
+            pack_queries::<K>(inputs, centre, packed, norms);
+            let queries = Packed { centre, queries: packed, norms };
+            let mut partial = |lists: &mut (Vec<f32>, Vec<u32>)| {
+                // SAFETY: forwarded: the CPU has K::LEVEL.
+                unsafe { search::<K>(level, inputs, &queries, lists, answer) }
+            };
+            PARTIAL.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut lists) => partial(&mut lists),
+                // Re-entered on this thread (nested parallel calls): lists of its own.
+                Err(_) => partial(&mut Default::default()),
+            });
+        });
+    }
+}
+
+/// The queries, centred and packed in MR-tall slivers (`d` columns of MR values each), with
+/// their scaled norms (see `knn::exact`), and the centre.
+struct Packed<'a> {
+    centre: &'a [f32],
+    queries: &'a [f32],
+    norms: &'a [f32],
+}
+
+/// Splits the work into tasks, runs them, and merges the lists into the answer.
+///
+/// # Safety
+/// The CPU has `K::LEVEL`.
+unsafe fn search<K: MicroKernel>(
+    level: SimdLevel,
+    inputs: &Inputs,
+    queries: &Packed,
+    lists: &mut (Vec<f32>, Vec<u32>),
+    answer: &mut Answer,
+) {
+    let (n, d, m, k) = (inputs.shape.n, inputs.shape.d, inputs.shape.m, inputs.shape.k);
+    let block = (QUERY_BLOCK_BYTES / (d * 4) / K::MR).max(1) * K::MR;
+    let blocks = m.div_ceil(block);
+    let threads = rayon::current_num_threads();
+    let slices = threads.div_ceil(blocks).min(n / MIN_SLICE).max(1);
+    let (distances, indices) = lists;
+    if distances.len() < slices * m * k {
+        distances.resize(slices * m * k, 0.0);
+        indices.resize(slices * m * k, 0);
+    }
+    let (distances, indices) = (&mut distances[..slices * m * k], &mut indices[..slices * m * k]);
+    distances.par_chunks_mut(m * k).zip(indices.par_chunks_mut(m * k)).enumerate().for_each(
+        |(slice, (distances, indices))| {
+            let points = slice * n / slices..(slice + 1) * n / slices;
+            let parts = distances.par_chunks_mut(block * k).zip(indices.par_chunks_mut(block * k));
+            parts.enumerate().for_each(|(b, (distances, indices))| {
+                let rows = b * block..(b * block + block).min(m);
+                for (distances, indices) in distances.chunks_exact_mut(k).zip(indices.chunks_exact_mut(k)) {
+                    TopK::new(distances, indices);
+                }
+                // SAFETY: forwarded: the CPU has K::LEVEL.
+                unsafe { task::<K>(level, inputs, queries, rows, points.clone(), distances, indices) };
+            });
+        },
+    );
+    merge(inputs, distances, indices, answer);
+}
+
+/// One task: the queries `rows` against the points `points`, into those queries' heaps
+/// (`distances` and `indices`, k slots per query).
+///
+/// # Safety
+/// The CPU has `K::LEVEL`.
+unsafe fn task<K: MicroKernel>(
+    level: SimdLevel,
+    inputs: &Inputs,
+    queries: &Packed,
+    rows: std::ops::Range<usize>,
+    points: std::ops::Range<usize>,
+    distances: &mut [f32],
+    indices: &mut [u32],
+) {
+    let d = inputs.shape.d;
+    with_buffer(&SLIVER, K::NR * d + K::NR, |scratch| {
+        let (sliver, norms) = scratch.split_at_mut(K::NR * d);
+        let mut tile = [0.0f32; MAX_TILE];
+        for first in points.clone().step_by(K::NR) {
+            let columns = first..(first + K::NR).min(points.end);
+            pack_points::<K>(inputs, queries.centre, columns.clone(), sliver, norms);
+            for top in rows.clone().step_by(K::MR) {
+                let sliver_rows = top..(top + K::MR).min(rows.end);
+                let a = &queries.queries[top * d..][..K::MR * d];
+                for pc in (0..d).step_by(K::KC) {
+                    let kc = K::KC.min(d - pc);
+                    // SAFETY: the CPU has K::LEVEL (our contract); `run` checks the slices.
+                    unsafe {
+                        K::run(kc, &a[pc * K::MR..], &sliver[pc * K::NR..], &mut tile, K::NR, pc == 0);
+                    }
+                }
+                let local = sliver_rows.start - rows.start..sliver_rows.end - rows.start;
+                let k = inputs.shape.k;
+                let epilogue = Epilogue {
+                    inputs,
+                    tile: &tile,
+                    nr: K::NR,
+                    rows: sliver_rows,
+                    columns: columns.clone(),
+                    query_norms: queries.norms,
+                    point_norms: norms,
+                    distances: &mut distances[local.start * k..local.end * k],
+                    indices: &mut indices[local.start * k..local.end * k],
+                };
+                dispatch(level, epilogue);
+            }
+        }
+    });
+}
+
+/// The fused epilogue of one MR × NR tile of inner products: filter, re-rank, push.
+struct Epilogue<'e, 'a> {
+    inputs: &'e Inputs<'a>,
+    /// Row r, column j of the tile at `tile[r * nr + j]`.
+    tile: &'e [f32],
+    nr: usize,
+    /// The tile's queries and points.
+    rows: std::ops::Range<usize>,
+    columns: std::ops::Range<usize>,
+    query_norms: &'e [f32],
+    /// The sliver's points' scaled norms.
+    point_norms: &'e [f32],
+    /// The tile's queries' heaps, k slots each.
+    distances: &'e mut [f32],
+    indices: &'e mut [u32],
+}
+
+impl WithSimd for Epilogue<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<V: F32Vec>(self) {
+        let Epilogue { inputs, tile, nr, rows, columns, query_norms, point_norms, distances, indices } = self;
+        let k = inputs.shape.k;
+        let valid = columns.len();
+        let heaps = distances.chunks_exact_mut(k).zip(indices.chunks_exact_mut(k));
+        for ((r, q), (distances, indices)) in rows.enumerate().zip(heaps) {
+            let mut top = TopK::resume(distances, indices);
+            let query = inputs.query(q);
+            let mut t = query_threshold(top.threshold(), query_norms[q]);
+            for lane in (0..valid).step_by(V::LANES) {
+                // SAFETY: `dispatch` enabled V; the tile row and the norms hold `nr` ≥ lane +
+                // LANES floats (nr is a multiple of LANES).
+                let passed = unsafe {
+                    let products = V::load(tile.as_ptr().add(r * nr + lane));
+                    let lower = products.mul_add(V::splat(-2.0), V::load(point_norms.as_ptr().add(lane)));
+                    // Lanes where lower ≤ t, written as "not t < lower".
+                    !V::bits(V::splat(t).lt(lower)) & lane_mask((valid - lane).min(V::LANES))
+                };
+                let mut bits = passed;
+                while bits != 0 {
+                    let j = lane + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let i = columns.start + j;
+                    // SAFETY: V is enabled; both rows have d floats.
+                    let [distance] = unsafe { simd::distances::<V, 1>(query, [inputs.point(i)]) };
+                    top.push(distance, i as u32);
+                    t = query_threshold(top.threshold(), query_norms[q]);
+                }
+            }
+        }
+    }
+}
+
+/// The low `count` bits set (all 32 from 32 on).
+#[inline(always)]
+fn lane_mask(count: usize) -> u32 {
+    if count >= 32 { u32::MAX } else { (1 << count) - 1 }
+}
+
+/// Packs every query, centred, into MR-tall slivers: sliver s holds queries s·MR.. as d columns
+/// of MR values (zeros past the last query), the order the micro-kernel broadcasts them in.
+fn pack_queries<K: MicroKernel>(inputs: &Inputs, centre: &[f32], packed: &mut [f32], norms: &mut [f32]) {
+    let d = inputs.shape.d;
+    let scale = exact::norm_scale(d);
+    for (s, sliver) in packed.chunks_exact_mut(K::MR * d).enumerate() {
+        for r in 0..K::MR {
+            let q = s * K::MR + r;
+            if q < inputs.shape.m {
+                let row = inputs.query(q);
+                for p in 0..d {
+                    sliver[p * K::MR + r] = row[p] - centre[p];
+                }
+                norms[q] = exact::scaled_centred_norm(row, centre, scale);
+            } else {
+                for p in 0..d {
+                    sliver[p * K::MR + r] = 0.0;
+                }
+            }
+        }
+    }
+}
+
+/// Packs the points `columns`, centred, into one NR-wide sliver (d rows of NR values, zeros past
+/// the last point), and their scaled norms.
+fn pack_points<K: MicroKernel>(
+    inputs: &Inputs,
+    centre: &[f32],
+    columns: std::ops::Range<usize>,
+    sliver: &mut [f32],
+    norms: &mut [f32],
+) {
+    let d = inputs.shape.d;
+    let scale = exact::norm_scale(d);
+    let count = columns.len();
+    for (j, i) in columns.enumerate() {
+        let row = inputs.point(i);
+        for p in 0..d {
+            sliver[p * K::NR + j] = row[p] - centre[p];
+        }
+        norms[j] = exact::scaled_centred_norm(row, centre, scale);
+    }
+    for j in count..K::NR {
+        for p in 0..d {
+            sliver[p * K::NR + j] = 0.0;
+        }
+        norms[j] = 0.0;
+    }
+}
