@@ -92,12 +92,12 @@ unsafe fn scan<V: F32Vec>(inputs: &Inputs, query: &[f32], points: Range<usize>, 
     let n = points.end;
     let mut i = points.start;
     while i + POINTS_PER_STEP <= n {
-        let points = std::array::from_fn(|j| inputs.point(i + j));
+        let points = [inputs.point(i), inputs.point(i + 1), inputs.point(i + 2), inputs.point(i + 3)];
         // SAFETY: V is enabled (our contract); every row has d floats.
         let distances = unsafe { distances::<V, POINTS_PER_STEP>(query, points) };
-        for (j, distance) in distances.into_iter().enumerate() {
-            if distance <= top.threshold() {
-                top.push(distance, (i + j) as u32);
+        for j in 0..POINTS_PER_STEP {
+            if distances[j] <= top.threshold() {
+                top.push(distances[j], (i + j) as u32);
             }
         }
         i += POINTS_PER_STEP;
@@ -116,26 +116,36 @@ unsafe fn scan<V: F32Vec>(inputs: &Inputs, query: &[f32], points: Range<usize>, 
 /// V's instruction set is enabled. Every slice has the query's length (checked).
 #[inline(always)]
 pub unsafe fn distances<V: F32Vec, const P: usize>(query: &[f32], points: [&[f32]; P]) -> [f32; P] {
+    // Plain loops, no closures: a closure inside `#[target_feature]` code is compiled as a
+    // function of its own, called per element, with the accumulators spilled to memory.
     let d = query.len();
-    assert!(points.iter().all(|p| p.len() == d), "every point has the query's length");
+    for point in points {
+        assert_eq!(point.len(), d, "every point has the query's length");
+    }
     let lanes = V::LANES;
     let body = d - d % lanes;
+    let mut out = [0.0f32; P];
     // SAFETY: every load reads `lanes` floats at an offset below `body` ≤ d (lengths checked above).
     unsafe {
-        let (q, x) = (query.as_ptr(), points.map(|p| p.as_ptr()));
+        let q = query.as_ptr();
         let mut acc = [V::splat(0.0); P];
         let mut c = 0;
         while c < body {
             let qv = V::load(q.add(c));
             for j in 0..P {
-                let diff = qv.sub(V::load(x[j].add(c)));
+                let diff = qv.sub(V::load(points[j].as_ptr().add(c)));
                 acc[j] = diff.mul_add(diff, acc[j]);
             }
             c += lanes;
         }
-        std::array::from_fn(|j| {
-            let tail: f32 = query[body..].iter().zip(&points[j][body..]).map(|(a, b)| (a - b) * (a - b)).sum();
-            acc[j].sum() + tail
-        })
+        for j in 0..P {
+            let mut tail = 0.0;
+            for c in body..d {
+                let diff = query[c] - points[j][c];
+                tail += diff * diff;
+            }
+            out[j] = acc[j].sum() + tail;
+        }
     }
+    out
 }
