@@ -52,3 +52,31 @@ pub fn with_buffer<R>(
         Err(_) => f(AlignedBuffer::default().slice(len)),
     })
 }
+
+/// Scratch shared by every thread: a call (or a task) takes one item, and gives it back when
+/// done. Unlike a thread-local buffer, it stays warm whichever thread a call lands on (a rayon
+/// pool runs a call on any of its workers), so a warm kernel allocates nothing.
+pub struct Pool<T> {
+    items: std::sync::Mutex<Vec<T>>,
+}
+
+impl<T: Default> Pool<T> {
+    pub const fn new() -> Pool<T> {
+        Pool { items: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// Runs `f` with an item of the pool (a new one if all are in use).
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let taken = self.items.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut item = taken.unwrap_or_default();
+        let result = f(&mut item);
+        self.items.lock().unwrap_or_else(|e| e.into_inner()).push(item);
+        result
+    }
+}
+
+impl<T: Default> Default for Pool<T> {
+    fn default() -> Pool<T> {
+        Pool::new()
+    }
+}

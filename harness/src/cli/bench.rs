@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use perflab_labs::{Case, Lab, PythonAnchor, Variant};
 
-use super::{BenchArgs, Common, check_size, find_lab, select_variants, thread_pool};
+use super::{BenchArgs, Common, check_size, find_lab, select_variants, thread_pool, with_data};
 use crate::anchors::{self, Anchor, Unavailable};
 use crate::machine::Machine;
 use crate::measure::{self, Budget, External, Outcome};
@@ -43,6 +43,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.size.clone()
     };
+    let sizes = sizes.iter().map(|size| with_data(lab, size, args.data.as_deref())).collect::<anyhow::Result<_>>()?;
     let variants = select_variants(lab, &args.variant)?;
     run_jobs(vec![Job { lab, sizes, variants }], &args.common, &Budget::thorough(args.seconds))
 }

@@ -85,6 +85,9 @@ pub struct BenchArgs {
     /// Only these variants, repeatable (see `cargo lab list`) [default: all]
     #[arg(long)]
     pub variant: Vec<String>,
+    /// Data set, for labs that generate several (knn: normal, shifted, duplicates) [default: the lab's first]
+    #[arg(long, value_name = "NAME")]
+    pub data: Option<String>,
     /// Sampling time per variant, in seconds
     #[arg(long, default_value_t = 2.0, value_parser = positive_seconds)]
     pub seconds: f64,
@@ -101,6 +104,9 @@ pub struct ProfileArgs {
     /// Problem size, in the lab's syntax (see `cargo lab list`) [default: the lab's default size]
     #[arg(long, short)]
     pub size: Option<String>,
+    /// Data set, for labs that generate several (knn: normal, shifted, duplicates) [default: the lab's first]
+    #[arg(long, value_name = "NAME")]
+    pub data: Option<String>,
     /// How long to sample; at about 250 samples/s, 5 s gives over a thousand samples
     #[arg(long, default_value_t = 5.0, value_parser = positive_seconds)]
     pub seconds: f64,
@@ -186,6 +192,26 @@ fn select_variants(lab: &dyn Lab, names: &[String]) -> anyhow::Result<Vec<usize>
     }
     chosen.sort_unstable();
     Ok(chosen)
+}
+
+/// `size` with the data set `data` (labs with several data sets take it as one more key,
+/// `data=<name>`), or an error naming the data sets the lab has.
+fn with_data(lab: &dyn Lab, size: &str, data: Option<&str>) -> anyhow::Result<String> {
+    let Some(data) = data else { return Ok(size.to_string()) };
+    let known = lab.data_sets();
+    if known.is_empty() {
+        let with: Vec<&str> =
+            perflab_labs::all().iter().filter(|l| !l.data_sets().is_empty()).map(|l| l.name()).collect();
+        anyhow::bail!(
+            "{} generates one kind of data; --data is for labs with several ({})",
+            lab.name(),
+            with.join(", ")
+        );
+    }
+    if !known.contains(&data) {
+        anyhow::bail!("{} has no data set '{data}'; known: {}", lab.name(), known.join(", "));
+    }
+    Ok(format!("{size},data={data}"))
 }
 
 /// Parses `size` for `lab` and checks that its inputs fit in memory, before anything is built.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
-use super::{ProfileArgs, check_size, find_lab, select_variants, thread_pool};
+use super::{ProfileArgs, check_size, find_lab, select_variants, thread_pool, with_data};
 use crate::{measure, panics, profile};
 
 pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
@@ -19,6 +19,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
         bail!("variant '{}' is not available in this build: {why}", info.name);
     }
     let size = args.size.clone().unwrap_or_else(|| lab.default_sizes()[0].to_string());
+    let size = with_data(lab, &size, args.data.as_deref())?;
     check_size(lab, &size)?;
     let pool = thread_pool(args.threads)?;
     let mut case = lab.prepare(&size, args.seed).map_err(anyhow::Error::msg)?;

@@ -21,7 +21,7 @@
 //! TODO 5. Write the dot product with eight partial sums so that the compiler vectorises it.
 //!
 //! Hints: scratch buffers reused across calls keep the allocation column at zero
-//! (`crate::gemm::buffers::with_buffer` with a `thread_local!` key of your own).
+//! (a `static` `crate::gemm::buffers::Pool<AlignedBuffer>`: warm whichever thread runs the call).
 
 use crate::knn::{Answer, Inputs, naive};
 

@@ -12,9 +12,7 @@
 //! lower bound cannot beat the k-th best, and re-rank the others with the direct form, whose
 //! accurate distances are what is returned.
 
-use std::cell::RefCell;
-
-use crate::gemm::buffers::{AlignedBuffer, with_buffer};
+use crate::gemm::buffers::{AlignedBuffer, Pool};
 use crate::knn::exact::{self, query_threshold};
 use crate::knn::topk::{TopK, vote};
 use crate::knn::{Answer, Inputs, squared_distance};
@@ -24,14 +22,14 @@ const QUERY_TILE: usize = 16;
 /// Points per tile: 64 KiB of centred rows at d = 64, in L2 while all the tile's queries use them.
 const POINT_TILE: usize = 256;
 
-thread_local! {
-    static SCRATCH: RefCell<AlignedBuffer> = RefCell::default();
-}
+/// The centred copies and norms of a call, reused from call to call.
+static SCRATCH: Pool<AlignedBuffer> = Pool::new();
 
 pub fn knn(inputs: &Inputs, answer: &mut Answer) {
     inputs.shape.assert_fits(inputs, answer);
     let (n, d, m) = (inputs.shape.n, inputs.shape.d, inputs.shape.m);
-    with_buffer(&SCRATCH, d + n * d + n + m * d + m, |scratch| {
+    SCRATCH.with(|buffer| {
+        let scratch = buffer.slice(d + n * d + n + m * d + m);
         let (centre, rest) = scratch.split_at_mut(d);
         let (points, rest) = rest.split_at_mut(n * d);
         let (point_norms, rest) = rest.split_at_mut(n);

@@ -7,10 +7,9 @@
 //! computes it: the answer never depends on the thread count (a test checks it, bit for bit).
 //! Each query's work is the `simd` rung's scan.
 
-use std::cell::RefCell;
-
 use rayon::prelude::*;
 
+use crate::gemm::buffers::Pool;
 use crate::knn::solutions::simd::scan_at;
 use crate::knn::topk::{NO_POINT, TopK, vote};
 use crate::knn::{Answer, Inputs};
@@ -47,15 +46,13 @@ fn over_queries(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
     });
 }
 
-thread_local! {
-    /// The slices' partial lists (distances, indices), kept and reused by the calling thread.
-    static PARTIAL: RefCell<(Vec<f32>, Vec<u32>)> = RefCell::default();
-}
+/// The slices' partial lists (distances, indices), reused from call to call.
+static PARTIAL: Pool<(Vec<f32>, Vec<u32>)> = Pool::new();
 
 /// One task per slice of the training set, every query in each; then a merge per query.
 fn over_points(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, slices: usize) {
     let (n, m, k) = (inputs.shape.n, inputs.shape.m, inputs.shape.k);
-    let mut run = |partial: &mut (Vec<f32>, Vec<u32>)| {
+    let run = |partial: &mut (Vec<f32>, Vec<u32>)| {
         let (distances, indices) = partial;
         if distances.len() < slices * m * k {
             distances.resize(slices * m * k, 0.0);
@@ -71,11 +68,7 @@ fn over_points(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, slices: u
         });
         merge(inputs, &distances[..slices * m * k], &indices[..slices * m * k], answer);
     };
-    PARTIAL.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut partial) => run(&mut partial),
-        // Re-entered on this thread (nested parallel calls): a list of its own.
-        Err(_) => run(&mut Default::default()),
-    });
+    PARTIAL.with(run);
 }
 
 /// Each query's k best over all slices' lists (laid out slice by slice, m·k each).

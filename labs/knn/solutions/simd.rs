@@ -95,9 +95,9 @@ unsafe fn scan<V: F32Vec>(inputs: &Inputs, query: &[f32], points: Range<usize>, 
         let points = [inputs.point(i), inputs.point(i + 1), inputs.point(i + 2), inputs.point(i + 3)];
         // SAFETY: V is enabled (our contract); every row has d floats.
         let distances = unsafe { distances::<V, POINTS_PER_STEP>(query, points) };
-        for j in 0..POINTS_PER_STEP {
-            if distances[j] <= top.threshold() {
-                top.push(distances[j], (i + j) as u32);
+        for (j, &distance) in distances.iter().enumerate() {
+            if distance <= top.threshold() {
+                top.push(distance, (i + j) as u32);
             }
         }
         i += POINTS_PER_STEP;

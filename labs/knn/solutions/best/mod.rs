@@ -20,11 +20,9 @@
 //! to compute them. Exactness comes from `knn::exact` (centring, a proven lower bound, re-ranking
 //! with the direct form); the answer is the same for any thread count, as in `parallel`.
 
-use std::cell::RefCell;
-
 use rayon::prelude::*;
 
-use crate::gemm::buffers::{AlignedBuffer, with_buffer};
+use crate::gemm::buffers::{AlignedBuffer, Pool};
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
 use crate::knn::exact::{self, query_threshold};
 use crate::knn::solutions::parallel::merge;
@@ -69,13 +67,9 @@ pub fn knn_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
     }
 }
 
-/// Runs `f` with the calling thread's partial lists.
+/// Runs `f` with partial lists from the pool.
 fn with_lists<R>(f: impl FnOnce(&mut (Vec<f32>, Vec<u32>)) -> R) -> R {
-    PARTIAL.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut lists) => f(&mut lists),
-        // Re-entered on this thread (nested parallel calls): lists of its own.
-        Err(_) => f(&mut Default::default()),
-    })
+    PARTIAL.with(f)
 }
 
 /// `slices` × m × k slots of the partial lists.
@@ -157,14 +151,12 @@ struct Search<'i, 'a, 'b> {
     answer: &'i mut Answer<'b>,
 }
 
-thread_local! {
-    /// The calling thread's packed queries, their norms and the centre.
-    static QUERIES: RefCell<AlignedBuffer> = RefCell::default();
-    /// Each worker's packed sliver of points and its norms.
-    static SLIVER: RefCell<AlignedBuffer> = RefCell::default();
-    /// The calling thread's partial lists: (distances, indices), slice by slice.
-    static PARTIAL: RefCell<(Vec<f32>, Vec<u32>)> = RefCell::default();
-}
+/// A call's packed queries, their norms and the centre.
+static QUERIES: Pool<AlignedBuffer> = Pool::new();
+/// A task's packed sliver of points, its norms and its queries' limits.
+static SLIVER: Pool<AlignedBuffer> = Pool::new();
+/// A call's partial lists: (distances, indices), slice by slice.
+static PARTIAL: Pool<(Vec<f32>, Vec<u32>)> = Pool::new();
 
 impl WithMicroKernel for Search<'_, '_, '_> {
     type Output = ();
@@ -173,7 +165,8 @@ impl WithMicroKernel for Search<'_, '_, '_> {
         let Search { level, inputs, answer } = self;
         let (m, d) = (inputs.shape.m, inputs.shape.d);
         let padded = m.div_ceil(K::MR) * K::MR;
-        with_buffer(&QUERIES, d + padded * d + m, |scratch| {
+        QUERIES.with(|buffer| {
+            let scratch = buffer.slice(d + padded * d + m);
             let (centre, rest) = scratch.split_at_mut(d);
             let (packed, norms) = rest.split_at_mut(padded * d);
             exact::centre(inputs, centre);
@@ -243,7 +236,8 @@ unsafe fn task<K: MicroKernel>(
     indices: &mut [u32],
 ) {
     let d = inputs.shape.d;
-    with_buffer(&SLIVER, K::NR * d + K::NR + rows.len(), |scratch| {
+    SLIVER.with(|buffer| {
+        let scratch = buffer.slice(K::NR * d + K::NR + rows.len());
         let (sliver, rest) = scratch.split_at_mut(K::NR * d);
         let (norms, limits) = rest.split_at_mut(K::NR);
         // Each query's side of the filter (see `knn::exact`), updated when its heap changes.
