@@ -98,6 +98,9 @@ pub struct WorkUnit {
     pub scale: f64,
     /// Whether the unit is floating-point operations, so it can be compared with the FMA peak.
     pub is_flops: bool,
+    /// Also reported: a count of the lab's own items per call (queries, points), with its rate's
+    /// name (`queries/s`), when that reads more naturally than the unit above.
+    pub items: Option<(f64, &'static str)>,
 }
 
 /// A library timed in a Python process beside the lab's own variants (see the harness's

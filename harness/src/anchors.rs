@@ -62,6 +62,8 @@ pub struct Anchor {
     dir: tempfile::TempDir,
     /// The last few KiB Python wrote to stderr (a traceback), for the error of a crash.
     stderr_tail: Arc<Mutex<Vec<u8>>>,
+    /// The thread that drains stderr: finished once the pipe closes.
+    stderr_reader: std::thread::JoinHandle<()>,
     /// Per sample: the harness's wall time around the request less Python's time of the calls,
     /// i.e. the process round-trip that the timing leaves out.
     round_trips: Vec<f64>,
@@ -123,7 +125,7 @@ impl Anchor {
         })?;
         let stdin = child.stdin.take().expect("piped");
         let replies = lines_of(child.stdout.take().expect("piped"));
-        let stderr_tail = tail_of(child.stderr.take().expect("piped"));
+        let (stderr_tail, stderr_reader) = tail_of(child.stderr.take().expect("piped"));
         let mut anchor = Anchor {
             name,
             child,
@@ -132,6 +134,7 @@ impl Anchor {
             info: serde_json::Value::Null,
             dir,
             stderr_tail,
+            stderr_reader,
             round_trips: Vec::new(),
             sampled: Vec::new(),
         };
@@ -221,8 +224,16 @@ impl Anchor {
         }
     }
 
-    /// The end of what Python wrote to stderr, as a suffix for an error message.
+    /// The end of what Python wrote to stderr, as a suffix for an error message. After an exit,
+    /// waits (at most a second) until the pipe is drained, so a traceback written just before the
+    /// exit is never lost to a race with the reader thread.
     fn stderr(&self) -> String {
+        for _ in 0..100 {
+            if self.stderr_reader.is_finished() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let tail = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
         let text = String::from_utf8_lossy(&tail);
         let text = text.trim();
@@ -311,11 +322,11 @@ fn lines_of(stdout: impl Read + Send + 'static) -> Receiver<String> {
 
 /// Drains a child's stderr to its end (so the child never blocks on a full pipe), keeping the
 /// last few KiB.
-fn tail_of(stderr: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+fn tail_of(stderr: impl Read + Send + 'static) -> (Arc<Mutex<Vec<u8>>>, std::thread::JoinHandle<()>) {
     const KEEP: usize = 4096;
     let tail = Arc::new(Mutex::new(Vec::new()));
     let kept = Arc::clone(&tail);
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         let mut reader = BufReader::new(stderr);
         let mut chunk = [0u8; 1024];
         while let Ok(n) = reader.read(&mut chunk) {
@@ -328,7 +339,7 @@ fn tail_of(stderr: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
             tail.drain(..excess);
         }
     });
-    tail
+    (tail, reader)
 }
 
 /// Spawns `command`, retrying briefly on ETXTBSY: a script written just before may still be open

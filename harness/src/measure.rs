@@ -303,7 +303,7 @@ mod tests {
             Vec::new()
         }
         fn work(&self) -> WorkUnit {
-            WorkUnit { per_call: 1.0, name: "calls/s", scale: 1.0, is_flops: false }
+            WorkUnit { per_call: 1.0, name: "calls/s", scale: 1.0, is_flops: false, items: None }
         }
         fn limit(&mut self, _: usize, _: f64) -> f64 {
             1.0

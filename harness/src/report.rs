@@ -58,6 +58,8 @@ pub struct VariantRecord {
     /// (p75 − p25) / median.
     pub spread: Option<f64>,
     pub throughput: Option<Throughput>,
+    /// The lab's items per second (queries/s), for labs that count them.
+    pub items: Option<Throughput>,
     /// GFLOP/s, for labs whose work is floating-point operations.
     pub gflops: Option<f64>,
     pub fraction_of_peak: Option<f64>,
@@ -140,6 +142,7 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
                 samples: None,
                 spread: None,
                 throughput: None,
+                items: None,
                 gflops: None,
                 fraction_of_peak: None,
                 speedup_vs_naive: None,
@@ -170,6 +173,7 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
                     row.samples = Some(stats.samples);
                     row.spread = Some(stats.spread());
                     row.throughput = Some(Throughput { value: rate, unit: work.name });
+                    row.items = work.items.map(|(count, unit)| Throughput { value: count / stats.median, unit });
                     if work.is_flops {
                         let gflops = per_second / 1e9;
                         row.gflops = Some(gflops);
@@ -208,13 +212,36 @@ pub fn rescale_to_peak(records: &mut [Record], peak: f64) {
     }
 }
 
+/// A rate in a readable precision: 6,410 or 12.4 or 0.831.
+fn format_rate(value: f64) -> String {
+    if value >= 1000.0 {
+        let whole = format!("{value:.0}");
+        let digits: Vec<char> = whole.chars().collect();
+        let mut out = String::new();
+        for (i, c) in digits.iter().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(*c);
+        }
+        out
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.3}")
+    }
+}
+
 /// The terminal table of one record, with notes below it (failures, limits, noise).
 pub fn render(record: &Record) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_BORDERS_ONLY);
     let unit = record.variants.iter().find_map(|v| v.throughput.as_ref().map(|t| t.unit)).unwrap_or("throughput");
     let has_peak = record.variants.iter().any(|v| v.fraction_of_peak.is_some());
-    let mut header = vec!["variant", "role", "median", "spread", unit];
+    let items = record.variants.iter().find_map(|v| v.items.as_ref().map(|t| t.unit));
+    let mut header = vec!["variant", "role", "median", "spread"];
+    header.extend(items);
+    header.push(unit);
     if has_peak {
         header.push("of peak");
     }
@@ -230,8 +257,11 @@ pub fn render(record: &Record) -> String {
                 let mut n = vec![
                     format_seconds(v.median_s.unwrap_or_default()),
                     format!("±{:.0}%", 50.0 * v.spread.unwrap_or_default()),
-                    format!("{:.2}", v.throughput.as_ref().map_or(0.0, |t| t.value)),
                 ];
+                if items.is_some() {
+                    n.push(v.items.as_ref().map_or("-".into(), |t| format_rate(t.value)));
+                }
+                n.push(format!("{:.2}", v.throughput.as_ref().map_or(0.0, |t| t.value)));
                 if has_peak {
                     // Above 100% the peak probe itself was slowed down: say so, never hide it.
                     let flag = |f: f64| if f > 1.0 { "!" } else { "" };

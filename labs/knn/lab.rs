@@ -209,20 +209,26 @@ struct KnnCase {
     oracle: Oracle,
 }
 
+/// Generated inputs: training points, their labels and queries, the same for the same seed.
+pub fn generate(shape: Shape, data: DataSet, seed: u64) -> (Vec<f32>, Vec<u32>, Vec<f32>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let shift = if data == DataSet::Shifted { SHIFT } else { 0.0 };
+    let train = match data {
+        DataSet::Duplicates => {
+            let count = shape.n.div_ceil(COPIES);
+            let distinct = normal_rows(count, shape.d, 0.0, &mut rng);
+            (0..shape.n).flat_map(|i| &distinct[(i % count) * shape.d..][..shape.d]).copied().collect()
+        }
+        _ => normal_rows(shape.n, shape.d, shift, &mut rng),
+    };
+    let labels = (0..shape.n).map(|_| rng.random_range(0..CLASSES)).collect();
+    let queries = normal_rows(shape.m, shape.d, shift, &mut rng);
+    (train, labels, queries)
+}
+
 impl KnnCase {
     fn new(shape: Shape, data: DataSet, kernels: Vec<Option<Kernel>>, seed: u64) -> KnnCase {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let shift = if data == DataSet::Shifted { SHIFT } else { 0.0 };
-        let train = match data {
-            DataSet::Duplicates => {
-                let count = shape.n.div_ceil(COPIES);
-                let distinct = normal_rows(count, shape.d, 0.0, &mut rng);
-                (0..shape.n).flat_map(|i| &distinct[(i % count) * shape.d..][..shape.d]).copied().collect()
-            }
-            _ => normal_rows(shape.n, shape.d, shift, &mut rng),
-        };
-        let labels = (0..shape.n).map(|_| rng.random_range(0..CLASSES)).collect();
-        let queries = normal_rows(shape.m, shape.d, shift, &mut rng);
+        let (train, labels, queries) = generate(shape, data, seed);
         KnnCase {
             shape,
             data,
@@ -264,7 +270,13 @@ impl Case for KnnCase {
     }
 
     fn work(&self) -> WorkUnit {
-        WorkUnit { per_call: self.shape.flops(), name: "GFLOP/s", scale: 1e9, is_flops: true }
+        WorkUnit {
+            per_call: self.shape.flops(),
+            name: "GFLOP/s",
+            scale: 1e9,
+            is_flops: true,
+            items: Some((self.shape.m as f64, "queries/s")),
+        }
     }
 
     fn limit(&mut self, variant: usize, fraction: f64) -> f64 {

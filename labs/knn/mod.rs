@@ -28,7 +28,7 @@ pub mod solutions;
 mod tests;
 pub mod topk;
 
-pub use lab::{DataSet, Knn, parse_size};
+pub use lab::{DataSet, Knn, generate, parse_size};
 
 use std::fmt;
 

@@ -161,7 +161,7 @@ impl Case for MatmulCase {
     }
 
     fn work(&self) -> WorkUnit {
-        WorkUnit { per_call: self.shape.flops(), name: "GFLOP/s", scale: 1e9, is_flops: true }
+        WorkUnit { per_call: self.shape.flops(), name: "GFLOP/s", scale: 1e9, is_flops: true, items: None }
     }
 
     fn limit(&mut self, variant: usize, fraction: f64) -> f64 {

@@ -7,7 +7,7 @@
 //!
 //! TODO 1. Start from `select` (`../solutions/select.rs`): per query, a `TopK` over the query's
 //!         answer slots (`answer.query_mut(q, k)`), every point pushed, `into_sorted`, `vote`.
-//!         Make it work here first (it is already several times faster than naive: why?).
+//!         Make it work here first (already faster than naive, with no allocation: why?).
 //! TODO 2. Write the distance once, generic over `V: F32Vec` (see `crate::simd`):
 //!         `unsafe fn distance<V: F32Vec>(query: &[f32], point: &[f32]) -> f32`, marked
 //!         `#[inline(always)]`. Per step of `V::LANES` coordinates: `V::load` both, `sub`, then

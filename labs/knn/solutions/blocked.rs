@@ -26,6 +26,22 @@ const POINT_TILE: usize = 256;
 static SCRATCH: Pool<AlignedBuffer> = Pool::new();
 
 pub fn knn(inputs: &Inputs, answer: &mut Answer) {
+    knn_with(Fix { centre: true, rerank: true }, inputs, answer);
+}
+
+/// Which parts of the fix run (see `knn::exact`): the rung runs both; the lab README's precision
+/// table (`cargo run --release -p perflab-labs --example knn_precision`) measures each.
+#[derive(Clone, Copy, Debug)]
+pub struct Fix {
+    /// Subtract the centre from both sets before the products.
+    pub centre: bool,
+    /// Filter with the error bound and re-rank with the direct form. Without it the expanded
+    /// form's value is ranked and returned, clamped at 0 (what faiss and numpy return).
+    pub rerank: bool,
+}
+
+/// The rung with only the chosen parts of the fix.
+pub fn knn_with(fix: Fix, inputs: &Inputs, answer: &mut Answer) {
     inputs.shape.assert_fits(inputs, answer);
     let (n, d, m) = (inputs.shape.n, inputs.shape.d, inputs.shape.m);
     SCRATCH.with(|buffer| {
@@ -34,12 +50,17 @@ pub fn knn(inputs: &Inputs, answer: &mut Answer) {
         let (points, rest) = rest.split_at_mut(n * d);
         let (point_norms, rest) = rest.split_at_mut(n);
         let (queries, query_norms) = rest.split_at_mut(m * d);
-        exact::centre(inputs, centre);
-        centre_rows(inputs.train, centre, points, point_norms, d);
-        centre_rows(inputs.queries, centre, queries, query_norms, d);
+        if fix.centre {
+            exact::centre(inputs, centre);
+        } else {
+            centre.fill(0.0);
+        }
+        let scale = if fix.rerank { exact::norm_scale(d) } else { 1.0 };
+        centre_rows(inputs.train, centre, points, point_norms, d, scale);
+        centre_rows(inputs.queries, centre, queries, query_norms, d, scale);
         let centred = Centred { points, point_norms, queries, query_norms };
         for first in (0..m).step_by(QUERY_TILE) {
-            query_tile(inputs, &centred, first..(first + QUERY_TILE).min(m), answer);
+            query_tile(fix, inputs, &centred, first..(first + QUERY_TILE).min(m), answer);
         }
     });
 }
@@ -52,9 +73,9 @@ struct Centred<'a> {
     query_norms: &'a [f32],
 }
 
-/// `out = rows − centre`, row by row, and each row's squared norm × (1 − ε).
-fn centre_rows(rows: &[f32], centre: &[f32], out: &mut [f32], norms: &mut [f32], d: usize) {
-    let scale = exact::norm_scale(d);
+/// `out = rows − centre`, row by row, and each row's squared norm × `scale` (1 − ε: see
+/// `knn::exact`).
+fn centre_rows(rows: &[f32], centre: &[f32], out: &mut [f32], norms: &mut [f32], d: usize, scale: f32) {
     for ((row, out), norm) in rows.chunks_exact(d).zip(out.chunks_exact_mut(d)).zip(norms) {
         for ((o, &x), &c) in out.iter_mut().zip(row).zip(centre) {
             *o = x - c;
@@ -64,7 +85,7 @@ fn centre_rows(rows: &[f32], centre: &[f32], out: &mut [f32], norms: &mut [f32],
 }
 
 /// The k nearest of the queries `queries`, tile of points by tile of points.
-fn query_tile(inputs: &Inputs, centred: &Centred, queries: std::ops::Range<usize>, answer: &mut Answer) {
+fn query_tile(fix: Fix, inputs: &Inputs, centred: &Centred, queries: std::ops::Range<usize>, answer: &mut Answer) {
     let (n, d, k) = (inputs.shape.n, inputs.shape.d, inputs.shape.k);
     for q in queries.clone() {
         let (indices, distances, _) = answer.query_mut(q, k);
@@ -85,6 +106,12 @@ fn query_tile(inputs: &Inputs, centred: &Centred, queries: std::ops::Range<usize
             let (indices, distances, _) = answer.query_mut(q, k);
             let mut top = TopK::resume(distances, indices);
             let query_norm = centred.query_norms[q];
+            if !fix.rerank {
+                for (&product, i) in row.iter().zip(points.clone()) {
+                    top.push((centred.point_norms[i] + query_norm - 2.0 * product).max(0.0), i as u32);
+                }
+                continue;
+            }
             let mut t = query_threshold(top.threshold(), query_norm);
             for (&product, i) in row.iter().zip(points.clone()) {
                 if centred.point_norms[i] - 2.0 * product <= t {
