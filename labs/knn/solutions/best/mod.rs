@@ -20,6 +20,8 @@
 //! to compute them. Exactness comes from `knn::exact` (centring, a proven lower bound, re-ranking
 //! with the direct form); the answer is the same for any thread count, as in `parallel`.
 
+use std::marker::PhantomData;
+
 use rayon::prelude::*;
 
 use crate::gemm::buffers::{AlignedBuffer, Pool};
@@ -63,7 +65,7 @@ pub fn knn_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
     if inputs.shape.m <= DIRECT_MAX_QUERIES {
         with_lists(|lists| direct(level, inputs, lists, answer));
     } else {
-        dispatch_micro_kernel(level, Search { level, inputs, answer });
+        dispatch_micro_kernel(level, Search { inputs, answer });
     }
 }
 
@@ -146,7 +148,6 @@ impl WithSimd for DirectScan<'_, '_> {
 }
 
 struct Search<'i, 'a, 'b> {
-    level: SimdLevel,
     inputs: &'i Inputs<'a>,
     answer: &'i mut Answer<'b>,
 }
@@ -162,7 +163,7 @@ impl WithMicroKernel for Search<'_, '_, '_> {
     type Output = ();
 
     unsafe fn run<K: MicroKernel>(self) {
-        let Search { level, inputs, answer } = self;
+        let Search { inputs, answer } = self;
         let (m, d) = (inputs.shape.m, inputs.shape.d);
         let padded = m.div_ceil(K::MR) * K::MR;
         QUERIES.with(|buffer| {
@@ -174,7 +175,7 @@ impl WithMicroKernel for Search<'_, '_, '_> {
             let queries = Packed { centre, queries: packed, norms };
             let partial = |lists: &mut (Vec<f32>, Vec<u32>)| {
                 // SAFETY: forwarded: the CPU has K::LEVEL.
-                unsafe { search::<K>(level, inputs, &queries, lists, answer) }
+                unsafe { search::<K>(inputs, &queries, lists, answer) }
             };
             with_lists(partial);
         });
@@ -194,7 +195,6 @@ struct Packed<'a> {
 /// # Safety
 /// The CPU has `K::LEVEL`.
 unsafe fn search<K: MicroKernel>(
-    level: SimdLevel,
     inputs: &Inputs,
     queries: &Packed,
     lists: &mut (Vec<f32>, Vec<u32>),
@@ -213,8 +213,25 @@ unsafe fn search<K: MicroKernel>(
                 for (distances, indices) in distances.chunks_exact_mut(k).zip(indices.chunks_exact_mut(k)) {
                     TopK::new(distances, indices);
                 }
-                // SAFETY: forwarded: the CPU has K::LEVEL.
-                unsafe { task::<K>(level, inputs, queries, rows, points.clone(), distances, indices) };
+                SLIVER.with(|buffer| {
+                    let d = inputs.shape.d;
+                    let scratch = buffer.slice(K::NR * d + K::NR + rows.len());
+                    let (sliver, rest) = scratch.split_at_mut(K::NR * d);
+                    let (norms, limits) = rest.split_at_mut(K::NR);
+                    let task = Task::<K> {
+                        inputs,
+                        queries,
+                        rows,
+                        points: points.clone(),
+                        sliver,
+                        norms,
+                        limits,
+                        distances,
+                        indices,
+                        kernel: PhantomData,
+                    };
+                    dispatch(K::LEVEL, task);
+                });
             });
         },
     );
@@ -222,111 +239,146 @@ unsafe fn search<K: MicroKernel>(
 }
 
 /// One task: the queries `rows` against the points `points`, into those queries' heaps
-/// (`distances` and `indices`, k slots per query).
-///
-/// # Safety
-/// The CPU has `K::LEVEL`.
-unsafe fn task<K: MicroKernel>(
-    level: SimdLevel,
-    inputs: &Inputs,
-    queries: &Packed,
+/// (`distances` and `indices`, k slots each). Run through [`dispatch`] once per task, so that
+/// the loop nest, the packing and the epilogue all compile for the SIMD level of the kernel (and
+/// with no closure inside: a closure is compiled without the caller's `#[target_feature]`, so
+/// every intrinsic in it would become a call).
+struct Task<'t, 'a, K> {
+    inputs: &'t Inputs<'a>,
+    queries: &'t Packed<'t>,
     rows: std::ops::Range<usize>,
     points: std::ops::Range<usize>,
-    distances: &mut [f32],
-    indices: &mut [u32],
-) {
-    let d = inputs.shape.d;
-    SLIVER.with(|buffer| {
-        let scratch = buffer.slice(K::NR * d + K::NR + rows.len());
-        let (sliver, rest) = scratch.split_at_mut(K::NR * d);
-        let (norms, limits) = rest.split_at_mut(K::NR);
-        // Each query's side of the filter (see `knn::exact`), updated when its heap changes.
-        limits.fill(f32::INFINITY);
-        let mut tile = [0.0f32; MAX_TILE];
-        for first in points.clone().step_by(K::NR) {
-            let columns = first..(first + K::NR).min(points.end);
-            pack_points::<K>(inputs, queries.centre, columns.clone(), sliver, norms);
-            for top in rows.clone().step_by(K::MR) {
-                let sliver_rows = top..(top + K::MR).min(rows.end);
-                let a = &queries.queries[top * d..][..K::MR * d];
-                for pc in (0..d).step_by(K::KC) {
-                    let kc = K::KC.min(d - pc);
-                    // SAFETY: the CPU has K::LEVEL (our contract); `run` checks the slices.
-                    unsafe {
-                        K::run(kc, &a[pc * K::MR..], &sliver[pc * K::NR..], &mut tile, K::NR, pc == 0);
-                    }
-                }
-                let local = sliver_rows.start - rows.start..sliver_rows.end - rows.start;
-                let k = inputs.shape.k;
-                let epilogue = Epilogue {
-                    inputs,
-                    tile: &tile,
-                    nr: K::NR,
-                    rows: sliver_rows,
-                    columns: columns.clone(),
-                    query_norms: queries.norms,
-                    point_norms: norms,
-                    limits: &mut limits[local.clone()],
-                    distances: &mut distances[local.start * k..local.end * k],
-                    indices: &mut indices[local.start * k..local.end * k],
-                };
-                dispatch(level, epilogue);
-            }
-        }
-    });
+    /// Scratch: one packed sliver of points, their norms, the queries' limits.
+    sliver: &'t mut [f32],
+    norms: &'t mut [f32],
+    limits: &'t mut [f32],
+    distances: &'t mut [f32],
+    indices: &'t mut [u32],
+    kernel: PhantomData<K>,
 }
 
-/// The fused epilogue of one MR × NR tile of inner products: filter, re-rank, push.
-struct Epilogue<'e, 'a> {
-    inputs: &'e Inputs<'a>,
-    /// Row r, column j of the tile at `tile[r * nr + j]`.
-    tile: &'e [f32],
-    nr: usize,
-    /// The tile's queries and points.
-    rows: std::ops::Range<usize>,
-    columns: std::ops::Range<usize>,
-    query_norms: &'e [f32],
-    /// The sliver's points' scaled norms.
-    point_norms: &'e [f32],
-    /// The tile's queries' limits t: a point may enter a heap only if (1−ε)‖x'‖² − 2·q'·x' ≤ t.
-    limits: &'e mut [f32],
-    /// The tile's queries' heaps, k slots each.
-    distances: &'e mut [f32],
-    indices: &'e mut [u32],
-}
-
-impl WithSimd for Epilogue<'_, '_> {
+impl<K: MicroKernel> WithSimd for Task<'_, '_, K> {
     type Output = ();
 
     #[inline(always)]
     unsafe fn run<V: F32Vec>(self) {
-        let Epilogue { inputs, tile, nr, rows, columns, query_norms, point_norms, limits, distances, indices } = self;
-        let k = inputs.shape.k;
-        let valid = columns.len();
-        for (r, q) in rows.enumerate() {
-            let mut t = limits[r];
-            for lane in (0..valid).step_by(V::LANES) {
-                // SAFETY: `dispatch` enabled V; the tile row and the norms hold `nr` ≥ lane +
-                // LANES floats (nr is a multiple of LANES).
-                let mut passed = unsafe {
-                    let products = V::load(tile.as_ptr().add(r * nr + lane));
-                    let lower = products.mul_add(V::splat(-2.0), V::load(point_norms.as_ptr().add(lane)));
-                    // Lanes where lower ≤ t, written as "not t < lower".
-                    !V::bits(V::splat(t).lt(lower)) & lane_mask((valid - lane).min(V::LANES))
-                };
-                // The rare path: re-rank each lane that passed with the exact direct form.
-                while passed != 0 {
-                    let i = columns.start + lane + passed.trailing_zeros() as usize;
-                    passed &= passed - 1;
-                    // SAFETY: V is enabled; both rows have d floats.
-                    let [distance] = unsafe { simd::distances::<V, 1>(inputs.query(q), [inputs.point(i)]) };
-                    let mut top = TopK::resume(&mut distances[r * k..][..k], &mut indices[r * k..][..k]);
-                    top.push(distance, i as u32);
-                    t = query_threshold(top.threshold(), query_norms[q]);
+        let Task { inputs, queries, rows, points, sliver, norms, limits, distances, indices, .. } = self;
+        let d = inputs.shape.d;
+        {
+            // Each query's side of the filter (see `knn::exact`), updated when its heap changes.
+            limits.fill(f32::INFINITY);
+            let mut tile = Tile([0.0f32; MAX_TILE]);
+            let tile = &mut tile.0;
+            for first in points.clone().step_by(K::NR) {
+                let columns = first..(first + K::NR).min(points.end);
+                pack_points::<K>(inputs, queries.centre, columns.clone(), sliver, norms);
+                for top in rows.clone().step_by(K::MR) {
+                    let a = &queries.queries[top * d..][..K::MR * d];
+                    for pc in (0..d).step_by(K::KC) {
+                        let kc = K::KC.min(d - pc);
+                        // SAFETY: the CPU has K::LEVEL (the contract of `dispatch_micro_kernel`,
+                        // which chose K); `run` checks the slices.
+                        unsafe {
+                            K::run(kc, &a[pc * K::MR..], &sliver[pc * K::NR..], tile, K::NR, pc == 0);
+                        }
+                    }
+                    let tile_rows = top..(top + K::MR).min(rows.end);
+                    let local = tile_rows.start - rows.start..tile_rows.end - rows.start;
+                    let k = inputs.shape.k;
+                    let heaps = Heaps {
+                        limits: &mut limits[local.clone()],
+                        distances: &mut distances[local.start * k..local.end * k],
+                        indices: &mut indices[local.start * k..local.end * k],
+                    };
+                    // SAFETY: `dispatch` enabled V; the tile holds MR rows of NR products.
+                    unsafe {
+                        epilogue::<V>(inputs, tile, K::NR, tile_rows, columns.clone(), queries.norms, norms, heaps)
+                    };
                 }
             }
-            limits[r] = t;
         }
+    }
+}
+
+/// A register tile's products, on a cache-line boundary: the kernel's full-width stores and the
+/// epilogue's loads never straddle two lines.
+#[repr(align(64))]
+struct Tile([f32; MAX_TILE]);
+
+/// The tile's queries' state: their limits t (a point may enter a heap only if
+/// (1−ε)‖x'‖² − 2·q'·x' ≤ t) and their heaps, k slots each.
+struct Heaps<'h> {
+    limits: &'h mut [f32],
+    distances: &'h mut [f32],
+    indices: &'h mut [u32],
+}
+
+/// The fused epilogue of one MR × NR tile of inner products (row r, column j at
+/// `tile[r * nr + j]`) for the queries `rows` and the points `columns`: filter, re-rank, push.
+///
+/// # Safety
+/// V's instruction set is enabled; `tile` and `point_norms` hold `nr` floats per row, nr a
+/// multiple of `V::LANES`.
+#[allow(clippy::too_many_arguments, reason = "the tile, its coordinates and the norms: one call per tile")]
+#[inline(always)]
+unsafe fn epilogue<V: F32Vec>(
+    inputs: &Inputs,
+    tile: &[f32],
+    nr: usize,
+    rows: std::ops::Range<usize>,
+    columns: std::ops::Range<usize>,
+    query_norms: &[f32],
+    point_norms: &[f32],
+    heaps: Heaps,
+) {
+    let Heaps { limits, distances, indices } = heaps;
+    let k = inputs.shape.k;
+    let valid = columns.len();
+    assert!(tile.len() >= rows.len() * nr && point_norms.len() >= nr && nr.is_multiple_of(V::LANES));
+    let lower = |r: usize, lane: usize| {
+        // SAFETY: V is enabled (our contract); row r of the tile and the norms hold
+        // nr ≥ lane + LANES floats (asserted above).
+        unsafe {
+            let products = V::load(tile.as_ptr().add(r * nr + lane));
+            products.mul_add(V::splat(-2.0), V::load(point_norms.as_ptr().add(lane)))
+        }
+    };
+    let every_lane = lane_mask(V::LANES);
+    for (r, q) in rows.enumerate() {
+        let mut t = limits[r];
+        if valid == nr {
+            // The common case, in one test per row: the smallest lower bound of the row against t.
+            let mut smallest = lower(r, 0);
+            for lane in (V::LANES..nr).step_by(V::LANES) {
+                // SAFETY: V is enabled.
+                smallest = unsafe { smallest.min(lower(r, lane)) };
+            }
+            // SAFETY: V is enabled.
+            if unsafe { V::bits(V::splat(t).lt(smallest)) } == every_lane {
+                continue; // t < every lower bound: no point of the row can enter the heap
+            }
+        }
+        for lane in (0..valid).step_by(V::LANES) {
+            // SAFETY: V is enabled (our contract); row r of the tile and the norms hold
+            // nr ≥ lane + LANES floats (asserted above).
+            let mut passed = unsafe {
+                let products = V::load(tile.as_ptr().add(r * nr + lane));
+                let lower = products.mul_add(V::splat(-2.0), V::load(point_norms.as_ptr().add(lane)));
+                // Lanes where lower ≤ t, written as "not t < lower".
+                !V::bits(V::splat(t).lt(lower)) & lane_mask((valid - lane).min(V::LANES))
+            };
+            // The rare path: re-rank each lane that passed with the exact direct form.
+            while passed != 0 {
+                let i = columns.start + lane + passed.trailing_zeros() as usize;
+                passed &= passed - 1;
+                // SAFETY: V is enabled; both rows have d floats.
+                let [distance] = unsafe { simd::distances::<V, 1>(inputs.query(q), [inputs.point(i)]) };
+                let mut top = TopK::resume(&mut distances[r * k..][..k], &mut indices[r * k..][..k]);
+                top.push(distance, i as u32);
+                t = query_threshold(top.threshold(), query_norms[q]);
+            }
+        }
+        limits[r] = t;
     }
 }
 
@@ -362,6 +414,7 @@ fn pack_queries<K: MicroKernel>(inputs: &Inputs, centre: &[f32], packed: &mut [f
 /// Packs the points `columns`, centred, into one NR-wide sliver (d rows of NR values, zeros past
 /// the last point), and their scaled norms, summed down the sliver's rows: NR independent sums
 /// the compiler vectorises, where one point's norm alone would be a chain of d dependent adds.
+#[inline(always)]
 fn pack_points<K: MicroKernel>(
     inputs: &Inputs,
     centre: &[f32],
@@ -369,18 +422,15 @@ fn pack_points<K: MicroKernel>(
     sliver: &mut [f32],
     norms: &mut [f32],
 ) {
-    let d = inputs.shape.d;
     let count = columns.len();
     for (j, i) in columns.enumerate() {
         let row = inputs.point(i);
-        for p in 0..d {
-            sliver[p * K::NR + j] = row[p] - centre[p];
+        for (packed_row, (&x, &c)) in sliver.chunks_exact_mut(K::NR).zip(row.iter().zip(centre)) {
+            packed_row[j] = x - c;
         }
     }
-    for j in count..K::NR {
-        for p in 0..d {
-            sliver[p * K::NR + j] = 0.0;
-        }
+    for packed_row in sliver.chunks_exact_mut(K::NR) {
+        packed_row[count..].fill(0.0);
     }
     let norms = &mut norms[..K::NR];
     norms.fill(0.0);
@@ -389,7 +439,7 @@ fn pack_points<K: MicroKernel>(
             *norm += x * x;
         }
     }
-    let scale = exact::norm_scale(d);
+    let scale = exact::norm_scale(inputs.shape.d);
     for norm in norms {
         *norm *= scale;
     }
