@@ -21,7 +21,7 @@ use std::time::Duration;
 use ndarray::{Array2, ArrayView2};
 use perflab_labs::{Case, PythonAnchor};
 
-use crate::measure::{External, Stats};
+use crate::measure::{External, Rejection, Stats};
 use crate::paths;
 
 /// The anchor process's source, embedded so that the binary works from any directory.
@@ -258,15 +258,16 @@ impl Anchor {
 }
 
 impl External for Anchor {
-    fn validate(&mut self, case: &dyn Case) -> Result<String, String> {
+    fn validate(&mut self, case: &dyn Case) -> Result<String, Rejection> {
         let path = self.dir.path().join("out.npy");
         let _ = std::fs::remove_file(&path); // an anchor that writes nothing must not pass on an old file
-        self.expect_ok(&format!("validate {}", path.display()), SETUP)?;
-        let output: Array2<f32> = ndarray_npy::read_npy(&path)
-            .map_err(|e| format!("{}: its output {} is not a 2-D float32 .npy: {e}", self.name, path.display()))?;
+        self.expect_ok(&format!("validate {}", path.display()), SETUP).map_err(Rejection::Broken)?;
+        let output: Array2<f32> = ndarray_npy::read_npy(&path).map_err(|e| {
+            Rejection::Broken(format!("{}: its output {} is not a 2-D float32 .npy: {e}", self.name, path.display()))
+        })?;
         let shape = output.shape().to_vec();
         let data = output.as_standard_layout().iter().copied().collect::<Vec<f32>>();
-        case.check_output(&shape, &data)
+        case.check_output(&shape, &data).map_err(Rejection::Wrong)
     }
 
     fn sample(&mut self, calls: usize, deadline: Duration) -> Result<f64, String> {

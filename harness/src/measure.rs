@@ -65,8 +65,19 @@ impl Budget {
 pub enum Outcome {
     /// Validated, then timed, then its allocations counted (None: no counting allocator).
     Measured { validation: String, fraction: f64, stats: Stats, allocs: Option<AllocStats> },
-    /// Failed validation: never timed.
-    Failed { error: String, fraction: f64 },
+    /// Failed validation: never timed. `finding`: a library answered, and the oracle rejected
+    /// the answer (a fact about the library on this input, not an error of the run); otherwise a
+    /// variant of ours was wrong or panicked, or a library could not answer at all.
+    Failed { error: String, fraction: f64, finding: bool },
+}
+
+/// Why an external's answer was not accepted.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rejection {
+    /// It answered, and the oracle rejected the answer.
+    Wrong(String),
+    /// It could not answer: it crashed, hung, or broke the protocol.
+    Broken(String),
 }
 
 /// Seconds per call on the full input (samples of a limited variant are scaled up).
@@ -102,7 +113,7 @@ impl Stats {
 /// another process (see `anchors.rs`). It always runs the whole input.
 pub trait External: Send {
     /// Runs once on the case's input and checks the output against the case's oracle.
-    fn validate(&mut self, case: &dyn Case) -> Result<String, String>;
+    fn validate(&mut self, case: &dyn Case) -> Result<String, Rejection>;
     /// Runs `calls` calls and returns their seconds, measured around the calls alone; an error
     /// (or no answer within `deadline`) fails the external.
     fn sample(&mut self, calls: usize, deadline: Duration) -> Result<f64, String>;
@@ -132,22 +143,27 @@ pub fn measure(
     let mut plans = Vec::new();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; targets.len()];
     for (slot, &target) in targets.iter().enumerate() {
-        let checked = match target {
+        // Err: what was wrong, and whether it is a finding (a library's answer the oracle rejected).
+        let checked: (f64, f64, Result<String, (String, bool)>) = match target {
             // A variant that panics (an exercise indexing past a buffer, say) fails like a wrong one.
-            Target::Variant(v) => panics::capturing(|| {
-                let (call, fraction) = calibrate(case, v, budget.call_limit.as_secs_f64());
-                (call, fraction, case.validate(v))
-            })
-            .unwrap_or_else(|panic| (0.0, 1.0, Err(panic))),
+            Target::Variant(v) => {
+                let (call, fraction, validation) = panics::capturing(|| {
+                    let (call, fraction) = calibrate(case, v, budget.call_limit.as_secs_f64());
+                    (call, fraction, case.validate(v))
+                })
+                .unwrap_or_else(|panic| (0.0, 1.0, Err(panic)));
+                (call, fraction, validation.map_err(|error| (error, false)))
+            }
             Target::External(e) => {
                 let external = &mut *externals[e];
                 match external.validate(case) {
                     // The validating call warmed it; one more call estimates its time.
                     Ok(validation) => match external.sample(1, sample_deadline(1.0)) {
                         Ok(call) => (call, 1.0, Ok(validation)),
-                        Err(error) => (0.0, 1.0, Err(error)),
+                        Err(error) => (0.0, 1.0, Err((error, false))),
                     },
-                    Err(error) => (0.0, 1.0, Err(error)),
+                    Err(Rejection::Wrong(error)) => (0.0, 1.0, Err((error, true))),
+                    Err(Rejection::Broken(error)) => (0.0, 1.0, Err((error, false))),
                 }
             }
         };
@@ -156,7 +172,7 @@ pub fn measure(
                 let reps = (budget.min_sample.as_secs_f64() / call.max(1e-9)).ceil().clamp(1.0, 10_000.0) as usize;
                 plans.push(Plan { slot, target, fraction, reps, call, validation, seconds: Vec::new(), failed: None });
             }
-            (_, fraction, Err(error)) => outcomes[slot] = Some(Outcome::Failed { error, fraction }),
+            (_, fraction, Err((error, finding))) => outcomes[slot] = Some(Outcome::Failed { error, fraction, finding }),
         }
         bar.inc(1);
     }
@@ -211,7 +227,9 @@ pub fn measure(
     for plan in plans {
         let fraction = plan.fraction;
         outcomes[plan.slot] = Some(match (plan.failed, plan.target) {
-            (Some(error), _) => Outcome::Failed { error: format!("failed while being timed: {error}"), fraction },
+            (Some(error), _) => {
+                Outcome::Failed { error: format!("failed while being timed: {error}"), fraction, finding: false }
+            }
             (None, target) => {
                 let allocs = match target {
                     Target::Variant(v) => alloc::count(|| case.run(v)),

@@ -44,6 +44,8 @@ pub struct VariantRecord {
     pub status: Status,
     /// Whether the output matched the oracle (null when the variant could not run).
     pub correct: Option<bool>,
+    /// A library whose answer the oracle rejected: a finding about it, not an error of the run.
+    pub rejected_library_answer: bool,
     /// How it was validated, or what was wrong, or why it is unavailable.
     pub detail: String,
     /// For a Python anchor: library versions, BLAS (from threadpoolctl) and threads.
@@ -132,6 +134,7 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
                 reference,
                 status: Status::Unavailable,
                 correct: None,
+                rejected_library_answer: false,
                 detail: unavailable.clone().or(info.unavailable().map(str::to_string)).unwrap_or("not run".into()),
                 library: library.clone(),
                 fraction_run: None,
@@ -153,9 +156,10 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
             };
             match outcome {
                 None => {}
-                Some(Outcome::Failed { error, fraction }) => {
+                Some(Outcome::Failed { error, fraction, finding }) => {
                     row.status = Status::Failed;
                     row.correct = Some(false);
+                    row.rejected_library_answer = *finding;
                     row.detail = error.clone();
                     row.fraction_run = Some(*fraction);
                 }
@@ -290,6 +294,12 @@ pub fn render(record: &Record) -> String {
         table.add_row(cells);
 
         match v.status {
+            Status::Failed if v.rejected_library_answer => notes.push(format!(
+                "{}'s answer does not meet the oracle on this input, so it was not timed (a fact about the \
+                 library, not an error of this run; the exit code ignores it):\n{}",
+                v.name,
+                indent(&v.detail)
+            )),
             Status::Failed => {
                 notes.push(format!("{} FAILED validation and was not timed:\n{}", v.name, indent(&v.detail)))
             }

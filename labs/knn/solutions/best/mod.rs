@@ -2,22 +2,24 @@
 //! top-k epilogue consumes each register tile the moment it is done.
 //!
 //! ```text
-//! centre and pack all queries into MR-tall slivers, with their norms   // once per call
-//! split (query block × slice of points) into tasks                     // ← rayon
+//! up to 8 queries: the direct form, 8 queries per pass over the points   // no packing
+//! otherwise:
+//! centre and pack all queries into MR-tall slivers, with their norms    // once per call
+//! split (query block × slice of points) into tasks                      // ← rayon
 //!   for each NR-wide sliver of the slice's points
-//!     pack it, centred, with its norms                                 // d × NR: stays in L1
-//!     for each MR-tall sliver of the query block                       // A block: in L2
-//!       micro-kernel: MR × NR inner products, in registers             // gemm/kernel.rs
-//!       epilogue: (1−ε)‖x'‖² − 2·q'·x' ≤ t, a whole vector at a time   // SIMD filter
-//!         the few that pass: exact direct-form distance, heap push     // exact re-ranking
+//!     pack it, centred, with its norms                                  // d × NR: stays in L1
+//!     for each MR-tall sliver of the query block                        // streamed in order
+//!       micro-kernel: MR × NR inner products, in registers              // gemm/kernel.rs
+//!       epilogue, per row: the smallest (1−ε)‖x'‖² − 2·q'·x' against t  // one SIMD test
+//!         the rare lanes that pass: exact direct-form distance, push   // exact re-ranking
 //! merge the slices' lists per query, sort, vote
 //! ```
 //!
 //! The m × n distance matrix is never written (at m = 1000, n = 100 000 it would be 400 MB);
 //! each MR × NR tile goes from the kernel's registers to a 1.5 KiB buffer in L1 and is filtered
 //! there. Once a query's heap is full almost no lane passes the filter, so the epilogue costs
-//! one fused multiply-add and one compare per vector of inner products, against d multiply-adds
-//! to compute them. Exactness comes from `knn::exact` (centring, a proven lower bound, re-ranking
+//! a fused multiply-add and a minimum per vector of inner products and one compare per row,
+//! against d multiply-adds to compute them. Exactness comes from `knn::exact` (centring, a proven lower bound, re-ranking
 //! with the direct form); the answer is the same for any thread count, as in `parallel`.
 
 use std::marker::PhantomData;
