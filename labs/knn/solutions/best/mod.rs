@@ -38,15 +38,17 @@ use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispat
 /// A task's packed queries, swept once for every sliver of points: at most this many bytes
 /// (4096 queries at d = 64). They need not fit in L2: each kernel call reads MR·d of them in
 /// order (prefetched) against MR·NR·d multiply-adds, while every query block packs all the
-/// points again, so fewer, larger blocks win. Measured at n = 200 000, d = 128, m = 1000: blocks
-/// of 192 KiB (3 blocks) ran 4% slower than one block.
+/// points again, so fewer, larger blocks win. Measured on one Zen 4 core, m = 1000: blocks of
+/// 192 KiB took 564 ms at n = 200 000, d = 128 (3 blocks) and 143 ms at n = 100 000, d = 64
+/// (2 blocks), against 495 and 134 ms with one block.
 const QUERY_BLOCK_BYTES: usize = 1 << 20;
 /// Each slice of points has at least this many: below that the merge outweighs the split.
 const MIN_SLICE: usize = 4096;
-/// Up to this many queries take the direct path (no packing). Measured on Zen 4, 1 core,
-/// n = 100 000, d = 64 (direct / GEMM path): m = 1 3.57 / 4.11 ms, m = 4 3.87 / 4.17 ms, m = 8
-/// 4.12 / 4.31 ms, m = 16 11.7 / 6.6 ms: both read the points once per call (memory-bound at
-/// these sizes); from 9 queries the direct path needs a second pass and the GEMM form wins.
+/// Up to this many queries take the direct path (no packing). Both paths read each point once
+/// per call at these sizes; the GEMM form also packs it. Measured on Zen 4 at n = 100 000,
+/// d = 64 (direct / GEMM): 1 core, m = 1, 2, 4, 8: 3.57 / 3.93, 3.63 / 4.05, 4.12 / 4.06,
+/// 4.45 / 4.04 ms; 2 cores, m = 1, 4, 8: 1.83 / 2.17, 1.93 / 2.97, 2.32 / 2.93 ms. So one pass
+/// of the direct form (8 queries) it is; a 9th query would need a second pass over the points.
 const DIRECT_MAX_QUERIES: usize = GROUP;
 /// Queries sharing each load of a point on the direct path: 8 accumulators, 8 rows of queries.
 const GROUP: usize = 8;
@@ -416,7 +418,11 @@ fn pack_queries<K: MicroKernel>(inputs: &Inputs, centre: &[f32], packed: &mut [f
 /// Packs the points `columns`, centred, into one NR-wide sliver (d rows of NR values, zeros past
 /// the last point), and their scaled norms, summed down the sliver's rows: NR independent sums
 /// the compiler vectorises, where one point's norm alone would be a chain of d dependent adds.
-#[inline(always)]
+///
+/// Not inlined into the task: compiled for the AVX-512 caller, this strided copy ran at half
+/// the speed (8.7 against 4.1 ms per call at n = 100 000, d = 64, m = 8, where packing is most
+/// of the work).
+#[inline(never)]
 fn pack_points<K: MicroKernel>(
     inputs: &Inputs,
     centre: &[f32],
@@ -425,10 +431,11 @@ fn pack_points<K: MicroKernel>(
     norms: &mut [f32],
 ) {
     let count = columns.len();
+    let d = inputs.shape.d;
     for (j, i) in columns.enumerate() {
         let row = inputs.point(i);
-        for (packed_row, (&x, &c)) in sliver.chunks_exact_mut(K::NR).zip(row.iter().zip(centre)) {
-            packed_row[j] = x - c;
+        for p in 0..d {
+            sliver[p * K::NR + j] = row[p] - centre[p];
         }
     }
     for packed_row in sliver.chunks_exact_mut(K::NR) {
