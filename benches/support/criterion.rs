@@ -10,7 +10,8 @@
 //! with pprof instead of timing it, and writes `flamegraphs/<lab>/<variant>-<size>-threads-<n>.svg`.
 //!
 //! Environment: `PERFLAB_THREADS` (default: all cores) sets rayon's and the libraries' threads;
-//! `PERFLAB_BENCH_SIZES=256,2048` (in the lab's size syntax) overrides the lab's bench sizes.
+//! `PERFLAB_BENCH_SIZES='256;2048'` (sizes in the lab's syntax, separated by `;`, since a k-NN size
+//! has commas of its own) overrides the lab's bench sizes.
 
 use std::time::{Duration, Instant};
 
@@ -65,7 +66,7 @@ pub fn main(lab: &'static dyn Lab) {
 
 fn sizes(lab: &dyn Lab) -> Vec<String> {
     match std::env::var("PERFLAB_BENCH_SIZES") {
-        Ok(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
+        Ok(list) => list.split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
         Err(_) => lab.bench_sizes().iter().map(|s| s.to_string()).collect(),
     }
 }

@@ -54,7 +54,7 @@ impl Machine {
 
     pub fn describe(&self) -> String {
         format!(
-            "CPU: {} | SIMD: {} | threads: {} | measured f32 FMA peak: {:.0} GFLOP/s",
+            "CPU: {} | SIMD: {} | threads: {} | measured f32 FMA peak: {:.0} GFLOP/s (probed again every round)",
             self.cpu, self.simd_level, self.threads, self.fma_peak_gflops
         )
     }

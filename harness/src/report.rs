@@ -346,7 +346,12 @@ pub fn render(record: &Record) -> String {
             noisy.join(", ")
         ));
     }
-    let mut out = format!("{} {} | threads {}\n{table}\n", record.lab, record.size, record.threads);
+    let peak = if has_peak {
+        format!(" | of peak: of {:.0} GFLOP/s, the best FMA probe so far", record.fma_peak_gflops)
+    } else {
+        String::new()
+    };
+    let mut out = format!("{} {} | threads {}{peak}\n{table}\n", record.lab, record.size, record.threads);
     out.push_str(
         "vs naive: speedup over the baseline; vs ref: speedup over the named reference (below 1: slower)\n\
          allocs, bytes, peak: heap allocations of one call, bytes allocated, most bytes live at once (dhat)\n",

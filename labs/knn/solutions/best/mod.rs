@@ -67,15 +67,10 @@ pub fn knn_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
         return;
     }
     if inputs.shape.m <= DIRECT_MAX_QUERIES {
-        with_lists(|lists| direct(level, inputs, lists, answer));
+        PARTIAL.with(|lists| direct(level, inputs, lists, answer));
     } else {
         dispatch_micro_kernel(level, Search { inputs, answer });
     }
-}
-
-/// Runs `f` with partial lists from the pool.
-fn with_lists<R>(f: impl FnOnce(&mut (Vec<f32>, Vec<u32>)) -> R) -> R {
-    PARTIAL.with(f)
 }
 
 /// `slices` × m × k slots of the partial lists.
@@ -181,7 +176,7 @@ impl WithMicroKernel for Search<'_, '_, '_> {
                 // SAFETY: forwarded: the CPU has K::LEVEL.
                 unsafe { search::<K>(inputs, &queries, lists, answer) }
             };
-            with_lists(partial);
+            PARTIAL.with(partial);
         });
     }
 }
