@@ -1,8 +1,8 @@
 //! The expanded form's precision trap, measured: `cargo run --release -p perflab-labs --example
 //! knn_precision [n=..,d=..,m=..,k=..]`.
 //!
-//! Runs the `blocked` rung with each part of its fix switched on or off (see `knn::exact`) on
-//! normal and on shifted data, and prints, against the direct form's exact answer (`select`):
+//! Runs the `blocked` rung with each part of its fix switched on or off (see `knn::exact`), and
+//! the expanded form in f64 (scikit-learn's fix), on normal and on shifted data, and prints, against the direct form's exact answer (`select`):
 //! recall@k (the fraction of true neighbours found), the fraction of queries whose list came out
 //! exactly right (same points, same order), the largest error of a returned distance, and the
 //! median time of 5 calls on one thread.
@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use perflab_labs::knn::solutions::blocked::{Fix, knn_with};
 use perflab_labs::knn::solutions::select;
+use perflab_labs::knn::topk::{TopK, vote};
 use perflab_labs::knn::{Answer, DataSet, Inputs, generate, parse_size};
 
 struct Outcome {
@@ -56,6 +57,27 @@ fn main() {
             let got = pool.install(|| run(&inputs, |i, a| knn_with(fix, i, a)));
             report(data, name, shape.k, &exact, &got);
         }
+        let got = pool.install(|| run(&inputs, expanded_in_f64));
+        report(data, "in f64, untiled (scikit-learn's fix; its time is not comparable)", shape.k, &exact, &got);
+    }
+}
+
+/// The expanded form computed in f64 (norms and products), as scikit-learn upcasts float32: a
+/// plain loop over queries and points, not tiled, so only its accuracy compares with the rows above.
+fn expanded_in_f64(inputs: &Inputs, answer: &mut Answer) {
+    let norm = |row: &[f32]| row.iter().map(|&x| x as f64 * x as f64).sum::<f64>();
+    let point_norms: Vec<f64> = (0..inputs.shape.n).map(|i| norm(inputs.point(i))).collect();
+    for q in 0..inputs.shape.m {
+        let query = inputs.query(q);
+        let query_norm = norm(query);
+        let (indices, distances, class) = answer.query_mut(q, inputs.shape.k);
+        let mut top = TopK::new(distances, indices);
+        for (i, &point_norm) in point_norms.iter().enumerate() {
+            let dot: f64 = query.iter().zip(inputs.point(i)).map(|(&a, &b)| a as f64 * b as f64).sum();
+            top.push((query_norm + point_norm - 2.0 * dot).max(0.0) as f32, i as u32);
+        }
+        top.into_sorted();
+        *class = vote(inputs.labels, indices);
     }
 }
 
