@@ -1,0 +1,108 @@
+//! The oracle: an f64 search, and what "correct" means when distances are rounded.
+//!
+//! A returned distance is the direct form in f32, within `γ_{d+3}·D` of the true distance D (the
+//! k-NN lab's `check` explains the bound). An assignment is accepted when every label is a valid
+//! centroid, every returned distance is within the bound of the true distance to its label, each
+//! checked point's label is the nearest centroid or ties with it within the bounds, and the
+//! inertia is within the summed bounds of the sum of the true distances. The nearest-centroid
+//! test needs all k distances of a point: it runs on every point of small inputs and on a sample
+//! (the first and last points, and some between) of large ones; the others run on every point.
+
+use rayon::prelude::*;
+
+use super::Inputs;
+use crate::knn::check::{relative_bound, true_distance};
+
+/// Up to this many point × centroid × coordinate operations, every point's label is checked.
+const EXACT_LIMIT: f64 = 5e7;
+/// Points sampled at each end, and between them, when sampling.
+const SAMPLED_AT_ENDS: usize = 16;
+const SAMPLED_BETWEEN: usize = 1024;
+
+/// One assignment, as a variant or an anchor returned it.
+pub struct Returned<'a> {
+    pub labels: &'a [u32],
+    pub distances: &'a [f32],
+    /// None for an answer that has none (an anchor's search).
+    pub inertia: Option<f64>,
+}
+
+/// Ok: how the assignment was checked; Err: the first wrong point (or the inertia), explained.
+pub fn check(inputs: &Inputs, returned: &Returned) -> Result<String, String> {
+    let shape = inputs.shape;
+    let bound = relative_bound(shape.d);
+    let true_distances: Vec<f64> = (0..shape.n)
+        .into_par_iter()
+        .map(|i| {
+            let label = returned.labels[i] as usize;
+            if label < shape.k { true_distance(inputs.point(i), inputs.centroid(label)) } else { f64::NAN }
+        })
+        .collect();
+    let rows = returned.labels.iter().zip(returned.distances).zip(&true_distances);
+    for (i, ((&label, &got), &exact)) in rows.enumerate() {
+        if label as usize >= shape.k {
+            return Err(format!("point {i}: label {label} is not a centroid (k = {})", shape.k));
+        }
+        let within = (got as f64 - exact).abs() <= bound * exact; // false for NaN
+        if !within {
+            return Err(format!(
+                "point {i}: distance {got:e} to its centroid {label}, but the true distance is {exact:e} (bound ±{:.1e})",
+                bound * exact
+            ));
+        }
+    }
+    let sampled = points_to_search(inputs);
+    let wrong = sampled.par_iter().find_first(|&&i| nearest_is_wrong(inputs, returned.labels[i], i, bound).is_some());
+    if let Some(&i) = wrong {
+        return Err(nearest_is_wrong(inputs, returned.labels[i], i, bound).unwrap_or_default());
+    }
+    if let Some(inertia) = returned.inertia {
+        let total: f64 = true_distances.iter().sum();
+        let allowed = bound * total + (shape.n as f64 + 1.0) * f64::EPSILON * total;
+        let within = (inertia - total).abs() <= allowed; // false for NaN
+        if !within {
+            return Err(format!(
+                "inertia {inertia:e}, but the true distances of the returned labels sum to {total:e} (bound ±{allowed:.1e})"
+            ));
+        }
+    }
+    Ok(if sampled.len() == shape.n {
+        format!("all {} labels against an f64 oracle", shape.n)
+    } else {
+        format!("{} labels searched in full against an f64 oracle; distances of all {}", sampled.len(), shape.n)
+    })
+}
+
+/// The points whose label is checked against all k centroids, ascending.
+fn points_to_search(inputs: &Inputs) -> Vec<usize> {
+    let n = inputs.shape.n;
+    if inputs.shape.flops() / 2.0 <= EXACT_LIMIT || n <= 2 * SAMPLED_AT_ENDS + SAMPLED_BETWEEN {
+        return (0..n).collect();
+    }
+    let mut points: Vec<usize> = (0..SAMPLED_AT_ENDS).chain(n - SAMPLED_AT_ENDS..n).collect();
+    points.extend((1..=SAMPLED_BETWEEN).map(|j| j * n / (SAMPLED_BETWEEN + 1)));
+    points.sort_unstable();
+    points.dedup();
+    points
+}
+
+/// Why `label` is not (within the bounds) point i's nearest centroid, or None if it is.
+fn nearest_is_wrong(inputs: &Inputs, label: u32, i: usize, bound: f64) -> Option<String> {
+    let point = inputs.point(i);
+    let (mut nearest, mut nearest_distance) = (0, f64::INFINITY);
+    for c in 0..inputs.shape.k {
+        let distance = true_distance(point, inputs.centroid(c));
+        if distance < nearest_distance {
+            (nearest, nearest_distance) = (c, distance);
+        }
+    }
+    let given = true_distance(point, inputs.centroid(label as usize));
+    let tie = given * (1.0 - bound) <= nearest_distance * (1.0 + bound);
+    (!tie).then(|| {
+        format!(
+            "point {i}: label {label} at true distance {given:e}, but centroid {nearest} is nearer at {nearest_distance:e} \
+             (more than the error bound ±{:.1e} apart)",
+            bound * given
+        )
+    })
+}

@@ -1,0 +1,169 @@
+//! Lab 3 (in progress): k-means, the assignment step and Lloyd's iterations.
+//!
+//! Points X (n×d, row-major f32) and centroids C (k×d). The assignment returns, for every point,
+//! the index of the nearest centroid (squared L2, ties to the lower index) and its squared
+//! distance, and the inertia: their sum, accumulated in f64 in a fixed order ([`inertia_of`]),
+//! so that labels and inertia are the same bits for any thread count.
+//!
+//! The assignment is 1-nearest-neighbour search with the centroids as the training set, so the
+//! k-NN lab's building blocks serve here too (its SIMD distance kernel, its error bound). What
+//! changes is the shape: n is large (10⁶) and k small (8 to 256), so the work is spread over the
+//! points, and the selection is an argmin.
+//!
+//! Not yet in the registry: the ladder so far is naive, simd and parallel; blocked, best, the
+//! Lloyd case and the Python anchors come next (issue 9).
+
+pub mod check;
+pub mod naive;
+pub mod solutions;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+/// The sizes of one assignment: n points and k centroids of d coordinates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shape {
+    pub n: usize,
+    pub d: usize,
+    pub k: usize,
+}
+
+impl Shape {
+    /// Equivalent floating-point work: 2 flops per coordinate of every (point, centroid) pair.
+    pub fn flops(&self) -> f64 {
+        2.0 * self.n as f64 * self.k as f64 * self.d as f64
+    }
+
+    /// Checks the sizes and the buffers' lengths: everything a kernel may assume.
+    pub fn check(&self, inputs: &Inputs, answer: &Answer) -> Result<(), KmeansError> {
+        let Shape { n, d, k } = *self;
+        if d == 0 {
+            return Err(KmeansError::NoCoordinates);
+        }
+        if k == 0 || k > n.max(1) || k > u32::MAX as usize {
+            return Err(KmeansError::BadK { k, n });
+        }
+        let len = |rows: usize| rows.checked_mul(d).ok_or(KmeansError::TooLarge { shape: *self });
+        let expected = [
+            ("points", len(n)?, inputs.points.len()),
+            ("centroids", len(k)?, inputs.centroids.len()),
+            ("labels", n, answer.labels.len()),
+            ("distances", n, answer.distances.len()),
+        ];
+        for (what, expected, got) in expected {
+            if expected != got {
+                return Err(KmeansError::Length { what, shape: *self, expected, got });
+            }
+        }
+        Ok(())
+    }
+
+    /// Panics with a clear message unless sizes and buffers agree.
+    pub fn assert_fits(&self, inputs: &Inputs, answer: &Answer) {
+        if let Err(err) = self.check(inputs, answer) {
+            panic!("{err}");
+        }
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n={},d={},k={}", self.n, self.d, self.k)
+    }
+}
+
+/// The inputs of one assignment.
+#[derive(Clone, Copy, Debug)]
+pub struct Inputs<'a> {
+    pub shape: Shape,
+    pub points: &'a [f32],
+    pub centroids: &'a [f32],
+}
+
+impl<'a> Inputs<'a> {
+    /// Point `i`.
+    #[inline(always)]
+    pub fn point(&self, i: usize) -> &'a [f32] {
+        &self.points[i * self.shape.d..][..self.shape.d]
+    }
+
+    /// Centroid `c`.
+    #[inline(always)]
+    pub fn centroid(&self, c: usize) -> &'a [f32] {
+        &self.centroids[c * self.shape.d..][..self.shape.d]
+    }
+}
+
+/// Where a kernel writes its answer: every point's label and squared distance, and the inertia.
+#[derive(Debug)]
+pub struct Answer<'a> {
+    pub labels: &'a mut [u32],
+    pub distances: &'a mut [f32],
+    pub inertia: &'a mut f64,
+}
+
+/// Why an assignment was refused.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KmeansError {
+    /// Points of no coordinates have no distances.
+    NoCoordinates,
+    /// k must be between 1 and the number of points.
+    BadK { k: usize, n: usize },
+    /// A buffer's length does not match the shape.
+    Length { what: &'static str, shape: Shape, expected: usize, got: usize },
+    /// The inputs would not fit in memory's address space.
+    TooLarge { shape: Shape },
+    /// A coordinate is NaN or infinite.
+    NonFinite { what: &'static str, row: usize, col: usize, value: f32 },
+}
+
+impl fmt::Display for KmeansError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KmeansError::NoCoordinates => write!(f, "d = 0: points need at least one coordinate"),
+            KmeansError::BadK { k, n } => write!(f, "k = {k} centroids, but k must be between 1 and the {n} points"),
+            KmeansError::Length { what, shape, expected, got } => {
+                write!(f, "{what}: {got} values given, but {shape} needs {expected}")
+            }
+            KmeansError::TooLarge { shape } => write!(f, "{shape} is too large to allocate"),
+            KmeansError::NonFinite { what, row, col, value } => {
+                write!(f, "{what} hold {value} at row {row}, coordinate {col}: every coordinate must be finite")
+            }
+        }
+    }
+}
+
+impl std::error::Error for KmeansError {}
+
+/// Every assignment kernel has this signature. Kernels may assume [`Shape::check`] passed (the
+/// checked entry point [`assign`] makes sure) and must overwrite every label, distance and the
+/// inertia.
+pub type Kernel = fn(inputs: &Inputs, answer: &mut Answer);
+
+/// The checked entry point: validates sizes, lengths and finiteness, then runs `kernel`.
+pub fn assign(kernel: Kernel, inputs: &Inputs, answer: &mut Answer) -> Result<(), KmeansError> {
+    inputs.shape.check(inputs, answer)?;
+    for (what, data) in [("points", inputs.points), ("centroids", inputs.centroids)] {
+        if let Some(at) = data.iter().position(|x| !x.is_finite()) {
+            let d = inputs.shape.d;
+            return Err(KmeansError::NonFinite { what, row: at / d, col: at % d, value: data[at] });
+        }
+    }
+    kernel(inputs, answer);
+    Ok(())
+}
+
+/// Points per inertia chunk: the sum runs in f64 within each chunk, and the chunks' sums are
+/// added in chunk order. Fixed, so the result never depends on how work was split.
+pub const INERTIA_CHUNK: usize = 4096;
+
+/// The inertia of `distances`, in the fixed order every variant uses.
+pub fn inertia_of(distances: &[f32]) -> f64 {
+    distances.chunks(INERTIA_CHUNK).map(chunk_inertia).sum()
+}
+
+/// One chunk's share of the inertia (see [`inertia_of`]).
+pub fn chunk_inertia(distances: &[f32]) -> f64 {
+    distances.iter().map(|&d| d as f64).sum()
+}

@@ -1,0 +1,4 @@
+//! Reference solutions, one file per rung.
+
+pub mod parallel;
+pub mod simd;

@@ -1,0 +1,159 @@
+//! The k-means lab's tests (it joins the registry, and `tests/every_lab.rs`, once its ladder is whole).
+
+use proptest::prelude::*;
+
+use super::check::{Returned, check};
+use super::solutions::{parallel, simd};
+use super::*;
+use crate::simd::SimdLevel;
+
+/// Owned points and centroids: uniform in [-1, 1) plus `shift`, centroids drawn from the points.
+struct Owned {
+    shape: Shape,
+    points: Vec<f32>,
+    centroids: Vec<f32>,
+}
+
+impl Owned {
+    fn random(shape: Shape, shift: f32, seed: u64) -> Owned {
+        use rand::{Rng, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(seed);
+        let points: Vec<f32> = (0..shape.n * shape.d).map(|_| rng.random_range(-1.0f32..1.0) + shift).collect();
+        let centroids = (0..shape.k * shape.d).map(|_| rng.random_range(-1.0f32..1.0) + shift).collect();
+        Owned { shape, points, centroids }
+    }
+
+    fn inputs(&self) -> Inputs<'_> {
+        Inputs { shape: self.shape, points: &self.points, centroids: &self.centroids }
+    }
+
+    /// Runs `kernel` on junk-filled buffers: (labels, distances, inertia).
+    fn run(&self, kernel: impl Fn(&Inputs, &mut Answer)) -> (Vec<u32>, Vec<f32>, f64) {
+        let n = self.shape.n;
+        let (mut labels, mut distances, mut inertia) = (vec![u32::MAX; n], vec![f32::NAN; n], f64::NAN);
+        kernel(&self.inputs(), &mut Answer { labels: &mut labels, distances: &mut distances, inertia: &mut inertia });
+        (labels, distances, inertia)
+    }
+
+    fn check(&self, (labels, distances, inertia): &(Vec<u32>, Vec<f32>, f64)) -> Result<String, String> {
+        check(&self.inputs(), &Returned { labels, distances, inertia: Some(*inertia) })
+    }
+}
+
+fn kernels() -> Vec<(&'static str, Kernel)> {
+    vec![("naive", naive::assign as Kernel), ("simd", simd::assign), ("parallel", parallel::assign)]
+}
+
+#[test]
+fn every_rung_matches_the_oracle_on_edge_shapes() {
+    // k = 1, k = n, d = 1, d off every lane width, n off the inertia chunk, ties, far from the origin.
+    let shapes = [
+        (Shape { n: 1, d: 1, k: 1 }, 0.0),
+        (Shape { n: 7, d: 1, k: 7 }, 0.0),
+        (Shape { n: 33, d: 17, k: 5 }, 0.0),
+        (Shape { n: 4097, d: 9, k: 3 }, 0.0),
+        (Shape { n: 500, d: 33, k: 13 }, 256.0),
+        (Shape { n: 8200, d: 16, k: 8 }, 256.0),
+    ];
+    for (shape, shift) in shapes {
+        let owned = Owned::random(shape, shift, 1);
+        for (name, kernel) in kernels() {
+            if let Err(error) = owned.check(&owned.run(kernel)) {
+                panic!("{name} at {shape} (shift {shift}): {error}");
+            }
+        }
+    }
+}
+
+#[test]
+fn ties_go_to_the_lower_centroid() {
+    // Every centroid the same: every point's label must be 0, in every rung.
+    let mut owned = Owned::random(Shape { n: 50, d: 5, k: 6 }, 0.0, 2);
+    let first: Vec<f32> = owned.centroids[..5].to_vec();
+    for centroid in owned.centroids.chunks_mut(5) {
+        centroid.copy_from_slice(&first);
+    }
+    for (name, kernel) in kernels() {
+        let (labels, ..) = owned.run(kernel);
+        assert!(labels.iter().all(|&l| l == 0), "{name}: {labels:?}");
+    }
+}
+
+#[test]
+fn labels_and_inertia_are_the_same_bits_on_any_number_of_threads() {
+    let owned = Owned::random(Shape { n: 20_000, d: 12, k: 9 }, 0.0, 3);
+    let answers: Vec<_> = [1, 2, 3]
+        .into_iter()
+        .map(|threads| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| owned.run(parallel::assign))
+        })
+        .collect();
+    owned.check(&answers[0]).unwrap();
+    for answer in &answers[1..] {
+        assert_eq!(answer.0, answers[0].0);
+        assert_eq!(answer.2.to_bits(), answers[0].2.to_bits(), "inertia differs across thread counts");
+    }
+    let serial = owned.run(simd::assign);
+    assert_eq!(serial.2.to_bits(), answers[0].2.to_bits(), "the same fixed order as the serial rung");
+}
+
+#[test]
+fn the_checked_entry_point_refuses_bad_input_with_a_clear_error() {
+    let owned = Owned::random(Shape { n: 4, d: 2, k: 2 }, 0.0, 4);
+    let attempt = |shape: Shape, points: &[f32], centroids: &[f32]| {
+        let (mut labels, mut distances, mut inertia) = (vec![0; shape.n], vec![0.0; shape.n], 0.0);
+        let answer = &mut Answer { labels: &mut labels, distances: &mut distances, inertia: &mut inertia };
+        assign(naive::assign, &Inputs { shape, points, centroids }, answer).map_err(|e| e.to_string())
+    };
+    let shape = owned.shape;
+    assert!(attempt(Shape { k: 0, ..shape }, &owned.points, &[]).unwrap_err().contains("k = 0"));
+    assert!(attempt(Shape { k: 5, ..shape }, &owned.points, &[0.0; 10]).unwrap_err().contains("between 1 and the 4"));
+    assert!(attempt(Shape { d: 0, ..shape }, &[], &[]).unwrap_err().contains("d = 0"));
+    let narrow = attempt(shape, &owned.points, &owned.centroids[..3]).unwrap_err();
+    assert!(narrow.contains("centroids: 3 values given") && narrow.contains("needs 4"), "{narrow}");
+    let mut poisoned = owned.points.clone();
+    poisoned[5] = f32::NAN;
+    let error = attempt(shape, &poisoned, &owned.centroids).unwrap_err();
+    assert!(error.contains("points hold NaN at row 2, coordinate 1"), "{error}");
+    assert_eq!(attempt(shape, &owned.points, &owned.centroids), Ok(()));
+}
+
+#[test]
+fn the_oracle_catches_a_wrong_label_a_wrong_distance_and_a_wrong_inertia() {
+    let owned = Owned::random(Shape { n: 200, d: 4, k: 10 }, 0.0, 5);
+    let good = owned.run(naive::assign);
+    owned.check(&good).unwrap();
+    let mut wrong_label = good.clone();
+    wrong_label.0[17] = (wrong_label.0[17] + 1) % 10;
+    wrong_label.1[17] =
+        crate::knn::check::true_distance(owned.inputs().point(17), owned.inputs().centroid(wrong_label.0[17] as usize))
+            as f32;
+    let error = owned.check(&wrong_label).unwrap_err();
+    assert!(error.starts_with("point 17:") && error.contains("is nearer"), "{error}");
+    let mut wrong_distance = good.clone();
+    wrong_distance.1[3] *= 1.01;
+    assert!(owned.check(&wrong_distance).unwrap_err().starts_with("point 3: distance"));
+    let mut wrong_inertia = good.clone();
+    wrong_inertia.2 *= 1.001;
+    assert!(owned.check(&wrong_inertia).unwrap_err().starts_with("inertia"));
+    assert!(owned.check(&owned.run(|_, _| {})).is_err(), "untouched junk must fail");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn simd_matches_the_oracle_at_every_simd_level_on_random_shapes(
+        n in 1usize..400, d in 1usize..40, k_fraction in 0.0f64..1.0, shifted in any::<bool>(),
+    ) {
+        let k = 1 + ((n - 1) as f64 * k_fraction * 0.2) as usize;
+        let owned = Owned::random(Shape { n, d, k }, if shifted { 256.0 } else { 0.0 }, (n * d + k) as u64);
+        for level in SimdLevel::available() {
+            let answer = owned.run(|i, a| simd::assign_at(level, i, a));
+            if let Err(error) = owned.check(&answer) {
+                prop_assert!(false, "simd at {} on {}: {}", level, owned.shape, error);
+            }
+        }
+    }
+}
