@@ -11,6 +11,7 @@
 
 pub mod cpu;
 pub mod gemm;
+pub mod input_error;
 pub mod kmeans;
 pub mod knn;
 pub mod lab;

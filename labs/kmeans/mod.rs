@@ -21,6 +21,8 @@ mod tests;
 
 use std::fmt;
 
+use crate::input_error::{InputError, ensure_finite};
+
 /// The sizes of one assignment: n points and k centroids of d coordinates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Shape {
@@ -42,7 +44,7 @@ impl Shape {
             return Err(KmeansError::NoCoordinates);
         }
         if k == 0 || k > n.max(1) || k > u32::MAX as usize {
-            return Err(KmeansError::BadK { k, n });
+            return Err(KmeansError::BadK { k, n, k_is: "centroids", n_is: "points" });
         }
         let len = |rows: usize| rows.checked_mul(d).ok_or(KmeansError::TooLarge { shape: *self });
         let expected = [
@@ -104,37 +106,7 @@ pub struct Answer<'a> {
 }
 
 /// Why an assignment was refused.
-#[derive(Clone, Debug, PartialEq)]
-pub enum KmeansError {
-    /// Points of no coordinates have no distances.
-    NoCoordinates,
-    /// k must be between 1 and the number of points.
-    BadK { k: usize, n: usize },
-    /// A buffer's length does not match the shape.
-    Length { what: &'static str, shape: Shape, expected: usize, got: usize },
-    /// The inputs would not fit in memory's address space.
-    TooLarge { shape: Shape },
-    /// A coordinate is NaN or infinite.
-    NonFinite { what: &'static str, row: usize, col: usize, value: f32 },
-}
-
-impl fmt::Display for KmeansError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KmeansError::NoCoordinates => write!(f, "d = 0: points need at least one coordinate"),
-            KmeansError::BadK { k, n } => write!(f, "k = {k} centroids, but k must be between 1 and the {n} points"),
-            KmeansError::Length { what, shape, expected, got } => {
-                write!(f, "{what}: {got} values given, but {shape} needs {expected}")
-            }
-            KmeansError::TooLarge { shape } => write!(f, "{shape} is too large to allocate"),
-            KmeansError::NonFinite { what, row, col, value } => {
-                write!(f, "{what} hold {value} at row {row}, coordinate {col}: every coordinate must be finite")
-            }
-        }
-    }
-}
-
-impl std::error::Error for KmeansError {}
+pub type KmeansError = InputError<Shape>;
 
 /// Every assignment kernel has this signature. Kernels may assume [`Shape::check`] passed (the
 /// checked entry point [`assign`] makes sure) and must overwrite every label, distance and the
@@ -144,12 +116,8 @@ pub type Kernel = fn(inputs: &Inputs, answer: &mut Answer);
 /// The checked entry point: validates sizes, lengths and finiteness, then runs `kernel`.
 pub fn assign(kernel: Kernel, inputs: &Inputs, answer: &mut Answer) -> Result<(), KmeansError> {
     inputs.shape.check(inputs, answer)?;
-    for (what, data) in [("points", inputs.points), ("centroids", inputs.centroids)] {
-        if let Some(at) = data.iter().position(|x| !x.is_finite()) {
-            let d = inputs.shape.d;
-            return Err(KmeansError::NonFinite { what, row: at / d, col: at % d, value: data[at] });
-        }
-    }
+    ensure_finite("points", inputs.points, inputs.shape.d)?;
+    ensure_finite("centroids", inputs.centroids, inputs.shape.d)?;
     kernel(inputs, answer);
     Ok(())
 }

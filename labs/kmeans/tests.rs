@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::check::{Returned, check};
-use super::solutions::{parallel, simd};
+use super::solutions::{best, blocked, parallel, simd};
 use super::*;
 use crate::simd::SimdLevel;
 
@@ -41,7 +41,13 @@ impl Owned {
 }
 
 fn kernels() -> Vec<(&'static str, Kernel)> {
-    vec![("naive", naive::assign as Kernel), ("simd", simd::assign), ("parallel", parallel::assign)]
+    vec![
+        ("naive", naive::assign as Kernel),
+        ("simd", simd::assign),
+        ("blocked", blocked::assign),
+        ("parallel", parallel::assign),
+        ("best", best::assign),
+    ]
 }
 
 #[test]
@@ -86,14 +92,18 @@ fn labels_and_inertia_are_the_same_bits_on_any_number_of_threads() {
         .into_iter()
         .map(|threads| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| owned.run(parallel::assign))
+            (pool.install(|| owned.run(parallel::assign)), pool.install(|| owned.run(best::assign)))
         })
         .collect();
-    owned.check(&answers[0]).unwrap();
-    for answer in &answers[1..] {
-        assert_eq!(answer.0, answers[0].0);
-        assert_eq!(answer.2.to_bits(), answers[0].2.to_bits(), "inertia differs across thread counts");
+    owned.check(&answers[0].0).unwrap();
+    owned.check(&answers[0].1).unwrap();
+    for (parallel_answer, best_answer) in &answers[1..] {
+        for (answer, first) in [(parallel_answer, &answers[0].0), (best_answer, &answers[0].1)] {
+            assert_eq!(answer.0, first.0);
+            assert_eq!(answer.2.to_bits(), first.2.to_bits(), "inertia differs across thread counts");
+        }
     }
+    let answers: Vec<_> = answers.into_iter().map(|(parallel_answer, _)| parallel_answer).collect();
     let serial = owned.run(simd::assign);
     assert_eq!(serial.2.to_bits(), answers[0].2.to_bits(), "the same fixed order as the serial rung");
 }
@@ -144,15 +154,19 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn simd_matches_the_oracle_at_every_simd_level_on_random_shapes(
+    fn simd_and_best_match_the_oracle_at_every_simd_level_on_random_shapes(
         n in 1usize..400, d in 1usize..40, k_fraction in 0.0f64..1.0, shifted in any::<bool>(),
     ) {
         let k = 1 + ((n - 1) as f64 * k_fraction * 0.2) as usize;
         let owned = Owned::random(Shape { n, d, k }, if shifted { 256.0 } else { 0.0 }, (n * d + k) as u64);
         for level in SimdLevel::available() {
-            let answer = owned.run(|i, a| simd::assign_at(level, i, a));
-            if let Err(error) = owned.check(&answer) {
-                prop_assert!(false, "simd at {} on {}: {}", level, owned.shape, error);
+            for (name, answer) in [
+                ("simd", owned.run(|i, a| simd::assign_at(level, i, a))),
+                ("best", owned.run(|i, a| best::assign_at(level, i, a))),
+            ] {
+                if let Err(error) = owned.check(&answer) {
+                    prop_assert!(false, "{} at {} on {}: {}", name, level, owned.shape, error);
+                }
             }
         }
     }

@@ -32,6 +32,7 @@ pub use lab::{DataSet, Knn, generate, parse_size};
 
 use std::fmt;
 
+use crate::input_error::{InputError, ensure_finite};
 use crate::lab::Variant;
 
 /// The sizes of one search: n training points of d coordinates, m queries, k neighbours each.
@@ -58,7 +59,7 @@ impl Shape {
             return Err(KnnError::NoCoordinates);
         }
         if k == 0 || k > n {
-            return Err(KnnError::BadK { k, n });
+            return Err(KnnError::BadK { k, n, k_is: "neighbours asked for", n_is: "training points" });
         }
         let len = |rows: usize, cols: usize| rows.checked_mul(cols).ok_or(KnnError::TooLarge { shape: *self });
         let expected = [
@@ -142,39 +143,7 @@ impl Answer<'_> {
 }
 
 /// Why a search was refused.
-#[derive(Clone, Debug, PartialEq)]
-pub enum KnnError {
-    /// Points of no coordinates have no distances to rank.
-    NoCoordinates,
-    /// k must be between 1 and the number of training points.
-    BadK { k: usize, n: usize },
-    /// A buffer's length does not match the shape.
-    Length { what: &'static str, shape: Shape, expected: usize, got: usize },
-    /// The inputs would not fit in memory's address space (or n does not fit an index).
-    TooLarge { shape: Shape },
-    /// A coordinate is NaN or infinite: no distance (and no error bound) exists for it.
-    NonFinite { what: &'static str, row: usize, col: usize, value: f32 },
-}
-
-impl fmt::Display for KnnError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KnnError::NoCoordinates => write!(f, "d = 0: points need at least one coordinate"),
-            KnnError::BadK { k, n } => {
-                write!(f, "k = {k} neighbours asked for, but k must be between 1 and the {n} training points")
-            }
-            KnnError::Length { what, shape, expected, got } => {
-                write!(f, "{what}: {got} values given, but {shape} needs {expected}")
-            }
-            KnnError::TooLarge { shape } => write!(f, "{shape} is too large to allocate or index"),
-            KnnError::NonFinite { what, row, col, value } => {
-                write!(f, "{what} hold {value} at row {row}, coordinate {col}: every coordinate must be finite")
-            }
-        }
-    }
-}
-
-impl std::error::Error for KnnError {}
+pub type KnnError = InputError<Shape>;
 
 /// Every k-NN kernel has this signature. Kernels may assume [`Shape::check`] passed (the checked
 /// entry point [`search`] makes sure) and must overwrite every slot of the answer.
@@ -204,13 +173,6 @@ pub fn search(kernel: Kernel, inputs: &Inputs, answer: &mut Answer) -> Result<()
     ensure_finite("queries", inputs.queries, inputs.shape.d)?;
     kernel(inputs, answer);
     Ok(())
-}
-
-fn ensure_finite(what: &'static str, data: &[f32], cols: usize) -> Result<(), KnnError> {
-    match data.iter().position(|x| !x.is_finite()) {
-        None => Ok(()),
-        Some(at) => Err(KnnError::NonFinite { what, row: at / cols, col: at % cols, value: data[at] }),
-    }
 }
 
 /// The squared distance ‖a − b‖², summed in order: the textbook direct form.

@@ -1,0 +1,302 @@
+//! Rung 4, the flagship: matmul's packed micro-kernel with the centroids as the broadcast operand
+//! and the points as the vector lanes, and a fused argmin epilogue.
+//!
+//! ```text
+//! centre and pack the centroids into MR-tall slivers, with their norms      // once per call
+//! for each chunk of 4096 points                                              // ← rayon
+//!   for each NR-wide sliver of points
+//!     pack it, centred, with its norms                                       // d × NR: in L1
+//!     for each MR-tall sliver of centroids                                   // k·d: in L1/L2
+//!       micro-kernel: MR centroids × NR points of inner products             // gemm/kernel.rs
+//!       epilogue, one vector of points at a time, down the tile's rows: keep
+//!         the two smallest scores (1−ε)‖c'‖² − 2·c'·x' and the nearest's index
+//!     per point: exact distance to the nearest; if the second smallest lower bound
+//!       exceeds it, done (a near-tie: compare every centroid exactly)
+//!   the chunk's inertia, in f64, into its own slot
+//! ```
+//!
+//! Unlike k-NN's flagship, the points (n = 10⁶) are the lanes: each point's best-so-far is a
+//! lane of a vector, and the argmin runs down the tile's rows, a vertical minimum that needs no
+//! shuffles. The n × k distance matrix is never written. Exactness comes from `knn::exact`, as in
+//! `blocked`; labels and inertia are the same bits on any thread count, as in `parallel`.
+
+use std::marker::PhantomData;
+
+use rayon::prelude::*;
+
+use crate::gemm::buffers::{AlignedBuffer, Pool};
+use crate::gemm::kernel::{MAX_TILE, MicroKernel};
+use crate::kmeans::{Answer, INERTIA_CHUNK, Inputs, chunk_inertia};
+use crate::knn::exact::{self, query_threshold};
+use crate::knn::solutions::simd;
+use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispatch_micro_kernel, simd_level};
+
+/// A call's centre, packed centroids and their scaled norms.
+static CENTROIDS: Pool<AlignedBuffer> = Pool::new();
+/// A task's packed sliver of points, the points' norms, limits and best distances.
+static SLIVER: Pool<AlignedBuffer> = Pool::new();
+/// The chunks' inertia sums.
+static SUMS: Pool<Vec<f64>> = Pool::new();
+
+pub fn assign(inputs: &Inputs, answer: &mut Answer) {
+    assign_at(simd_level(), inputs, answer);
+}
+
+/// The flagship at an explicit SIMD level (tests run every level the CPU has).
+///
+/// # Panics
+/// If the CPU lacks `level`, or the buffers do not fit the shape.
+pub fn assign_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
+    inputs.shape.assert_fits(inputs, answer);
+    dispatch_micro_kernel(level, Assign { inputs, answer });
+}
+
+struct Assign<'i, 'a, 'b> {
+    inputs: &'i Inputs<'a>,
+    answer: &'i mut Answer<'b>,
+}
+
+impl WithMicroKernel for Assign<'_, '_, '_> {
+    type Output = ();
+
+    unsafe fn run<K: MicroKernel>(self) {
+        let Assign { inputs, answer } = self;
+        let (n, d, k) = (inputs.shape.n, inputs.shape.d, inputs.shape.k);
+        let padded = k.div_ceil(K::MR) * K::MR;
+        CENTROIDS.with(|buffer| {
+            let scratch = buffer.slice(d + padded * d + padded);
+            let (centre, rest) = scratch.split_at_mut(d);
+            let (packed, norms) = rest.split_at_mut(padded * d);
+            centroid_mean(inputs, centre);
+            pack_centroids::<K>(inputs, centre, packed, norms);
+            let centroids = Packed { centre, centroids: packed, norms };
+            SUMS.with(|sums| {
+                sums.resize(n.div_ceil(INERTIA_CHUNK), 0.0);
+                let work =
+                    answer.labels.par_chunks_mut(INERTIA_CHUNK).zip(answer.distances.par_chunks_mut(INERTIA_CHUNK));
+                work.zip(sums.par_iter_mut()).enumerate().for_each(|(chunk, ((labels, distances), sum))| {
+                    SLIVER.with(|buffer| {
+                        let scratch = buffer.slice(K::NR * d + 4 * K::NR);
+                        let (sliver, rest) = scratch.split_at_mut(K::NR * d);
+                        let task = Chunk::<K> {
+                            inputs,
+                            centroids: &centroids,
+                            first: chunk * INERTIA_CHUNK,
+                            sliver,
+                            lanes: rest,
+                            labels,
+                            distances,
+                            kernel: PhantomData,
+                        };
+                        dispatch(K::LEVEL, task);
+                    });
+                    *sum = chunk_inertia(distances);
+                });
+                *answer.inertia = sums.iter().sum();
+            });
+        });
+    }
+}
+
+/// The centroids, centred and packed in MR-tall slivers, their scaled norms, and the centre.
+struct Packed<'a> {
+    centre: &'a [f32],
+    centroids: &'a [f32],
+    norms: &'a [f32],
+}
+
+/// One chunk of points, run at the kernel's SIMD level (no closures inside: see k-NN's `best`).
+struct Chunk<'t, 'a, K> {
+    inputs: &'t Inputs<'a>,
+    centroids: &'t Packed<'t>,
+    /// The chunk's first point.
+    first: usize,
+    sliver: &'t mut [f32],
+    /// Per lane of a sliver: the point's scaled norm, and its two smallest scores and the
+    /// nearest's index (see [`TwoSmallest`]).
+    lanes: &'t mut [f32],
+    labels: &'t mut [u32],
+    distances: &'t mut [f32],
+    kernel: PhantomData<K>,
+}
+
+impl<K: MicroKernel> WithSimd for Chunk<'_, '_, K> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<V: F32Vec>(self) {
+        let Chunk { inputs, centroids, first, sliver, lanes, labels, distances, .. } = self;
+        let (d, k) = (inputs.shape.d, inputs.shape.k);
+        let (norms, rest) = lanes.split_at_mut(K::NR);
+        let (nearest, rest) = rest.split_at_mut(K::NR);
+        let (index, second) = rest.split_at_mut(K::NR);
+        let mut tile = Tile([0.0f32; MAX_TILE]);
+        let tile = &mut tile.0;
+        for start in (0..labels.len()).step_by(K::NR) {
+            let count = K::NR.min(labels.len() - start);
+            let points = first + start..first + start + count;
+            pack_points::<K>(inputs, centroids.centre, points.clone(), sliver, norms);
+            nearest.fill(f32::INFINITY);
+            second.fill(f32::INFINITY);
+            index.fill(0.0);
+            for top in (0..k).step_by(K::MR) {
+                let a = &centroids.centroids[top * d..][..K::MR * d];
+                for pc in (0..d).step_by(K::KC) {
+                    let kc = K::KC.min(d - pc);
+                    // SAFETY: the CPU has K::LEVEL (the contract of `dispatch_micro_kernel`, which
+                    // chose K); `run` checks the slices.
+                    unsafe { K::run(kc, &a[pc * K::MR..], &sliver[pc * K::NR..], tile, K::NR, pc == 0) };
+                }
+                let state = TwoSmallest { nearest, index, second };
+                // SAFETY: `dispatch` enabled V; the tile holds MR rows of NR products.
+                unsafe { epilogue::<V>(tile, K::NR, top..(top + K::MR).min(k), centroids.norms, state) };
+            }
+            for j in 0..count {
+                let (label, distance) = confirm::<V>(inputs, points.start + j, index[j], second[j], norms[j]);
+                labels[start + j] = label;
+                distances[start + j] = distance;
+            }
+        }
+    }
+}
+
+/// A register tile's products, on a cache-line boundary.
+#[repr(align(64))]
+struct Tile([f32; MAX_TILE]);
+
+/// Per point of the sliver (one lane each): the two smallest scores `(1−ε)‖c'‖² − 2·c'·x'`
+/// seen so far and the centroid of the smallest (as f32: exact below 2²⁴ centroids).
+struct TwoSmallest<'l> {
+    nearest: &'l mut [f32],
+    index: &'l mut [f32],
+    second: &'l mut [f32],
+}
+
+/// The fused argmin epilogue of one tile (rows: the centroids `rows`; row r, column j at
+/// `tile[r * nr + j]`): per lane, the running two smallest scores and the nearest's index, all
+/// in vector registers; a vertical pass down the rows, no shuffles, no branches.
+///
+/// # Safety
+/// V's instruction set is enabled; `tile` holds `nr` floats per row, nr a multiple of V::LANES.
+#[inline(always)]
+unsafe fn epilogue<V: F32Vec>(
+    tile: &[f32],
+    nr: usize,
+    rows: std::ops::Range<usize>,
+    centroid_norms: &[f32],
+    state: TwoSmallest,
+) {
+    let TwoSmallest { nearest, index, second } = state;
+    assert!(tile.len() >= rows.len() * nr && nearest.len() >= nr && index.len() >= nr && second.len() >= nr);
+    assert!(nr.is_multiple_of(V::LANES));
+    for lane in (0..nr).step_by(V::LANES) {
+        // SAFETY: V is enabled (our contract); every row of the tile and every state array
+        // holds nr ≥ lane + LANES floats (asserted above).
+        unsafe {
+            let (mut first, mut at, mut next) = (
+                V::load(nearest.as_ptr().add(lane)),
+                V::load(index.as_ptr().add(lane)),
+                V::load(second.as_ptr().add(lane)),
+            );
+            for (r, c) in rows.clone().enumerate() {
+                let products = V::load(tile.as_ptr().add(r * nr + lane));
+                let score = products.mul_add(V::splat(-2.0), V::splat(centroid_norms[c]));
+                // Strictly smaller: a tie keeps the lower centroid, which came first.
+                let better = score.lt(first);
+                next = next.min(V::select(better, first, score));
+                at = V::select(better, V::splat(c as f32), at);
+                first = V::select(better, score, first);
+            }
+            first.store(nearest.as_mut_ptr().add(lane));
+            at.store(index.as_mut_ptr().add(lane));
+            next.store(second.as_mut_ptr().add(lane));
+        }
+    }
+}
+
+/// Point i's label and exact distance, from its two smallest scores: the nearest score's
+/// centroid is the answer when even the second smallest lower bound exceeds that centroid's
+/// exact distance (`knn::exact`: a lower bound of the direct form's value); otherwise (a near
+/// tie, rare) every centroid is compared exactly.
+#[inline(always)]
+fn confirm<V: F32Vec>(inputs: &Inputs, i: usize, index: f32, second: f32, norm: f32) -> (u32, f32) {
+    let point = inputs.point(i);
+    let candidate = index as usize;
+    // SAFETY: this runs inside the chunk's `dispatch`, which enabled V; both rows have d floats.
+    let [distance] = unsafe { simd::distances::<V, 1>(point, [inputs.centroid(candidate)]) };
+    if second > query_threshold(distance, norm) {
+        return (candidate as u32, distance);
+    }
+    let (mut best, mut best_distance) = (0, f32::INFINITY);
+    for c in 0..inputs.shape.k {
+        // SAFETY: as above.
+        let [distance] = unsafe { simd::distances::<V, 1>(point, [inputs.centroid(c)]) };
+        if distance < best_distance {
+            (best, best_distance) = (c, distance);
+        }
+    }
+    (best as u32, best_distance)
+}
+
+/// The centroids' mean, in f64: a centre near the points, at O(k·d).
+fn centroid_mean(inputs: &Inputs, centre: &mut [f32]) {
+    let k = inputs.shape.k;
+    for (p, c) in centre.iter_mut().enumerate() {
+        let sum: f64 = (0..k).map(|j| inputs.centroid(j)[p] as f64).sum();
+        *c = (sum / k as f64) as f32;
+    }
+}
+
+/// Packs every centroid, centred, into MR-tall slivers (d columns of MR values, zeros past the
+/// last), and their scaled norms (+∞ past the last, so a padded row never passes the filter).
+fn pack_centroids<K: MicroKernel>(inputs: &Inputs, centre: &[f32], packed: &mut [f32], norms: &mut [f32]) {
+    let (d, k) = (inputs.shape.d, inputs.shape.k);
+    let scale = exact::norm_scale(d);
+    for (s, sliver) in packed.chunks_exact_mut(K::MR * d).enumerate() {
+        for r in 0..K::MR {
+            let c = s * K::MR + r;
+            for p in 0..d {
+                sliver[p * K::MR + r] = if c < k { inputs.centroid(c)[p] - centre[p] } else { 0.0 };
+            }
+            norms[c] =
+                if c < k { exact::scaled_centred_norm(inputs.centroid(c), centre, scale) } else { f32::INFINITY };
+        }
+    }
+}
+
+/// Packs the points `points`, centred, into one NR-wide sliver, and their scaled norms.
+/// Not inlined into the AVX-512 chunk loop, where this strided copy compiles to slower code (as
+/// measured in k-NN's `best`).
+#[inline(never)]
+fn pack_points<K: MicroKernel>(
+    inputs: &Inputs,
+    centre: &[f32],
+    points: std::ops::Range<usize>,
+    sliver: &mut [f32],
+    norms: &mut [f32],
+) {
+    let d = inputs.shape.d;
+    let count = points.len();
+    for (j, i) in points.enumerate() {
+        let row = inputs.point(i);
+        for p in 0..d {
+            sliver[p * K::NR + j] = row[p] - centre[p];
+        }
+    }
+    for j in count..K::NR {
+        for p in 0..d {
+            sliver[p * K::NR + j] = 0.0;
+        }
+    }
+    let norms = &mut norms[..K::NR];
+    norms.fill(0.0);
+    for row in sliver[..d * K::NR].chunks_exact(K::NR) {
+        for (norm, &x) in norms.iter_mut().zip(row) {
+            *norm += x * x;
+        }
+    }
+    let scale = exact::norm_scale(d);
+    for norm in norms {
+        *norm *= scale;
+    }
+}
