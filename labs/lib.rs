@@ -23,7 +23,7 @@ pub use lab::{Case, Lab, NamedArray, PythonAnchor, Role, Variant, WorkUnit};
 
 /// Every lab, in the order reports show them: the registry.
 pub fn all() -> Vec<&'static dyn Lab> {
-    vec![&matmul::Matmul, &knn::Knn]
+    vec![&matmul::Matmul, &knn::Knn, &kmeans::Kmeans]
 }
 
 /// A lab by name, or an error that lists the known ones.

@@ -120,9 +120,13 @@ fn an_unwritable_json_path_is_refused_before_anything_runs() {
 
 #[test]
 fn an_empty_problem_says_there_is_nothing_to_time() {
-    for lab in labs() {
+    // Every lab whose problem can be empty lists an empty size first (k-means cannot: k ≥ 1 centroids
+    // need k ≤ n points); at least one lab here can.
+    let empties: Vec<_> =
+        labs().into_iter().filter(|lab| lab.prepare(lab.edge_sizes()[0], 1).unwrap().work().per_call == 0.0).collect();
+    assert!(empties.len() >= 2, "matmul and knn list an empty size first");
+    for lab in empties {
         let empty = lab.edge_sizes()[0];
-        assert_eq!(lab.prepare(empty, 1).unwrap().work().per_call, 0.0, "{}: the first edge size is empty", lab.name());
         perflab()
             .args(["bench", lab.name(), "--size", empty, "--seconds", "0.05"])
             .assert()

@@ -1,4 +1,4 @@
-//! Lab 3 (in progress): k-means, the assignment step and Lloyd's iterations.
+//! Lab 3: k-means, the assignment step (Lloyd's iterations with bounds come next).
 //!
 //! Points X (n×d, row-major f32) and centroids C (k×d). The assignment returns, for every point,
 //! the index of the nearest centroid (squared L2, ties to the lower index) and its squared
@@ -10,10 +10,17 @@
 //! changes is the shape: n is large (10⁶) and k small (8 to 256), so the work is spread over the
 //! points, and the selection is an argmin.
 //!
-//! Not yet in the registry: the ladder so far is naive, simd and parallel; blocked, best, the
-//! Lloyd case and the Python anchors come next (issue 9).
+//! | rung | file | idea |
+//! |---|---|---|
+//! | naive | `naive.rs` | for each point, for each centroid, a scalar distance; keep the minimum |
+//! | simd | `solutions/simd.rs` | SIMD distances, four centroids per pass |
+//! | blocked | `solutions/blocked.rs` | ‖c‖² − 2·x·c on tiles, kept exact (k-NN's blocked with k = 1) |
+//! | parallel | `solutions/parallel.rs` | rayon over fixed chunks, inertia reduced in chunk order |
+//! | best | `solutions/best.rs` | packed micro-kernel, points as lanes, a two-smallest argmin epilogue |
 
 pub mod check;
+pub mod exercises;
+mod lab;
 pub mod naive;
 pub mod solutions;
 #[cfg(test)]
@@ -21,7 +28,10 @@ mod tests;
 
 use std::fmt;
 
+pub use lab::{DataSet, Kmeans, generate, parse_size};
+
 use crate::input_error::{InputError, ensure_finite};
+use crate::lab::Variant;
 
 /// The sizes of one assignment: n points and k centroids of d coordinates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -112,6 +122,21 @@ pub type KmeansError = InputError<Shape>;
 /// checked entry point [`assign`] makes sure) and must overwrite every label, distance and the
 /// inertia.
 pub type Kernel = fn(inputs: &Inputs, answer: &mut Answer);
+
+/// The lab's variants, in ladder order: the harness, the tests and the benches all use this table.
+pub fn variants() -> Vec<Variant<Kernel>> {
+    use solutions::{best, blocked, parallel, simd};
+    vec![
+        Variant::baseline("naive", "for each point, for each centroid: a scalar distance", naive::assign as Kernel),
+        Variant::exercise("your-simd", "simd", exercises::simd::assign),
+        Variant::reference("simd", "SIMD distances, four centroids per pass", simd::assign),
+        Variant::exercise("your-blocked", "blocked", exercises::blocked::assign),
+        Variant::reference("blocked", "tiles, ‖c‖² − 2·x·c, exact re-ranking (k-NN's blocked, k = 1)", blocked::assign),
+        Variant::exercise("your-parallel", "parallel", exercises::parallel::assign),
+        Variant::reference("parallel", "rayon over fixed chunks, inertia in chunk order", parallel::assign),
+        Variant::reference("best", "packed micro-kernel, points as lanes, fused argmin, rayon", best::assign),
+    ]
+}
 
 /// The checked entry point: validates sizes, lengths and finiteness, then runs `kernel`.
 pub fn assign(kernel: Kernel, inputs: &Inputs, answer: &mut Answer) -> Result<(), KmeansError> {

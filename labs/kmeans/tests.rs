@@ -1,4 +1,4 @@
-//! The k-means lab's tests (it joins the registry, and `tests/every_lab.rs`, once its ladder is whole).
+//! The k-means lab's own tests (every variant on every edge size runs in `tests/every_lab.rs`).
 
 use proptest::prelude::*;
 
