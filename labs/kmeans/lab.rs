@@ -62,7 +62,7 @@ impl Lab for Kmeans {
     }
 
     fn quick_sizes(&self) -> &'static [&'static str] {
-        &["n=100000,d=32,k=64"]
+        &["n=50000,d=32,k=64"]
     }
 
     fn default_sizes(&self) -> &'static [&'static str] {

@@ -63,7 +63,7 @@ impl Lab for Knn {
     }
 
     fn quick_sizes(&self) -> &'static [&'static str] {
-        &["n=50000,d=64,m=500,k=10", "n=50000,d=64,m=500,k=10,data=shifted"]
+        &["n=20000,d=64,m=200,k=10", "n=20000,d=64,m=200,k=10,data=shifted"]
     }
 
     fn default_sizes(&self) -> &'static [&'static str] {
