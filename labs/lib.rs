@@ -17,6 +17,7 @@ pub mod knn;
 pub mod lab;
 pub mod matmul;
 pub mod simd;
+pub mod sizes;
 pub mod threads;
 
 pub use lab::{Case, Lab, NamedArray, PythonAnchor, Role, Variant, WorkUnit};

@@ -9,6 +9,7 @@ use super::check::{Returned, check};
 use super::{Answer, Inputs, Kernel, Shape, variants};
 use crate::knn::squared_distance;
 use crate::lab::{Case, Lab, NamedArray, PythonAnchor, Variant, WorkUnit};
+use crate::sizes::parse_keyed;
 
 /// The lab: the k-means assignment step, squared L2, f32.
 pub struct Kmeans;
@@ -116,7 +117,7 @@ impl Lab for Kmeans {
     }
 
     fn data_sets(&self) -> &'static [&'static str] {
-        &["blobs", "normal", "shifted"]
+        &["blobs", "normal", "shifted"] // DataSet::ALL's names, the default first
     }
 
     fn python_anchors(&self) -> &'static [PythonAnchor] {
@@ -134,34 +135,10 @@ impl Lab for Kmeans {
 /// Parses `n=..,d=..,k=..[,data=..]` (any order, defaults for omitted keys) and checks the sizes
 /// make an assignment: d ≥ 1, 1 ≤ k ≤ n.
 pub fn parse_size(size: &str) -> Result<(Shape, DataSet), String> {
-    let syntax = "expected keys n, d, k and data, e.g. n=1000000,d=32,k=256,data=shifted";
-    let mut shape = DEFAULT;
-    let mut data = DataSet::Blobs;
-    let mut seen = Vec::new();
-    for part in size.split(',') {
-        let (key, value) = part.split_once('=').ok_or_else(|| format!("malformed kmeans size '{size}': {syntax}"))?;
-        let key = key.trim();
-        if seen.contains(&key) {
-            return Err(format!("kmeans size '{size}' gives {key} twice"));
-        }
-        seen.push(key);
-        if key == "data" {
-            data = DataSet::ALL.into_iter().find(|d| d.name() == value.trim()).ok_or_else(|| {
-                format!("kmeans size '{size}': unknown data set '{value}'; known: blobs, normal, shifted")
-            })?;
-            continue;
-        }
-        let number: usize = value
-            .trim()
-            .parse()
-            .map_err(|_| format!("malformed kmeans size '{size}': {key} must be a non-negative integer; {syntax}"))?;
-        match key {
-            "n" => shape.n = number,
-            "d" => shape.d = number,
-            "k" => shape.k = number,
-            _ => return Err(format!("malformed kmeans size '{size}': unknown key '{key}'; {syntax}")),
-        }
-    }
+    let example = "n=1000000,d=32,k=256,data=shifted";
+    let ([n, d, k], data) = parse_keyed("kmeans", size, ["n", "d", "k"], Kmeans.data_sets(), example)?;
+    let shape = Shape { n: n.unwrap_or(DEFAULT.n), d: d.unwrap_or(DEFAULT.d), k: k.unwrap_or(DEFAULT.k) };
+    let data = DataSet::ALL.into_iter().find(|set| Some(set.name()) == data).unwrap_or(DataSet::Blobs);
     if shape.d == 0 {
         return Err(format!("kmeans size '{size}': d = 0, points need at least one coordinate"));
     }
@@ -326,5 +303,34 @@ impl Case for KmeansCase {
             .map(|(i, &c)| squared_distance(inputs.point(i), inputs.centroid(c as usize)))
             .collect();
         check(&inputs, &Returned { labels: &labels, distances: &distances, inertia: None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_data_sets_listed_are_the_ones_generated_default_first() {
+        assert_eq!(Kmeans.data_sets(), DataSet::ALL.map(DataSet::name));
+        assert_eq!(parse_size("n=5,k=1").map(|(_, data)| data), Ok(DataSet::ALL[0]));
+    }
+
+    #[test]
+    fn sizes_parse_in_any_order_with_defaults_or_say_what_is_expected() {
+        assert_eq!(parse_size("k=5,n=10"), Ok((Shape { n: 10, d: 32, k: 5 }, DataSet::Blobs)));
+        assert_eq!(parse_size("data=shifted,d=3,k=2,n=4").unwrap(), (Shape { n: 4, d: 3, k: 2 }, DataSet::Shifted));
+        for (bad, says) in [
+            ("n=10,k=11", "between 1 and n = 10"),
+            ("n=10,k=0", "between 1 and n"),
+            ("d=0", "d = 0"),
+            ("k=5,k=6", "gives k twice"),
+            ("m=5", "unknown key 'm'"),
+            ("data=duplicates", "unknown data set 'duplicates'"),
+            ("256", "expected keys n, d, k and data"),
+        ] {
+            let error = parse_size(bad).unwrap_err();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
     }
 }

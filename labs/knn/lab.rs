@@ -8,6 +8,7 @@ use rand_distr::StandardNormal;
 use super::check::{Oracle, Returned};
 use super::{Answer, Inputs, Kernel, Shape, variants};
 use crate::lab::{Case, Lab, NamedArray, PythonAnchor, Variant, WorkUnit};
+use crate::sizes::parse_keyed;
 
 /// The lab: exact k nearest neighbours in squared L2, f32.
 pub struct Knn;
@@ -122,7 +123,7 @@ impl Lab for Knn {
     }
 
     fn data_sets(&self) -> &'static [&'static str] {
-        &["normal", "shifted", "duplicates"]
+        &["normal", "shifted", "duplicates"] // DataSet::ALL's names, the default first
     }
 
     fn python_anchors(&self) -> &'static [PythonAnchor] {
@@ -143,35 +144,15 @@ impl Lab for Knn {
 /// Parses `n=..,d=..,m=..,k=..[,data=..]` (any order, defaults for omitted keys) and checks the
 /// sizes make a search: d ≥ 1, 1 ≤ k ≤ n.
 pub fn parse_size(size: &str) -> Result<(Shape, DataSet), String> {
-    let syntax = "expected keys n, d, m, k and data, e.g. n=100000,d=64,m=1000,k=10,data=shifted";
-    let mut shape = DEFAULT;
-    let mut data = DataSet::Normal;
-    let mut seen = Vec::new();
-    for part in size.split(',') {
-        let (key, value) = part.split_once('=').ok_or_else(|| format!("malformed knn size '{size}': {syntax}"))?;
-        let key = key.trim();
-        if seen.contains(&key) {
-            return Err(format!("knn size '{size}' gives {key} twice"));
-        }
-        seen.push(key);
-        if key == "data" {
-            data = DataSet::ALL.into_iter().find(|d| d.name() == value.trim()).ok_or_else(|| {
-                format!("knn size '{size}': unknown data set '{value}'; known: normal, shifted, duplicates")
-            })?;
-            continue;
-        }
-        let number: usize = value
-            .trim()
-            .parse()
-            .map_err(|_| format!("malformed knn size '{size}': {key} must be a non-negative integer; {syntax}"))?;
-        match key {
-            "n" => shape.n = number,
-            "d" => shape.d = number,
-            "m" => shape.m = number,
-            "k" => shape.k = number,
-            _ => return Err(format!("malformed knn size '{size}': unknown key '{key}'; {syntax}")),
-        }
-    }
+    let example = "n=100000,d=64,m=1000,k=10,data=shifted";
+    let ([n, d, m, k], data) = parse_keyed("knn", size, ["n", "d", "m", "k"], Knn.data_sets(), example)?;
+    let shape = Shape {
+        n: n.unwrap_or(DEFAULT.n),
+        d: d.unwrap_or(DEFAULT.d),
+        m: m.unwrap_or(DEFAULT.m),
+        k: k.unwrap_or(DEFAULT.k),
+    };
+    let data = DataSet::ALL.into_iter().find(|set| Some(set.name()) == data).unwrap_or(DataSet::Normal);
     if shape.d == 0 {
         return Err(format!("knn size '{size}': d = 0, points need at least one coordinate"));
     }
@@ -354,5 +335,16 @@ impl Case for KnnCase {
         let returned = Returned { indices: &indices, distances: &distances, classes: None };
         // The oracle's cache is per case; an anchor's check is rare, so a fresh oracle will do.
         Oracle::default().check(&self.search_inputs(m), &returned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_data_sets_listed_are_the_ones_generated_default_first() {
+        assert_eq!(Knn.data_sets(), DataSet::ALL.map(DataSet::name));
+        assert_eq!(parse_size("n=5,k=1").map(|(_, data)| data), Ok(DataSet::ALL[0]));
     }
 }

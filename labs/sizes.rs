@@ -1,0 +1,41 @@
+//! Sizes written as `key=value` pairs, e.g. `n=100000,d=64,m=1000,k=10,data=shifted` (the k-NN and
+//! k-means labs): parsed here, in one place; each lab fills in its defaults and checks its limits.
+
+/// The values of `keys` in `size` (None where a key is left out), and the data set that `data=`
+/// names (one of `data_sets`), or an error that quotes the size and says what is expected.
+/// `example` is a well-formed size of the lab, for the message.
+pub fn parse_keyed<const N: usize>(
+    lab: &str,
+    size: &str,
+    keys: [&str; N],
+    data_sets: &[&'static str],
+    example: &str,
+) -> Result<([Option<usize>; N], Option<&'static str>), String> {
+    let syntax = format!("expected keys {} and data, e.g. {example}", keys.join(", "));
+    let mut values = [None; N];
+    let mut data = None;
+    let mut seen = Vec::new();
+    for part in size.split(',') {
+        let (key, value) = part.split_once('=').ok_or_else(|| format!("malformed {lab} size '{size}': {syntax}"))?;
+        let (key, value) = (key.trim(), value.trim());
+        if seen.contains(&key) {
+            return Err(format!("{lab} size '{size}' gives {key} twice"));
+        }
+        seen.push(key);
+        if key == "data" {
+            data = Some(data_sets.iter().copied().find(|&d| d == value).ok_or_else(|| {
+                format!("{lab} size '{size}': unknown data set '{value}'; known: {}", data_sets.join(", "))
+            })?);
+            continue;
+        }
+        let slot = keys
+            .iter()
+            .position(|&k| k == key)
+            .ok_or_else(|| format!("malformed {lab} size '{size}': unknown key '{key}'; {syntax}"))?;
+        let number = value
+            .parse()
+            .map_err(|_| format!("malformed {lab} size '{size}': {key} must be a non-negative integer; {syntax}"))?;
+        values[slot] = Some(number);
+    }
+    Ok((values, data))
+}
