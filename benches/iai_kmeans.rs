@@ -1,6 +1,6 @@
 //! `cargo bench --bench iai_kmeans`: instruction counts of every k-means variant under callgrind
 //! (see `support/callgrind.rs`): the reference rungs on a small assignment and on far-from-origin
-//! data, with regression limits from `iai_kmeans.reference.json`; the baseline and the exercises
+//! data, `best` also with 8 centroids (its path for few centroids), with regression limits from `iai_kmeans.reference.json`; the baseline and the exercises
 //! on the small assignment.
 
 use gungraun::{LibraryBenchmarkConfig, library_benchmark, library_benchmark_group, main};
@@ -15,6 +15,7 @@ fn size(name: &str) -> &'static str {
     match name {
         "small" => "n=4096,d=32,k=32",
         "shifted" => "n=4096,d=32,k=32,data=shifted",
+        "few" => "n=4096,d=16,k=8",
         _ => panic!("unknown bench size {name}"),
     }
 }
@@ -35,6 +36,7 @@ fn limits(variant: &str, name: &str) -> LibraryBenchmarkConfig {
 #[bench::parallel_small(args = ("parallel", "small"), setup = setup, config = limits("parallel", "small"))]
 #[bench::best_small(args = ("best", "small"), setup = setup, config = limits("best", "small"))]
 #[bench::best_shifted(args = ("best", "shifted"), setup = setup, config = limits("best", "shifted"))]
+#[bench::best_few(args = ("best", "few"), setup = setup, config = limits("best", "few"))]
 #[bench::your_simd_small(args = ("your-simd", "small"), setup = setup)]
 #[bench::your_blocked_small(args = ("your-blocked", "small"), setup = setup)]
 #[bench::your_parallel_small(args = ("your-parallel", "small"), setup = setup)]

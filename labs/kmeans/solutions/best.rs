@@ -48,7 +48,113 @@ pub fn assign(inputs: &Inputs, answer: &mut Answer) {
 /// If the CPU lacks `level`, or the buffers do not fit the shape.
 pub fn assign_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
     inputs.shape.assert_fits(inputs, answer);
-    dispatch_micro_kernel(level, Assign { inputs, answer });
+    if inputs.shape.k <= FEW_CENTROIDS {
+        few_centroids(level, inputs, answer);
+    } else {
+        dispatch_micro_kernel(level, Assign { inputs, answer });
+    }
+}
+
+/// Up to this many centroids, the direct form with the points as lanes: a GEMM tile would run
+/// mostly empty rows. Measured on one Zen 4 core at n = 100 000 (this path / the GEMM path): d = 16,
+/// k = 8: 1.15 / 2.47 ms; d = 32, k = 16: 4.69 / 5.75 ms; d = 32, k = 32: 8.07 / 6.63 ms.
+const FEW_CENTROIDS: usize = 16;
+
+/// The path for few centroids: each chunk of points, transposed 2·LANES at a time so that one
+/// vector holds one coordinate of many points, against every centroid's coordinates broadcast
+/// one by one. The direct form Σ(x − c)², so no bound and no confirmation are needed; the argmin
+/// is a vertical compare-and-select per centroid (strict, so the lower index keeps a tie).
+fn few_centroids(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
+    let (n, d) = (inputs.shape.n, inputs.shape.d);
+    SUMS.with(|sums| {
+        sums.resize(n.div_ceil(INERTIA_CHUNK), 0.0);
+        let work = answer.labels.par_chunks_mut(INERTIA_CHUNK).zip(answer.distances.par_chunks_mut(INERTIA_CHUNK));
+        work.zip(sums.par_iter_mut()).enumerate().for_each(|(chunk, ((labels, distances), sum))| {
+            SLIVER.with(|buffer| {
+                let block = buffer.slice(FEW_LANES_MAX * d + 2 * FEW_LANES_MAX);
+                dispatch(level, Few { inputs, first: chunk * INERTIA_CHUNK, block, labels, distances });
+            });
+            *sum = chunk_inertia(distances);
+        });
+        *answer.inertia = sums.iter().sum();
+    });
+}
+
+/// Points per transposed block, at most: two vectors of the widest level (2 × 16).
+const FEW_LANES_MAX: usize = 32;
+
+struct Few<'t, 'a> {
+    inputs: &'t Inputs<'a>,
+    first: usize,
+    /// Scratch: the transposed block (d rows of 2·LANES points), then the best distances and labels.
+    block: &'t mut [f32],
+    labels: &'t mut [u32],
+    distances: &'t mut [f32],
+}
+
+impl WithSimd for Few<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<V: F32Vec>(self) {
+        let Few { inputs, first, block, labels, distances } = self;
+        let (d, k) = (inputs.shape.d, inputs.shape.k);
+        let width = 2 * V::LANES;
+        assert!(width <= FEW_LANES_MAX && block.len() >= width * d + 2 * width);
+        let (points, rest) = block.split_at_mut(width * d);
+        let (best, index) = rest.split_at_mut(width);
+        for start in (0..labels.len()).step_by(width) {
+            let count = width.min(labels.len() - start);
+            transpose(inputs, first + start, count, width, points);
+            // SAFETY: V is enabled (`dispatch`); `points` holds d rows of `width` = 2·LANES floats,
+            // `best` and `index` hold `width` floats (asserted above).
+            unsafe {
+                let mut nearest = [V::splat(f32::INFINITY); 2];
+                let mut at = [V::splat(0.0); 2];
+                for c in 0..k {
+                    let centroid = inputs.centroid(c);
+                    let mut acc = [V::splat(0.0); 2];
+                    for (p, &coordinate) in centroid.iter().enumerate() {
+                        let broadcast = V::splat(coordinate);
+                        for (v, acc_v) in acc.iter_mut().enumerate() {
+                            let diff = V::load(points.as_ptr().add(p * width + v * V::LANES)).sub(broadcast);
+                            *acc_v = diff.mul_add(diff, *acc_v);
+                        }
+                    }
+                    for v in 0..2 {
+                        let better = acc[v].lt(nearest[v]);
+                        nearest[v] = V::select(better, acc[v], nearest[v]);
+                        at[v] = V::select(better, V::splat(c as f32), at[v]);
+                    }
+                }
+                for v in 0..2 {
+                    nearest[v].store(best.as_mut_ptr().add(v * V::LANES));
+                    at[v].store(index.as_mut_ptr().add(v * V::LANES));
+                }
+            }
+            for j in 0..count {
+                labels[start + j] = index[j] as u32;
+                distances[start + j] = best[j];
+            }
+        }
+    }
+}
+
+/// Points `first..first + count` as `d` rows of `width` values (zeros past `count`).
+#[inline(never)]
+fn transpose(inputs: &Inputs, first: usize, count: usize, width: usize, out: &mut [f32]) {
+    let d = inputs.shape.d;
+    for j in 0..count {
+        let row = inputs.point(first + j);
+        for p in 0..d {
+            out[p * width + j] = row[p];
+        }
+    }
+    for j in count..width {
+        for p in 0..d {
+            out[p * width + j] = 0.0;
+        }
+    }
 }
 
 struct Assign<'i, 'a, 'b> {
