@@ -1,7 +1,7 @@
 //! `cargo bench --bench iai_kmeans`: instruction counts of every k-means variant under callgrind
 //! (see `support/callgrind.rs`): the reference rungs on a small assignment and on far-from-origin
-//! data, `best` also with 8 centroids (its path for few centroids), with regression limits from `iai_kmeans.reference.json`; the baseline and the exercises
-//! on the small assignment.
+//! data, and `best` with 8 centroids (its path for few centroids), with regression limits from
+//! `iai_kmeans.reference.json`; the baseline and the exercises on the small assignment.
 
 use gungraun::{LibraryBenchmarkConfig, library_benchmark, library_benchmark_group, main};
 use perflab_labs::kmeans::Kmeans;
