@@ -28,6 +28,7 @@ use crate::gemm::buffers::{AlignedBuffer, Pool};
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
 use crate::kmeans::{Answer, INERTIA_CHUNK, Inputs, chunk_inertia};
 use crate::knn::exact::{self, query_threshold};
+use crate::knn::solutions::best::pack_points;
 use crate::knn::solutions::simd;
 use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispatch_micro_kernel, simd_level};
 
@@ -241,7 +242,7 @@ impl<K: MicroKernel> WithSimd for Chunk<'_, '_, K> {
         for start in (0..labels.len()).step_by(K::NR) {
             let count = K::NR.min(labels.len() - start);
             let points = first + start..first + start + count;
-            pack_points::<K>(inputs, centroids.centre, points.clone(), sliver, norms);
+            pack_points::<K>(inputs.points, d, centroids.centre, points.clone(), sliver, norms);
             nearest.fill(f32::INFINITY);
             second.fill(f32::INFINITY);
             index.fill(0.0);
@@ -367,42 +368,5 @@ fn pack_centroids<K: MicroKernel>(inputs: &Inputs, centre: &[f32], packed: &mut 
             norms[c] =
                 if c < k { exact::scaled_centred_norm(inputs.centroid(c), centre, scale) } else { f32::INFINITY };
         }
-    }
-}
-
-/// Packs the points `points`, centred, into one NR-wide sliver, and their scaled norms.
-/// Not inlined into the AVX-512 chunk loop, where this strided copy compiles to slower code (as
-/// measured in k-NN's `best`).
-#[inline(never)]
-fn pack_points<K: MicroKernel>(
-    inputs: &Inputs,
-    centre: &[f32],
-    points: std::ops::Range<usize>,
-    sliver: &mut [f32],
-    norms: &mut [f32],
-) {
-    let d = inputs.shape.d;
-    let count = points.len();
-    for (j, i) in points.enumerate() {
-        let row = inputs.point(i);
-        for p in 0..d {
-            sliver[p * K::NR + j] = row[p] - centre[p];
-        }
-    }
-    for j in count..K::NR {
-        for p in 0..d {
-            sliver[p * K::NR + j] = 0.0;
-        }
-    }
-    let norms = &mut norms[..K::NR];
-    norms.fill(0.0);
-    for row in sliver[..d * K::NR].chunks_exact(K::NR) {
-        for (norm, &x) in norms.iter_mut().zip(row) {
-            *norm += x * x;
-        }
-    }
-    let scale = exact::norm_scale(d);
-    for norm in norms {
-        *norm *= scale;
     }
 }
