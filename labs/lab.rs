@@ -127,6 +127,10 @@ pub struct NamedArray<'a> {
 pub trait Lab: Sync {
     /// Short name used on the command line and in bench names (`matmul`).
     fn name(&self) -> &'static str;
+    /// The folder under `labs/` that holds its code: its name, unless it shares a lab's folder.
+    fn folder(&self) -> &'static str {
+        self.name()
+    }
     /// One line for `cargo lab list`.
     fn about(&self) -> &'static str;
     /// How `--size` is written for this lab, for help and error messages.
@@ -190,6 +194,12 @@ pub trait Case: Send {
     /// Fills the output with junk, runs `variant` once on the very input that will be timed,
     /// and checks the result against the oracle. Ok: how it was checked; Err: what is wrong.
     fn validate(&mut self, variant: usize) -> Result<String, String>;
+    /// What the last call of `variant` counted beside its time, for the report's notes (the
+    /// distances a bounds-based variant skipped, say). None by default.
+    fn counted(&self, variant: usize) -> Option<String> {
+        let _ = variant;
+        None
+    }
     /// The inputs, for an anchor that runs outside this process, and the size parameters it
     /// needs ([`Case::params`]). Labs without Python anchors need not provide them.
     fn inputs(&self) -> Vec<NamedArray<'_>> {

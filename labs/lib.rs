@@ -24,7 +24,7 @@ pub use lab::{Case, Lab, NamedArray, PythonAnchor, Role, Variant, WorkUnit};
 
 /// Every lab, in the order reports show them: the registry.
 pub fn all() -> Vec<&'static dyn Lab> {
-    vec![&matmul::Matmul, &knn::Knn, &kmeans::Kmeans]
+    vec![&matmul::Matmul, &knn::Knn, &kmeans::Kmeans, &kmeans::lloyd::KmeansLloyd]
 }
 
 /// A lab by name, or an error that lists the known ones.

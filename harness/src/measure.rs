@@ -64,7 +64,8 @@ impl Budget {
 #[derive(Clone, Debug)]
 pub enum Outcome {
     /// Validated, then timed, then its allocations counted (None: no counting allocator).
-    Measured { validation: String, fraction: f64, stats: Stats, allocs: Option<AllocStats> },
+    /// `counted`: what the case counted beside time ([`Case::counted`]).
+    Measured { validation: String, counted: Option<String>, fraction: f64, stats: Stats, allocs: Option<AllocStats> },
     /// Failed validation: never timed. `finding`: a library answered, and the oracle rejected
     /// the answer (a fact about the library on this input, not an error of the run); otherwise a
     /// variant of ours was wrong or panicked, or a library could not answer at all.
@@ -170,7 +171,12 @@ pub fn measure(
         match checked {
             (call, fraction, Ok(validation)) => {
                 let reps = (budget.min_sample.as_secs_f64() / call.max(1e-9)).ceil().clamp(1.0, 10_000.0) as usize;
-                plans.push(Plan { slot, target, fraction, reps, call, validation, seconds: Vec::new(), failed: None });
+                let counted = match target {
+                    Target::Variant(v) => case.counted(v),
+                    Target::External(_) => None,
+                };
+                let seconds = Vec::new();
+                plans.push(Plan { slot, target, fraction, reps, call, validation, counted, seconds, failed: None });
             }
             (_, fraction, Err((error, finding))) => outcomes[slot] = Some(Outcome::Failed { error, fraction, finding }),
         }
@@ -236,7 +242,7 @@ pub fn measure(
                     Target::External(_) => None, // another process: not ours to count
                 };
                 let stats = Stats::of(plan.seconds);
-                Outcome::Measured { validation: plan.validation, fraction, stats, allocs }
+                Outcome::Measured { validation: plan.validation, counted: plan.counted, fraction, stats, allocs }
             }
         });
         bar.inc(1);
@@ -259,6 +265,7 @@ struct Plan {
     /// Estimated seconds per call, as run (after any limit).
     call: f64,
     validation: String,
+    counted: Option<String>,
     seconds: Vec<f64>,
     /// Why an external stopped answering while it was being timed.
     failed: Option<String>,

@@ -48,6 +48,8 @@ pub struct VariantRecord {
     pub rejected_library_answer: bool,
     /// How it was validated, or what was wrong, or why it is unavailable.
     pub detail: String,
+    /// What the lab counted beside time (distance computations a bound skipped, say).
+    pub counted: Option<String>,
     /// For a Python anchor: library versions, BLAS (from threadpoolctl) and threads.
     pub library: Option<serde_json::Value>,
     /// Fraction of the input it ran on (below 1: a slow variant, its time scaled up).
@@ -135,6 +137,7 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
                 status: Status::Unavailable,
                 correct: None,
                 rejected_library_answer: false,
+                counted: None,
                 detail: unavailable.clone().or(info.unavailable().map(str::to_string)).unwrap_or("not run".into()),
                 library: library.clone(),
                 fraction_run: None,
@@ -163,7 +166,8 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
                     row.detail = error.clone();
                     row.fraction_run = Some(*fraction);
                 }
-                Some(Outcome::Measured { validation, fraction, stats, allocs }) => {
+                Some(Outcome::Measured { validation, counted, fraction, stats, allocs }) => {
+                    row.counted = counted.clone();
                     let per_second = work.per_call / stats.median;
                     let rate = per_second / work.scale;
                     row.status = Status::Measured;
@@ -304,7 +308,7 @@ pub fn render(record: &Record) -> String {
                 notes.push(format!("{} FAILED validation and was not timed:\n{}", v.name, indent(&v.detail)))
             }
             Status::Unavailable => notes.push(format!("{}: {}", v.name, v.detail)),
-            Status::Measured => {}
+            Status::Measured => notes.extend(v.counted.as_ref().map(|counted| format!("{}: {counted}", v.name))),
         }
         if let Some(library) = v.library.as_ref().and_then(|l| l.as_object()) {
             let parts: Vec<String> = library
@@ -400,7 +404,7 @@ mod tests {
 
     fn measured(seconds: f64) -> Option<Outcome> {
         let stats = Stats { median: seconds, p25: seconds, p75: seconds, min: seconds, samples: 5 };
-        Some(Outcome::Measured { validation: "ok".into(), fraction: 1.0, stats, allocs: None })
+        Some(Outcome::Measured { validation: "ok".into(), counted: None, fraction: 1.0, stats, allocs: None })
     }
 
     #[test]

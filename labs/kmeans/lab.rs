@@ -138,17 +138,27 @@ pub fn parse_size(size: &str) -> Result<(Shape, DataSet), String> {
     let example = "n=1000000,d=32,k=256,data=shifted";
     let ([n, d, k], data) = parse_keyed("kmeans", size, ["n", "d", "k"], Kmeans.data_sets(), example)?;
     let shape = Shape { n: n.unwrap_or(DEFAULT.n), d: d.unwrap_or(DEFAULT.d), k: k.unwrap_or(DEFAULT.k) };
-    let data = DataSet::ALL.into_iter().find(|set| Some(set.name()) == data).unwrap_or(DataSet::Blobs);
+    check_shape("kmeans", size, shape)?;
+    Ok((shape, data_set(data)))
+}
+
+/// The data set `data=` named, blobs if none.
+pub(crate) fn data_set(name: Option<&str>) -> DataSet {
+    DataSet::ALL.into_iter().find(|set| Some(set.name()) == name).unwrap_or(DataSet::Blobs)
+}
+
+/// Whether `shape` (parsed from `size`) makes an assignment: d ≥ 1, 1 ≤ k ≤ n, and it fits.
+pub(crate) fn check_shape(lab: &str, size: &str, shape: Shape) -> Result<(), String> {
     if shape.d == 0 {
-        return Err(format!("kmeans size '{size}': d = 0, points need at least one coordinate"));
+        return Err(format!("{lab} size '{size}': d = 0, points need at least one coordinate"));
     }
     if shape.k == 0 || shape.k > shape.n {
-        return Err(format!("kmeans size '{size}': k = {} must be between 1 and n = {}", shape.k, shape.n));
+        return Err(format!("{lab} size '{size}': k = {} must be between 1 and n = {}", shape.k, shape.n));
     }
     if shape.k >= 1 << 24 || shape.n.checked_mul(shape.d).is_none_or(|len| len > isize::MAX as usize / 8) {
-        return Err(format!("kmeans size '{size}' is too large to allocate or index"));
+        return Err(format!("{lab} size '{size}' is too large to allocate or index"));
     }
-    Ok((shape, data))
+    Ok(())
 }
 
 /// Generated inputs: the points and the centroids (k of the points), the same for the same seed.

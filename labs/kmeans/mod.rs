@@ -20,7 +20,8 @@
 
 pub mod check;
 pub mod exercises;
-mod lab;
+pub(crate) mod lab;
+pub mod lloyd;
 pub mod naive;
 pub mod solutions;
 #[cfg(test)]

@@ -4,5 +4,6 @@
 //! Reference solutions are in `../solutions/`: peek only when stuck.
 
 pub mod blocked;
+pub mod hamerly;
 pub mod parallel;
 pub mod simd;

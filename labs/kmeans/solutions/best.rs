@@ -22,11 +22,12 @@
 
 use std::marker::PhantomData;
 
+use rayon::iter::Either;
 use rayon::prelude::*;
 
 use crate::gemm::buffers::{AlignedBuffer, Pool};
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
-use crate::kmeans::{Answer, INERTIA_CHUNK, Inputs, chunk_inertia};
+use crate::kmeans::{Answer, INERTIA_CHUNK, Inputs, Shape, chunk_inertia};
 use crate::knn::exact::{self, query_threshold};
 use crate::knn::solutions::best::pack_points;
 use crate::knn::solutions::simd;
@@ -49,10 +50,38 @@ pub fn assign(inputs: &Inputs, answer: &mut Answer) {
 /// If the CPU lacks `level`, or the buffers do not fit the shape.
 pub fn assign_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
     inputs.shape.assert_fits(inputs, answer);
+    assign_points(level, inputs, answer, None);
+}
+
+/// The flagship's assignment with, for Lloyd's bounds (`solutions/hamerly.rs`), each point's
+/// **runner-up**: a lower bound of the direct-form distance of every centroid but its label.
+/// Unlike [`assign_at`] it accepts fewer points than centroids (a few points re-assigned).
+///
+/// # Panics
+/// If the CPU lacks `level`, or a buffer's length does not fit the shape.
+pub(crate) fn assign_with_runner_up(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: &mut [f32]) {
+    let Shape { n, d, k } = inputs.shape;
+    assert!(d > 0 && k > 0 && inputs.points.len() == n * d && inputs.centroids.len() == k * d);
+    assert!(answer.labels.len() == n && answer.distances.len() == n && runner_up.len() == n);
+    assign_points(level, inputs, answer, Some(runner_up));
+}
+
+fn assign_points(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
     if inputs.shape.k <= FEW_CENTROIDS {
-        few_centroids(level, inputs, answer);
+        few_centroids(level, inputs, answer, runner_up);
     } else {
-        dispatch_micro_kernel(level, Assign { inputs, answer });
+        dispatch_micro_kernel(level, Assign { inputs, answer, runner_up });
+    }
+}
+
+/// `runner_up` in chunks of [`INERTIA_CHUNK`], or `None` for each of `chunks` chunks.
+fn runner_up_chunks(
+    runner_up: Option<&mut [f32]>,
+    chunks: usize,
+) -> impl IndexedParallelIterator<Item = Option<&mut [f32]>> {
+    match runner_up {
+        Some(slice) => Either::Left(slice.par_chunks_mut(INERTIA_CHUNK).map(Some)),
+        None => Either::Right((0..chunks).into_par_iter().map(|_| None)),
     }
 }
 
@@ -65,15 +94,25 @@ const FEW_CENTROIDS: usize = 16;
 /// vector holds one coordinate of many points, against every centroid's coordinates broadcast
 /// one by one. The direct form Σ(x − c)², so no bound and no confirmation are needed; the argmin
 /// is a vertical compare-and-select per centroid (strict, so the lower index keeps a tie).
-fn few_centroids(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
+fn few_centroids(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
     let (n, d) = (inputs.shape.n, inputs.shape.d);
+    let chunks = n.div_ceil(INERTIA_CHUNK);
     SUMS.with(|sums| {
-        sums.resize(n.div_ceil(INERTIA_CHUNK), 0.0);
+        sums.resize(chunks, 0.0);
         let work = answer.labels.par_chunks_mut(INERTIA_CHUNK).zip(answer.distances.par_chunks_mut(INERTIA_CHUNK));
-        work.zip(sums.par_iter_mut()).enumerate().for_each(|(chunk, ((labels, distances), sum))| {
+        let work = work.zip(runner_up_chunks(runner_up, chunks));
+        work.zip(sums.par_iter_mut()).enumerate().for_each(|(chunk, (((labels, distances), runner_up), sum))| {
             SLIVER.with(|buffer| {
-                let block = buffer.slice(FEW_LANES_MAX * d + 2 * FEW_LANES_MAX);
-                dispatch(level, Few { inputs, first: chunk * INERTIA_CHUNK, block, labels, distances });
+                let block = buffer.slice(FEW_LANES_MAX * d + 3 * FEW_LANES_MAX);
+                let first = chunk * INERTIA_CHUNK;
+                match runner_up {
+                    None => {
+                        dispatch(level, Few::<false> { inputs, first, block, labels, distances, runner_up: &mut [] })
+                    }
+                    Some(runner_up) => {
+                        dispatch(level, Few::<true> { inputs, first, block, labels, distances, runner_up })
+                    }
+                }
             });
             *sum = chunk_inertia(distances);
         });
@@ -84,33 +123,40 @@ fn few_centroids(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
 /// Points per transposed block, at most: two vectors of the widest level (2 × 16).
 const FEW_LANES_MAX: usize = 32;
 
-struct Few<'t, 'a> {
+/// One chunk of the few-centroid path; `RUNNER_UP`: also keep each point's second smallest
+/// distance (a compile-time switch, so the plain assignment pays nothing for it).
+struct Few<'t, 'a, const RUNNER_UP: bool> {
     inputs: &'t Inputs<'a>,
     first: usize,
-    /// Scratch: the transposed block (d rows of 2·LANES points), then the best distances and labels.
+    /// Scratch: the transposed block (d rows of 2·LANES points), then the best distances, labels
+    /// and second smallest distances.
     block: &'t mut [f32],
     labels: &'t mut [u32],
     distances: &'t mut [f32],
+    runner_up: &'t mut [f32],
 }
 
-impl WithSimd for Few<'_, '_> {
+impl<const RUNNER_UP: bool> WithSimd for Few<'_, '_, RUNNER_UP> {
     type Output = ();
 
     #[inline(always)]
     unsafe fn run<V: F32Vec>(self) {
-        let Few { inputs, first, block, labels, distances } = self;
+        let Few { inputs, first, block, labels, distances, runner_up } = self;
         let (d, k) = (inputs.shape.d, inputs.shape.k);
         let width = 2 * V::LANES;
-        assert!(width <= FEW_LANES_MAX && block.len() >= width * d + 2 * width);
+        assert!(width <= FEW_LANES_MAX && block.len() >= width * d + 3 * width);
+        assert!(!RUNNER_UP || runner_up.len() == labels.len());
         let (points, rest) = block.split_at_mut(width * d);
-        let (best, index) = rest.split_at_mut(width);
+        let (best, rest) = rest.split_at_mut(width);
+        let (index, second) = rest.split_at_mut(width);
         for start in (0..labels.len()).step_by(width) {
             let count = width.min(labels.len() - start);
             transpose(inputs, first + start, count, width, points);
             // SAFETY: V is enabled (`dispatch`); `points` holds d rows of `width` = 2·LANES floats,
-            // `best` and `index` hold `width` floats (asserted above).
+            // `best`, `index` and `second` hold `width` floats (asserted above).
             unsafe {
                 let mut nearest = [V::splat(f32::INFINITY); 2];
+                let mut next = [V::splat(f32::INFINITY); 2];
                 let mut at = [V::splat(0.0); 2];
                 for c in 0..k {
                     let centroid = inputs.centroid(c);
@@ -124,6 +170,9 @@ impl WithSimd for Few<'_, '_> {
                     }
                     for v in 0..2 {
                         let better = acc[v].lt(nearest[v]);
+                        if RUNNER_UP {
+                            next[v] = next[v].min(V::select(better, nearest[v], acc[v]));
+                        }
                         nearest[v] = V::select(better, acc[v], nearest[v]);
                         at[v] = V::select(better, V::splat(c as f32), at[v]);
                     }
@@ -131,11 +180,15 @@ impl WithSimd for Few<'_, '_> {
                 for v in 0..2 {
                     nearest[v].store(best.as_mut_ptr().add(v * V::LANES));
                     at[v].store(index.as_mut_ptr().add(v * V::LANES));
+                    next[v].store(second.as_mut_ptr().add(v * V::LANES));
                 }
             }
             for j in 0..count {
                 labels[start + j] = index[j] as u32;
                 distances[start + j] = best[j];
+                if RUNNER_UP {
+                    runner_up[start + j] = second[j];
+                }
             }
         }
     }
@@ -161,13 +214,14 @@ fn transpose(inputs: &Inputs, first: usize, count: usize, width: usize, out: &mu
 struct Assign<'i, 'a, 'b> {
     inputs: &'i Inputs<'a>,
     answer: &'i mut Answer<'b>,
+    runner_up: Option<&'i mut [f32]>,
 }
 
 impl WithMicroKernel for Assign<'_, '_, '_> {
     type Output = ();
 
     unsafe fn run<K: MicroKernel>(self) {
-        let Assign { inputs, answer } = self;
+        let Assign { inputs, answer, runner_up } = self;
         let (n, d, k) = (inputs.shape.n, inputs.shape.d, inputs.shape.k);
         let padded = k.div_ceil(K::MR) * K::MR;
         CENTROIDS.with(|buffer| {
@@ -177,28 +231,33 @@ impl WithMicroKernel for Assign<'_, '_, '_> {
             centroid_mean(inputs, centre);
             pack_centroids::<K>(inputs, centre, packed, norms);
             let centroids = Packed { centre, centroids: packed, norms };
+            let chunks = n.div_ceil(INERTIA_CHUNK);
             SUMS.with(|sums| {
-                sums.resize(n.div_ceil(INERTIA_CHUNK), 0.0);
+                sums.resize(chunks, 0.0);
                 let work =
                     answer.labels.par_chunks_mut(INERTIA_CHUNK).zip(answer.distances.par_chunks_mut(INERTIA_CHUNK));
-                work.zip(sums.par_iter_mut()).enumerate().for_each(|(chunk, ((labels, distances), sum))| {
-                    SLIVER.with(|buffer| {
-                        let scratch = buffer.slice(K::NR * d + 4 * K::NR);
-                        let (sliver, rest) = scratch.split_at_mut(K::NR * d);
-                        let task = Chunk::<K> {
-                            inputs,
-                            centroids: &centroids,
-                            first: chunk * INERTIA_CHUNK,
-                            sliver,
-                            lanes: rest,
-                            labels,
-                            distances,
-                            kernel: PhantomData,
-                        };
-                        dispatch(K::LEVEL, task);
-                    });
-                    *sum = chunk_inertia(distances);
-                });
+                let work = work.zip(runner_up_chunks(runner_up, chunks));
+                work.zip(sums.par_iter_mut()).enumerate().for_each(
+                    |(chunk, (((labels, distances), runner_up), sum))| {
+                        SLIVER.with(|buffer| {
+                            let scratch = buffer.slice(K::NR * d + 4 * K::NR);
+                            let (sliver, rest) = scratch.split_at_mut(K::NR * d);
+                            let task = Chunk::<K> {
+                                inputs,
+                                centroids: &centroids,
+                                first: chunk * INERTIA_CHUNK,
+                                sliver,
+                                lanes: rest,
+                                labels,
+                                distances,
+                                runner_up,
+                                kernel: PhantomData,
+                            };
+                            dispatch(K::LEVEL, task);
+                        });
+                        *sum = chunk_inertia(distances);
+                    },
+                );
                 *answer.inertia = sums.iter().sum();
             });
         });
@@ -224,6 +283,7 @@ struct Chunk<'t, 'a, K> {
     lanes: &'t mut [f32],
     labels: &'t mut [u32],
     distances: &'t mut [f32],
+    runner_up: Option<&'t mut [f32]>,
     kernel: PhantomData<K>,
 }
 
@@ -232,7 +292,7 @@ impl<K: MicroKernel> WithSimd for Chunk<'_, '_, K> {
 
     #[inline(always)]
     unsafe fn run<V: F32Vec>(self) {
-        let Chunk { inputs, centroids, first, sliver, lanes, labels, distances, .. } = self;
+        let Chunk { inputs, centroids, first, sliver, lanes, labels, distances, mut runner_up, .. } = self;
         let (d, k) = (inputs.shape.d, inputs.shape.k);
         let (norms, rest) = lanes.split_at_mut(K::NR);
         let (nearest, rest) = rest.split_at_mut(K::NR);
@@ -259,9 +319,12 @@ impl<K: MicroKernel> WithSimd for Chunk<'_, '_, K> {
                 unsafe { epilogue::<V>(tile, K::NR, top..(top + K::MR).min(k), centroids.norms, state) };
             }
             for j in 0..count {
-                let (label, distance) = confirm::<V>(inputs, points.start + j, index[j], second[j], norms[j]);
+                let (label, distance, runner) = confirm::<V>(inputs, points.start + j, index[j], second[j], norms[j]);
                 labels[start + j] = label;
                 distances[start + j] = distance;
+                if let Some(runner_up) = runner_up.as_deref_mut() {
+                    runner_up[start + j] = runner;
+                }
             }
         }
     }
@@ -324,25 +387,31 @@ unsafe fn epilogue<V: F32Vec>(
 /// Point i's label and exact distance, from its two smallest scores: the nearest score's
 /// centroid is the answer when even the second smallest lower bound exceeds that centroid's
 /// exact distance (`knn::exact`: a lower bound of the direct form's value); otherwise (a near
-/// tie, rare) every centroid is compared exactly.
+/// tie, rare) every centroid is compared exactly. Third: the runner-up, a lower bound of every
+/// other centroid's distance (the second smallest lower bound, or the second smallest distance).
 #[inline(always)]
-fn confirm<V: F32Vec>(inputs: &Inputs, i: usize, index: f32, second: f32, norm: f32) -> (u32, f32) {
+fn confirm<V: F32Vec>(inputs: &Inputs, i: usize, index: f32, second: f32, norm: f32) -> (u32, f32, f32) {
     let point = inputs.point(i);
     let candidate = index as usize;
     // SAFETY: this runs inside the chunk's `dispatch`, which enabled V; both rows have d floats.
     let [distance] = unsafe { simd::distances::<V, 1>(point, [inputs.centroid(candidate)]) };
     if second > query_threshold(distance, norm) {
-        return (candidate as u32, distance);
+        // Rounded down: the sum is the filter's lower bound, which must not grow in rounding.
+        let runner_up = ((second as f64 + norm as f64) as f32).next_down();
+        return (candidate as u32, distance, runner_up);
     }
-    let (mut best, mut best_distance) = (0, f32::INFINITY);
+    let (mut best, mut best_distance, mut runner_up) = (0, f32::INFINITY, f32::INFINITY);
     for c in 0..inputs.shape.k {
         // SAFETY: as above.
         let [distance] = unsafe { simd::distances::<V, 1>(point, [inputs.centroid(c)]) };
         if distance < best_distance {
+            runner_up = best_distance;
             (best, best_distance) = (c, distance);
+        } else {
+            runner_up = runner_up.min(distance);
         }
     }
-    (best as u32, best_distance)
+    (best as u32, best_distance, runner_up)
 }
 
 /// The centroids' mean, in f64: a centre near the points, at O(k·d).
