@@ -129,13 +129,20 @@ impl Margins {
     }
 }
 
+/// x as an f32 no smaller than x (x ≥ 0): widened by 2⁻²² (more than the cast's rounding of
+/// 2⁻²⁴) plus the smallest subnormal (the rounding's absolute size near zero). Arithmetic rather
+/// than `next_up`, so that the bound pass has no branches to mispredict.
 fn round_up(x: f64) -> f32 {
-    (x as f32).next_up()
+    (x * (1.0 + WIDEN) + TINY) as f32
 }
 
+/// x as an f32 no larger than x, and not below zero (a distance's lower bound).
 fn round_down(x: f64) -> f32 {
-    (x as f32).next_down().max(0.0)
+    ((x * (1.0 - WIDEN) - TINY) as f32).max(0.0)
 }
+
+const WIDEN: f64 = 1.0 / (1 << 22) as f64;
+const TINY: f64 = 1.401298464324817e-45; // 2⁻¹⁴⁹, the smallest positive f32
 
 impl State {
     fn prepare(&mut self, n: usize, k: usize, d: usize) {
@@ -230,22 +237,30 @@ impl WithSimd for Bounds<'_> {
     #[inline(always)]
     unsafe fn run<V: F32Vec>(self) -> u64 {
         let Bounds { points, d, centroids, labels, upper, lower, stale, moves, margins } = self;
-        let mut tightened = 0;
-        for (j, point) in points.chunks_exact(d).enumerate() {
+        // First every point's bounds, with no memory access beyond the per-point arrays; the
+        // points to tighten are listed, so that their distances (a point each, scattered over
+        // memory) run in a loop of independent loads the CPU can overlap.
+        const { assert!(INERTIA_CHUNK <= 1 << 16) };
+        assert!(labels.len() <= INERTIA_CHUNK);
+        let mut tighten = [0u16; INERTIA_CHUNK];
+        let mut count = 0;
+        for j in 0..labels.len() {
             let a = labels[j] as usize;
-            let mut u = round_up(upper[j] as f64 + moves.drift[a] as f64);
+            upper[j] = round_up(upper[j] as f64 + moves.drift[a] as f64);
             lower[j] = round_down(lower[j] as f64 - moves.others(a) as f64);
-            let bound = lower[j].max(moves.half_gap[a]);
-            if !margins.keeps(u, bound) {
-                // SAFETY: `dispatch` enabled V; both rows hold d floats.
-                let [distance] = unsafe { distances::<V, 1>(point, [&centroids[a * d..][..d]]) };
-                u = margins.upper(distance);
-                tightened += 1;
-            }
-            upper[j] = u;
-            stale[j] = !margins.keeps(u, bound);
+            let keeps = margins.keeps(upper[j], lower[j].max(moves.half_gap[a]));
+            stale[j] = !keeps;
+            tighten[count] = j as u16;
+            count += usize::from(!keeps);
         }
-        tightened
+        for &j in &tighten[..count] {
+            let (j, a) = (j as usize, labels[j as usize] as usize);
+            // SAFETY: `dispatch` enabled V; both rows hold d floats.
+            let [distance] = unsafe { distances::<V, 1>(&points[j * d..][..d], [&centroids[a * d..][..d]]) };
+            upper[j] = margins.upper(distance);
+            stale[j] = !margins.keeps(upper[j], lower[j].max(moves.half_gap[a]));
+        }
+        count as u64
     }
 }
 
@@ -306,4 +321,40 @@ fn measure_moves(centroids: &[f32], state: &mut State, d: usize) {
 /// ‖a − b‖² in f64 (exact differences of f32 values, then a sum accurate to ~d·2⁻⁵³).
 fn squared_gap(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Bounds taken from computed distances (each within γ of the truth, either way) keep a
+        /// label only where no other rounding of the same true distances could reverse the order.
+        #[test]
+        fn a_kept_label_survives_any_rounding_of_the_distances(
+            d in 1usize..512, distance in 1e-6f64..1e6, gap in 0.0f64..1e-4, a_err in -1.0f64..1.0, b_err in -1.0f64..1.0,
+        ) {
+            let margins = Margins::new(d);
+            let gamma = margins.gamma;
+            // True squared distances to the label and to the runner-up, and one rounding of each.
+            let (label, runner_up) = (distance, distance * (1.0 + gap));
+            let computed = |truth: f64, err: f64| (truth * (1.0 + err * gamma)) as f32;
+            let (upper, lower) = (margins.upper(computed(label, a_err)), margins.lower(computed(runner_up, b_err)));
+            prop_assert!(upper as f64 >= label.sqrt() && lower as f64 <= runner_up.sqrt());
+            if margins.keeps(upper, lower) {
+                // The worst rounding: the label's distance up, the runner-up's down.
+                prop_assert!(label * (1.0 + gamma) < runner_up * (1.0 - gamma));
+            }
+        }
+    }
+
+    #[test]
+    fn rounding_goes_outwards_even_near_zero_and_at_infinity() {
+        for x in [0.0, 1e-45, 3e-39, 1.0 / 3.0, 1e30, f64::INFINITY] {
+            assert!(round_up(x) as f64 >= x && round_down(x) as f64 <= x, "{x}");
+        }
+        assert_eq!(round_down(-5.0), 0.0);
+    }
 }
