@@ -9,6 +9,7 @@
 pub mod buffers;
 pub mod kernel;
 pub mod pack;
+pub mod transpose;
 
 /// A read-only view of an f32 matrix with arbitrary strides: element (i, j) is
 /// `data[i * row_stride + j * col_stride]`. Row-major is `(cols, 1)`; its transpose is the same

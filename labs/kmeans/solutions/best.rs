@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use crate::gemm::buffers::{AlignedBuffer, Pool};
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
 use crate::kmeans::{Answer, INERTIA_CHUNK, Inputs, Shape, chunk_inertia};
-use crate::knn::exact::{self, query_threshold};
+use crate::knn::exact;
 use crate::knn::solutions::best::pack_points;
 use crate::knn::solutions::simd;
 use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispatch_micro_kernel, simd_level};
@@ -303,6 +303,9 @@ impl<K: MicroKernel> WithSimd for Chunk<'_, '_, K> {
             let count = K::NR.min(labels.len() - start);
             let points = first + start..first + start + count;
             pack_points::<K>(inputs.points, d, centroids.centre, points.clone(), sliver, norms);
+            // The next sliver's points come from memory while this one's tiles run.
+            let next = (points.end * d).min(inputs.points.len())..((points.end + K::NR) * d).min(inputs.points.len());
+            prefetch(&inputs.points[next]);
             nearest.fill(f32::INFINITY);
             second.fill(f32::INFINITY);
             index.fill(0.0);
@@ -323,11 +326,26 @@ impl<K: MicroKernel> WithSimd for Chunk<'_, '_, K> {
                 labels[start + j] = label;
                 distances[start + j] = distance;
                 if let Some(runner_up) = runner_up.as_deref_mut() {
-                    runner_up[start + j] = runner;
+                    // Rounded down: a lower bound must not grow when it becomes an f32.
+                    runner_up[start + j] = (runner as f32).next_down();
                 }
             }
         }
     }
+}
+
+/// Asks the CPU to bring `data` into its caches, one request per 64-byte line: a hint, it
+/// changes no value. (The hardware's own prefetcher follows a stream only a few lines ahead,
+/// not the 4 KiB a sliver reads after thousands of cycles of tiles.)
+#[inline(always)]
+fn prefetch(data: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in data.chunks(16) {
+        // SAFETY: a prefetch reads nothing architecturally; the address is inside `data`.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
 }
 
 /// A register tile's products, on a cache-line boundary.
@@ -357,48 +375,56 @@ unsafe fn epilogue<V: F32Vec>(
     state: TwoSmallest,
 ) {
     let TwoSmallest { nearest, index, second } = state;
-    assert!(tile.len() >= rows.len() * nr && nearest.len() >= nr && index.len() >= nr && second.len() >= nr);
-    assert!(nr.is_multiple_of(V::LANES));
-    for lane in (0..nr).step_by(V::LANES) {
-        // SAFETY: V is enabled (our contract); every row of the tile and every state array
-        // holds nr ≥ lane + LANES floats (asserted above).
-        unsafe {
-            let (mut first, mut at, mut next) = (
-                V::load(nearest.as_ptr().add(lane)),
-                V::load(index.as_ptr().add(lane)),
-                V::load(second.as_ptr().add(lane)),
-            );
-            for (r, c) in rows.clone().enumerate() {
-                let products = V::load(tile.as_ptr().add(r * nr + lane));
-                let score = products.mul_add(V::splat(-2.0), V::splat(centroid_norms[c]));
+    // Two vectors of lanes (NR = 2·LANES for every kernel): rows outer, so that each row's
+    // broadcasts (its norm, its index) serve both, and the six running values stay in registers.
+    assert!(nr == 2 * V::LANES && tile.len() >= rows.len() * nr);
+    assert!(nearest.len() >= nr && index.len() >= nr && second.len() >= nr);
+    let lanes = V::LANES;
+    // SAFETY: V is enabled (our contract); every row of the tile and every state array holds
+    // nr = 2·LANES floats (asserted above).
+    unsafe {
+        let two = V::splat(-2.0);
+        let (mut first, mut at, mut next) = (
+            [V::load(nearest.as_ptr()), V::load(nearest.as_ptr().add(lanes))],
+            [V::load(index.as_ptr()), V::load(index.as_ptr().add(lanes))],
+            [V::load(second.as_ptr()), V::load(second.as_ptr().add(lanes))],
+        );
+        for (r, c) in rows.enumerate() {
+            let (norm, label) = (V::splat(centroid_norms[c]), V::splat(c as f32));
+            for v in 0..2 {
+                let score = V::load(tile.as_ptr().add(r * nr + v * lanes)).mul_add(two, norm);
                 // Strictly smaller: a tie keeps the lower centroid, which came first.
-                let better = score.lt(first);
-                next = next.min(V::select(better, first, score));
-                at = V::select(better, V::splat(c as f32), at);
-                first = V::select(better, score, first);
+                let better = score.lt(first[v]);
+                next[v] = next[v].min(V::select(better, first[v], score));
+                at[v] = V::select(better, label, at[v]);
+                first[v] = V::select(better, score, first[v]);
             }
-            first.store(nearest.as_mut_ptr().add(lane));
-            at.store(index.as_mut_ptr().add(lane));
-            next.store(second.as_mut_ptr().add(lane));
+        }
+        for v in 0..2 {
+            first[v].store(nearest.as_mut_ptr().add(v * lanes));
+            at[v].store(index.as_mut_ptr().add(v * lanes));
+            next[v].store(second.as_mut_ptr().add(v * lanes));
         }
     }
 }
 
 /// Point i's label and exact distance, from its two smallest scores: the nearest score's
 /// centroid is the answer when even the second smallest lower bound exceeds that centroid's
-/// exact distance (`knn::exact`: a lower bound of the direct form's value); otherwise (a near
-/// tie, rare) every centroid is compared exactly. Third: the runner-up, a lower bound of every
-/// other centroid's distance (the second smallest lower bound, or the second smallest distance).
+/// exact distance (`knn::exact`: `second + norm` is a lower bound of the direct form's value);
+/// otherwise (a near tie, rare) every centroid is compared exactly. Third: the runner-up, a lower
+/// bound of every other centroid's distance (that sum, or the second smallest exact distance),
+/// in f64, unrounded.
 #[inline(always)]
-fn confirm<V: F32Vec>(inputs: &Inputs, i: usize, index: f32, second: f32, norm: f32) -> (u32, f32, f32) {
+fn confirm<V: F32Vec>(inputs: &Inputs, i: usize, index: f32, second: f32, norm: f32) -> (u32, f32, f64) {
     let point = inputs.point(i);
     let candidate = index as usize;
     // SAFETY: this runs inside the chunk's `dispatch`, which enabled V; both rows have d floats.
     let [distance] = unsafe { simd::distances::<V, 1>(point, [inputs.centroid(candidate)]) };
-    if second > query_threshold(distance, norm) {
-        // Rounded down: the sum is the filter's lower bound, which must not grow in rounding.
-        let runner_up = ((second as f64 + norm as f64) as f32).next_down();
-        return (candidate as u32, distance, runner_up);
+    // The sum of two f32 in f64 is within 2⁻⁵³ of exact, and the distance is ≥ 0: the margin
+    // makes "bound > distance" certain without branches (`query_threshold` is the f32 form).
+    let bound = second as f64 + norm as f64;
+    if bound > distance as f64 * (1.0 + f64::EPSILON) {
+        return (candidate as u32, distance, bound);
     }
     let (mut best, mut best_distance, mut runner_up) = (0, f32::INFINITY, f32::INFINITY);
     for c in 0..inputs.shape.k {
@@ -411,7 +437,7 @@ fn confirm<V: F32Vec>(inputs: &Inputs, i: usize, index: f32, second: f32, norm: 
             runner_up = runner_up.min(distance);
         }
     }
-    (best as u32, best_distance, runner_up)
+    (best as u32, best_distance, runner_up as f64)
 }
 
 /// The centroids' mean, in f64: a centre near the points, at O(k·d).

@@ -28,6 +28,7 @@ use rayon::prelude::*;
 
 use crate::gemm::buffers::{AlignedBuffer, Pool};
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
+use crate::gemm::transpose::transpose_blocks_centred;
 use crate::knn::exact::{self, query_threshold};
 use crate::knn::solutions::parallel::merge;
 use crate::knn::solutions::simd;
@@ -427,9 +428,11 @@ pub(crate) fn pack_points<K: MicroKernel>(
     norms: &mut [f32],
 ) {
     let count = columns.len();
+    let (blocked, blocked_coordinates) =
+        transpose_blocks_centred(K::LEVEL, rows, d, columns.clone(), centre, sliver, K::NR);
     for (j, i) in columns.enumerate() {
         let row = &rows[i * d..][..d];
-        for p in 0..d {
+        for p in if j < blocked { blocked_coordinates } else { 0 }..d {
             sliver[p * K::NR + j] = row[p] - centre[p];
         }
     }
