@@ -21,12 +21,14 @@
 //! `blocked`; labels and inertia are the same bits on any thread count, as in `parallel`.
 
 use std::marker::PhantomData;
+use std::ops::Range;
 
 use rayon::iter::Either;
 use rayon::prelude::*;
 
 use crate::gemm::buffers::{AlignedBuffer, Pool};
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
+use crate::gemm::transpose::transpose_blocks_centred;
 use crate::kmeans::{Answer, INERTIA_CHUNK, Inputs, Shape, chunk_inertia};
 use crate::knn::exact;
 use crate::knn::solutions::best::pack_points;
@@ -103,14 +105,15 @@ fn few_centroids(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_
         let work = work.zip(runner_up_chunks(runner_up, chunks));
         work.zip(sums.par_iter_mut()).enumerate().for_each(|(chunk, (((labels, distances), runner_up), sum))| {
             SLIVER.with(|buffer| {
-                let block = buffer.slice(FEW_LANES_MAX * d + 3 * FEW_LANES_MAX);
+                let block = buffer.slice(FEW_LANES_MAX * d + 3 * FEW_LANES_MAX + d);
                 let first = chunk * INERTIA_CHUNK;
                 match runner_up {
-                    None => {
-                        dispatch(level, Few::<false> { inputs, first, block, labels, distances, runner_up: &mut [] })
-                    }
+                    None => dispatch(
+                        level,
+                        Few::<false> { level, inputs, first, block, labels, distances, runner_up: &mut [] },
+                    ),
                     Some(runner_up) => {
-                        dispatch(level, Few::<true> { inputs, first, block, labels, distances, runner_up })
+                        dispatch(level, Few::<true> { level, inputs, first, block, labels, distances, runner_up })
                     }
                 }
             });
@@ -126,10 +129,11 @@ const FEW_LANES_MAX: usize = 32;
 /// One chunk of the few-centroid path; `RUNNER_UP`: also keep each point's second smallest
 /// distance (a compile-time switch, so the plain assignment pays nothing for it).
 struct Few<'t, 'a, const RUNNER_UP: bool> {
+    level: SimdLevel,
     inputs: &'t Inputs<'a>,
     first: usize,
     /// Scratch: the transposed block (d rows of 2·LANES points), then the best distances, labels
-    /// and second smallest distances.
+    /// and second smallest distances, then d zeros (the transpose's centre).
     block: &'t mut [f32],
     labels: &'t mut [u32],
     distances: &'t mut [f32],
@@ -141,17 +145,23 @@ impl<const RUNNER_UP: bool> WithSimd for Few<'_, '_, RUNNER_UP> {
 
     #[inline(always)]
     unsafe fn run<V: F32Vec>(self) {
-        let Few { inputs, first, block, labels, distances, runner_up } = self;
+        let Few { level, inputs, first, block, labels, distances, runner_up } = self;
         let (d, k) = (inputs.shape.d, inputs.shape.k);
         let width = 2 * V::LANES;
-        assert!(width <= FEW_LANES_MAX && block.len() >= width * d + 3 * width);
+        assert!(width <= FEW_LANES_MAX && block.len() >= width * d + 3 * width + d);
         assert!(!RUNNER_UP || runner_up.len() == labels.len());
         let (points, rest) = block.split_at_mut(width * d);
         let (best, rest) = rest.split_at_mut(width);
-        let (index, second) = rest.split_at_mut(width);
+        let (index, rest) = rest.split_at_mut(width);
+        let (second, zeros) = rest.split_at_mut(width);
+        let zeros = &mut zeros[..d];
+        zeros.fill(0.0);
         for start in (0..labels.len()).step_by(width) {
             let count = width.min(labels.len() - start);
-            transpose(inputs, first + start, count, width, points);
+            let rows = first + start..first + start + count;
+            transpose(level, inputs, rows.clone(), width, zeros, points);
+            let next = (rows.end * d).min(inputs.points.len())..((rows.end + width) * d).min(inputs.points.len());
+            prefetch(&inputs.points[next]);
             // SAFETY: V is enabled (`dispatch`); `points` holds d rows of `width` = 2·LANES floats,
             // `best`, `index` and `second` hold `width` floats (asserted above).
             unsafe {
@@ -194,13 +204,17 @@ impl<const RUNNER_UP: bool> WithSimd for Few<'_, '_, RUNNER_UP> {
     }
 }
 
-/// Points `first..first + count` as `d` rows of `width` values (zeros past `count`).
+/// Points `rows` as `d` rows of `width` values (zeros past the last point): 16 × 16 blocks in
+/// registers where the level has them (`gemm::transpose`), the rest one value at a time.
 #[inline(never)]
-fn transpose(inputs: &Inputs, first: usize, count: usize, width: usize, out: &mut [f32]) {
+fn transpose(level: SimdLevel, inputs: &Inputs, rows: Range<usize>, width: usize, zeros: &[f32], out: &mut [f32]) {
     let d = inputs.shape.d;
-    for j in 0..count {
-        let row = inputs.point(first + j);
-        for p in 0..d {
+    let count = rows.len();
+    let (blocked, blocked_coordinates) =
+        transpose_blocks_centred(level, inputs.points, d, rows.clone(), zeros, out, width);
+    for (j, i) in rows.enumerate() {
+        let row = inputs.point(i);
+        for p in if j < blocked { blocked_coordinates } else { 0 }..d {
             out[p * width + j] = row[p];
         }
     }
