@@ -87,8 +87,20 @@ pub struct Mismatch {
     pub examined: usize,
     pub shape: Shape,
     pub method: Method,
-    /// `MAP_CELLS` × `MAP_CELLS` regions of C: true where a wrong element was found.
-    pub map: Vec<Vec<bool>>,
+    /// C cut into at most `MAP_CELLS` × `MAP_CELLS` regions (fewer when C has fewer rows or
+    /// columns): what the check found in each.
+    pub map: Vec<Vec<Region>>,
+}
+
+/// What the check found in one region of C.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Region {
+    /// No element of it was examined (a sampled check).
+    Unexamined,
+    /// Every element examined there is within the bound.
+    Correct,
+    /// At least one element examined there is wrong.
+    Wrong,
 }
 
 impl fmt::Display for Mismatch {
@@ -107,9 +119,18 @@ impl fmt::Display for Mismatch {
              {wrong} of {examined} elements examined are wrong (shape {shape}, checked: {})",
             shape.k, self.method
         )?;
-        writeln!(f, "where the wrong elements are (C cut into {MAP_CELLS}×{MAP_CELLS} regions, # = wrong):")?;
+        let (rows, cols) = (self.map.len(), self.map.first().map_or(0, Vec::len));
+        writeln!(
+            f,
+            "where the wrong elements are (C cut into {rows}×{cols} regions; # = wrong, . = correct, - = not examined):"
+        )?;
         for cells in &self.map {
-            let line: String = cells.iter().map(|&bad| if bad { '#' } else { '.' }).collect();
+            let symbol = |region: &Region| match region {
+                Region::Wrong => '#',
+                Region::Correct => '.',
+                Region::Unexamined => '-',
+            };
+            let line: String = cells.iter().map(symbol).collect();
             writeln!(f, "    {line}")?;
         }
         Ok(())
@@ -175,12 +196,14 @@ struct Report {
     examined: usize,
     wrong: usize,
     first: Option<(usize, usize, f64, f32, f64)>,
-    map: Vec<Vec<bool>>,
+    map: Vec<Vec<Region>>,
 }
 
 impl Report {
     fn new(shape: Shape, method: Method) -> Report {
-        Report { shape, method, examined: 0, wrong: 0, first: None, map: vec![vec![false; MAP_CELLS]; MAP_CELLS] }
+        // One region per row (column) when C has fewer than MAP_CELLS of them.
+        let (rows, cols) = (MAP_CELLS.min(shape.m.max(1)), MAP_CELLS.min(shape.n.max(1)));
+        Report { shape, method, examined: 0, wrong: 0, first: None, map: vec![vec![Region::Unexamined; cols]; rows] }
     }
 
     /// Compares one element with its oracle value and bound.
@@ -190,11 +213,14 @@ impl Report {
         // The f32 bound, plus the f64 oracle's own (tiny) error. Written as `!(x <= bound)` on
         // purpose: NaN compares false, so a NaN in C fails.
         let bound = gamma(self.shape.k) * abs_sum + 2.0 * self.shape.k as f64 * f64::EPSILON * abs_sum;
+        let (rows, cols) = (self.map.len(), self.map[0].len());
+        let region = &mut self.map[row * rows / self.shape.m.max(1)][col * cols / self.shape.n.max(1)];
         if !((got as f64 - expected).abs() <= bound) {
             self.wrong += 1;
             self.first.get_or_insert((row, col, expected, got, bound));
-            let cell = |x: usize, len: usize| x * MAP_CELLS / len.max(1);
-            self.map[cell(row, self.shape.m)][cell(col, self.shape.n)] = true;
+            *region = Region::Wrong;
+        } else if *region == Region::Unexamined {
+            *region = Region::Correct;
         }
     }
 

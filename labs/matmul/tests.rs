@@ -5,6 +5,7 @@
 use proptest::prelude::*;
 
 use crate::lab::Lab;
+use crate::matmul::check::Region;
 use crate::matmul::{self, Kernel, Matmul, MatmulError, Shape, check, parse_shape, random_matrix, solutions};
 use crate::simd::SimdLevel;
 
@@ -132,7 +133,22 @@ fn sampled_check_catches_a_wrong_edge_tile() {
     }
     let mismatch = check::check_sampled(shape, &a, &b, &c, 1).unwrap_err();
     assert!(mismatch.row >= 594 && mismatch.col == 699, "{mismatch}");
-    assert!(mismatch.map[7][7] && !mismatch.map[0][0], "{mismatch}");
+    assert!(mismatch.map[7][7] == Region::Wrong && mismatch.map[0][0] != Region::Wrong, "{mismatch}");
+}
+
+#[test]
+fn the_error_map_has_one_region_per_row_and_column_of_a_small_result() {
+    // 1 × 1: one region, wrong.
+    let mismatch = check::check_exact(Shape::new(1, 2, 1), &[1.0, 2.0], &[3.0, 4.0], &[0.0]).unwrap_err();
+    assert_eq!(mismatch.map, vec![vec![Region::Wrong]]);
+    assert!(mismatch.to_string().contains("C cut into 1×1 regions"), "{mismatch}");
+    // 3 × 2 with C[2, 1] wrong: every other region examined and correct.
+    let (a, b) = ([1.0, 0.0, 0.0, 1.0, 1.0, 1.0], [1.0, 2.0, 3.0, 4.0]);
+    let c = [1.0, 2.0, 3.0, 4.0, 4.0, 7.0];
+    let mismatch = check::check_exact(Shape::new(3, 2, 2), &a, &b, &c).unwrap_err();
+    assert_eq!((mismatch.row, mismatch.col), (2, 1), "{mismatch}");
+    let lines: Vec<String> = mismatch.to_string().lines().skip(2).map(|l| l.trim().to_string()).collect();
+    assert_eq!(lines, ["..", "..", ".#"], "{mismatch}");
 }
 
 #[test]
