@@ -29,8 +29,12 @@ mod tests;
 
 use std::fmt;
 
+use rayon::iter::Either;
+use rayon::prelude::*;
+
 pub use lab::{DataSet, Kmeans, generate, parse_size};
 
+use crate::gemm::buffers::Pool;
 use crate::input_error::{InputError, ensure_finite};
 use crate::lab::Variant;
 
@@ -151,6 +155,37 @@ pub fn assign(kernel: Kernel, inputs: &Inputs, answer: &mut Answer) -> Result<()
 /// Points per inertia chunk: the sum runs in f64 within each chunk, and the chunks' sums are
 /// added in chunk order. Fixed, so the result never depends on how work was split.
 pub const INERTIA_CHUNK: usize = 4096;
+
+/// The chunks' inertia sums of [`assign_in_chunks`], reused from call to call.
+static CHUNK_SUMS: Pool<Vec<f64>> = Pool::new();
+
+/// Runs `assign_chunk(first, labels, distances, runner_up)` on every chunk of [`INERTIA_CHUNK`]
+/// points (rayon; `first` is the chunk's first point, `runner_up` its part of the optional
+/// runner-up output), then sets the inertia: each chunk's sum in a slot of its own, the slots
+/// added in order, so the bits never depend on how rayon split the work. The `parallel` rung
+/// spells this out for the learner; `best`'s two paths share it here.
+pub(crate) fn assign_in_chunks(
+    answer: &mut Answer,
+    runner_up: Option<&mut [f32]>,
+    assign_chunk: impl Fn(usize, &mut [u32], &mut [f32], Option<&mut [f32]>) + Sync,
+) {
+    let chunks = answer.labels.len().div_ceil(INERTIA_CHUNK);
+    let runner_up = match runner_up {
+        Some(slice) => Either::Left(slice.par_chunks_mut(INERTIA_CHUNK).map(Some)),
+        None => Either::Right((0..chunks).into_par_iter().map(|_| None)),
+    };
+    CHUNK_SUMS.with(|sums| {
+        sums.resize(chunks, 0.0);
+        let work = answer.labels.par_chunks_mut(INERTIA_CHUNK).zip(answer.distances.par_chunks_mut(INERTIA_CHUNK));
+        work.zip(runner_up).zip(sums.par_iter_mut()).enumerate().for_each(
+            |(chunk, (((labels, distances), runner_up), sum))| {
+                assign_chunk(chunk * INERTIA_CHUNK, labels, distances, runner_up);
+                *sum = chunk_inertia(distances);
+            },
+        );
+        *answer.inertia = sums.iter().sum();
+    });
+}
 
 /// The inertia of `distances`, in the fixed order every variant uses.
 pub fn inertia_of(distances: &[f32]) -> f64 {

@@ -23,13 +23,10 @@
 use std::marker::PhantomData;
 use std::ops::Range;
 
-use rayon::iter::Either;
-use rayon::prelude::*;
-
 use crate::gemm::buffers::{AlignedBuffer, Pool};
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
 use crate::gemm::transpose::transpose_blocks_centred;
-use crate::kmeans::{Answer, INERTIA_CHUNK, Inputs, Shape, chunk_inertia};
+use crate::kmeans::{Answer, Inputs, Shape, assign_in_chunks};
 use crate::knn::exact;
 use crate::knn::solutions::best::pack_points;
 use crate::knn::solutions::simd;
@@ -39,8 +36,6 @@ use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispat
 static CENTROIDS: Pool<AlignedBuffer> = Pool::new();
 /// A task's packed sliver of points, the points' norms, limits and best distances.
 static SLIVER: Pool<AlignedBuffer> = Pool::new();
-/// The chunks' inertia sums.
-static SUMS: Pool<Vec<f64>> = Pool::new();
 
 pub fn assign(inputs: &Inputs, answer: &mut Answer) {
     assign_at(simd_level(), inputs, answer);
@@ -76,17 +71,6 @@ fn assign_points(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_
     }
 }
 
-/// `runner_up` in chunks of [`INERTIA_CHUNK`], or `None` for each of `chunks` chunks.
-fn runner_up_chunks(
-    runner_up: Option<&mut [f32]>,
-    chunks: usize,
-) -> impl IndexedParallelIterator<Item = Option<&mut [f32]>> {
-    match runner_up {
-        Some(slice) => Either::Left(slice.par_chunks_mut(INERTIA_CHUNK).map(Some)),
-        None => Either::Right((0..chunks).into_par_iter().map(|_| None)),
-    }
-}
-
 /// Up to this many centroids, the direct form with the points as lanes: a GEMM tile would run
 /// mostly empty rows. Measured on one Zen 4 core at n = 100 000 (this path / the GEMM path): d = 16,
 /// k = 8: 1.15 / 2.47 ms; d = 32, k = 16: 4.69 / 5.75 ms; d = 32, k = 32: 8.07 / 6.63 ms.
@@ -97,29 +81,19 @@ const FEW_CENTROIDS: usize = 16;
 /// one by one. The direct form Σ(x − c)², so no bound and no confirmation are needed; the argmin
 /// is a vertical compare-and-select per centroid (strict, so the lower index keeps a tie).
 fn few_centroids(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
-    let (n, d) = (inputs.shape.n, inputs.shape.d);
-    let chunks = n.div_ceil(INERTIA_CHUNK);
-    SUMS.with(|sums| {
-        sums.resize(chunks, 0.0);
-        let work = answer.labels.par_chunks_mut(INERTIA_CHUNK).zip(answer.distances.par_chunks_mut(INERTIA_CHUNK));
-        let work = work.zip(runner_up_chunks(runner_up, chunks));
-        work.zip(sums.par_iter_mut()).enumerate().for_each(|(chunk, (((labels, distances), runner_up), sum))| {
-            SLIVER.with(|buffer| {
-                let block = buffer.slice(FEW_LANES_MAX * d + 3 * FEW_LANES_MAX + d);
-                let first = chunk * INERTIA_CHUNK;
-                match runner_up {
-                    None => dispatch(
-                        level,
-                        Few::<false> { level, inputs, first, block, labels, distances, runner_up: &mut [] },
-                    ),
-                    Some(runner_up) => {
-                        dispatch(level, Few::<true> { level, inputs, first, block, labels, distances, runner_up })
-                    }
+    let d = inputs.shape.d;
+    assign_in_chunks(answer, runner_up, |first, labels, distances, runner_up| {
+        SLIVER.with(|buffer| {
+            let block = buffer.slice(FEW_LANES_MAX * d + 3 * FEW_LANES_MAX + d);
+            match runner_up {
+                None => {
+                    dispatch(level, Few::<false> { level, inputs, first, block, labels, distances, runner_up: &mut [] })
                 }
-            });
-            *sum = chunk_inertia(distances);
+                Some(runner_up) => {
+                    dispatch(level, Few::<true> { level, inputs, first, block, labels, distances, runner_up })
+                }
+            }
         });
-        *answer.inertia = sums.iter().sum();
     });
 }
 
@@ -236,7 +210,7 @@ impl WithMicroKernel for Assign<'_, '_, '_> {
 
     unsafe fn run<K: MicroKernel>(self) {
         let Assign { inputs, answer, runner_up } = self;
-        let (n, d, k) = (inputs.shape.n, inputs.shape.d, inputs.shape.k);
+        let (d, k) = (inputs.shape.d, inputs.shape.k);
         let padded = k.div_ceil(K::MR) * K::MR;
         CENTROIDS.with(|buffer| {
             let scratch = buffer.slice(d + padded * d + padded);
@@ -245,34 +219,24 @@ impl WithMicroKernel for Assign<'_, '_, '_> {
             centroid_mean(inputs, centre);
             pack_centroids::<K>(inputs, centre, packed, norms);
             let centroids = Packed { centre, centroids: packed, norms };
-            let chunks = n.div_ceil(INERTIA_CHUNK);
-            SUMS.with(|sums| {
-                sums.resize(chunks, 0.0);
-                let work =
-                    answer.labels.par_chunks_mut(INERTIA_CHUNK).zip(answer.distances.par_chunks_mut(INERTIA_CHUNK));
-                let work = work.zip(runner_up_chunks(runner_up, chunks));
-                work.zip(sums.par_iter_mut()).enumerate().for_each(
-                    |(chunk, (((labels, distances), runner_up), sum))| {
-                        SLIVER.with(|buffer| {
-                            let scratch = buffer.slice(K::NR * d + 4 * K::NR);
-                            let (sliver, rest) = scratch.split_at_mut(K::NR * d);
-                            let task = Chunk::<K> {
-                                inputs,
-                                centroids: &centroids,
-                                first: chunk * INERTIA_CHUNK,
-                                sliver,
-                                lanes: rest,
-                                labels,
-                                distances,
-                                runner_up,
-                                kernel: PhantomData,
-                            };
-                            dispatch(K::LEVEL, task);
-                        });
-                        *sum = chunk_inertia(distances);
-                    },
-                );
-                *answer.inertia = sums.iter().sum();
+            assign_in_chunks(answer, runner_up, |first, labels, distances, runner_up| {
+                SLIVER.with(|buffer| {
+                    let scratch = buffer.slice(K::NR * d + 4 * K::NR);
+                    let (sliver, lanes) = scratch.split_at_mut(K::NR * d);
+                    let centroids = &centroids;
+                    let task = Chunk::<K> {
+                        inputs,
+                        centroids,
+                        first,
+                        sliver,
+                        lanes,
+                        labels,
+                        distances,
+                        runner_up,
+                        kernel: PhantomData,
+                    };
+                    dispatch(K::LEVEL, task);
+                });
             });
         });
     }
