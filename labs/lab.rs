@@ -2,7 +2,11 @@
 //! variant runs and is checked. The harness, the benches and the tests see labs only through
 //! these two traits, so a new lab plugs into all of them at once (see [`crate::all`]).
 
+use std::any::Any;
 use std::fmt;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 /// The part a variant plays in a lab's report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,28 +51,36 @@ pub struct Variant<K = ()> {
     pub summary: &'static str,
     /// The kernel, or why it is not available in this build.
     pub kernel: Result<K, &'static str>,
+    /// Whether it runs on every thread of the pool (rayon rungs, libraries) or on one: its
+    /// fraction of peak is taken against the cores it can use, never against idle ones.
+    pub parallel: bool,
 }
 
 impl<K> Variant<K> {
     /// The lab's baseline (there is one per lab).
     pub fn baseline(name: &'static str, summary: &'static str, kernel: K) -> Variant<K> {
-        Variant { name, role: Role::Baseline, reference: None, summary, kernel: Ok(kernel) }
+        Variant { name, role: Role::Baseline, reference: None, summary, kernel: Ok(kernel), parallel: false }
     }
 
     /// A reference solution under `solutions/`.
     pub fn reference(name: &'static str, summary: &'static str, kernel: K) -> Variant<K> {
-        Variant { name, role: Role::Reference, reference: None, summary, kernel: Ok(kernel) }
+        Variant { name, role: Role::Reference, reference: None, summary, kernel: Ok(kernel), parallel: false }
     }
 
     /// The learner's file for rung `of`: by convention named `your-<of>`, and compared with `of`.
     pub fn exercise(name: &'static str, of: &'static str, kernel: K) -> Variant<K> {
-        let summary = "your file under exercises/ (starts as a call to the baseline)";
-        Variant { name, role: Role::Exercise, reference: Some(of), summary, kernel: Ok(kernel) }
+        let summary = "your file under exercises/ (compiles and passes from the start)";
+        Variant { name, role: Role::Exercise, reference: Some(of), summary, kernel: Ok(kernel), parallel: false }
     }
 
-    /// A real library, or why this build does not have it.
+    /// A real library, or why this build does not have it. Libraries use every thread they are given.
     pub fn library(name: &'static str, summary: &'static str, kernel: Result<K, &'static str>) -> Variant<K> {
-        Variant { name, role: Role::Library, reference: None, summary, kernel }
+        Variant { name, role: Role::Library, reference: None, summary, kernel, parallel: true }
+    }
+
+    /// The same variant, marked as running on every thread of the pool (a rayon rung).
+    pub fn on_all_cores(self) -> Variant<K> {
+        Variant { parallel: true, ..self }
     }
 
     /// Everything but the kernel: what the harness and the reports need.
@@ -79,6 +91,7 @@ impl<K> Variant<K> {
             reference: self.reference,
             summary: self.summary,
             kernel: self.kernel.as_ref().map(|_| ()).map_err(|why| *why),
+            parallel: self.parallel,
         }
     }
 
@@ -156,7 +169,17 @@ pub trait Lab: Sync {
     /// Parses `size` without building anything, and returns the bytes its inputs and outputs need.
     fn footprint(&self, size: &str) -> Result<u64, String>;
     /// Builds the input for one size (random data from `seed`), or says what is wrong with `size`.
-    fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String>;
+    fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
+        self.prepare_with(size, seed, None)
+    }
+    /// [`Lab::prepare`], with one variant's kernel replaced by `swap`'s (see [`Swapped`]).
+    fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String>;
+    /// `count` random sizes from `seed`, small enough to check in milliseconds, spread over the
+    /// shapes the edge sizes do not enumerate (the exercise checker runs them after the edges).
+    fn random_sizes(&self, seed: u64, count: usize) -> Vec<String> {
+        let _ = (seed, count);
+        Vec::new()
+    }
     /// The data sets a lab can generate, the default first (`--data`). A lab that has several
     /// accepts `data=<name>` as one more key of its size syntax; none (the default) means one.
     fn data_sets(&self) -> &'static [&'static str] {
@@ -211,4 +234,113 @@ pub trait Case: Send {
         let _ = (shape, output);
         Err("this lab cannot check outputs computed elsewhere".into())
     }
+}
+
+/// One variant's kernel replaced by another of the lab's kernel type (a `fn` pointer, as `Any`).
+#[derive(Clone, Copy)]
+pub struct Swap<'a> {
+    /// Index into [`Lab::variants`].
+    pub variant: usize,
+    pub kernel: &'a (dyn Any + Send + Sync),
+}
+
+/// The kernels of a lab's variant table (None: unavailable), with `swap` put in: what a lab's
+/// [`Lab::prepare_with`] hands its case.
+pub fn kernels_with<K: Copy + 'static>(
+    table: Vec<Variant<K>>,
+    swap: Option<Swap<'_>>,
+) -> Result<Vec<Option<K>>, String> {
+    let mut kernels: Vec<Option<K>> = table.into_iter().map(|v| v.kernel.ok()).collect();
+    if let Some(Swap { variant, kernel }) = swap {
+        let kernel = kernel.downcast_ref::<K>().ok_or("the swapped-in kernel is not of this lab's kernel type")?;
+        *kernels.get_mut(variant).ok_or_else(|| format!("no variant {variant} to swap"))? = Some(*kernel);
+    }
+    Ok(kernels)
+}
+
+/// A lab whose variant `variant` runs another kernel: how the tests break an exercise on purpose
+/// (a wrong edge, a skipped band) and check what the exercise checker says about it, without
+/// editing the learner's file. Everything else is the lab's own.
+pub struct Swapped {
+    pub lab: &'static dyn Lab,
+    pub variant: usize,
+    pub kernel: Box<dyn Any + Send + Sync>,
+}
+
+impl Swapped {
+    /// `lab` with the variant named `name` running `kernel` (of the lab's kernel type).
+    pub fn new<K: Any + Send + Sync>(lab: &'static dyn Lab, name: &str, kernel: K) -> Swapped {
+        let variant = lab.variants().iter().position(|v| v.name == name).expect("a variant of the lab");
+        Swapped { lab, variant, kernel: Box::new(kernel) }
+    }
+}
+
+impl Lab for Swapped {
+    fn name(&self) -> &'static str {
+        self.lab.name()
+    }
+    fn folder(&self) -> &'static str {
+        self.lab.folder()
+    }
+    fn about(&self) -> &'static str {
+        self.lab.about()
+    }
+    fn size_syntax(&self) -> &'static str {
+        self.lab.size_syntax()
+    }
+    fn slice_unit(&self) -> &'static str {
+        self.lab.slice_unit()
+    }
+    fn quick_sizes(&self) -> &'static [&'static str] {
+        self.lab.quick_sizes()
+    }
+    fn default_sizes(&self) -> &'static [&'static str] {
+        self.lab.default_sizes()
+    }
+    fn bench_sizes(&self) -> &'static [&'static str] {
+        self.lab.bench_sizes()
+    }
+    fn edge_sizes(&self) -> &'static [&'static str] {
+        self.lab.edge_sizes()
+    }
+    fn allocation_sizes(&self) -> &'static [&'static str] {
+        self.lab.allocation_sizes()
+    }
+    fn flagship(&self) -> &'static str {
+        self.lab.flagship()
+    }
+    fn variants(&self) -> Vec<Variant> {
+        self.lab.variants()
+    }
+    fn footprint(&self, size: &str) -> Result<u64, String> {
+        self.lab.footprint(size)
+    }
+    fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String> {
+        let own = Swap { variant: self.variant, kernel: &*self.kernel };
+        self.lab.prepare_with(size, seed, swap.or(Some(own)))
+    }
+    fn random_sizes(&self, seed: u64, count: usize) -> Vec<String> {
+        self.lab.random_sizes(seed, count)
+    }
+    fn data_sets(&self) -> &'static [&'static str] {
+        self.lab.data_sets()
+    }
+    fn python_anchors(&self) -> &'static [PythonAnchor] {
+        self.lab.python_anchors()
+    }
+    unsafe fn set_library_threads(&self, threads: usize) {
+        // SAFETY: forwarded to the caller (a single thread).
+        unsafe { self.lab.set_library_threads(threads) }
+    }
+}
+
+/// `count` random sizes from `seed`: each a call of `make` on a seeded generator, in order.
+pub fn random_sizes_from(seed: u64, count: usize, mut make: impl FnMut(&mut StdRng) -> String) -> Vec<String> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..count).map(|_| make(&mut rng)).collect()
+}
+
+/// One of `choices`, uniformly (a helper for [`Lab::random_sizes`]).
+pub fn pick<'a>(rng: &mut StdRng, choices: &[&'a str]) -> &'a str {
+    choices[rng.random_range(0..choices.len())]
 }

@@ -9,10 +9,13 @@
 pub mod alloc;
 pub mod anchors;
 pub mod callgrind;
+pub mod checker;
 pub mod cli;
+pub mod exercises;
 pub mod machine;
 pub mod measure;
 pub mod panics;
 pub mod paths;
 pub mod profile;
 pub mod report;
+pub mod sampler;

@@ -57,9 +57,10 @@ pub struct Profile {
     pub hottest: Vec<(String, f64)>,
 }
 
-/// Stops sampling and writes the flamegraph SVG to `path`.
+/// Stops sampling and writes the flamegraph SVG to `path`: functions only (see [`real_functions`]).
 pub fn finish(guard: ProfilerGuard<'static>, path: &Path, seconds: f64) -> anyhow::Result<Profile> {
-    let report = guard.report().build().context("symbolising the profile")?;
+    let report = guard.report().frames_post_processor(real_functions).build().context("symbolising the profile")?;
+    drop(guard); // the timer stops and SIGPROF is ignored again: another sampler may start
     ensure_writable(path)?;
     let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
     report.flamegraph(file).context("writing the flamegraph")?;
@@ -67,7 +68,7 @@ pub fn finish(guard: ProfilerGuard<'static>, path: &Path, seconds: f64) -> anyho
     let samples: isize = report.data.values().sum();
     let mut by_leaf: HashMap<String, isize> = HashMap::new();
     for (frames, count) in &report.data {
-        // The innermost frame lists its inlined calls innermost first: name the real function.
+        // After `real_functions`, each frame holds one symbol: the real function.
         let leaf = frames.frames.first().and_then(|inlined| inlined.last()).map_or("?".into(), |s| s.name());
         *by_leaf.entry(short_name(&leaf)).or_default() += count;
     }
@@ -78,19 +79,72 @@ pub fn finish(guard: ProfilerGuard<'static>, path: &Path, seconds: f64) -> anyho
     Ok(Profile { path: path.to_path_buf(), samples: samples.max(0) as u64, seconds, hottest })
 }
 
-/// `pack_a<perflab_labs::...::Avx2>` → `pack_a`; `a::b::c::d` → `b::c::d`
-fn short_name(name: &str) -> String {
+/// Keeps, of each frame, only the real (outermost, not inlined) function, and drops the functions
+/// inlined into it.
+///
+/// Why: pprof-rs 0.15 merges samples by each frame's function start (`UnresolvedFrames` compares
+/// and hashes `symbol_address()`, not the instruction pointer), so all the samples inside one
+/// function keep the addresses of the first one taken there, and the inlined calls resolved from
+/// them are those of that one instruction: a kernel of FMAs could show all its time under
+/// `_mm256_loadu_ps`. Which function a sample was in is right; which inlined call or line is not
+/// (the per-line breakdown comes from [`crate::sampler`], which keeps every address).
+fn real_functions(frames: &mut pprof::Frames) {
+    for symbols in &mut frames.frames {
+        // Innermost inlined call first, the real function last.
+        if let Some(real) = symbols.pop() {
+            symbols.clear();
+            symbols.push(real);
+        }
+    }
+}
+
+/// `pack_a<perflab_labs::...::Avx2>` → `pack_a`; `a::b::c::d` → `b::c::d`;
+/// `<a::Operands as b::WithSimd>::run` → `a::Operands::run`
+pub(crate) fn short_name(name: &str) -> String {
     // Drop a legacy-mangling hash suffix (`::h` and 16 hex digits), and nothing else.
     let name = match name.rsplit_once("::h") {
         Some((path, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => path,
         _ => name,
     };
-    let name = match name.find('<') {
-        Some(generics) if generics > 0 => &name[..generics],
-        _ => name,
+    // A method named through its type (`<T>::f`, `<T as Trait>::f`): name it by the type.
+    let name = match (name.strip_prefix('<'), closing_bracket(name)) {
+        (Some(_), Some(close)) => {
+            let inner = &name[1..close];
+            format!("{}{}", inner.split_once(" as ").map_or(inner, |(ty, _)| ty), &name[close + 1..])
+        }
+        _ => name.to_string(),
     };
-    let parts: Vec<&str> = name.split("::").collect();
+    // Then every generic argument list goes, however nested.
+    let mut plain = String::new();
+    let mut depth = 0usize;
+    for c in name.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' if depth > 0 => depth -= 1,
+            _ if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    let parts: Vec<&str> = plain.split("::").collect();
     parts[parts.len().saturating_sub(3)..].join("::")
+}
+
+/// Where the `<` that opens `name` is closed.
+fn closing_bracket(name: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in name.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Calls `call` repeatedly for at least `duration` under the profiler; returns the calls made.
@@ -114,5 +168,12 @@ mod tests {
         assert_eq!(short_name("a::b::c::d"), "b::c::d");
         assert_eq!(short_name("core::hint::black_box"), "core::hint::black_box");
         assert_eq!(short_name("std::hash::random::h0123456789abcdef"), "std::hash::random");
+        assert_eq!(short_name("<std::sys::pal::unix::time::Timespec>::now"), "time::Timespec::now");
+        assert_eq!(
+            short_name("<perflab_labs::matmul::Operands as perflab_labs::simd::WithSimd>::run"),
+            "matmul::Operands::run"
+        );
+        assert_eq!(short_name("<alloc::vec::Vec<T, A> as core::ops::Drop>::drop"), "vec::Vec::drop");
+        assert_eq!(short_name("tile<core::core_arch::x86::__m512, 6>"), "tile");
     }
 }

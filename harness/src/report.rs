@@ -30,6 +30,9 @@ pub struct Record {
     pub threads: usize,
     pub cpu: String,
     pub simd_level: String,
+    /// One core's FMA peak, and all `threads` cores' (GFLOP/s): a variant's `fraction_of_peak`
+    /// divides by the peak of the cores it can use (`cores`).
+    pub core_peak_gflops: f64,
     pub fma_peak_gflops: f64,
     pub variants: Vec<VariantRecord>,
 }
@@ -41,6 +44,8 @@ pub struct VariantRecord {
     pub role: &'static str,
     /// What `ratio_vs_reference` compares against.
     pub reference: Option<&'static str>,
+    /// The cores it can use: 1 for a serial variant, the thread count for a parallel one.
+    pub cores: usize,
     pub status: Status,
     /// Whether the output matched the oracle (null when the variant could not run).
     pub correct: Option<bool>,
@@ -66,6 +71,7 @@ pub struct VariantRecord {
     pub items: Option<Throughput>,
     /// GFLOP/s, for labs whose work is floating-point operations.
     pub gflops: Option<f64>,
+    /// GFLOP/s over the FMA peak of `cores` cores.
     pub fraction_of_peak: Option<f64>,
     pub speedup_vs_naive: Option<f64>,
     pub ratio_vs_reference: Option<f64>,
@@ -134,6 +140,7 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
                 name: info.name,
                 role: info.role.as_str(),
                 reference,
+                cores: if info.parallel { machine.threads } else { 1 },
                 status: Status::Unavailable,
                 correct: None,
                 rejected_library_answer: false,
@@ -185,7 +192,7 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
                     if work.is_flops {
                         let gflops = per_second / 1e9;
                         row.gflops = Some(gflops);
-                        row.fraction_of_peak = Some(gflops / machine.fma_peak_gflops);
+                        row.fraction_of_peak = Some(gflops / machine.peak_for(info.parallel));
                     }
                     row.speedup_vs_naive = naive.map(|t| t / stats.median);
                     row.ratio_vs_reference = reference.and_then(median_of).map(|t| t / stats.median);
@@ -205,17 +212,20 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
         threads: machine.threads,
         cpu: machine.cpu.clone(),
         simd_level: machine.simd_level.clone(),
+        core_peak_gflops: machine.core_peak_gflops,
         fma_peak_gflops: machine.fma_peak_gflops,
         variants: rows,
     }
 }
 
-/// Recomputes every fraction of peak against `peak` (the best probe of the whole run).
-pub fn rescale_to_peak(records: &mut [Record], peak: f64) {
+/// Recomputes every fraction of peak against `core_peak` (one core's best probe of the whole
+/// run) times the cores each variant uses.
+pub fn rescale_to_peak(records: &mut [Record], core_peak: f64) {
     for record in records {
-        record.fma_peak_gflops = peak;
+        record.core_peak_gflops = core_peak;
+        record.fma_peak_gflops = core_peak * record.threads as f64;
         for v in &mut record.variants {
-            v.fraction_of_peak = v.gflops.map(|g| g / peak);
+            v.fraction_of_peak = v.gflops.map(|g| g / (core_peak * v.cores as f64));
         }
     }
 }
@@ -335,9 +345,10 @@ pub fn render(record: &Record) -> String {
     }
     if record.variants.iter().any(|v| v.fraction_of_peak.is_some_and(|f| f > 1.0)) {
         notes.push(format!(
-            "! above 100% of peak: the FMA-peak probe ({:.0} GFLOP/s, the best of every probe in this run) was \
-             slowed down by other load on the machine, so those fractions are overstated; rerun on a quieter machine",
-            record.fma_peak_gflops
+            "! above 100% of peak: the FMA-peak probe ({:.0} GFLOP/s per core, the best of every probe in this \
+             run) was slowed down by other load on the machine, so those fractions are overstated; rerun on a \
+             quieter machine",
+            record.core_peak_gflops
         ));
     }
     let noisy: Vec<_> =
@@ -350,8 +361,14 @@ pub fn render(record: &Record) -> String {
             noisy.join(", ")
         ));
     }
-    let peak = if has_peak {
-        format!(" | of peak: of {:.0} GFLOP/s, the best FMA probe so far", record.fma_peak_gflops)
+    let peak = if has_peak && record.threads > 1 {
+        format!(
+            " | of peak: of one core's {:.0} GFLOP/s for serial variants, of {} cores' {:.0} for parallel ones \
+             (the best FMA probe so far)",
+            record.core_peak_gflops, record.threads, record.fma_peak_gflops
+        )
+    } else if has_peak {
+        format!(" | of peak: of {:.0} GFLOP/s, the best FMA probe so far", record.core_peak_gflops)
     } else {
         String::new()
     };
@@ -399,7 +416,14 @@ mod tests {
     use perflab_labs::matmul::Matmul;
 
     fn machine(peak: f64) -> Machine {
-        Machine { cpu: "test".into(), simd_level: "scalar".into(), threads: 1, fma_peak_gflops: peak, peak_probes: 1 }
+        Machine {
+            cpu: "test".into(),
+            simd_level: "scalar".into(),
+            threads: 1,
+            core_peak_gflops: peak,
+            fma_peak_gflops: peak,
+            peak_probes: 1,
+        }
     }
 
     fn measured(seconds: f64) -> Option<Outcome> {
@@ -416,6 +440,26 @@ mod tests {
         assert!(honest.contains("50%") && !honest.contains("slowed down"), "{honest}");
         let disturbed = render(&record(&Matmul, &*case, &machine(1.0), &rows));
         assert!(disturbed.contains("200%!") && disturbed.contains("slowed down by other load"), "{disturbed}");
+    }
+
+    #[test]
+    fn serial_variants_are_compared_with_one_core_and_parallel_ones_with_all() {
+        let case = Matmul.prepare("100", 1).unwrap(); // 2 MFLOP per call
+        let table = Matmul.variants();
+        let named = |name: &str| *table.iter().find(|v| v.name == name).unwrap();
+        let rows = [Row::of(named("simd"), measured(1e-3)), Row::of(named("best"), measured(1e-3))]; // 2 GFLOP/s
+        let two_cores = Machine { threads: 2, fma_peak_gflops: 8.0, ..machine(4.0) };
+        let record = record(&Matmul, &*case, &two_cores, &rows);
+        let fraction = |i: usize| record.variants[i].fraction_of_peak.unwrap();
+        assert_eq!((record.variants[0].cores, record.variants[1].cores), (1, 2));
+        assert!((fraction(0) - 0.5).abs() < 1e-9, "simd: 2 of one core's 4 GFLOP/s");
+        assert!((fraction(1) - 0.25).abs() < 1e-9, "best: 2 of two cores' 8 GFLOP/s");
+        let table = render(&record);
+        assert!(table.contains("of one core's 4 GFLOP/s for serial variants, of 2 cores' 8"), "{table}");
+        let mut records = [record];
+        rescale_to_peak(&mut records, 2.0);
+        assert!((records[0].variants[0].fraction_of_peak.unwrap() - 1.0).abs() < 1e-9);
+        assert!((records[0].variants[1].fraction_of_peak.unwrap() - 0.5).abs() < 1e-9);
     }
 
     #[test]

@@ -192,3 +192,69 @@ fn flamegraphs_go_to_the_current_workspace_or_perflab_out() {
     assert!(svg.is_file(), "{} was not written", svg.display());
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// The learner's commands, with their state (revealed hints, backups) kept out of the workspace.
+fn learner() -> (Command, tempfile::TempDir) {
+    let state = tempfile::tempdir().unwrap();
+    let mut command = perflab();
+    command.env("PERFLAB_STATE_DIR", state.path());
+    (command, state)
+}
+
+/// Every exercise in the registry, as `<lab> <exercise>`.
+fn exercise_ids() -> Vec<(&'static str, &'static str)> {
+    labs()
+        .iter()
+        .flat_map(|lab| lab.variants().into_iter().filter(|v| v.role == Role::Exercise).map(|v| (lab.name(), v.name)))
+        .collect()
+}
+
+#[test]
+fn check_validates_one_exercise_and_names_it() {
+    let (lab, exercise) = exercise_ids()[0];
+    let (mut command, _state) = learner();
+    command
+        .args(["check", lab, exercise, "--no-time"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("{lab} {exercise}  labs/")))
+        .stdout(predicate::str::contains("correct on "));
+}
+
+#[test]
+fn status_lists_every_exercise_of_every_lab() {
+    let (mut command, _state) = learner();
+    let output = command.args(["status", "--no-time"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    for (lab, exercise) in exercise_ids() {
+        assert!(stdout.lines().any(|l| l.contains(lab) && l.contains(exercise)), "{lab} {exercise}:\n{stdout}");
+    }
+}
+
+#[test]
+fn hints_come_one_at_a_time_and_bad_names_are_explained() {
+    let (lab, exercise) = exercise_ids()[0];
+    let (mut first, state) = learner();
+    first.args(["hint", lab, exercise]).assert().success().stdout(predicate::str::contains("hint 1 of"));
+    let mut second = perflab();
+    second.env("PERFLAB_STATE_DIR", state.path()).args(["hint", lab, exercise]);
+    second.assert().success().stdout(predicate::str::contains("hint 2 of"));
+    let (mut too_far, _state) = learner();
+    too_far.args(["hint", lab, exercise, "99"]).assert().code(2).stderr(predicate::str::contains("has hints 1 to"));
+    let (mut unknown, _state) = learner();
+    unknown.args(["hint", lab, "your-fft"]).assert().code(2).stderr(predicate::str::contains("has no exercise"));
+}
+
+#[test]
+fn reset_refuses_to_overwrite_without_confirmation_and_leaves_a_shipped_file_alone() {
+    for (lab, exercise) in exercise_ids() {
+        let (mut command, _state) = learner();
+        let output = command.args(["reset", lab, exercise]).write_stdin("").output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        // A clean checkout is as shipped; a learner's edited file is never replaced without --yes.
+        let as_shipped = stdout.contains("already as shipped");
+        assert!(as_shipped || stderr.contains("confirm with --yes"), "{lab} {exercise}: {stdout}{stderr}");
+        assert_eq!(output.status.code(), Some(if as_shipped { 0 } else { 2 }));
+    }
+}

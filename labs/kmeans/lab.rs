@@ -8,7 +8,7 @@ use rand_distr::StandardNormal;
 use super::check::{Returned, check};
 use super::{Answer, Inputs, Kernel, Shape, variants};
 use crate::knn::squared_distance;
-use crate::lab::{Case, Lab, NamedArray, PythonAnchor, Variant, WorkUnit};
+use crate::lab::{Case, Lab, NamedArray, PythonAnchor, Swap, Variant, WorkUnit, kernels_with, pick, random_sizes_from};
 use crate::sizes::parse_keyed;
 
 /// The lab: the k-means assignment step, squared L2, f32.
@@ -110,10 +110,19 @@ impl Lab for Kmeans {
         Ok(floats.iter().map(|&f| f as u64).sum::<u64>() * 4)
     }
 
-    fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
+    fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String> {
         let (shape, data) = parse_size(size)?;
-        let kernels = variants().into_iter().map(|v| v.kernel.ok()).collect();
+        let kernels = kernels_with(variants(), swap)?;
         Ok(Box::new(KmeansCase::new(shape, data, kernels, seed)))
+    }
+
+    /// Up to 5000 points of up to 70 coordinates and 70 centroids (never above n), every data set.
+    fn random_sizes(&self, seed: u64, count: usize) -> Vec<String> {
+        random_sizes_from(seed, count, |rng| {
+            let (n, d) = (rng.random_range(1..=5000), rng.random_range(1..=70));
+            let k = rng.random_range(1..=n.min(70));
+            format!("n={n},d={d},k={k},data={}", pick(rng, self.data_sets()))
+        })
     }
 
     fn data_sets(&self) -> &'static [&'static str] {

@@ -137,9 +137,11 @@ pub fn variants() -> Vec<Variant<Kernel>> {
         Variant::reference("simd", "SIMD distances, four centroids per pass", simd::assign),
         Variant::exercise("your-blocked", "blocked", exercises::blocked::assign),
         Variant::reference("blocked", "tiles, ‖c‖² − 2·x·c, exact re-ranking (k-NN's blocked, k = 1)", blocked::assign),
-        Variant::exercise("your-parallel", "parallel", exercises::parallel::assign),
-        Variant::reference("parallel", "rayon over fixed chunks, inertia in chunk order", parallel::assign),
-        Variant::reference("best", "packed micro-kernel, points as lanes, fused argmin, rayon", best::assign),
+        Variant::exercise("your-parallel", "parallel", exercises::parallel::assign as Kernel).on_all_cores(),
+        Variant::reference("parallel", "rayon over fixed chunks, inertia in chunk order", parallel::assign as Kernel)
+            .on_all_cores(),
+        Variant::reference("best", "packed micro-kernel, points as lanes, fused argmin, rayon", best::assign as Kernel)
+            .on_all_cores(),
     ]
 }
 

@@ -7,7 +7,7 @@ use rand_distr::StandardNormal;
 
 use super::check::{Oracle, Returned};
 use super::{Answer, Inputs, Kernel, Shape, variants};
-use crate::lab::{Case, Lab, NamedArray, PythonAnchor, Variant, WorkUnit};
+use crate::lab::{Case, Lab, NamedArray, PythonAnchor, Swap, Variant, WorkUnit, kernels_with, pick, random_sizes_from};
 use crate::sizes::parse_keyed;
 
 /// The lab: exact k nearest neighbours in squared L2, f32.
@@ -116,10 +116,20 @@ impl Lab for Knn {
         Ok(floats.iter().map(|&f| f as u64).sum::<u64>() * 4)
     }
 
-    fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
+    fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String> {
         let (shape, data) = parse_size(size)?;
-        let kernels = variants().into_iter().map(|v| v.kernel.ok()).collect();
+        let kernels = kernels_with(variants(), swap)?;
         Ok(Box::new(KnnCase::new(shape, data, kernels, seed)))
+    }
+
+    /// Up to 1500 points of up to 70 coordinates, 0 to 30 queries, k up to 25 (never above n),
+    /// every data set.
+    fn random_sizes(&self, seed: u64, count: usize) -> Vec<String> {
+        random_sizes_from(seed, count, |rng| {
+            let (n, d, m) = (rng.random_range(1..=1500), rng.random_range(1..=70), rng.random_range(0..=30));
+            let k = rng.random_range(1..=n.min(25));
+            format!("n={n},d={d},m={m},k={k},data={}", pick(rng, self.data_sets()))
+        })
     }
 
     fn data_sets(&self) -> &'static [&'static str] {

@@ -159,9 +159,15 @@ pub fn variants() -> Vec<Variant<Kernel>> {
         Variant::reference("simd", "SIMD distance kernel, threshold test before the heap", simd::knn),
         Variant::exercise("your-blocked", "blocked", exercises::blocked::knn),
         Variant::reference("blocked", "query × point tiles, ‖q‖²+‖x‖²−2q·x, exact re-ranking", blocked::knn),
-        Variant::exercise("your-parallel", "parallel", exercises::parallel::knn),
-        Variant::reference("parallel", "rayon over queries, or over points when queries are few", parallel::knn),
-        Variant::reference("best", "packed micro-kernel, fused top-k, exact re-ranking, rayon", best::knn),
+        Variant::exercise("your-parallel", "parallel", exercises::parallel::knn as Kernel).on_all_cores(),
+        Variant::reference(
+            "parallel",
+            "rayon over queries, or over points when queries are few",
+            parallel::knn as Kernel,
+        )
+        .on_all_cores(),
+        Variant::reference("best", "packed micro-kernel, fused top-k, exact re-ranking, rayon", best::knn as Kernel)
+            .on_all_cores(),
     ]
 }
 

@@ -1,7 +1,8 @@
 //! The matmul lab as the harness, the benches and the tests see it: sizes, inputs, validation.
 
 use super::{Kernel, Shape, check, libraries, random_matrix, variants};
-use crate::lab::{Case, Lab, NamedArray, PythonAnchor, Variant, WorkUnit};
+use crate::lab::{Case, Lab, NamedArray, PythonAnchor, Swap, Variant, WorkUnit, kernels_with, random_sizes_from};
+use rand::Rng;
 
 /// The lab: C = A·B in f32.
 pub struct Matmul;
@@ -86,11 +87,19 @@ impl Lab for Matmul {
         Ok((a as u64 + b as u64 + c as u64) * size_of::<f32>() as u64)
     }
 
-    fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
+    fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String> {
         let shape = parse_shape(size)?;
         shape.lens().map_err(|e| e.to_string())?;
-        let kernels = variants().into_iter().map(|v| v.kernel.ok()).collect();
+        let kernels = kernels_with(variants(), swap)?;
         Ok(Box::new(MatmulCase::new(shape, kernels, seed)))
+    }
+
+    /// Shapes up to 160 × 400 × 160: past every register tile, and past KC in depth.
+    fn random_sizes(&self, seed: u64, count: usize) -> Vec<String> {
+        random_sizes_from(seed, count, |rng| {
+            let (m, k, n) = (rng.random_range(1..=160), rng.random_range(1..=400), rng.random_range(1..=160));
+            format!("{m}x{k}x{n}")
+        })
     }
 
     fn python_anchors(&self) -> &'static [PythonAnchor] {

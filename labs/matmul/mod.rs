@@ -144,9 +144,11 @@ pub fn variants() -> Vec<Variant<Kernel>> {
         Variant::reference("blocked", "cache tiles of B reused by every row", blocked::matmul),
         Variant::exercise("your-simd", "simd", exercises::simd::matmul),
         Variant::reference("simd", "register-blocked FMA kernel, runtime ISA dispatch", simd::matmul),
-        Variant::exercise("your-parallel", "parallel", exercises::parallel::matmul),
-        Variant::reference("parallel", "rayon over rows of C", parallel::matmul),
-        Variant::reference("best", "packing + micro-kernel + L1/L2/L3 blocking + rayon", best::matmul),
+        Variant::exercise("your-parallel", "parallel", exercises::parallel::matmul as Kernel).on_all_cores(),
+        Variant::reference("parallel", "rayon over rows of C", parallel::matmul as Kernel).on_all_cores(),
+        Variant::exercise("your-best", "best", exercises::best::matmul as Kernel).on_all_cores(),
+        Variant::reference("best", "packing + micro-kernel + L1/L2/L3 blocking + rayon", best::matmul as Kernel)
+            .on_all_cores(),
         Variant::library(
             "ndarray",
             "ndarray general_mat_mul (matrixmultiply, AVX-512 kernel enabled)",

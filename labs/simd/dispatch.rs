@@ -13,6 +13,7 @@
 
 use std::fmt;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use super::{F32Vec, Scalar8};
 use crate::gemm::kernel::{self as micro, MicroKernel};
@@ -78,9 +79,41 @@ pub fn detected() -> SimdLevel {
     SimdLevel::Scalar
 }
 
+/// A level forced for the whole process by [`force_level`]: 0 when none, else the level's index + 1.
+static FORCED: AtomicU8 = AtomicU8::new(0);
+
+/// Makes [`simd_level`] return `level` (None: what it returns normally), for every thread. The
+/// exercise checker (`cargo lab check`) runs a learner's kernel at each level the CPU has this way,
+/// since the kernel asks `simd_level()` itself. Returns the level forced before.
+///
+/// # Panics
+/// If the CPU lacks `level`.
+pub fn force_level(level: Option<SimdLevel>) -> Option<SimdLevel> {
+    let code = match level {
+        None => 0,
+        Some(level) => {
+            assert!(level <= detected(), "this CPU cannot run {level} code");
+            level as u8 + 1
+        }
+    };
+    decode(FORCED.swap(code, Ordering::SeqCst))
+}
+
+fn decode(code: u8) -> Option<SimdLevel> {
+    [SimdLevel::Scalar, SimdLevel::Avx2Fma, SimdLevel::Avx512].get(usize::from(code).checked_sub(1)?).copied()
+}
+
 /// The level the SIMD kernels use: the detected one, or a narrower one asked for with
-/// `PERFLAB_SIMD=scalar|avx2|avx512` (a wider one than the CPU has is ignored).
+/// `PERFLAB_SIMD=scalar|avx2|avx512` (a wider one than the CPU has is ignored), or the one the
+/// checker forced ([`force_level`]).
 pub fn simd_level() -> SimdLevel {
+    if let Some(level) = decode(FORCED.load(Ordering::Relaxed)) {
+        return level;
+    }
+    configured_level()
+}
+
+fn configured_level() -> SimdLevel {
     static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
     *LEVEL.get_or_init(|| {
         let hardware = detected();

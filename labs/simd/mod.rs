@@ -10,7 +10,9 @@ mod dispatch;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-pub use dispatch::{SimdLevel, WithMicroKernel, WithSimd, detected, dispatch, dispatch_micro_kernel, simd_level};
+pub use dispatch::{
+    SimdLevel, WithMicroKernel, WithSimd, detected, dispatch, dispatch_micro_kernel, force_level, simd_level,
+};
 
 /// A register of `LANES` f32 values.
 ///

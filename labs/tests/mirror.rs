@@ -15,7 +15,8 @@ fn rungs_in(dir: &Path) -> Vec<String> {
         .filter_map(|path| {
             let stem = path.file_stem()?.to_str()?.to_string();
             let module = path.is_dir() || path.extension().is_some_and(|e| e == "rs");
-            (module && stem != "mod").then(|| stem.replace('_', "-"))
+            // `shipped/` holds the scaffolds as shipped (what `cargo lab reset` restores), not a rung.
+            (module && stem != "mod" && stem != "shipped").then(|| stem.replace('_', "-"))
         })
         .collect();
     rungs.sort();

@@ -10,6 +10,7 @@ use perflab_labs::{Case, Lab, PythonAnchor, Variant};
 
 use super::{BenchArgs, Common, check_size, find_lab, select_variants, thread_pool, with_data};
 use crate::anchors::{self, Anchor, Unavailable};
+use crate::exercises::{self, Exercise};
 use crate::machine::Machine;
 use crate::measure::{self, Budget, External, Outcome};
 use crate::report::{self, Document, Row};
@@ -60,6 +61,9 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
     let wants_python = jobs.iter().any(|job| job.variants.iter().any(|&v| v >= job.lab.variants().len()));
     let python = if wants_python { anchors::find_python(common.python.as_deref()) } else { Err(String::new()) };
     let pool = thread_pool(common.threads)?;
+    // The exercises' goals, for a note under each table (none outside the workspace).
+    let labs: Vec<&'static dyn Lab> = jobs.iter().map(|job| job.lab).collect();
+    let goals = exercises::workspace().and_then(|w| exercises::load(&w, &labs)).unwrap_or_default();
 
     let mut machine = Machine::probe(&pool);
     println!("{}\n", machine.describe());
@@ -111,14 +115,18 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
             }
             drop(started); // the Python processes end here
             let record = report::record(job.lab, &*case, &machine, &rows);
-            println!("{}", report::render(&record));
+            print!("{}", report::render(&record));
+            for note in goal_notes(&record, &goals) {
+                println!("{note}");
+            }
+            println!();
             records.push(record);
         }
     }
     if let Some((file, path)) = json {
         // Every record divides by the best peak of the whole run (tables printed along the way
         // used the best so far).
-        report::rescale_to_peak(&mut records, machine.fma_peak_gflops);
+        report::rescale_to_peak(&mut records, machine.core_peak_gflops);
         let document = Document { perflab_version: env!("CARGO_PKG_VERSION"), machine, records };
         let mut out = BufWriter::new(file);
         serde_json::to_writer_pretty(&mut out, &document)
@@ -134,6 +142,25 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per exercise measured in `record`: its goal, and how this run compares.
+fn goal_notes(record: &report::Record, goals: &[Exercise]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for v in record.variants.iter().filter(|v| v.role == "exercise") {
+        let Some(e) = goals.iter().find(|e| e.lab.name() == record.lab && e.name == v.name) else { continue };
+        let Some(ratio) = v.ratio_vs_reference else { continue };
+        let goal = e.goal.describe(e.reference);
+        let at_goal = record.size == e.lab.prepare(&e.goal.size, 0).map(|c| c.label()).unwrap_or_default()
+            && record.threads == e.goal.threads.resolve();
+        let verdict = match at_goal {
+            true if ratio >= e.goal.ratio => "met".to_string(),
+            true => "not yet".to_string(),
+            false => format!("judged at its own size and threads: `cargo lab check {}`", e.id()),
+        };
+        notes.push(format!("goal of {}: {goal}; this run {ratio:.2}x ({verdict})", v.name));
+    }
+    notes
 }
 
 /// What became of starting a Python anchor, when it did not start.

@@ -1,8 +1,11 @@
 //! The `perflab` command line (`cargo lab ...`): the arguments, and one file per command.
 
 mod bench;
+mod hint;
 mod list;
 mod profile;
+pub mod status;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +36,12 @@ cargo lab bench matmul --size 512x2048x256 --json out.json\n  \
 cargo lab profile matmul best --size 2048 --seconds 10   flamegraph of one variant\n  \
 cargo lab callgrind matmul                         instruction counts, checked against the reference\n  \
 cargo lab list                                     labs, variants, size syntax\n\n\
+Your exercises (labs/<lab>/exercises/):\n  \
+cargo lab status                                   every exercise: correct? speedup? goal met?\n  \
+cargo lab check matmul your-simd                   validate one exercise everywhere, then time it against its goal\n  \
+cargo lab hint matmul your-simd                    the next hint, one at a time\n  \
+cargo lab watch matmul your-simd                   re-check on every save\n  \
+cargo lab reset matmul your-simd                   back to the shipped scaffold (your file is backed up)\n\n\
 Environment:\n  \
 PERFLAB_SIMD=scalar|avx2|avx512   run the SIMD kernels at a narrower level than the CPU has\n  \
 PERFLAB_OUT=DIR                   write flamegraphs/ under DIR instead of the workspace",
@@ -57,6 +66,33 @@ pub enum Command {
     Callgrind(CallgrindArgs),
     /// List the labs, their variants and how to write a size
     List,
+    /// Check your exercise: correct on every edge, random shape and SIMD level, then timed against its goal
+    #[command(long_about = "Checks one exercise (or all of a lab's, or every exercise): validates it against the \
+lab's oracle on the lab's edge sizes (empty, tiny, primes, one off every block and lane width), its larger \
+sizes and random sizes, at every SIMD level this CPU has, in pools of 3 threads (and 1 for a parallel \
+exercise). The first failure is printed alone, with the size, what was expected, what came back and the \
+bound. A correct exercise is then timed beside the baseline and its reference at its goal's size and \
+threads, and the goal (a ratio to the reference, from labs/<lab>/exercises/exercises.toml) is judged.\n\n\
+An exercise still as shipped is validated but not timed (it calls the baseline).\n\n\
+Examples:\n  cargo lab check matmul your-simd\n  cargo lab check matmul simd        (the rung's name works too)\n  \
+cargo lab check your-hamerly       (the lab may be left out when only one lab has the exercise)\n  \
+cargo lab check knn                every exercise of a lab\n  cargo lab check                    every exercise")]
+    Check(CheckArgs),
+    /// Every exercise of every lab: as shipped or edited, correct, speedup over naive, ratio to its reference, goal met
+    Status(StatusArgs),
+    /// Reveal the next hint of an exercise (or hint N), one at a time
+    #[command(long_about = "Prints the next hint of an exercise you have not seen yet (hints go from a nudge to \
+nearly the answer), or hint N. What you have seen is remembered in .perflab/hints.json.\n\n\
+Examples:\n  cargo lab hint matmul your-simd      the next hint\n  cargo lab hint matmul your-simd 2    hint 2\n  \
+cargo lab hint matmul your-simd --all  every hint")]
+    Hint(HintArgs),
+    /// Re-run `check` on an exercise whenever its file is saved (or when you press Enter)
+    #[command(long_about = "Watches the exercise's file and re-runs `cargo lab check` on it after each save (it \
+rebuilds first, through cargo). Where file events do not arrive (some network or WSL2 file systems), press \
+Enter to re-run by hand; type q and Enter to stop.\n\nExample:\n  cargo lab watch matmul your-simd")]
+    Watch(WatchArgs),
+    /// Restore an exercise's shipped scaffold (after confirmation; your file is backed up first)
+    Reset(ResetArgs),
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +166,72 @@ pub struct CallgrindArgs {
     pub record: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// [<lab>] [<exercise>]: a lab and one of its exercises (`matmul your-simd`), a lab, an exercise
+    /// only one lab has, or nothing for every exercise
+    #[arg(value_name = "LAB EXERCISE")]
+    pub exercise: Vec<String>,
+    /// Only validate: skip the timing against the goal
+    #[arg(long)]
+    pub no_time: bool,
+    /// Time at this size instead of the goal's (the goal is judged only at its own size and threads)
+    #[arg(long, short)]
+    pub size: Option<String>,
+    /// Time with this many threads instead of the goal's
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Sampling time per variant when timing, in seconds
+    #[arg(long, default_value_t = 1.0, value_parser = positive_seconds)]
+    pub seconds: f64,
+    /// Seed of the random inputs and random sizes
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only validate: no timings
+    #[arg(long)]
+    pub no_time: bool,
+    /// Sampling time per variant for the edited exercises, in seconds
+    #[arg(long, default_value_t = 0.5, value_parser = positive_seconds)]
+    pub seconds: f64,
+    /// Seed of the random inputs and random sizes
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct HintArgs {
+    /// [<lab>] <exercise> [N]: the exercise (`matmul your-simd`) and, optionally, which hint
+    #[arg(value_name = "LAB EXERCISE N", required = true)]
+    pub words: Vec<String>,
+    /// Every hint at once
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// [<lab>] <exercise>: what to check on every save (`matmul your-simd`)
+    #[arg(value_name = "LAB EXERCISE", required = true)]
+    pub exercise: Vec<String>,
+    /// Only validate on each save: skip the timing against the goal
+    #[arg(long)]
+    pub no_time: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// [<lab>] <exercise>: the exercise to restore (`matmul your-simd`)
+    #[arg(value_name = "LAB EXERCISE", required = true)]
+    pub exercise: Vec<String>,
+    /// Do not ask for confirmation (your file is still backed up)
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
 fn positive_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(s),
@@ -160,6 +262,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", list::list());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Check(args) => status::check(&args),
+        Command::Status(args) => status::status(&args),
+        Command::Hint(args) => hint::hint(&args),
+        Command::Watch(args) => watch::watch(&args),
+        Command::Reset(args) => hint::reset(&args),
     }
 }
 

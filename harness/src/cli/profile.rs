@@ -1,5 +1,6 @@
-//! `cargo lab profile <lab> <variant>`: validate, then sample one variant with pprof for a few
-//! seconds and write a flamegraph.
+//! `cargo lab profile <lab> <variant>`: validate, then sample one variant twice, each for
+//! `--seconds`: with pprof for a flamegraph of its functions, then with [`sampler`] for where the
+//! time goes line by line.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 
 use super::{ProfileArgs, check_size, find_lab, select_variants, thread_pool, with_data};
-use crate::{measure, panics, profile};
+use crate::{measure, panics, profile, sampler};
 
 pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
     let lab = find_lab(&args.lab)?;
@@ -51,13 +52,16 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
+    // Two samplings, one after the other (both need SIGPROF): pprof's stacks for the flamegraph,
+    // then the leaf addresses for the per-line breakdown, each for --seconds.
+    let seconds = Duration::from_secs_f64(args.seconds);
     let guard = profile::start()?;
     let start = Instant::now();
-    let calls = pool.install(|| profile::run_for(Duration::from_secs_f64(args.seconds), || case.run(variant)));
+    let calls = pool.install(|| profile::run_for(seconds, || case.run(variant)));
     let result = profile::finish(guard, &path, start.elapsed().as_secs_f64())?;
     let slice =
         if fraction < 1.0 { format!(" ({:.1}% of the {})", 100.0 * fraction, lab.slice_unit()) } else { String::new() };
-    println!("flamegraph: {}", result.path.display());
+    println!("flamegraph: {} (functions only)", result.path.display());
     println!(
         "  {} samples in {:.1} s ({:.0} per second), {calls} calls of {} on {}{slice} with {threads} thread(s)",
         result.samples,
@@ -66,12 +70,58 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
         info.name,
         case.label(),
     );
-    if result.samples < 1000 {
-        println!("  note: under 1000 samples; give more --seconds for a steadier picture");
-    }
-    println!("  where the samples were (innermost function):");
-    for (name, share) in &result.hottest {
-        println!("    {:>5.1}%  {name}", 100.0 * share);
+    let mut few = result.samples < MIN_SAMPLES;
+
+    match sampler::start() {
+        Ok(sampling) => {
+            let start = Instant::now();
+            let calls = pool.install(|| profile::run_for(seconds, || case.run(variant)));
+            let elapsed = start.elapsed().as_secs_f64();
+            let taken = sampling.stop();
+            let resolved = sampler::resolve(&taken.samples);
+            let lines = sampler::by_line(&resolved, TOP_LINES);
+            println!(
+                "lines: {} more samples in {elapsed:.1} s ({:.0} per second), {calls} calls, each at its own address",
+                lines.total,
+                lines.total as f64 / elapsed,
+            );
+            if taken.lost > 0 {
+                println!("  ({} samples lost: the sampler's buffer was full)", taken.lost);
+            }
+            few |= lines.total < MIN_SAMPLES;
+            print_few(few);
+            println!("  where the samples were (innermost function):");
+            for (name, share) in sampler::by_function(&resolved, 5) {
+                println!("    {:>5.1}%  {name}", 100.0 * share);
+            }
+            println!(
+                "  where the samples were, by source line (inlined code at its own line; {} samples):",
+                lines.total
+            );
+            print!("{lines}");
+        }
+        Err(why) => {
+            // Function level is right in pprof's samples (see profile::real_functions).
+            print_few(few);
+            println!("  no per-line breakdown: {why}");
+            println!("  where the samples were (innermost function):");
+            for (name, share) in &result.hottest {
+                println!("    {:>5.1}%  {name}", 100.0 * share);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fewer samples than this in either sampling and the shares move from run to run by more than a
+/// point or two; the default --seconds (5 s at about 250 samples a second) gives about 1250.
+const MIN_SAMPLES: u64 = 1000;
+
+/// Source lines printed in the breakdown.
+const TOP_LINES: usize = 12;
+
+fn print_few(few: bool) {
+    if few {
+        println!("  note: under {MIN_SAMPLES} samples; give more --seconds for a steadier picture");
+    }
 }

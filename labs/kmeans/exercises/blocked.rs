@@ -1,21 +1,30 @@
 //! Exercise: tiles and ‖c‖² − 2·x·c for the argmin, kept exact. Reference:
-//! `../solutions/blocked.rs` (which reuses the k-NN lab's blocked rung: read both).
+//! `../solutions/blocked.rs` (which reuses the k-NN lab's blocked rung: read both; peek only when
+//! stuck).
+//!
+//! Stuck? `cargo lab hint kmeans your-blocked` reveals one hint at a time.
 //!
 //! Goal: inner products for a tile of points × a tile of centroids while both are in cache, and
-//! exactly the direct form's labels, also on `--data shifted`. Check: `cargo test --release -p
-//! perflab-labs --test every_lab`, then `cargo lab bench kmeans --variant your-blocked --variant
-//! blocked --size n=200000,k=64 --data shifted`.
+//! exactly the direct form's labels, also on `--data shifted`. The goal `cargo lab check`
+//! measures is in `exercises.toml` beside this file; `cargo lab bench kmeans --variant
+//! your-blocked --variant blocked --size n=200000,k=64 --data shifted` shows yours beside the
+//! reference.
 //!
-//! TODO 1. ‖c‖² once per call. For a tile of 16 points × 64 centroids, the inner products into a
-//!         small array; each point's label is the argmin of ‖c‖² − 2·x·c (why may ‖x‖² be left
-//!         out?); its distance is ‖x‖² plus that minimum.
-//! TODO 2. Try `--data shifted`: the tests fail. How large are ‖x‖² and ‖c‖² there, and how
+//! TODO 1. ‖c‖² once per call. For a tile of points × a tile of centroids, the inner products
+//!         into a small array; each point's label is the argmin of ‖c‖² − 2·x·c (why may ‖x‖² be
+//!         left out?); its distance is ‖x‖² plus that minimum.
+//!         Check: `cargo lab check kmeans your-blocked` (the shifted sizes fail: TODO 2)
+//! TODO 2. Look at the `data=shifted` sizes that fail: how large are ‖x‖² and ‖c‖² there, and how
 //!         large is the gap between the two nearest centroids?
-//! TODO 3. Centre both sets (`crate::knn::exact::centre` works on any rows), filter with the
-//!         bound of `crate::knn::exact`, and compute the direct form for the survivors: the
-//!         answer is then exact, and the distance returned is the direct form's.
+//!         Check: `cargo lab check kmeans your-blocked` names the first wrong point
+//! TODO 3. Centre both sets (the centre and the bound are in `crate::knn::exact`), filter with the
+//!         bound, and compute the direct form for the survivors: the answer is then exact, and
+//!         the distance returned is the direct form's.
+//!         Check: `cargo lab check kmeans your-blocked` (now the shifted sizes pass too)
 //!
-//! Hints: the assignment is 1-nearest-neighbour search with the centroids as the training set.
+//! Rules: the assignment is 1-nearest-neighbour search with the centroids as the training set;
+//! reuse what the k-NN lab has. Scratch buffers reused across calls keep the allocation column at
+//! zero (`crate::gemm::buffers::Pool`).
 
 use crate::kmeans::{Answer, Inputs, naive};
 

@@ -1,22 +1,33 @@
-//! Exercise: a SIMD distance kernel for the assignment. Reference: `../solutions/simd.rs`.
+//! Exercise: a SIMD distance kernel for the assignment. Reference: `../solutions/simd.rs` (peek
+//! only when stuck).
 //!
-//! Goal: each point's k distances at 8 or 16 coordinates per instruction. Check: `cargo test
-//! --release -p perflab-labs --test every_lab`, then
-//! `cargo lab bench kmeans --variant your-simd --variant simd --size n=200000,k=64`.
+//! Stuck? `cargo lab hint kmeans your-simd` reveals one hint at a time.
+//!
+//! Goal: each point's k distances at 8 or 16 coordinates per instruction. The goal
+//! `cargo lab check` measures is in `exercises.toml` beside this file;
+//! `cargo lab bench kmeans --variant your-simd --variant simd --size n=200000,k=64` shows yours
+//! beside the reference.
 //!
 //! TODO 1. Start from `naive.rs`: for each point, for each centroid, the distance, a strict `<`
 //!         to keep the lower centroid on a tie; then `inertia_of(answer.distances)`.
+//!         Check: `cargo lab check kmeans your-simd`
 //! TODO 2. Write the distance generic over `V: F32Vec` (see `crate::simd`), marked
 //!         `#[inline(always)]`: per `V::LANES` coordinates `V::load` both rows, `sub`, `mul_add`;
 //!         `acc.sum()` and a scalar loop over the `d % LANES` left at the end. (The k-NN lab's
 //!         `knn::solutions::simd::distances` is one; write your own first.)
+//!         Check: call it as `distance::<crate::simd::Scalar8>` (portable: no dispatch needed yet),
+//!         then `cargo lab check kmeans your-simd` (its edge sizes have d off every lane width)
 //! TODO 3. Dispatch at run time: a struct with the arguments implementing
 //!         `crate::simd::WithSimd`, run with `crate::simd::dispatch(crate::simd::simd_level(), it)`.
-//! TODO 4. Four centroids per pass, sharing each load of the point: four accumulators. Measure.
+//!         Check: `cargo lab check kmeans your-simd` (it runs every SIMD level the CPU has)
+//! TODO 4. Several centroids per pass, sharing each load of the point: one accumulator each.
+//!         Why should that help, when the arithmetic is the same? Measure with one, two and four.
+//!         Check: `cargo lab check kmeans your-simd`
 //!
-//! Hints: no closures inside the `#[target_feature]` code (a closure handed to a library
+//! Rules: no closures inside the `#[target_feature]` code (a closure handed to a library
 //! function is compiled without the caller's features, so every intrinsic in it becomes a call).
-//! Check lengths once at the top (`inputs.shape.assert_fits(inputs, answer)`).
+//! Check lengths once at the top (`inputs.shape.assert_fits(inputs, answer)`), and say in a
+//! `// SAFETY:` comment why each `unsafe` block is sound. Never build with `-C target-cpu=native`.
 
 use crate::kmeans::{Answer, Inputs, naive};
 

@@ -4,8 +4,9 @@ use super::check::{Returned, check, same_as_plain};
 use super::{Inputs, Kernel, LloydShape, variants};
 use crate::kmeans::lab::{check_shape, data_set};
 use crate::kmeans::{DataSet, Kmeans, Shape, generate};
-use crate::lab::{Case, Lab, Variant, WorkUnit};
+use crate::lab::{Case, Lab, Swap, Variant, WorkUnit, kernels_with, pick, random_sizes_from};
 use crate::sizes::parse_keyed;
+use rand::Rng;
 
 /// Lloyd's iterations of k-means, plain and with bounds (the k-means lab's second case).
 pub struct KmeansLloyd;
@@ -82,10 +83,19 @@ impl Lab for KmeansLloyd {
         Ok(floats.iter().map(|&f| f as u64).sum::<u64>() * 4)
     }
 
-    fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
+    fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String> {
         let (shape, data) = parse_size(size)?;
-        let kernels = variants().into_iter().map(|v| v.kernel.ok()).collect();
+        let kernels = kernels_with(variants(), swap)?;
         Ok(Box::new(LloydCase::new(shape, data, kernels, seed)))
+    }
+
+    /// Up to 2000 points of up to 40 coordinates, 30 centroids (never above n), 1 to 5 iterations.
+    fn random_sizes(&self, seed: u64, count: usize) -> Vec<String> {
+        random_sizes_from(seed, count, |rng| {
+            let (n, d, iters) = (rng.random_range(1..=2000), rng.random_range(1..=40), rng.random_range(1..=5));
+            let k = rng.random_range(1..=n.min(30));
+            format!("n={n},d={d},k={k},iters={iters},data={}", pick(rng, self.data_sets()))
+        })
     }
 
     fn data_sets(&self) -> &'static [&'static str] {

@@ -128,9 +128,15 @@ pub fn variants() -> Vec<Variant<Kernel>> {
             "lloyd",
             "every iteration: best's assignment (n·k distances), then the update",
             lloyd::lloyd as Kernel,
-        ),
-        Variant::exercise("your-hamerly", "hamerly", exercises::hamerly::lloyd),
-        Variant::reference("hamerly", "Hamerly's two bounds per point, carried across iterations", hamerly::lloyd),
+        )
+        .on_all_cores(),
+        Variant::exercise("your-hamerly", "hamerly", exercises::hamerly::lloyd as Kernel).on_all_cores(),
+        Variant::reference(
+            "hamerly",
+            "Hamerly's two bounds per point, carried across iterations",
+            hamerly::lloyd as Kernel,
+        )
+        .on_all_cores(),
     ]
 }
 

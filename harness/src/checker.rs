@@ -1,0 +1,223 @@
+//! Checking one exercise: is it right everywhere, and how fast is it against its goal?
+//!
+//! Correctness comes first and is thorough: the lab's edge sizes (empty, tiny, primes, one off
+//! every block and lane width), its larger sizes (serial and parallel paths), and random sizes,
+//! each validated by the lab's oracle through `Case::validate` (output filled with junk first),
+//! at every SIMD level the CPU has, in a pool of three threads (so a parallel split has uneven
+//! parts), and a parallel exercise once more in a pool of one. The first failure stops the check:
+//! one well-explained failure beats a screenful.
+//!
+//! Then one timing at the goal's size and threads: the exercise beside the lab's baseline and
+//! its reference, in the same interleaved rounds as `cargo lab bench`, so the ratio is fair.
+
+use std::time::Duration;
+
+use perflab_labs::simd::{self, SimdLevel};
+
+use crate::exercises::Exercise;
+use crate::machine::Machine;
+use crate::measure::{self, Budget, Outcome, Stats};
+use crate::panics;
+
+/// Random sizes checked after the edge sizes.
+pub const RANDOM_SIZES: usize = 12;
+
+/// Where the sizes checked come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Edge,
+    Larger,
+    Random,
+}
+
+/// One size to check, and where it came from.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    pub size: String,
+    pub source: Source,
+    /// Its position among the sizes of its source, and how many there are.
+    pub index: usize,
+    pub of: usize,
+}
+
+impl Shape {
+    /// `edge size 11 of 24`
+    pub fn describe(&self) -> String {
+        let kind = match self.source {
+            Source::Edge => "edge size",
+            Source::Larger => "larger size",
+            Source::Random => "random size",
+        };
+        format!("{kind} {} of {}", self.index + 1, self.of)
+    }
+}
+
+/// Every size an exercise is checked on, edges first.
+pub fn shapes(exercise: &Exercise, seed: u64) -> Vec<Shape> {
+    let lab = exercise.lab;
+    let listed = |sizes: Vec<String>, source: Source| {
+        let of = sizes.len();
+        sizes.into_iter().enumerate().map(move |(index, size)| Shape { size, source, index, of })
+    };
+    let strings = |sizes: &[&str]| sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    listed(strings(lab.edge_sizes()), Source::Edge)
+        .chain(listed(strings(lab.allocation_sizes()), Source::Larger))
+        .chain(listed(lab.random_sizes(seed, RANDOM_SIZES), Source::Random))
+        .collect()
+}
+
+/// An exercise that was right on every size, level and pool.
+#[derive(Clone, Debug)]
+pub struct Correct {
+    pub shapes: usize,
+    /// Widest first.
+    pub levels: Vec<SimdLevel>,
+    /// The pools it ran in (3, and 1 for a parallel exercise).
+    pub pools: Vec<usize>,
+}
+
+impl Correct {
+    /// `correct on 38 shapes at avx512f, avx2+fma, scalar, on 3 and 1 threads`
+    pub fn describe(&self) -> String {
+        let levels: Vec<&str> = self.levels.iter().map(|l| l.as_str()).collect();
+        let pools: Vec<String> = self.pools.iter().map(|p| p.to_string()).collect();
+        format!("correct on {} shapes at {}, on {} threads", self.shapes, levels.join(", "), pools.join(" and "))
+    }
+}
+
+/// The first failure found.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub shape: Shape,
+    pub level: SimdLevel,
+    pub threads: usize,
+    /// The oracle's message (or the panic's).
+    pub error: String,
+}
+
+impl Failure {
+    /// The headline: `FAILED on 13x9x33 (edge size 11 of 24) at avx2+fma, 3 threads`.
+    pub fn headline(&self) -> String {
+        format!(
+            "FAILED on {} ({}) at {}, {} thread{}",
+            self.shape.size,
+            self.shape.describe(),
+            self.level,
+            self.threads,
+            if self.threads == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// Puts the SIMD level back to normal when dropped, whatever happens in between.
+struct ForcedLevel;
+
+impl ForcedLevel {
+    fn set(level: SimdLevel) -> ForcedLevel {
+        simd::force_level(Some(level));
+        ForcedLevel
+    }
+}
+
+impl Drop for ForcedLevel {
+    fn drop(&mut self) {
+        simd::force_level(None);
+    }
+}
+
+/// Validates `exercise` on every shape, at every SIMD level, in every pool; stops at the first
+/// failure. `progress` is told each step (for a progress bar).
+pub fn check_correctness(exercise: &Exercise, seed: u64, mut progress: impl FnMut(&str)) -> Result<Correct, Failure> {
+    let shapes = shapes(exercise, seed);
+    let mut levels = SimdLevel::available();
+    levels.reverse(); // the level the learner's code runs at by default first
+    let parallel = exercise.lab.variants()[exercise.variant].parallel;
+    let pools: Vec<usize> = if parallel { vec![3, 1] } else { vec![3] };
+    for &threads in &pools {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a rayon pool");
+        // A single-threaded pool adds little at narrower levels: the widest one is enough there.
+        let pool_levels = if threads == pools[0] { &levels[..] } else { &levels[..1] };
+        for &level in pool_levels {
+            let _forced = ForcedLevel::set(level);
+            for (i, shape) in shapes.iter().enumerate() {
+                progress(&format!("{level}, {threads} thread(s), {}", shape.size));
+                let fail = |error: String| Failure { shape: shape.clone(), level, threads, error };
+                let seed = seed.wrapping_add(i as u64);
+                let mut case = exercise.lab.prepare(&shape.size, seed).map_err(|e| fail(format!("bad size: {e}")))?;
+                let verdict = panics::capturing(|| pool.install(|| case.validate(exercise.variant)));
+                match verdict {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(error)) => return Err(fail(error)),
+                    Err(panic) => return Err(fail(format!("it panicked: {panic}"))),
+                }
+            }
+        }
+    }
+    Ok(Correct { shapes: shapes.len(), levels, pools })
+}
+
+/// The exercise, the baseline and the reference, timed in one run.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    /// The size as the lab prints it, and the threads of the pool.
+    pub label: String,
+    pub threads: usize,
+    pub exercise: Stats,
+    pub naive: Stats,
+    pub reference: Stats,
+}
+
+impl Timing {
+    /// The reference's median time over the exercise's: above 1, the exercise is faster.
+    pub fn ratio(&self) -> f64 {
+        self.reference.median / self.exercise.median
+    }
+
+    pub fn speedup(&self) -> f64 {
+        self.naive.median / self.exercise.median
+    }
+
+    /// The widest interquartile spread of the three, relative to the median.
+    pub fn spread(&self) -> f64 {
+        [&self.exercise, &self.naive, &self.reference].iter().map(|s| s.spread()).fold(0.0, f64::max)
+    }
+}
+
+/// Times `exercise` beside the baseline and its reference on `size` with `threads` threads,
+/// sampling `seconds` per variant. Err: what went wrong (a failure at this size, or a size that
+/// does no work).
+pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed: u64) -> Result<Timing, String> {
+    let lab = exercise.lab;
+    let (naive, reference) = exercise.baseline_and_reference();
+    let mut case = lab.prepare(size, seed)?;
+    if case.work().per_call == 0.0 {
+        return Err(format!("{} {}: nothing to time (a call on this size does no work)", lab.name(), case.label()));
+    }
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
+    let mut machine = Machine::probe(&pool);
+    let budget = Budget {
+        call_limit: Duration::from_secs_f64((seconds / 2.0).max(0.25)),
+        per_variant: Duration::from_secs_f64(seconds),
+        min_sample: Duration::from_millis(5),
+        min_rounds: 5,
+        max_rounds: 100,
+    };
+    let title = format!("{} {}", exercise.id(), case.label());
+    let variants = [exercise.variant, naive, reference];
+    let outcomes = pool.install(|| measure::measure(&mut *case, &variants, &mut [], &budget, &title, &mut machine));
+    let mut stats = Vec::new();
+    for (outcome, &v) in outcomes.into_iter().zip(&variants) {
+        match outcome {
+            Outcome::Measured { stats: s, .. } => stats.push(s),
+            Outcome::Failed { error, .. } => {
+                let name = lab.variants()[v].name;
+                return Err(format!(
+                    "{name} FAILED at {}, {threads} thread(s), so nothing was timed:\n{error}",
+                    case.label()
+                ));
+            }
+        }
+    }
+    let [exercise, naive, reference] = <[Stats; 3]>::try_from(stats).expect("three outcomes");
+    Ok(Timing { label: case.label(), threads, exercise, naive, reference })
+}

@@ -1,0 +1,275 @@
+//! `cargo lab check [<lab> [<exercise>]]` and `cargo lab status`: is my exercise right, how fast
+//! is it, and is its goal met? Both are built on [`crate::checker`]; what they print is built
+//! here as text, so the tests can read it.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{CheckArgs, StatusArgs};
+use crate::checker::{self, Correct, Failure, Timing};
+use crate::exercises::{self, Exercise};
+
+/// When to time an exercise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    Never,
+    /// Only once it is no longer the shipped scaffold (which is the baseline).
+    Edited,
+    Always,
+}
+
+/// How to check: the timing's size, threads and seconds (None: the goal's), and the seed.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub time: When,
+    pub size: Option<String>,
+    pub threads: Option<usize>,
+    pub seconds: f64,
+    pub seed: u64,
+}
+
+/// What checking one exercise found.
+#[derive(Debug)]
+pub struct Report {
+    pub exercise: Exercise,
+    /// None: its file or its shipped copy is missing.
+    pub as_shipped: Option<bool>,
+    pub correctness: Result<Correct, Failure>,
+    /// None: not timed (failed, as shipped, or not asked for).
+    pub timing: Option<Result<Timing, String>>,
+    /// Whether the timing was at the goal's own size and threads (only then is the goal judged).
+    pub at_goal: bool,
+}
+
+impl Report {
+    /// The goal's verdict: None when it was not judged.
+    pub fn goal_met(&self) -> Option<bool> {
+        match &self.timing {
+            Some(Ok(timing)) if self.at_goal => Some(timing.ratio() >= self.exercise.goal.ratio),
+            _ => None,
+        }
+    }
+}
+
+/// Checks one exercise: correctness first, then (when asked and correct) one timing.
+pub fn check_one(exercise: &Exercise, workspace: &Path, options: &Options) -> Report {
+    let as_shipped = exercise.is_as_shipped(workspace);
+    let bar = spinner(&exercise.id());
+    let correctness = checker::check_correctness(exercise, options.seed, |step| bar.set_message(step.to_string()));
+    bar.finish_and_clear();
+    let wants_time = match options.time {
+        When::Never => false,
+        When::Edited => as_shipped != Some(true),
+        When::Always => true,
+    };
+    let goal = &exercise.goal;
+    let size = options.size.clone().unwrap_or_else(|| goal.size.clone());
+    let threads = options.threads.unwrap_or_else(|| goal.threads.resolve());
+    let at_goal = size == goal.size && threads == goal.threads.resolve();
+    let timing = (correctness.is_ok() && wants_time)
+        .then(|| checker::time(exercise, &size, threads, options.seconds, options.seed));
+    Report { exercise: exercise.clone(), as_shipped, correctness, timing, at_goal }
+}
+
+fn spinner(what: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} checking {prefix}: {wide_msg}").expect("a valid template"));
+    bar.set_prefix(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// `labs/matmul/exercises/simd.rs (edited)`
+fn file_state(report: &Report) -> String {
+    let state = match report.as_shipped {
+        Some(true) => "as shipped",
+        Some(false) => "edited",
+        None => "file or its shipped copy missing",
+    };
+    format!("{} ({state})", report.exercise.file.display())
+}
+
+fn indent(text: &str, by: &str) -> String {
+    text.lines().map(|l| format!("{by}{l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// What `cargo lab check` prints for one exercise.
+pub fn render_check(report: &Report) -> String {
+    let e = &report.exercise;
+    let mut out = format!("{}  {}\n", e.id(), file_state(report));
+    let failure = match &report.correctness {
+        Ok(correct) => {
+            out += &format!("  {}\n", correct.describe());
+            None
+        }
+        Err(failure) => Some(failure),
+    };
+    if let Some(failure) = failure {
+        out += &format!("  {}:\n{}\n", failure.headline(), indent(&failure.error, "    "));
+        out += &format!(
+            "  not timed: a wrong kernel's speed means nothing. Fix it and run `cargo lab check {}` again \
+             (stuck? `cargo lab hint {}`)\n",
+            e.id(),
+            e.id()
+        );
+        return out;
+    }
+    let goal = e.goal.describe(e.reference);
+    match &report.timing {
+        None if report.as_shipped == Some(true) => {
+            out += &format!(
+                "  not timed: as shipped, it calls the baseline. Start with TODO 1 in {} (goal: {goal})\n",
+                e.file.display()
+            );
+        }
+        None => out += &format!("  not timed (goal: {goal})\n"),
+        Some(Err(error)) => out += &format!("  timing failed: {}\n", indent(error, "    ").trim_start()),
+        Some(Ok(t)) => {
+            let name = e.lab.variants()[e.variant].name;
+            out += &format!(
+                "  timed at {}, {} thread{}: {name} {} | naive {} ({}x faster) | {} {} ({:.2}x {})\n",
+                t.label,
+                t.threads,
+                if t.threads == 1 { "" } else { "s" },
+                seconds(t.exercise.median),
+                seconds(t.naive.median),
+                ratio(t.speedup()),
+                e.reference,
+                seconds(t.reference.median),
+                t.ratio(),
+                e.reference
+            );
+            out += &match report.goal_met() {
+                Some(true) => format!("  goal {goal}: met ({:.2}x)\n", t.ratio()),
+                Some(false) => format!(
+                    "  goal {goal}: not yet ({:.2}x; {:.1}x to go). Next step: `cargo lab hint {}`\n",
+                    t.ratio(),
+                    e.goal.ratio / t.ratio(),
+                    e.id()
+                ),
+                None => format!("  goal {goal}: not judged (timed at another size or thread count)\n"),
+            };
+            if t.spread() > crate::report::NOISY_SPREAD {
+                out += "  note: wide spread between samples (the machine was busy): run it again before you trust the ratio\n";
+            }
+            if report.as_shipped == Some(false) && (0.85..1.18).contains(&t.speedup()) {
+                out += &format!(
+                    "  note: {name} runs at the baseline's speed: is your new code called yet? Each TODO step's \
+                     `Check:` line says what to wire in\n"
+                );
+            }
+        }
+    }
+    out
+}
+
+fn seconds(s: f64) -> String {
+    match s {
+        s if s >= 1.0 => format!("{s:.2} s"),
+        s if s >= 1e-3 => format!("{:.2} ms", s * 1e3),
+        s => format!("{:.1} µs", s * 1e6),
+    }
+}
+
+fn ratio(r: f64) -> String {
+    if r >= 10.0 { format!("{r:.0}") } else { format!("{r:.2}") }
+}
+
+/// The `cargo lab status` table.
+pub fn render_status(reports: &[Report]) -> String {
+    let mut table = Table::new();
+    table.load_preset(UTF8_BORDERS_ONLY);
+    table.set_header(["lab", "exercise", "file", "correct", "vs naive", "vs ref", "goal", "at size", "met"]);
+    let mut failures = Vec::new();
+    for r in reports {
+        let e = &r.exercise;
+        let state = match r.as_shipped {
+            Some(true) => "as shipped",
+            Some(false) => "edited",
+            None => "missing",
+        };
+        let correct = match &r.correctness {
+            Ok(c) => format!("yes ({} shapes)", c.shapes),
+            Err(failure) => {
+                failures.push(format!("{} {}:\n{}", e.id(), failure.headline(), indent(&failure.error, "    ")));
+                format!("FAILED on {}", failure.shape.size)
+            }
+        };
+        let (speedup, vs_ref) = match &r.timing {
+            Some(Ok(t)) => (format!("{}x", ratio(t.speedup())), format!("{:.2}x {}", t.ratio(), e.reference)),
+            Some(Err(_)) => ("failed".into(), "-".into()),
+            None => ("-".into(), "-".into()),
+        };
+        let met = match (r.goal_met(), &r.correctness, r.as_shipped) {
+            (Some(true), ..) => "yes",
+            (Some(false), ..) => "not yet",
+            (None, Err(_), _) => "no",
+            (None, Ok(_), Some(true)) => "not started",
+            (None, Ok(_), _) => "-",
+        };
+        let cells = [
+            Cell::new(e.lab.name()),
+            Cell::new(e.name),
+            Cell::new(state),
+            Cell::new(correct),
+            Cell::new(speedup).set_alignment(CellAlignment::Right),
+            Cell::new(vs_ref).set_alignment(CellAlignment::Right),
+            Cell::new(e.goal.short(e.reference)),
+            Cell::new(&e.goal.size),
+            Cell::new(met),
+        ];
+        table.add_row(cells);
+    }
+    let mut out = format!("{table}\n");
+    out += "correct: validated on the lab's edge, larger and random sizes at every SIMD level this CPU has\n\
+            vs naive, vs ref: timed at the goal's size and threads (edited exercises only; as shipped they are the baseline)\n";
+    for failure in failures {
+        out += &format!("\n{failure}\n");
+    }
+    out += "\nOne exercise in detail: `cargo lab check <lab> <exercise>`; a hint: `cargo lab hint <lab> <exercise>`\n";
+    out
+}
+
+pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let workspace = exercises::workspace()?;
+    let all = exercises::load(&workspace, &perflab_labs::all())?;
+    let chosen = exercises::select(&all, &args.exercise)?;
+    if let Some(size) = &args.size {
+        for e in &chosen {
+            e.lab.footprint(size).map_err(anyhow::Error::msg)?;
+        }
+    }
+    let options = Options {
+        time: if args.no_time { When::Never } else { When::Edited },
+        size: args.size.clone(),
+        threads: args.threads.map(usize::from),
+        seconds: args.seconds,
+        seed: args.seed,
+    };
+    let mut failed = 0;
+    for exercise in &chosen {
+        let report = check_one(exercise, &workspace, &options);
+        failed += usize::from(report.correctness.is_err() || matches!(report.timing, Some(Err(_))));
+        println!("{}", render_check(&report));
+    }
+    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let workspace = exercises::workspace()?;
+    let all = exercises::load(&workspace, &perflab_labs::all())?;
+    let options = Options {
+        time: if args.no_time { When::Never } else { When::Edited },
+        size: None,
+        threads: None,
+        seconds: args.seconds,
+        seed: args.seed,
+    };
+    let reports: Vec<Report> = all.iter().map(|e| check_one(e, &workspace, &options)).collect();
+    print!("{}", render_status(&reports));
+    let failed = reports.iter().any(|r| r.correctness.is_err());
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

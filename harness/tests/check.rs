@@ -1,0 +1,191 @@
+//! `cargo lab check` and `cargo lab status` against scaffolds broken on purpose: the learner's
+//! kernel is swapped for a wrong one (`perflab_labs::lab::Swapped`), the files stay untouched,
+//! and what the learner would read is asserted. (Its own process: the checker forces the SIMD
+//! level for the whole process while it runs.)
+
+use perflab_harness::checker;
+use perflab_harness::cli::status::{self, Options, Report, When};
+use perflab_harness::exercises::{self, Exercise};
+use perflab_harness::measure::Stats;
+use perflab_labs::lab::Swapped;
+use perflab_labs::matmul::{self, Kernel, Shape};
+use perflab_labs::{Lab, knn};
+
+fn workspace() -> std::path::PathBuf {
+    exercises::workspace().expect("the tests run inside the workspace")
+}
+
+/// Exercise `name` of `lab`, with its kernel swapped for `kernel` (of the lab's kernel type).
+fn swapped<K: std::any::Any + Send + Sync>(lab: &str, name: &str, kernel: K) -> Exercise {
+    let lab: &'static dyn Lab = Box::leak(Box::new(Swapped::new(perflab_labs::find(lab).unwrap(), name, kernel)));
+    let all = exercises::load(&workspace(), &[lab]).unwrap();
+    all.into_iter().find(|e| e.name == name).unwrap()
+}
+
+fn validate_only() -> Options {
+    Options { time: When::Never, size: None, threads: None, seconds: 0.1, seed: 42 }
+}
+
+/// The naive product, then the last column of every row off by one when n is not a multiple of 8:
+/// a right-edge bug, the kind a SIMD kernel's leftover columns have.
+fn wrong_right_edge(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    matmul::naive::matmul(shape, a, b, c);
+    if !shape.n.is_multiple_of(8) {
+        for row in c.chunks_mut(shape.n) {
+            row[shape.n - 1] += 1.0;
+        }
+    }
+}
+
+/// The naive product for every row but the band 6..12, which is never written: a loop over bands
+/// that skips one.
+fn skipped_band(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let Shape { m, k, n } = shape;
+    for i in (0..m).filter(|i| !(6..12).contains(i)) {
+        let row = Shape { m: 1, k, n };
+        matmul::naive::matmul(row, &a[i * k..(i + 1) * k], b, &mut c[i * n..(i + 1) * n]);
+    }
+}
+
+#[test]
+fn a_wrong_edge_is_reported_once_with_the_size_the_element_and_the_bound() {
+    let exercise = swapped("matmul", "your-simd", wrong_right_edge as Kernel);
+    let report = status::check_one(&exercise, &workspace(), &validate_only());
+    let out = status::render_check(&report);
+    // The first edge size with a column to get wrong: 5x0x7 (k = 0, so C must be all zeros).
+    assert!(out.contains("FAILED on 5x0x7 (edge size 3 of"), "{out}");
+    assert!(out.contains("C[0, 6]"), "names the first wrong element: {out}");
+    assert!(out.contains("expected"), "says what was expected: {out}");
+    assert!(out.contains("not timed: a wrong kernel's speed means nothing"), "{out}");
+    assert!(out.contains("cargo lab hint matmul your-simd"), "{out}");
+    assert_eq!(out.matches("FAILED").count(), 1, "one failure, not one per size or level: {out}");
+}
+
+#[test]
+fn a_skipped_band_shows_in_the_error_map() {
+    let exercise = swapped("matmul", "your-simd", skipped_band as Kernel);
+    let failure = checker::check_correctness(&exercise, 42, |_| {}).unwrap_err();
+    // The first edge size with more than 6 rows: 7x11x13, whose row 6 is never written.
+    assert_eq!(failure.shape.size, "7x11x13", "{}", failure.error);
+    assert!(failure.error.contains("C[6, 0] = NaN"), "{}", failure.error);
+    // The coarse map: one line per row (7 rows), the first six right, the band's row all wrong.
+    let map: Vec<&str> = failure.error.lines().map(str::trim).filter(|l| l.starts_with(['#', '.'])).collect();
+    assert_eq!(map.len(), 7, "{}", failure.error);
+    assert!(map[..6].iter().all(|l| l.chars().all(|c| c == '.')), "{}", failure.error);
+    assert!(map[6].chars().all(|c| c == '#'), "{}", failure.error);
+}
+
+#[test]
+fn a_correct_kernel_is_correct_everywhere_at_every_level() {
+    let exercise = swapped("matmul", "your-simd", matmul::solutions::simd::matmul as Kernel);
+    let correct = checker::check_correctness(&exercise, 42, |_| {}).unwrap();
+    let shapes = checker::shapes(&exercise, 42).len();
+    assert_eq!(correct.shapes, shapes);
+    assert!(shapes > exercise.lab.edge_sizes().len() + checker::RANDOM_SIZES - 1);
+    assert_eq!(correct.levels, {
+        let mut levels = perflab_labs::simd::SimdLevel::available();
+        levels.reverse();
+        levels
+    });
+    assert!(correct.describe().starts_with(&format!("correct on {shapes} shapes at ")), "{}", correct.describe());
+}
+
+#[test]
+fn a_parallel_exercise_is_also_checked_on_one_thread() {
+    let kernel: knn::Kernel = knn::solutions::parallel::knn;
+    let exercise = swapped("knn", "your-parallel", kernel);
+    let correct = checker::check_correctness(&exercise, 7, |_| {}).unwrap();
+    assert_eq!(correct.pools, [3, 1]);
+}
+
+#[test]
+fn a_wrong_neighbour_list_names_the_query() {
+    fn swaps_the_last_neighbour(inputs: &knn::Inputs, answer: &mut knn::Answer) {
+        knn::naive::knn(inputs, answer);
+        let knn::Shape { n, m, k, .. } = inputs.shape;
+        if m > 0 && k > 1 && n > k {
+            answer.indices[k - 1] = (answer.indices[k - 1] + 1) % n as u32;
+        }
+    }
+    let exercise = swapped("knn", "your-simd", swaps_the_last_neighbour as knn::Kernel);
+    let out = status::render_check(&status::check_one(&exercise, &workspace(), &validate_only()));
+    assert!(out.contains("FAILED on n="), "{out}");
+    assert!(out.contains("query 0"), "names the query: {out}");
+}
+
+fn stats(seconds: f64) -> Stats {
+    Stats { median: seconds, p25: seconds, p75: seconds, min: seconds, samples: 5 }
+}
+
+/// A report of `exercise` timed at its goal: the reference took 1 s, the exercise `seconds`.
+fn timed(exercise: &Exercise, seconds: f64) -> Report {
+    let correctness = Ok(checker::Correct { shapes: 3, levels: vec![], pools: vec![3] });
+    let timing = checker::Timing {
+        label: "1024x1024x1024".into(),
+        threads: 1,
+        exercise: stats(seconds),
+        naive: stats(100.0),
+        reference: stats(1.0),
+    };
+    Report { exercise: exercise.clone(), as_shipped: Some(false), correctness, timing: Some(Ok(timing)), at_goal: true }
+}
+
+#[test]
+fn the_goal_is_met_at_its_ratio_and_not_below() {
+    let exercise = swapped("matmul", "your-simd", matmul::solutions::simd::matmul as Kernel);
+    let ratio = exercise.goal.ratio;
+    let met = timed(&exercise, 1.0 / ratio * 0.99);
+    assert_eq!(met.goal_met(), Some(true));
+    assert!(status::render_check(&met).contains(&format!("goal ≥ {ratio:.2}x simd")));
+    assert!(status::render_check(&met).contains(": met ("));
+    let short = timed(&exercise, 2.0 / ratio);
+    assert_eq!(short.goal_met(), Some(false));
+    let out = status::render_check(&short);
+    assert!(out.contains("not yet (") && out.contains("2.0x to go"), "{out}");
+    let elsewhere = Report { at_goal: false, ..timed(&exercise, 1.0) };
+    assert_eq!(elsewhere.goal_met(), None, "judged only at the goal's own size and threads");
+    assert!(status::render_check(&elsewhere).contains("not judged"));
+}
+
+#[test]
+fn an_edited_exercise_at_the_baselines_speed_is_asked_whether_its_code_is_called() {
+    let exercise = swapped("matmul", "your-simd", matmul::naive::matmul as Kernel);
+    let out = status::render_check(&timed(&exercise, 100.0));
+    assert!(out.contains("runs at the baseline's speed: is your new code called yet?"), "{out}");
+}
+
+#[test]
+fn status_lists_every_exercise_and_leads_with_the_first_failure() {
+    let broken = swapped("matmul", "your-simd", wrong_right_edge as Kernel);
+    let fine = swapped("matmul", "your-blocked", matmul::solutions::blocked::matmul as Kernel);
+    let reports = [
+        status::check_one(&broken, &workspace(), &validate_only()),
+        status::check_one(&fine, &workspace(), &validate_only()),
+        timed(&fine, 1.0),
+    ];
+    let out = status::render_status(&reports);
+    assert!(out.contains("FAILED on 5x0x7"), "{out}");
+    assert!(out.contains("matmul your-simd FAILED on 5x0x7 (edge size 3 of"), "the failure under the table: {out}");
+    assert!(out.contains("C[0, 6]"), "{out}");
+    assert!(out.contains("yes (") && out.contains("1.00x blocked") && out.contains("100x"), "{out}");
+}
+
+#[test]
+fn an_exercise_as_shipped_is_validated_but_not_timed() {
+    let dir = tempfile::tempdir().unwrap();
+    let exercise = swapped("matmul", "your-simd", matmul::naive::matmul as Kernel);
+    let (file, shipped) = (dir.path().join(&exercise.file), dir.path().join(exercise.shipped()));
+    std::fs::create_dir_all(shipped.parent().unwrap()).unwrap();
+    std::fs::write(&shipped, "scaffold").unwrap();
+    std::fs::write(&file, "scaffold").unwrap();
+    let options = Options { time: When::Edited, ..validate_only() };
+    let report = status::check_one(&exercise, dir.path(), &options);
+    assert!(report.timing.is_none());
+    let out = status::render_check(&report);
+    assert!(out.contains("(as shipped)") && out.contains("not timed: as shipped, it calls the baseline"), "{out}");
+    std::fs::write(&file, "scaffold, edited").unwrap();
+    let report = status::check_one(&exercise, dir.path(), &Options { size: Some("48".into()), ..options });
+    let timing = report.timing.as_ref().expect("an edited exercise is timed").as_ref().unwrap();
+    assert_eq!((timing.label.as_str(), report.at_goal), ("48x48x48", false));
+    assert!(status::render_check(&report).contains("(edited)"));
+}
