@@ -1,4 +1,5 @@
-//! Sampling profiles (pprof) rendered as flamegraph SVGs under `flamegraphs/`.
+//! Sampling profiles (pprof) rendered as flamegraph SVGs under `flamegraphs/`: functions only
+//! (see `real_functions`; where the time goes line by line is [`crate::sampler`]'s).
 //!
 //! pprof interrupts the process with a timer signal and records the stack. This kernel's timer
 //! resolution caps the rate near 250 samples per second whatever is asked for, so a useful
@@ -57,7 +58,7 @@ pub struct Profile {
     pub hottest: Vec<(String, f64)>,
 }
 
-/// Stops sampling and writes the flamegraph SVG to `path`: functions only (see [`real_functions`]).
+/// Stops sampling and writes the flamegraph SVG to `path`: functions only (see `real_functions`).
 pub fn finish(guard: ProfilerGuard<'static>, path: &Path, seconds: f64) -> anyhow::Result<Profile> {
     let report = guard.report().frames_post_processor(real_functions).build().context("symbolising the profile")?;
     drop(guard); // the timer stops and SIGPROF is ignored again: another sampler may start

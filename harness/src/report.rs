@@ -351,6 +351,13 @@ pub fn render(record: &Record) -> String {
             record.core_peak_gflops
         ));
     }
+    if !record.variants.iter().any(|v| v.role == Role::Baseline.as_str()) {
+        notes.push(
+            "vs naive is '-': the baseline was not in this run (add `--variant naive`, or use `cargo lab check` for \
+             an exercise)"
+                .to_string(),
+        );
+    }
     let noisy: Vec<_> =
         record.variants.iter().filter(|v| v.spread.is_some_and(|s| s > NOISY_SPREAD)).map(|v| v.name).collect();
     if !noisy.is_empty() {
@@ -460,6 +467,19 @@ mod tests {
         rescale_to_peak(&mut records, 2.0);
         assert!((records[0].variants[0].fraction_of_peak.unwrap() - 1.0).abs() < 1e-9);
         assert!((records[0].variants[1].fraction_of_peak.unwrap() - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_run_without_the_baseline_says_why_vs_naive_is_empty() {
+        let case = Matmul.prepare("100", 1).unwrap();
+        let table = Matmul.variants();
+        let best = *table.iter().find(|v| v.name == "best").unwrap();
+        let without = render(&record(&Matmul, &*case, &machine(4.0), &[Row::of(best, measured(1e-3))]));
+        assert!(without.contains("the baseline was not in this run"), "{without}");
+        let naive = table[0];
+        let rows = [Row::of(naive, measured(1e-2)), Row::of(best, measured(1e-3))];
+        let with = render(&record(&Matmul, &*case, &machine(4.0), &rows));
+        assert!(!with.contains("the baseline was not in this run") && with.contains("10x"), "{with}");
     }
 
     #[test]

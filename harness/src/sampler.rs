@@ -301,7 +301,7 @@ fn normalise(path: &Path) -> PathBuf {
 pub struct LineShare {
     /// `file:line` of the innermost frame.
     pub location: String,
-    /// Function names, innermost first (the last is the real function), as [`shown_chain`] shows
+    /// Function names, innermost first (the last is the real function), as `shown_chain` shows
     /// them.
     pub chain: Vec<String>,
     pub samples: u64,

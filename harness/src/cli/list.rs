@@ -1,13 +1,23 @@
 //! `cargo lab list`: the labs, their variants, and how to write a size.
 
-/// The listing, one block per lab.
+use crate::exercises;
+
+/// The listing, one block per lab. An exercise shows its file and goal (when run inside the
+/// workspace, where the manifests are); a variant that runs on every thread says so.
 pub fn list() -> String {
+    let labs = perflab_labs::all();
+    let goals = exercises::workspace().and_then(|w| exercises::load(&w, &labs)).unwrap_or_default();
     let mut out = String::new();
-    for lab in perflab_labs::all() {
+    for lab in labs {
         out += &format!("{}: {}\n  sizes: {}\n  variants:\n", lab.name(), lab.about(), lab.size_syntax());
         for v in lab.variants() {
             let status = v.unavailable().map(|why| format!(" [unavailable: {why}]")).unwrap_or_default();
-            out += &format!("    {:<14} {:<9} {}{status}\n", v.name, v.role.as_str(), v.summary);
+            let cores = if v.parallel { " [all cores]" } else { "" };
+            let summary = match goals.iter().find(|e| e.lab.name() == lab.name() && e.name == v.name) {
+                Some(e) => format!("your file {}; goal {}", e.file.display(), e.goal.describe(e.reference)),
+                None => v.summary.to_string(),
+            };
+            out += &format!("    {:<14} {:<9} {summary}{cores}{status}\n", v.name, v.role.as_str());
         }
         for anchor in lab.python_anchors() {
             out += &format!("    {:<14} {:<9} {} [Python anchor]\n", anchor.name, "library", anchor.summary);

@@ -60,7 +60,7 @@ pub enum Command {
     Quick(Common),
     /// Validate and time one lab at chosen sizes
     Bench(BenchArgs),
-    /// Profile one variant with pprof and write a flamegraph SVG under flamegraphs/
+    /// Profile one variant: a flamegraph SVG of its functions under flamegraphs/ (pprof), then where the time goes by source line
     Profile(ProfileArgs),
     /// Deterministic instruction counts (callgrind via gungraun) and the regression check
     Callgrind(CallgrindArgs),
@@ -143,7 +143,8 @@ pub struct ProfileArgs {
     /// Data set, for labs that generate several (knn: normal, shifted, duplicates) [default: the lab's first]
     #[arg(long, value_name = "NAME")]
     pub data: Option<String>,
-    /// How long to sample; at about 250 samples/s, 5 s gives over a thousand samples
+    /// How long each of the two samplings runs (pprof's flamegraph, then the per-line one; the command takes
+    /// twice this): at about 250 samples/s, 5 s gives over a thousand samples each
     #[arg(long, default_value_t = 5.0, value_parser = positive_seconds)]
     pub seconds: f64,
     /// Where to write the SVG [default: flamegraphs/<lab>/<variant>-<size>-threads-<n>.svg]
