@@ -17,6 +17,25 @@ pub fn model_name() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
+/// Physical cores, where the OS says (Linux: one per distinct set of SMT siblings in sysfs). Two
+/// hardware threads of one core share its FMA units, so a peak counts cores, not threads.
+pub fn physical_cores() -> Option<usize> {
+    let mut cores = std::collections::HashSet::new();
+    for entry in std::fs::read_dir("/sys/devices/system/cpu").ok()?.flatten() {
+        let name = entry.file_name();
+        let is_cpu = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("cpu"))
+            .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()));
+        if let Some(siblings) =
+            is_cpu.then(|| std::fs::read_to_string(entry.path().join("topology/thread_siblings_list")).ok()).flatten()
+        {
+            cores.insert(siblings.trim().to_string());
+        }
+    }
+    (!cores.is_empty()).then_some(cores.len())
+}
+
 /// Independent accumulator chains in the peak probe: enough to cover the FMA latency (4 cycles)
 /// times the number of FMA pipes (2) on current x86 cores, with room to spare.
 const PROBE_CHAINS: usize = 12;

@@ -168,6 +168,11 @@ pub trait Lab: Sync {
     fn variants(&self) -> Vec<Variant>;
     /// Parses `size` without building anything, and returns the bytes its inputs and outputs need.
     fn footprint(&self, size: &str) -> Result<u64, String>;
+    /// How `size` is printed ([`Case::label`]: `1024` is `1024x1024x1024`), so that two spellings
+    /// of one size compare equal. Labs override this to skip building the inputs.
+    fn label(&self, size: &str) -> Result<String, String> {
+        self.prepare(size, 0).map(|case| case.label())
+    }
     /// Builds the input for one size (random data from `seed`), or says what is wrong with `size`.
     fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
         self.prepare_with(size, seed, None)
@@ -314,6 +319,9 @@ impl Lab for Swapped {
     }
     fn footprint(&self, size: &str) -> Result<u64, String> {
         self.lab.footprint(size)
+    }
+    fn label(&self, size: &str) -> Result<String, String> {
+        self.lab.label(size)
     }
     fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String> {
         let own = Swap { variant: self.variant, kernel: &*self.kernel };

@@ -10,6 +10,7 @@
 //! Then one timing at the goal's size and threads: the exercise beside the lab's baseline and
 //! its reference, in the same interleaved rounds as `cargo lab bench`, so the ratio is fair.
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use perflab_labs::simd::{self, SimdLevel};
@@ -77,11 +78,15 @@ pub struct Correct {
 }
 
 impl Correct {
-    /// `correct on 38 shapes at avx512f, avx2+fma, scalar, on 3 and 1 threads`
+    /// `correct on 38 shapes at avx512f, avx2+fma, scalar on 3 threads, and at avx512f on 1`
     pub fn describe(&self) -> String {
         let levels: Vec<&str> = self.levels.iter().map(|l| l.as_str()).collect();
-        let pools: Vec<String> = self.pools.iter().map(|p| p.to_string()).collect();
-        format!("correct on {} shapes at {}, on {} threads", self.shapes, levels.join(", "), pools.join(" and "))
+        let mut out =
+            format!("correct on {} shapes at {} on {} threads", self.shapes, levels.join(", "), self.pools[0]);
+        for pool in &self.pools[1..] {
+            out += &format!(", and at {} on {pool}", levels[0]);
+        }
+        out
     }
 }
 
@@ -109,25 +114,34 @@ impl Failure {
     }
 }
 
-/// Puts the SIMD level back to normal when dropped, whatever happens in between.
-struct ForcedLevel;
+/// Held while a check forces SIMD levels or times: the forced level is the whole process's
+/// (every rayon worker must see it), so two checks in one process (the tests) take turns.
+static ONE_CHECK_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    // A check that panicked left nothing half-done behind the lock (its level was restored).
+    ONE_CHECK_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Puts the level forced before back when dropped, whatever happens in between.
+struct ForcedLevel(Option<SimdLevel>);
 
 impl ForcedLevel {
     fn set(level: SimdLevel) -> ForcedLevel {
-        simd::force_level(Some(level));
-        ForcedLevel
+        ForcedLevel(simd::force_level(Some(level)))
     }
 }
 
 impl Drop for ForcedLevel {
     fn drop(&mut self) {
-        simd::force_level(None);
+        simd::force_level(self.0);
     }
 }
 
 /// Validates `exercise` on every shape, at every SIMD level, in every pool; stops at the first
 /// failure. `progress` is told each step (for a progress bar).
 pub fn check_correctness(exercise: &Exercise, seed: u64, mut progress: impl FnMut(&str)) -> Result<Correct, Failure> {
+    let _turn = one_at_a_time();
     let shapes = shapes(exercise, seed);
     let mut levels = SimdLevel::available();
     levels.reverse(); // the level the learner's code runs at by default first
@@ -187,6 +201,7 @@ impl Timing {
 /// sampling `seconds` per variant. Err: what went wrong (a failure at this size, or a size that
 /// does no work).
 pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed: u64) -> Result<Timing, String> {
+    let _turn = one_at_a_time();
     let lab = exercise.lab;
     let (naive, reference) = exercise.baseline_and_reference();
     let mut case = lab.prepare(size, seed)?;

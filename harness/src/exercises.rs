@@ -28,6 +28,9 @@ pub struct Exercise {
     pub file: PathBuf,
     pub goal: Goal,
     pub hints: Vec<String>,
+    /// Where the last hint points for the answer, when it is not `solutions/<file>` (relative to
+    /// the workspace).
+    pub solution: Option<String>,
 }
 
 impl fmt::Debug for Exercise {
@@ -48,6 +51,13 @@ impl Exercise {
         let baseline = table.iter().position(|v| v.role == Role::Baseline).expect("every lab has a baseline");
         let reference = table.iter().position(|v| v.name == self.reference).expect("the rung's reference exists");
         (baseline, reference)
+    }
+
+    /// Whether a run at `size` (any spelling the lab accepts) with `threads` threads is where the
+    /// goal is judged.
+    pub fn at_goal(&self, size: &str, threads: usize) -> bool {
+        let label = |size: &str| self.lab.label(size).ok();
+        label(size).is_some_and(|here| Some(here) == label(&self.goal.size)) && threads == self.goal.threads.resolve()
     }
 
     /// The shipped scaffold, what `cargo lab reset` restores: `exercises/shipped/<file>.txt`.
@@ -107,7 +117,7 @@ impl Threads {
     /// The thread count on this machine.
     pub fn resolve(self) -> usize {
         match self {
-            Threads::Count(n) => usize::from(n.max(1)),
+            Threads::Count(n) => usize::from(n),
             Threads::All(_) => perflab_labs::threads::resolve(None),
         }
     }
@@ -132,6 +142,9 @@ struct Entry {
     file: String,
     goal: Goal,
     hints: Vec<String>,
+    /// Where the answer is, when it is not the rung's file under `solutions/`.
+    #[serde(default)]
+    solution: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +163,13 @@ pub fn workspace() -> anyhow::Result<PathBuf> {
     paths::workspace().context(
         "this command reads the exercises' files: run it inside the perflab workspace (where `cargo lab` works)",
     )
+}
+
+/// The workspace, and every exercise of every lab in the registry.
+pub fn load_all() -> anyhow::Result<(PathBuf, Vec<Exercise>)> {
+    let workspace = workspace()?;
+    let all = load(&workspace, &perflab_labs::all())?;
+    Ok((workspace, all))
 }
 
 /// Every exercise of `labs`, in registry and ladder order, from the manifests under `workspace`.
@@ -180,8 +200,18 @@ pub fn load(workspace: &Path, labs: &[&'static dyn Lab]) -> anyhow::Result<Vec<E
                 exercises.push(resolve(lab, variant, entry, &path)?);
             }
         }
-        if let Some(((lab, name), _)) = entries.into_iter().next() {
-            bail!("{} lists lab {lab} exercise {name}, which the lab does not have", path.display());
+        // What is left belongs to a lab of this folder that was not asked for (kmeans's manifest also
+        // holds lloyd's exercise), or to nothing: a stale or misspelt entry, refused.
+        let registry = perflab_labs::all();
+        let asked = |lab: &str| labs.iter().any(|l| l.name() == lab);
+        let another_of_this_folder = |lab: &str| registry.iter().any(|l| l.name() == lab && l.folder() == folder);
+        if let Some(((lab, name), _)) =
+            entries.into_iter().find(|((lab, _), _)| asked(lab) || !another_of_this_folder(lab))
+        {
+            match registry.iter().find(|l| l.name() == lab) {
+                Some(_) => bail!("{} lists lab {lab} exercise {name}, which the lab does not have", path.display()),
+                None => bail!("{} lists an exercise of lab {lab}, which is not a lab of this folder", path.display()),
+            }
         }
     }
     Ok(exercises)
@@ -197,12 +227,16 @@ fn resolve(lab: &'static dyn Lab, variant: usize, entry: Entry, manifest: &Path)
     if !(entry.goal.ratio > 0.0 && entry.goal.ratio.is_finite()) {
         bail!("{where_}: the goal's ratio must be a positive number");
     }
+    if entry.goal.threads == Threads::Count(0) {
+        bail!("{where_}: the goal's threads must be at least 1, or \"all\"");
+    }
     lab.footprint(&entry.goal.size).map_err(|e| anyhow::anyhow!("{where_}: the goal's size: {e}"))?;
     if entry.file.contains('/') || !entry.file.ends_with(".rs") {
         bail!("{where_}: file must be a .rs file in the manifest's folder, not '{}'", entry.file);
     }
     let file = manifest.with_file_name(&entry.file);
-    Ok(Exercise { lab, variant, name: info.name, reference, file, goal: entry.goal, hints: entry.hints })
+    let (goal, hints, solution) = (entry.goal, entry.hints, entry.solution);
+    Ok(Exercise { lab, variant, name: info.name, reference, file, goal, hints, solution })
 }
 
 /// The exercises named on a command line: none (all of them), a lab (all of its), a lab and an
@@ -236,7 +270,12 @@ pub fn select(all: &[Exercise], words: &[String]) -> anyhow::Result<Vec<Exercise
             let found: Vec<Exercise> = all.iter().filter(|e| e.lab.name() == lab && named(e, word)).cloned().collect();
             if found.is_empty() {
                 let theirs: Vec<&str> = all.iter().filter(|e| e.lab.name() == lab).map(|e| e.name).collect();
-                bail!("lab {lab} has no exercise '{word}'; its exercises: {}", theirs.join(", "));
+                let elsewhere: Vec<String> = all.iter().filter(|e| named(e, word)).map(|e| e.id()).collect();
+                let hint = match elsewhere.is_empty() {
+                    true => String::new(),
+                    false => format!(" (did you mean {}?)", elsewhere.join(" or ")),
+                };
+                bail!("lab {lab} has no exercise '{word}'{hint}; its exercises: {}", theirs.join(", "));
             }
             Ok(found)
         }
@@ -345,6 +384,15 @@ mod tests {
     }
 
     #[test]
+    fn a_lab_sharing_a_folder_loads_alone() {
+        let workspace = paths::workspace().unwrap();
+        for lab in perflab_labs::all() {
+            let theirs = load(&workspace, &[lab]).unwrap_or_else(|e| panic!("{}: {e:#}", lab.name()));
+            assert!(theirs.iter().all(|e| e.lab.name() == lab.name()));
+        }
+    }
+
+    #[test]
     fn exercises_are_named_by_lab_and_variant_or_rung_and_ambiguity_is_explained() {
         let all = all();
         assert_eq!(select(&all, &[]).unwrap().len(), all.len());
@@ -357,6 +405,8 @@ mod tests {
         assert!(err.contains("several labs") && err.contains("matmul your-simd"), "{err}");
         let err = select(&all, &words("matmul your-fft")).unwrap_err().to_string();
         assert!(err.contains("lab matmul has no exercise 'your-fft'"), "{err}");
+        let err = select(&all, &words("kmeans hamerly")).unwrap_err().to_string();
+        assert!(err.contains("did you mean lloyd your-hamerly?"), "{err}");
         let err = select(&all, &words("fft")).unwrap_err().to_string();
         assert!(err.contains("no lab or exercise is called 'fft'"), "{err}");
         assert!(select_one(&all, &words("knn")).is_err(), "a lab is not one exercise");

@@ -16,25 +16,30 @@ pub struct Machine {
     pub cpu: String,
     pub simd_level: String,
     pub threads: usize,
-    /// One core's f32 FMA peak in GFLOP/s: the best single-thread figure of every probe so far
-    /// (see [`Machine::probe_peak`]).
+    /// The physical cores those threads can occupy: `threads`, or fewer where the OS says the
+    /// machine has fewer cores (SMT siblings share one core's FMA units).
+    pub cores: usize,
+    /// One core's f32 FMA peak in GFLOP/s: the best of every probe so far, each run on one thread
+    /// while the others wait (see [`Machine::probe_peak`]).
     pub core_peak_gflops: f64,
-    /// The peak of all `threads` cores: `threads` × the core's peak. Not the sum of one probe's
-    /// threads: on a shared VM a neighbour can hold a core for a moment, and a sum then swings
-    /// (102 to 204 GFLOP/s on two cores was seen), while each core's best probe is steady.
+    /// The peak of all the threads: `cores` × the core's peak. Not a probe of every thread at
+    /// once: on a shared VM a neighbour can hold a core for a moment, and such a sum swung from
+    /// 102 to 204 GFLOP/s on two cores (issue 10), while one core's best probe is steady; and
+    /// with SMT every thread of a simultaneous probe gets half a core.
     pub fma_peak_gflops: f64,
     /// How many times the peak was probed.
     pub peak_probes: usize,
 }
 
 impl Machine {
-    /// Describes this machine and probes its FMA peak on every thread of `pool` at once.
+    /// Describes this machine and probes one core's FMA peak on a thread of `pool`.
     pub fn probe(pool: &rayon::ThreadPool) -> Machine {
         let level: SimdLevel = simd::simd_level();
         let mut machine = Machine {
             cpu: cpu::model_name(),
             simd_level: level.to_string(),
             threads: pool.current_num_threads(),
+            cores: pool.current_num_threads().min(cpu::physical_cores().unwrap_or(usize::MAX)),
             core_peak_gflops: 0.0,
             fma_peak_gflops: 0.0,
             peak_probes: 0,
@@ -43,21 +48,18 @@ impl Machine {
         machine
     }
 
-    /// Probes the peak again on every thread of the current rayon pool, keeping the best probe.
-    /// Load on the machine can only lower a probe (a busy core runs fewer FMAs), never raise it:
-    /// the best of many short probes spread over a run is the figure least disturbed by load.
+    /// Probes one core's peak again, on the calling thread (a worker of the current pool, while
+    /// the others wait), keeping the best probe. Load on the machine can only lower a probe (a
+    /// busy core runs fewer FMAs), never raise it: the best of many short probes spread over a
+    /// run is the figure least disturbed by load.
     pub fn probe_peak(&mut self) {
         self.probe_peak_for(ROUND_PROBE);
     }
 
     fn probe_peak_for(&mut self, duration: Duration) {
-        let level = simd::simd_level();
-        // Every thread probes at once, so that each core is measured while the others are busy
-        // too (as in a parallel kernel: shared clocks and power limits show).
-        let per_thread = rayon::broadcast(|_| cpu::fma_peak_gflops(level, duration));
-        let best = per_thread.iter().copied().fold(0.0, f64::max);
-        self.core_peak_gflops = self.core_peak_gflops.max(best);
-        self.fma_peak_gflops = self.core_peak_gflops * self.threads as f64;
+        let alone = cpu::fma_peak_gflops(simd::simd_level(), duration);
+        self.core_peak_gflops = self.core_peak_gflops.max(alone);
+        self.fma_peak_gflops = self.core_peak_gflops * self.cores as f64;
         self.peak_probes += 1;
     }
 
@@ -69,9 +71,15 @@ impl Machine {
 
     pub fn describe(&self) -> String {
         format!(
-            "CPU: {} | SIMD: {} | threads: {} | measured f32 FMA peak: {:.0} GFLOP/s per core, {:.0} on {} \
+            "CPU: {} | SIMD: {} | threads: {} | measured f32 FMA peak: {:.0} GFLOP/s per core, {:.0} on {} core{} \
              (probed again every round)",
-            self.cpu, self.simd_level, self.threads, self.core_peak_gflops, self.fma_peak_gflops, self.threads
+            self.cpu,
+            self.simd_level,
+            self.threads,
+            self.core_peak_gflops,
+            self.fma_peak_gflops,
+            self.cores,
+            if self.cores == 1 { "" } else { "s" }
         )
     }
 }
@@ -109,14 +117,15 @@ mod tests {
     }
 
     #[test]
-    fn the_peak_keeps_each_cores_best_probe_and_scales_it_by_the_threads() {
+    fn the_peak_keeps_one_cores_best_probe_and_counts_cores_not_threads() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         let mut machine = Machine::probe(&pool);
         assert!(machine.core_peak_gflops > 0.0);
-        assert_eq!(machine.fma_peak_gflops, 2.0 * machine.core_peak_gflops);
+        assert!(machine.cores >= 1 && machine.cores <= 2);
         machine.core_peak_gflops = 1e9; // as if an earlier probe had seen an enormous peak
+        machine.cores = 1; // as on one core with two SMT threads
         pool.install(|| machine.probe_peak());
-        assert_eq!((machine.core_peak_gflops, machine.fma_peak_gflops, machine.peak_probes), (1e9, 2e9, 2));
-        assert_eq!((machine.peak_for(false), machine.peak_for(true)), (1e9, 2e9));
+        assert_eq!((machine.core_peak_gflops, machine.fma_peak_gflops, machine.peak_probes), (1e9, 1e9, 2));
+        assert_eq!((machine.peak_for(false), machine.peak_for(true)), (1e9, 1e9), "two threads of one core");
     }
 }

@@ -118,10 +118,13 @@ pub(crate) fn short_name(name: &str) -> String {
     // Then every generic argument list goes, however nested.
     let mut plain = String::new();
     let mut depth = 0usize;
+    let mut previous = ' ';
     for c in name.chars() {
+        let arrow = previous == '-'; // the `>` of `->` closes nothing
+        previous = c;
         match c {
             '<' => depth += 1,
-            '>' if depth > 0 => depth -= 1,
+            '>' if depth > 0 && !arrow => depth -= 1,
             _ if depth == 0 => plain.push(c),
             _ => {}
         }
@@ -133,10 +136,13 @@ pub(crate) fn short_name(name: &str) -> String {
 /// Where the `<` that opens `name` is closed.
 fn closing_bracket(name: &str) -> Option<usize> {
     let mut depth = 0usize;
+    let mut previous = ' ';
     for (i, c) in name.char_indices() {
+        let arrow = previous == '-'; // the `>` of `->` in `fn() -> u32` closes nothing
+        previous = c;
         match c {
             '<' => depth += 1,
-            '>' => {
+            '>' if !arrow => {
                 depth = depth.checked_sub(1)?;
                 if depth == 0 {
                     return Some(i);
@@ -163,6 +169,24 @@ pub fn run_for(duration: Duration, mut call: impl FnMut()) -> u64 {
 mod tests {
     use super::short_name;
 
+    fn symbol(name: &str) -> pprof::Symbol {
+        pprof::Symbol { name: Some(name.as_bytes().to_vec()), addr: None, lineno: Some(1), filename: None }
+    }
+
+    #[test]
+    fn the_flamegraph_keeps_only_each_frames_real_function() {
+        let mut frames = pprof::Frames {
+            // Innermost first: one frame with two inlined calls in `kernel`, then its caller.
+            frames: vec![vec![symbol("_mm256_loadu_ps"), symbol("load"), symbol("kernel")], vec![symbol("main")]],
+            thread_name: "main".into(),
+            thread_id: 1,
+            sample_timestamp: std::time::SystemTime::UNIX_EPOCH,
+        };
+        super::real_functions(&mut frames);
+        let names: Vec<Vec<String>> = frames.frames.iter().map(|f| f.iter().map(|s| s.name()).collect()).collect();
+        assert_eq!(names, [vec!["kernel".to_string()], vec!["main".to_string()]]);
+    }
+
     #[test]
     fn names_lose_generics_paths_and_hashes_but_nothing_else() {
         assert_eq!(short_name("pack_a<perflab_labs::gemm::kernel::Avx2>"), "pack_a");
@@ -176,5 +200,6 @@ mod tests {
         );
         assert_eq!(short_name("<alloc::vec::Vec<T, A> as core::ops::Drop>::drop"), "vec::Vec::drop");
         assert_eq!(short_name("tile<core::core_arch::x86::__m512, 6>"), "tile");
+        assert_eq!(short_name("<a::Task<fn() -> u32> as b::Job>::execute"), "a::Task::execute");
     }
 }

@@ -30,8 +30,10 @@ pub struct Record {
     pub threads: usize,
     pub cpu: String,
     pub simd_level: String,
-    /// One core's FMA peak, and all `threads` cores' (GFLOP/s): a variant's `fraction_of_peak`
-    /// divides by the peak of the cores it can use (`cores`).
+    /// The physical cores the threads can occupy (see `Machine::cores`).
+    pub cores: usize,
+    /// One core's FMA peak, and all `cores` cores' (GFLOP/s): a variant's `fraction_of_peak`
+    /// divides by the peak of the cores it can use (its `cores`).
     pub core_peak_gflops: f64,
     pub fma_peak_gflops: f64,
     pub variants: Vec<VariantRecord>,
@@ -44,7 +46,7 @@ pub struct VariantRecord {
     pub role: &'static str,
     /// What `ratio_vs_reference` compares against.
     pub reference: Option<&'static str>,
-    /// The cores it can use: 1 for a serial variant, the thread count for a parallel one.
+    /// The cores it can use: 1 for a serial variant, the run's cores for a parallel one.
     pub cores: usize,
     pub status: Status,
     /// Whether the output matched the oracle (null when the variant could not run).
@@ -140,7 +142,7 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
                 name: info.name,
                 role: info.role.as_str(),
                 reference,
-                cores: if info.parallel { machine.threads } else { 1 },
+                cores: if info.parallel { machine.cores } else { 1 },
                 status: Status::Unavailable,
                 correct: None,
                 rejected_library_answer: false,
@@ -212,6 +214,7 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
         threads: machine.threads,
         cpu: machine.cpu.clone(),
         simd_level: machine.simd_level.clone(),
+        cores: machine.cores,
         core_peak_gflops: machine.core_peak_gflops,
         fma_peak_gflops: machine.fma_peak_gflops,
         variants: rows,
@@ -223,7 +226,7 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
 pub fn rescale_to_peak(records: &mut [Record], core_peak: f64) {
     for record in records {
         record.core_peak_gflops = core_peak;
-        record.fma_peak_gflops = core_peak * record.threads as f64;
+        record.fma_peak_gflops = core_peak * record.cores as f64;
         for v in &mut record.variants {
             v.fraction_of_peak = v.gflops.map(|g| g / (core_peak * v.cores as f64));
         }
@@ -368,11 +371,11 @@ pub fn render(record: &Record) -> String {
             noisy.join(", ")
         ));
     }
-    let peak = if has_peak && record.threads > 1 {
+    let peak = if has_peak && record.cores > 1 {
         format!(
             " | of peak: of one core's {:.0} GFLOP/s for serial variants, of {} cores' {:.0} for parallel ones \
              (the best FMA probe so far)",
-            record.core_peak_gflops, record.threads, record.fma_peak_gflops
+            record.core_peak_gflops, record.cores, record.fma_peak_gflops
         )
     } else if has_peak {
         format!(" | of peak: of {:.0} GFLOP/s, the best FMA probe so far", record.core_peak_gflops)
@@ -427,6 +430,7 @@ mod tests {
             cpu: "test".into(),
             simd_level: "scalar".into(),
             threads: 1,
+            cores: 1,
             core_peak_gflops: peak,
             fma_peak_gflops: peak,
             peak_probes: 1,
@@ -455,7 +459,7 @@ mod tests {
         let table = Matmul.variants();
         let named = |name: &str| *table.iter().find(|v| v.name == name).unwrap();
         let rows = [Row::of(named("simd"), measured(1e-3)), Row::of(named("best"), measured(1e-3))]; // 2 GFLOP/s
-        let two_cores = Machine { threads: 2, fma_peak_gflops: 8.0, ..machine(4.0) };
+        let two_cores = Machine { threads: 2, cores: 2, fma_peak_gflops: 8.0, ..machine(4.0) };
         let record = record(&Matmul, &*case, &two_cores, &rows);
         let fraction = |i: usize| record.variants[i].fraction_of_peak.unwrap();
         assert_eq!((record.variants[0].cores, record.variants[1].cores), (1, 2));

@@ -100,10 +100,15 @@ mod imp {
     }
 
     /// Starts sampling every thread of the process. Fails if a sampling of this module is already
-    /// running, or if the handler or the timer cannot be installed. pprof must not be running.
+    /// running, if another SIGPROF handler or profiling timer is in place (pprof still running),
+    /// or if the handler or the timer cannot be installed.
     pub fn start() -> Result<Sampling, String> {
         if ACTIVE.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return Err("a line sampling is already running in this process".into());
+        }
+        // Slots an earlier sampling left (one dropped without `stop`) must not pass for new ones.
+        for slot in &IPS {
+            slot.store(0, Ordering::Relaxed);
         }
         NEXT.store(0, Ordering::Release);
         // SAFETY: all-zero bytes are a valid `sigaction` (no handler, empty mask, no flags); every
@@ -126,8 +131,18 @@ mod imp {
             return Err(format!("installing the SIGPROF handler: {}", std::io::Error::last_os_error()));
         }
         let mut previous_timer = timer(0);
-        // SAFETY: both pointers are to valid `itimerval`s for the duration of the call.
-        let armed = unsafe { libc::setitimer(libc::ITIMER_PROF, &timer(INTERVAL_US), &mut previous_timer) };
+        // SAFETY: a valid `itimerval` to write into.
+        unsafe { libc::getitimer(libc::ITIMER_PROF, &mut previous_timer) };
+        let other_handler = ![libc::SIG_DFL, libc::SIG_IGN].contains(&previous_action.sa_sigaction);
+        let other_timer = previous_timer.it_value.tv_sec != 0 || previous_timer.it_value.tv_usec != 0;
+        if other_handler || other_timer {
+            // SAFETY: puts back the action read above; our timer was never armed.
+            unsafe { libc::sigaction(libc::SIGPROF, &previous_action, std::ptr::null_mut()) };
+            ACTIVE.store(false, Ordering::Release);
+            return Err("another profiler (SIGPROF handler or timer) is running in this process".into());
+        }
+        // SAFETY: a valid `itimerval`; the old value was read above.
+        let armed = unsafe { libc::setitimer(libc::ITIMER_PROF, &timer(INTERVAL_US), std::ptr::null_mut()) };
         if armed != 0 {
             let error = std::io::Error::last_os_error();
             // SAFETY: puts back the action read above; no timer is armed, so no signal is due.
@@ -164,9 +179,16 @@ mod imp {
             // A signal already sent lands within a tick: let it reach this handler, not the
             // previous action (the default action for SIGPROF ends the process).
             std::thread::sleep(Duration::from_millis(20));
-            // SAFETY: both were read by `start` from the kernel, so they are valid to put back.
+            // And should one come later still, have it ignored rather than end the process: where
+            // the default action was in place, SIG_IGN goes back instead (as pprof-rs does).
+            let mut previous = self.previous_action;
+            if previous.sa_sigaction == libc::SIG_DFL {
+                previous.sa_sigaction = libc::SIG_IGN;
+            }
+            // SAFETY: both were read by `start` from the kernel (the action with SIG_IGN in place of
+            // SIG_DFL), so they are valid to put back.
             unsafe {
-                libc::sigaction(libc::SIGPROF, &self.previous_action, std::ptr::null_mut());
+                libc::sigaction(libc::SIGPROF, &previous, std::ptr::null_mut());
                 libc::setitimer(libc::ITIMER_PROF, &self.previous_timer, std::ptr::null_mut());
             }
         }
@@ -488,22 +510,36 @@ mod tests {
         assert_eq!(short("/usr/src/other.c"), theirs("/usr/src/other.c"));
     }
 
-    /// Spins on arithmetic for `duration`, checking the clock only every 2^20 steps, so almost
-    /// every sample of the thread running it lands on one of these lines.
+    /// The CPU time this thread has used (what ITIMER_PROF counts, unlike the wall clock).
+    #[cfg(target_os = "linux")]
+    fn thread_cpu_time() -> std::time::Duration {
+        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `now` is a valid timespec to write into; this clock exists on every Linux.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+        std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+    }
+
+    const BUSY_LOOP_FIRST_LINE: u32 = line!();
+    /// Spins on arithmetic until this thread has used `cpu` of CPU time (however busy the
+    /// machine, the samples come per CPU time used), or 10 s have passed, checking the clock only
+    /// every 2^20 steps, so almost every sample of the thread running it lands on these lines.
+    #[cfg(target_os = "linux")]
     #[inline(never)]
-    fn busy_loop(duration: std::time::Duration) -> u64 {
-        let start = std::time::Instant::now();
+    fn busy_loop(cpu: std::time::Duration) -> u64 {
+        let (start, wall) = (thread_cpu_time(), std::time::Instant::now());
         let mut x = 1u64;
-        while start.elapsed() < duration {
+        while thread_cpu_time() - start < cpu && wall.elapsed().as_secs() < 10 {
             for i in 0..1u64 << 20 {
                 x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(i));
             }
         }
         x
     }
-    const BUSY_LOOP_LINES: std::ops::Range<u32> = (line!() - 11)..line!();
+    const BUSY_LOOP_LINES: std::ops::Range<u32> = BUSY_LOOP_FIRST_LINE..line!();
 
     #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+    // Without optimisation the loop's own std calls (ranges, black_box) are not inlined into it.
+    #[cfg_attr(debug_assertions, ignore)]
     #[test]
     fn a_busy_loop_is_found_at_its_own_lines() {
         let sampling = start().unwrap();
@@ -513,7 +549,7 @@ mod tests {
         let taken = sampling.stop();
         // Other tests run in this process at the same time: keep this thread's samples.
         let mine: Vec<Sample> = taken.samples.iter().copied().filter(|s| s.thread == thread).collect();
-        assert!(mine.len() >= 20, "{} samples of this thread in 0.5 s", mine.len());
+        assert!(mine.len() >= 20, "{} samples of this thread in 0.5 s of its CPU time", mine.len());
         let resolved = resolve(&mine);
         let functions = by_function(&resolved, 1);
         assert!(functions[0].0.ends_with("busy_loop") && functions[0].1 > 0.8, "{functions:?}");

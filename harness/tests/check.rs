@@ -9,6 +9,7 @@ use perflab_harness::exercises::{self, Exercise};
 use perflab_harness::measure::Stats;
 use perflab_labs::lab::Swapped;
 use perflab_labs::matmul::{self, Kernel, Shape};
+use perflab_labs::simd::{self, SimdLevel};
 use perflab_labs::{Lab, knn};
 
 fn workspace() -> std::path::PathBuf {
@@ -82,12 +83,45 @@ fn a_correct_kernel_is_correct_everywhere_at_every_level() {
     let shapes = checker::shapes(&exercise, 42).len();
     assert_eq!(correct.shapes, shapes);
     assert!(shapes > exercise.lab.edge_sizes().len() + checker::RANDOM_SIZES - 1);
-    assert_eq!(correct.levels, {
-        let mut levels = perflab_labs::simd::SimdLevel::available();
-        levels.reverse();
-        levels
-    });
     assert!(correct.describe().starts_with(&format!("correct on {shapes} shapes at ")), "{}", correct.describe());
+}
+
+/// Every SIMD level the kernel itself saw (through `simd_level()`, as a learner's kernel asks).
+static LEVELS_SEEN: std::sync::Mutex<Vec<SimdLevel>> = std::sync::Mutex::new(Vec::new());
+
+fn records_its_level(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let mut seen = LEVELS_SEEN.lock().unwrap();
+    let level = simd::simd_level();
+    if !seen.contains(&level) {
+        seen.push(level);
+    }
+    drop(seen);
+    matmul::naive::matmul(shape, a, b, c);
+}
+
+#[test]
+fn the_kernel_itself_runs_at_every_level_the_cpu_has() {
+    let exercise = swapped("matmul", "your-simd", records_its_level as Kernel);
+    checker::check_correctness(&exercise, 42, |_| {}).unwrap();
+    let mut seen = LEVELS_SEEN.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(seen, SimdLevel::available());
+}
+
+/// Right at every level but the portable one, as a kernel whose scalar fallback is wrong.
+fn wrong_only_when_portable(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    matmul::naive::matmul(shape, a, b, c);
+    if simd::simd_level() == SimdLevel::Scalar && !c.is_empty() {
+        c[0] = -c[0] - 1.0;
+    }
+}
+
+#[test]
+fn a_failure_at_one_level_names_that_level() {
+    let exercise = swapped("matmul", "your-simd", wrong_only_when_portable as Kernel);
+    let failure = checker::check_correctness(&exercise, 42, |_| {}).unwrap_err();
+    assert_eq!(failure.level, SimdLevel::Scalar, "{}", failure.error);
+    assert!(failure.headline().contains("at scalar, 3 threads"), "{}", failure.headline());
 }
 
 #[test]
@@ -165,7 +199,8 @@ fn status_lists_every_exercise_and_leads_with_the_first_failure() {
     ];
     let out = status::render_status(&reports);
     assert!(out.contains("FAILED on 5x0x7"), "{out}");
-    assert!(out.contains("matmul your-simd FAILED on 5x0x7 (edge size 3 of"), "the failure under the table: {out}");
+    let failure = out.find("matmul your-simd FAILED on 5x0x7 (edge size 3 of").expect("the failure in full");
+    assert!(failure > out.find('└').expect("a table"), "the failure comes under the table: {out}");
     assert!(out.contains("C[0, 6]"), "{out}");
     assert!(out.contains("yes (") && out.contains("1.00x blocked") && out.contains("100x"), "{out}");
 }
@@ -182,7 +217,7 @@ fn an_exercise_as_shipped_is_validated_but_not_timed() {
     let report = status::check_one(&exercise, dir.path(), &options);
     assert!(report.timing.is_none());
     let out = status::render_check(&report);
-    assert!(out.contains("(as shipped)") && out.contains("not timed: as shipped, it calls the baseline"), "{out}");
+    assert!(out.contains("(as shipped)") && out.contains("not timed: still as shipped"), "{out}");
     std::fs::write(&file, "scaffold, edited").unwrap();
     let report = status::check_one(&exercise, dir.path(), &Options { size: Some("48".into()), ..options });
     let timing = report.timing.as_ref().expect("an edited exercise is timed").as_ref().unwrap();

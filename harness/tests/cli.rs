@@ -175,7 +175,8 @@ fn profile_writes_a_flamegraph_with_its_sample_count() {
             .assert()
             .success()
             .stdout(predicate::str::contains("samples in"))
-            .stdout(predicate::str::contains("where the samples were"));
+            .stdout(predicate::str::contains("where the samples were"))
+            .stdout(predicate::str::contains(if cfg!(target_os = "linux") { "by source line" } else { "" }));
         let text = std::fs::read_to_string(&svg).unwrap();
         assert!(text.starts_with("<?xml") && text.contains("<svg"), "not an SVG");
     }

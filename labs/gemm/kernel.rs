@@ -52,9 +52,12 @@ pub trait MicroKernel {
     unsafe fn run(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, overwrite: bool);
 }
 
-/// Checks the slices cover what the kernel will touch, so `run` stays memory-safe.
+/// Checks the slices cover what the kernel will touch, so `run` stays memory-safe, and refuses
+/// at compile time a tile larger than the loop nest's edge scratch (`MAX_TILE` floats). Every
+/// micro-kernel's `run` calls it first (the learner's in `matmul/exercises/best.rs` too).
 #[inline(always)]
-fn assert_tile_fits<K: MicroKernel>(kc: usize, a: &[f32], b: &[f32], c: &[f32], ldc: usize) {
+pub(crate) fn assert_tile_fits<K: MicroKernel>(kc: usize, a: &[f32], b: &[f32], c: &[f32], ldc: usize) {
+    const { assert!(K::MR * K::NR <= MAX_TILE, "an MR × NR tile must fit in MAX_TILE floats") };
     assert!(a.len() >= K::MR * kc && b.len() >= K::NR * kc, "packed slivers too short");
     assert!(ldc >= K::NR && c.len() >= (K::MR - 1) * ldc + K::NR, "C tile out of bounds");
 }

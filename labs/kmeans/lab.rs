@@ -110,6 +110,10 @@ impl Lab for Kmeans {
         Ok(floats.iter().map(|&f| f as u64).sum::<u64>() * 4)
     }
 
+    fn label(&self, size: &str) -> Result<String, String> {
+        parse_size(size).map(|(shape, data)| label_of(&shape, data))
+    }
+
     fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String> {
         let (shape, data) = parse_size(size)?;
         let kernels = kernels_with(variants(), swap)?;
@@ -236,10 +240,7 @@ impl KmeansCase {
 
 impl Case for KmeansCase {
     fn label(&self) -> String {
-        match self.data {
-            DataSet::Blobs => self.shape.to_string(),
-            data => format!("{},data={}", self.shape, data.name()),
-        }
+        label_of(&self.shape, self.data)
     }
 
     fn params(&self) -> Vec<(&'static str, usize)> {
@@ -322,6 +323,14 @@ impl Case for KmeansCase {
             .map(|(i, &c)| squared_distance(inputs.point(i), inputs.centroid(c as usize)))
             .collect();
         check(&inputs, &Returned { labels: &labels, distances: &distances, inertia: None })
+    }
+}
+
+/// A size as printed: the shape, and the data set unless it is the default.
+pub(crate) fn label_of(shape: &impl std::fmt::Display, data: DataSet) -> String {
+    match data {
+        DataSet::Blobs => shape.to_string(),
+        data => format!("{shape},data={}", data.name()),
     }
 }
 

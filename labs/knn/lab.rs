@@ -116,6 +116,10 @@ impl Lab for Knn {
         Ok(floats.iter().map(|&f| f as u64).sum::<u64>() * 4)
     }
 
+    fn label(&self, size: &str) -> Result<String, String> {
+        parse_size(size).map(|(shape, data)| label_of(&shape, data))
+    }
+
     fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String> {
         let (shape, data) = parse_size(size)?;
         let kernels = kernels_with(variants(), swap)?;
@@ -249,10 +253,7 @@ impl KnnCase {
 
 impl Case for KnnCase {
     fn label(&self) -> String {
-        match self.data {
-            DataSet::Normal => self.shape.to_string(),
-            data => format!("{},data={}", self.shape, data.name()),
-        }
+        label_of(&self.shape, self.data)
     }
 
     fn params(&self) -> Vec<(&'static str, usize)> {
@@ -345,6 +346,14 @@ impl Case for KnnCase {
         let returned = Returned { indices: &indices, distances: &distances, classes: None };
         // The oracle's cache is per case; an anchor's check is rare, so a fresh oracle will do.
         Oracle::default().check(&self.search_inputs(m), &returned)
+    }
+}
+
+/// A size as printed: the shape, and the data set unless it is the default.
+fn label_of(shape: &impl std::fmt::Display, data: DataSet) -> String {
+    match data {
+        DataSet::Normal => shape.to_string(),
+        data => format!("{shape},data={}", data.name()),
     }
 }
 

@@ -87,6 +87,10 @@ impl Lab for Matmul {
         Ok((a as u64 + b as u64 + c as u64) * size_of::<f32>() as u64)
     }
 
+    fn label(&self, size: &str) -> Result<String, String> {
+        parse_shape(size).map(|shape| shape.to_string())
+    }
+
     fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String> {
         let shape = parse_shape(size)?;
         shape.lens().map_err(|e| e.to_string())?;

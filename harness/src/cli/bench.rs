@@ -63,7 +63,13 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
     let pool = thread_pool(common.threads)?;
     // The exercises' goals, for a note under each table (none outside the workspace).
     let labs: Vec<&'static dyn Lab> = jobs.iter().map(|job| job.lab).collect();
-    let goals = exercises::workspace().and_then(|w| exercises::load(&w, &labs)).unwrap_or_default();
+    let goals = match exercises::workspace().and_then(|w| exercises::load(&w, &labs)) {
+        Ok(goals) => goals,
+        Err(error) => {
+            eprintln!("note: no exercise goals in this run's notes: {error:#}");
+            Vec::new()
+        }
+    };
 
     let mut machine = Machine::probe(&pool);
     println!("{}\n", machine.describe());
@@ -151,9 +157,7 @@ fn goal_notes(record: &report::Record, goals: &[Exercise]) -> Vec<String> {
         let Some(e) = goals.iter().find(|e| e.lab.name() == record.lab && e.name == v.name) else { continue };
         let Some(ratio) = v.ratio_vs_reference else { continue };
         let goal = e.goal.describe(e.reference);
-        let at_goal = record.size == e.lab.prepare(&e.goal.size, 0).map(|c| c.label()).unwrap_or_default()
-            && record.threads == e.goal.threads.resolve();
-        let verdict = match at_goal {
+        let verdict = match e.at_goal(&record.size, record.threads) {
             true if ratio >= e.goal.ratio => "met".to_string(),
             true => "not yet".to_string(),
             false => format!("judged at its own size and threads: `cargo lab check {}`", e.id()),

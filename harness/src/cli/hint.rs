@@ -28,11 +28,11 @@ pub fn render_hint(exercise: &Exercise, n: usize) -> String {
     out += &textwrap(&exercise.hints[n - 1], 100);
     out += "\n\n";
     if n < total {
-        out += &format!("more: `cargo lab hint {}` (hint {} of {total})\n", exercise.id(), n + 1);
+        out += &format!("more: `cargo lab hint {} {}`\n", exercise.id(), n + 1);
     } else {
         out += &format!(
             "that was the last hint; the reference solution is {} (`cargo lab check {}` when you are ready)\n",
-            solution(&exercise.file).display(),
+            exercise.solution.as_ref().map_or_else(|| solution(&exercise.file), PathBuf::from).display(),
             exercise.id()
         );
     }
@@ -69,8 +69,7 @@ fn textwrap(text: &str, width: usize) -> String {
 }
 
 pub fn hint(args: &HintArgs) -> anyhow::Result<ExitCode> {
-    let workspace = exercises::workspace()?;
-    let all = exercises::load(&workspace, &perflab_labs::all())?;
+    let (workspace, all) = exercises::load_all()?;
     let (words, number) = split_number(&args.words)?;
     let exercise = exercises::select_one(&all, &words)?;
     let total = exercise.hints.len();
@@ -121,15 +120,15 @@ pub fn restore(workspace: &Path, state: &Path, exercise: &Exercise) -> anyhow::R
     let backup = match std::fs::read(&target) {
         Ok(current) if current == shipped => return Ok(None),
         Ok(_) => Some(back_up(workspace, state, exercise)?),
-        Err(_) => None, // deleted: nothing to keep
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None, // deleted: nothing to keep
+        Err(error) => return Err(error).with_context(|| format!("reading {}", target.display())),
     };
     std::fs::write(&target, shipped).with_context(|| format!("writing {}", target.display()))?;
     Ok(backup)
 }
 
 pub fn reset(args: &ResetArgs) -> anyhow::Result<ExitCode> {
-    let workspace = exercises::workspace()?;
-    let all = exercises::load(&workspace, &perflab_labs::all())?;
+    let (workspace, all) = exercises::load_all()?;
     let exercise = exercises::select_one(&all, &args.exercise)?;
     if exercise.is_as_shipped(&workspace) == Some(true) {
         println!("{} is already as shipped: nothing to do", exercise.file.display());
@@ -205,7 +204,7 @@ mod tests {
         let total = exercise.hints.len();
         let first = render_hint(&exercise, 1);
         assert!(first.starts_with(&format!("matmul your-simd hint 1 of {total}:")), "{first}");
-        assert!(first.contains("more: `cargo lab hint matmul your-simd` (hint 2"), "{first}");
+        assert!(first.contains("more: `cargo lab hint matmul your-simd 2`"), "{first}");
         let last = render_hint(&exercise, total);
         assert!(last.contains("labs/matmul/solutions/simd.rs"), "{last}");
         let dir = tempfile::tempdir().unwrap();

@@ -90,7 +90,7 @@ cargo lab hint matmul your-simd --all  every hint")]
     #[command(long_about = "Watches the exercise's file and re-runs `cargo lab check` on it after each save (it \
 rebuilds first, through cargo). Where file events do not arrive (some network or WSL2 file systems), press \
 Enter to re-run by hand; type q and Enter to stop.\n\nExample:\n  cargo lab watch matmul your-simd")]
-    Watch(WatchArgs),
+    Watch(CheckArgs),
     /// Restore an exercise's shipped scaffold (after confirmation; your file is backed up first)
     Reset(ResetArgs),
 }
@@ -211,16 +211,6 @@ pub struct HintArgs {
     /// Every hint at once
     #[arg(long)]
     pub all: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct WatchArgs {
-    /// [<lab>] <exercise>: what to check on every save (`matmul your-simd`)
-    #[arg(value_name = "LAB EXERCISE", required = true)]
-    pub exercise: Vec<String>,
-    /// Only validate on each save: skip the timing against the goal
-    #[arg(long)]
-    pub no_time: bool,
 }
 
 #[derive(Debug, Args)]

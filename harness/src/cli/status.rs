@@ -68,7 +68,7 @@ pub fn check_one(exercise: &Exercise, workspace: &Path, options: &Options) -> Re
     let goal = &exercise.goal;
     let size = options.size.clone().unwrap_or_else(|| goal.size.clone());
     let threads = options.threads.unwrap_or_else(|| goal.threads.resolve());
-    let at_goal = size == goal.size && threads == goal.threads.resolve();
+    let at_goal = exercise.at_goal(&size, threads);
     let timing = (correctness.is_ok() && wants_time)
         .then(|| checker::time(exercise, &size, threads, options.seconds, options.seed));
     Report { exercise: exercise.clone(), as_shipped, correctness, timing, at_goal }
@@ -82,15 +82,18 @@ fn spinner(what: &str) -> ProgressBar {
     bar
 }
 
-/// `labs/matmul/exercises/simd.rs (edited)`
-fn file_state(report: &Report) -> String {
-    let state = match report.as_shipped {
+/// `as shipped`, `edited`, or `missing` (the file or its shipped copy).
+fn state(report: &Report) -> &'static str {
+    match report.as_shipped {
         Some(true) => "as shipped",
         Some(false) => "edited",
-        None => "file or its shipped copy missing",
-    };
-    format!("{} ({state})", report.exercise.file.display())
+        None => "missing",
+    }
 }
+
+/// Between these speedups over the baseline an edited exercise is, within one run's noise, the
+/// baseline itself: most likely its new code is not called yet.
+const BASELINE_SPEED: std::ops::Range<f64> = 0.85..1.18;
 
 fn indent(text: &str, by: &str) -> String {
     text.lines().map(|l| format!("{by}{l}")).collect::<Vec<_>>().join("\n")
@@ -99,7 +102,7 @@ fn indent(text: &str, by: &str) -> String {
 /// What `cargo lab check` prints for one exercise.
 pub fn render_check(report: &Report) -> String {
     let e = &report.exercise;
-    let mut out = format!("{}  {}\n", e.id(), file_state(report));
+    let mut out = format!("{}  {} ({})\n", e.id(), e.file.display(), state(report));
     let failure = match &report.correctness {
         Ok(correct) => {
             out += &format!("  {}\n", correct.describe());
@@ -121,7 +124,7 @@ pub fn render_check(report: &Report) -> String {
     match &report.timing {
         None if report.as_shipped == Some(true) => {
             out += &format!(
-                "  not timed: as shipped, it calls the baseline. Start with TODO 1 in {} (goal: {goal})\n",
+                "  not timed: still as shipped, nothing of yours to time yet. Start with TODO 1 in {} (goal: {goal})\n",
                 e.file.display()
             );
         }
@@ -155,7 +158,9 @@ pub fn render_check(report: &Report) -> String {
             if t.spread() > crate::report::NOISY_SPREAD {
                 out += "  note: wide spread between samples (the machine was busy): run it again before you trust the ratio\n";
             }
-            if report.as_shipped == Some(false) && (0.85..1.18).contains(&t.speedup()) {
+            if report.as_shipped == Some(true) {
+                out += "  (as shipped: this is where you start)\n";
+            } else if BASELINE_SPEED.contains(&t.speedup()) {
                 out += &format!(
                     "  note: {name} runs at the baseline's speed: is your new code called yet? Each TODO step's \
                      `Check:` line says what to wire in\n"
@@ -186,11 +191,7 @@ pub fn render_status(reports: &[Report]) -> String {
     let mut failures = Vec::new();
     for r in reports {
         let e = &r.exercise;
-        let state = match r.as_shipped {
-            Some(true) => "as shipped",
-            Some(false) => "edited",
-            None => "missing",
-        };
+        let state = state(r);
         let correct = match &r.correctness {
             Ok(c) => format!("yes ({} shapes)", c.shapes),
             Err(failure) => {
@@ -234,16 +235,25 @@ pub fn render_status(reports: &[Report]) -> String {
 }
 
 pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let workspace = exercises::workspace()?;
-    let all = exercises::load(&workspace, &perflab_labs::all())?;
+    let (workspace, all) = exercises::load_all()?;
     let chosen = exercises::select(&all, &args.exercise)?;
     if let Some(size) = &args.size {
         for e in &chosen {
-            e.lab.footprint(size).map_err(anyhow::Error::msg)?;
+            let case = e.lab.prepare(size, args.seed).map_err(anyhow::Error::msg)?;
+            if case.work().per_call == 0.0 {
+                anyhow::bail!("{} {}: nothing to time (a call on this size does no work)", e.lab.name(), case.label());
+            }
         }
     }
+    // One exercise asked for by name is timed even as shipped (its starting point); a whole list
+    // times only what has been edited, as `status` does.
+    let time = match (args.no_time, chosen.len()) {
+        (true, _) => When::Never,
+        (false, 1) => When::Always,
+        (false, _) => When::Edited,
+    };
     let options = Options {
-        time: if args.no_time { When::Never } else { When::Edited },
+        time,
         size: args.size.clone(),
         threads: args.threads.map(usize::from),
         seconds: args.seconds,
@@ -259,8 +269,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    let workspace = exercises::workspace()?;
-    let all = exercises::load(&workspace, &perflab_labs::all())?;
+    let (workspace, all) = exercises::load_all()?;
     let options = Options {
         time: if args.no_time { When::Never } else { When::Edited },
         size: None,
@@ -270,6 +279,6 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     };
     let reports: Vec<Report> = all.iter().map(|e| check_one(e, &workspace, &options)).collect();
     print!("{}", render_status(&reports));
-    let failed = reports.iter().any(|r| r.correctness.is_err());
+    let failed = reports.iter().any(|r| r.correctness.is_err() || matches!(r.timing, Some(Err(_))));
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

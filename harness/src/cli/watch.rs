@@ -5,7 +5,7 @@
 //! The check runs through cargo (`cargo run --release ... check`), not in this process: the
 //! learner's code is compiled into the binary, so every save needs a rebuild first.
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context;
 use notify::{RecursiveMode, Watcher};
 
-use super::WatchArgs;
+use super::CheckArgs;
 use crate::exercises::{self, Exercise};
 
 /// Why the check runs again.
@@ -27,27 +27,32 @@ enum Trigger {
 /// Saves often come as a burst of events (write, rename, metadata): wait this long for quiet.
 const SETTLE: Duration = Duration::from_millis(300);
 
-pub fn watch(args: &WatchArgs) -> anyhow::Result<ExitCode> {
-    let workspace = exercises::workspace()?;
-    let all = exercises::load(&workspace, &perflab_labs::all())?;
+pub fn watch(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let (workspace, all) = exercises::load_all()?;
     let exercise = exercises::select_one(&all, &args.exercise)?;
     let (tx, rx) = mpsc::channel();
     let watcher = watch_file(&workspace.join(&exercise.file), tx.clone());
+    let keys = std::io::stdin().is_terminal();
+    let stop = if keys { "q and Enter stops" } else { "Ctrl-C stops" };
     match &watcher {
-        Ok(_) => println!(
-            "watching {}: saving it re-runs the check; Enter re-runs it too; q and Enter stops",
-            exercise.file.display()
-        ),
-        Err(error) => println!(
-            "file events are not available here ({error:#}): press Enter to re-run the check, q and Enter to stop"
-        ),
+        Ok(_) if keys => {
+            println!("watching {}: saving it re-runs the check, so does Enter; {stop}", exercise.file.display())
+        }
+        Ok(_) => println!("watching {}: saving it re-runs the check; {stop}", exercise.file.display()),
+        Err(error) if keys => {
+            println!("file events are not available here ({error:#}): press Enter to re-run the check; {stop}")
+        }
+        Err(error) => {
+            anyhow::bail!("file events are not available here ({error:#}), and no terminal to press Enter in")
+        }
     }
     read_keys(tx);
-    run_check(&workspace, &exercise, args.no_time)?;
+    let check = check_command(&workspace, &exercise, args);
+    run_check(&exercise, check())?;
     while let Some(trigger) = next_trigger(&rx) {
         match trigger {
             Trigger::Quit => break,
-            Trigger::Saved | Trigger::Enter => run_check(&workspace, &exercise, args.no_time)?,
+            Trigger::Saved | Trigger::Enter => run_check(&exercise, check())?,
         }
     }
     drop(watcher);
@@ -97,19 +102,37 @@ fn next_trigger(rx: &Receiver<Trigger>) -> Option<Trigger> {
     Some(trigger)
 }
 
-/// Rebuilds and checks, as `cargo lab check <lab> <exercise>` does.
-fn run_check(workspace: &Path, exercise: &Exercise, no_time: bool) -> anyhow::Result<()> {
-    println!("\n─── cargo lab check {} ───", exercise.id());
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.current_dir(workspace).args(["run", "--release", "-p", "perflab-harness", "--bin", "perflab", "--"]);
-    command.args(["check", exercise.lab.name(), exercise.name]);
-    if no_time {
-        command.arg("--no-time");
+/// The command that rebuilds and checks, as `cargo lab check <lab> <exercise> [options]` does
+/// (with this binary's features, so `cargo lab-openblas watch` keeps OpenBLAS).
+fn check_command<'a>(workspace: &'a Path, exercise: &'a Exercise, args: &'a CheckArgs) -> impl Fn() -> Command + 'a {
+    move || {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut command = Command::new(cargo);
+        command.current_dir(workspace).args(["run", "--release", "-p", "perflab-harness", "--bin", "perflab"]);
+        if cfg!(feature = "openblas") {
+            command.args(["--features", "openblas"]);
+        }
+        command.args(["--", "check", exercise.lab.name(), exercise.name]);
+        command.args(["--seed", &args.seed.to_string(), "--seconds", &args.seconds.to_string()]);
+        if args.no_time {
+            command.arg("--no-time");
+        }
+        if let Some(size) = &args.size {
+            command.args(["--size", size]);
+        }
+        if let Some(threads) = args.threads {
+            command.args(["--threads", &threads.to_string()]);
+        }
+        command
     }
+}
+
+/// Runs one check and says what to do next when it did not pass.
+fn run_check(exercise: &Exercise, mut command: Command) -> anyhow::Result<()> {
+    println!("\n─── cargo lab check {} ───", exercise.id());
     let status = command.status().context("running cargo")?;
     if !status.success() {
-        println!("(the check did not pass: fix it and save again, or press Enter)");
+        println!("(the check did not pass: fix it and save again)");
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use super::check::{Returned, check, same_as_plain};
 use super::{Inputs, Kernel, LloydShape, variants};
-use crate::kmeans::lab::{check_shape, data_set};
+use crate::kmeans::lab::{check_shape, data_set, label_of};
 use crate::kmeans::{DataSet, Kmeans, Shape, generate};
 use crate::lab::{Case, Lab, Swap, Variant, WorkUnit, kernels_with, pick, random_sizes_from};
 use crate::sizes::parse_keyed;
@@ -81,6 +81,10 @@ impl Lab for KmeansLloyd {
         // Points, initial and final centroids, labels, and the bounds' per-point state.
         let floats = [shape.n * shape.d, 3 * shape.k * shape.d, 5 * shape.n, iterations * 2];
         Ok(floats.iter().map(|&f| f as u64).sum::<u64>() * 4)
+    }
+
+    fn label(&self, size: &str) -> Result<String, String> {
+        parse_size(size).map(|(shape, data)| label_of(&shape, data))
     }
 
     fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String> {
@@ -189,10 +193,7 @@ impl LloydCase {
 
 impl Case for LloydCase {
     fn label(&self) -> String {
-        match self.data {
-            DataSet::Blobs => self.shape.to_string(),
-            data => format!("{},data={}", self.shape, data.name()),
-        }
+        label_of(&self.shape, self.data)
     }
 
     fn params(&self) -> Vec<(&'static str, usize)> {
