@@ -98,9 +98,30 @@ pub struct Failure {
     pub threads: usize,
     /// The oracle's message (or the panic's).
     pub error: String,
+    /// The other sizes that fail at the same level and threads (checked after the first failure,
+    /// so that a pattern shows: every shape, or only those with a leftover edge), of `checked`.
+    pub also: Vec<String>,
+    pub checked: usize,
 }
 
 impl Failure {
+    /// `it also fails on 17 more of the 39 sizes at avx512f, 3 threads: 13x9x33, ...`, or that it
+    /// is the only one.
+    pub fn pattern(&self) -> String {
+        let at = format!("at {}, {} thread{}", self.level, self.threads, if self.threads == 1 { "" } else { "s" });
+        if self.also.is_empty() {
+            return format!("the only failing size of the {} {at}", self.checked);
+        }
+        let shown: Vec<&str> = self.also.iter().take(6).map(String::as_str).collect();
+        let more = if self.also.len() > shown.len() { ", ..." } else { "" };
+        format!(
+            "it also fails on {} more of the {} sizes {at}: {}{more}",
+            self.also.len(),
+            self.checked,
+            shown.join(", ")
+        )
+    }
+
     /// The headline: `FAILED on 13x9x33 (edge size 11 of 24) at avx2+fma, 3 threads`.
     pub fn headline(&self) -> String {
         format!(
@@ -153,21 +174,35 @@ pub fn check_correctness(exercise: &Exercise, seed: u64, mut progress: impl FnMu
         let pool_levels = if threads == pools[0] { &levels[..] } else { &levels[..1] };
         for &level in pool_levels {
             let _forced = ForcedLevel::set(level);
+            let mut first: Option<Failure> = None;
             for (i, shape) in shapes.iter().enumerate() {
                 progress(&format!("{level}, {threads} thread(s), {}", shape.size));
-                let fail = |error: String| Failure { shape: shape.clone(), level, threads, error };
-                let seed = seed.wrapping_add(i as u64);
-                let mut case = exercise.lab.prepare(&shape.size, seed).map_err(|e| fail(format!("bad size: {e}")))?;
-                let verdict = panics::capturing(|| pool.install(|| case.validate(exercise.variant)));
-                match verdict {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(error)) => return Err(fail(error)),
-                    Err(panic) => return Err(fail(format!("it panicked: {panic}"))),
+                let verdict = validate(exercise, &pool, &shape.size, seed.wrapping_add(i as u64));
+                match (verdict, &mut first) {
+                    (Ok(()), _) => {}
+                    (Err(error), None) => {
+                        let (also, checked) = (Vec::new(), shapes.len());
+                        first = Some(Failure { shape: shape.clone(), level, threads, error, also, checked });
+                    }
+                    (Err(_), Some(failure)) => failure.also.push(shape.size.clone()),
                 }
+            }
+            if let Some(failure) = first {
+                return Err(failure);
             }
         }
     }
     Ok(Correct { shapes: shapes.len(), levels, pools })
+}
+
+/// One validation of the exercise on `size` in `pool`: what is wrong, if anything (a panic too).
+fn validate(exercise: &Exercise, pool: &rayon::ThreadPool, size: &str, seed: u64) -> Result<(), String> {
+    let mut case = exercise.lab.prepare(size, seed).map_err(|e| format!("bad size: {e}"))?;
+    match panics::capturing(|| pool.install(|| case.validate(exercise.variant))) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(error),
+        Err(panic) => Err(format!("it panicked: {panic}")),
+    }
 }
 
 /// The exercise, the baseline and the reference, timed in one run.

@@ -112,6 +112,7 @@ pub fn render_check(report: &Report) -> String {
     };
     if let Some(failure) = failure {
         out += &format!("  {}:\n{}\n", failure.headline(), indent(&failure.error, "    "));
+        out += &format!("  {}\n", failure.pattern());
         out += &format!(
             "  not timed: a wrong kernel's speed means nothing. Fix it and run `cargo lab check {}` again \
              (stuck? `cargo lab hint {}`)\n",
@@ -148,22 +149,33 @@ pub fn render_check(report: &Report) -> String {
             out += &match report.goal_met() {
                 Some(true) => format!("  goal {goal}: met ({:.2}x)\n", t.ratio()),
                 Some(false) => format!(
-                    "  goal {goal}: not yet ({:.2}x; {:.1}x to go). Next step: `cargo lab hint {}`\n",
+                    "  goal {goal}: not yet ({:.2}x: {:.2}x faster to go). Next: the next TODO step, or \
+                     `cargo lab hint {}`\n",
                     t.ratio(),
                     e.goal.ratio / t.ratio(),
                     e.id()
                 ),
                 None => format!("  goal {goal}: not judged (timed at another size or thread count)\n"),
             };
-            if t.spread() > crate::report::NOISY_SPREAD {
+            // The two medians' own noise: a ratio nearer the goal than that can land either side
+            // of it from one run to the next.
+            let noise = t.exercise.spread().max(t.reference.spread()) / 2.0;
+            if report.goal_met().is_some() && (t.ratio() / e.goal.ratio - 1.0).abs() < noise {
+                out += &format!(
+                    "  note: that is within this run's noise (±{:.0}%) of the goal: run it again, or give \
+                     more --seconds, before you trust the verdict\n",
+                    100.0 * noise
+                );
+            } else if t.spread() > crate::report::NOISY_SPREAD {
                 out += "  note: wide spread between samples (the machine was busy): run it again before you trust the ratio\n";
             }
             if report.as_shipped == Some(true) {
                 out += "  (as shipped: this is where you start)\n";
             } else if BASELINE_SPEED.contains(&t.speedup()) {
                 out += &format!(
-                    "  note: {name} runs at the baseline's speed: is your new code called yet? Each TODO step's \
-                     `Check:` line says what to wire in\n"
+                    "  note: {name} runs at the baseline's speed ({:.2}x): if your new code is called, it is not \
+                     faster yet; if it is not, each TODO step's `Check:` line says what to wire in\n",
+                    t.speedup()
                 );
             }
         }

@@ -5,10 +5,10 @@
 //! Stuck? `cargo lab hint kmeans your-blocked` reveals one hint at a time.
 //!
 //! Goal: inner products for a tile of points × a tile of centroids while both are in cache, and
-//! exactly the direct form's labels, also on `--data shifted`. The goal `cargo lab check`
-//! measures is in `exercises.toml` beside this file; `cargo lab bench kmeans --variant
-//! your-blocked --variant blocked --size n=200000,k=64 --data shifted` shows yours beside the
-//! reference.
+//! exactly the direct form's labels, also on `--data shifted`. `cargo lab status` shows the goal
+//! `cargo lab check` measures (`exercises.toml` beside this file holds every hint too, so ask for
+//! them one at a time instead of opening it); `cargo lab bench kmeans --variant your-blocked
+//! --variant blocked --size n=200000,k=64 --data shifted` shows yours beside the reference.
 //!
 //! TODO 1. ‖c‖² once per call. For a tile of points × a tile of centroids, the inner products
 //!         into a small array; each point's label is the argmin of ‖c‖² − 2·x·c (why may ‖x‖² be

@@ -4,10 +4,11 @@
 //! Stuck? `cargo lab hint lloyd your-hamerly` reveals one hint at a time.
 //!
 //! Goal: the same labels, centroids and inertia as plain Lloyd, bit for bit, with far fewer
-//! distances: the report's note counts them per point and iteration (plain Lloyd: k). The goal
-//! `cargo lab check` measures is in `exercises.toml` beside this file;
-//! `cargo lab bench lloyd --variant lloyd --variant your-hamerly --variant hamerly` shows yours
-//! beside plain Lloyd and the reference.
+//! distances: the report's note counts them per point and iteration (plain Lloyd: k). `cargo lab
+//! status` shows the goal `cargo lab check` measures (`exercises.toml` beside this file holds every
+//! hint too, so ask for them one at a time instead of opening it); `cargo lab bench lloyd --variant
+//! lloyd --variant your-hamerly --variant hamerly` shows yours beside plain Lloyd and the
+//! reference.
 //!
 //! TODO 1. Start from `solutions/lloyd.rs` (copy its loop): iteration 0 assigns every point,
 //!         every iteration ends with `update`, which you must not change (it is what makes equal

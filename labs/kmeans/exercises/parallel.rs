@@ -3,10 +3,10 @@
 //!
 //! Stuck? `cargo lab hint kmeans your-parallel` reveals one hint at a time.
 //!
-//! Goal: every core busy, and labels and inertia that are the same bits on any thread count.
-//! The goal `cargo lab check` measures is in `exercises.toml` beside this file;
-//! `cargo lab bench kmeans --variant your-parallel --variant parallel --threads 2` shows yours
-//! beside the reference.
+//! Goal: every core busy, and labels and inertia that are the same bits on any thread count. `cargo
+//! lab status` shows the goal `cargo lab check` measures (`exercises.toml` beside this file holds
+//! every hint too, so ask for them one at a time instead of opening it); `cargo lab bench kmeans
+//! --variant your-parallel --variant parallel --threads 2` shows yours beside the reference.
 //!
 //! TODO 1. Split `answer.labels` and `answer.distances` with `par_chunks_mut(INERTIA_CHUNK)`,
 //!         zip them, enumerate, and label each chunk's points. Use the simd rung's chunk kernel

@@ -3,10 +3,10 @@
 //!
 //! Stuck? `cargo lab hint kmeans your-simd` reveals one hint at a time.
 //!
-//! Goal: each point's k distances at 8 or 16 coordinates per instruction. The goal
-//! `cargo lab check` measures is in `exercises.toml` beside this file;
-//! `cargo lab bench kmeans --variant your-simd --variant simd --size n=200000,k=64` shows yours
-//! beside the reference.
+//! Goal: each point's k distances at 8 or 16 coordinates per instruction. `cargo lab status` shows
+//! the goal `cargo lab check` measures (`exercises.toml` beside this file holds every hint too, so
+//! ask for them one at a time instead of opening it); `cargo lab bench kmeans --variant your-simd
+//! --variant simd --size n=200000,k=64` shows yours beside the reference.
 //!
 //! TODO 1. Start from `naive.rs`: for each point, for each centroid, the distance, a strict `<`
 //!         to keep the lower centroid on a tie; then `inertia_of(answer.distances)`.

@@ -3,11 +3,11 @@
 //!
 //! Stuck? `cargo lab hint knn your-blocked` reveals one hint at a time.
 //!
-//! Goal: compute inner products for a tile of queries × a tile of points while both are in
-//! cache, and return exactly the direct form's answer, also on `--data shifted`. The goal
-//! `cargo lab check` measures is in `exercises.toml` beside this file;
-//! `cargo lab bench knn --variant your-blocked --variant blocked --data shifted` shows yours
-//! beside the reference.
+//! Goal: compute inner products for a tile of queries × a tile of points while both are in cache,
+//! and return exactly the direct form's answer, also on `--data shifted`. `cargo lab status` shows
+//! the goal `cargo lab check` measures (`exercises.toml` beside this file holds every hint too, so
+//! ask for them one at a time instead of opening it); `cargo lab bench knn --variant your-blocked
+//! --variant blocked --data shifted` shows yours beside the reference.
 //!
 //! TODO 1. Norms once per call: for every point and query, ‖row‖². Then, for a tile of queries ×
 //!         a tile of points, the tile's inner products into a small array on the stack, and the

@@ -3,10 +3,11 @@
 //!
 //! Stuck? `cargo lab hint knn your-parallel` reveals one hint at a time.
 //!
-//! Goal: every core busy, and an answer that does not depend on the thread count. The goal
-//! `cargo lab check` measures is in `exercises.toml` beside this file (it has few queries on
-//! purpose); `cargo lab bench knn --variant your-parallel --variant parallel --threads 2` shows
-//! yours beside the reference.
+//! Goal: every core busy, and an answer that does not depend on the thread count. `cargo lab
+//! status` shows the goal `cargo lab check` measures (`exercises.toml` beside this file holds every
+//! hint too, so ask for them one at a time instead of opening it); the goal has few queries on
+//! purpose. `cargo lab bench knn --variant your-parallel --variant parallel --threads 2` shows yours beside
+//! the reference.
 //!
 //! TODO 1. Queries are independent: zip `answer.indices.par_chunks_mut(k)`,
 //!         `answer.distances.par_chunks_mut(k)` and `answer.classes.par_iter_mut()`, enumerate,

@@ -3,10 +3,11 @@
 //!
 //! Stuck? `cargo lab hint knn your-simd` reveals one hint at a time.
 //!
-//! Goal: the distance loop does 8 or 16 coordinates per instruction, and the heap is touched
-//! only by the few points that beat the current k-th best. The goal `cargo lab check` measures is
-//! in `exercises.toml` beside this file; `cargo lab bench knn --variant your-simd --variant simd`
-//! shows yours beside the reference.
+//! Goal: the distance loop does 8 or 16 coordinates per instruction, and the heap is touched only
+//! by the few points that beat the current k-th best. `cargo lab status` shows the goal `cargo lab
+//! check` measures (`exercises.toml` beside this file holds every hint too, so ask for them one at
+//! a time instead of opening it); `cargo lab bench knn --variant your-simd --variant simd` shows
+//! yours beside the reference.
 //!
 //! TODO 1. Start from `select` (`../solutions/select.rs`): per query, a `TopK` over the query's
 //!         answer slots (`answer.query_mut(q, k)`), every point pushed, `into_sorted`, `vote`.

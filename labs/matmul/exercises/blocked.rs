@@ -2,13 +2,14 @@
 //!
 //! Stuck? `cargo lab hint matmul your-blocked` reveals one hint at a time.
 //!
-//! Goal: keep a tile of B in cache while every row of A uses it, and stop loading and storing C
-//! for every multiply-add. Where that pays depends on the machine: on the matmul README's (ladder
+//! Goal: keep a tile of B in cache while every row of A uses it, and stop loading and storing C for
+//! every multiply-add. Where that pays depends on the machine: on the matmul README's (ladder
 //! table), one core at n = 1024 gives blocked 25.5 GFLOP/s against loop-order's 22.9, and on two
-//! cores at n = 2048, where both threads stream B, loop-order falls to 13.8 while blocked holds 17.4.
-//! The goal `cargo lab check` measures is in `exercises.toml` beside this file. See your own
-//! machine's version: `cargo lab bench matmul --size 2048 --variant loop-order --variant your-blocked
-//! --variant blocked`, with `--threads 1` and without.
+//! cores at n = 2048, where both threads stream B, loop-order falls to 13.8 while blocked holds
+//! 17.4. `cargo lab status` shows the goal `cargo lab check` measures (`exercises.toml` beside this
+//! file holds every hint too, so ask for them one at a time instead of opening it). See your own
+//! machine's version: `cargo lab bench matmul --size 2048 --variant loop-order --variant
+//! your-blocked --variant blocked`, with `--threads 1` and without.
 //!
 //! TODO 1. Start from the i-k-j loop (`solutions/loop_order.rs`): zero C, then for each row i,
 //!         for each p, add `A[i, p] * B[p, :]` to `C[i, :]`. This is your speed to beat.

@@ -4,9 +4,10 @@
 //!
 //! Goal: as much scaling with cores as memory allows. On the matmul README's 2-core machine (ladder
 //! table) the reference scales 1.9x at n = 1024 and 1.5x at n = 2048, where two cores share one
-//! memory bus streaming B. The goal `cargo lab check` measures is in `exercises.toml` beside this
-//! file; your scaling is your median time in `cargo lab bench matmul --threads 1 --variant
-//! your-parallel` over your median time in the same with `--threads 2` (or more).
+//! memory bus streaming B. `cargo lab status` shows the goal `cargo lab check` measures
+//! (`exercises.toml` beside this file holds every hint too, so ask for them one at a time instead
+//! of opening it); your scaling is your median time in `cargo lab bench matmul --threads 1
+//! --variant your-parallel` over your median time in the same with `--threads 2` (or more).
 //!
 //! TODO 1. Find the independent work: rows of C do not depend on each other. (Do columns? Do
 //!         steps of the depth loop? Which would need locks or atomics?)

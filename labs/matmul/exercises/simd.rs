@@ -4,8 +4,9 @@
 //! Stuck? `cargo lab hint matmul your-simd` reveals one hint at a time.
 //!
 //! Goal: keep a small tile of C in vector registers for the whole depth loop, so each step does
-//! only loads of A and B and fused multiply-adds. The goal `cargo lab check` measures is in
-//! `exercises.toml` beside this file; `cargo lab bench matmul --variant your-simd --variant simd
+//! only loads of A and B and fused multiply-adds. `cargo lab status` shows the goal `cargo lab
+//! check` measures (`exercises.toml` beside this file holds every hint too, so ask for them one at
+//! a time instead of opening it); `cargo lab bench matmul --variant your-simd --variant simd
 //! --threads 1` shows yours beside the reference.
 //!
 //! TODO 1. Write the kernel once, generic over `V: F32Vec` (see `crate::simd`): a function
