@@ -153,7 +153,13 @@ pub fn reset(args: &ResetArgs) -> anyhow::Result<ExitCode> {
     }
     let state = exercises::state_dir(&workspace);
     match restore(&workspace, &state, &exercise)? {
-        Some(backup) => println!("restored {}; your version is in {}", exercise.file.display(), backup.display()),
+        Some(backup) => println!(
+            "restored {}; your version is in {} (to bring it back: cp {} {})",
+            exercise.file.display(),
+            backup.display(),
+            backup.display(),
+            exercise.file.display()
+        ),
         None => println!("restored {}", exercise.file.display()),
     }
     Ok(ExitCode::SUCCESS)

@@ -13,16 +13,18 @@
 //!         steps of the depth loop? Which would need locks or atomics?)
 //!         Check: compare your answer with `cargo lab hint matmul your-parallel 1`
 //! TODO 2. Split C into bands of rows with `c.par_chunks_mut(rows_per_task * n)` (from
-//!         `rayon::prelude::*`) and `.enumerate()` to know which rows a band holds.
-//!         Check: `cargo lab check matmul your-parallel`
+//!         `rayon::prelude::*`) and `.enumerate()` to know which rows a band holds. A chunk size
+//!         of 0 panics: return early when m or n is zero (C is empty then). Run the naive kernel
+//!         on each band's rows for now.
+//!         Check: `cargo lab check matmul your-parallel` (its edge shapes include empty ones; the
+//!         naive kernel in parallel bands is only as fast as naive on one core times the cores)
 //! TODO 3. In each band, run the i-k-j loop of `solutions/loop_order.rs` for its rows.
 //!         Check: `cargo lab check matmul your-parallel`
 //! TODO 4. Choose `rows_per_task`: one row per task schedules thousands of tiny tasks; m / threads
 //!         leaves cores idle when one is slow. Measure a few sizes between the two, and explain
-//!         what you see.
+//!         what you see. (On a 2-core machine shared with other work the differences can drown in
+//!         the noise: run each a few times, and compare with the reference in the same run.)
 //!         Check: `cargo lab check matmul your-parallel`
-//! TODO 5. `par_chunks_mut(0)` panics: return early when m or n is zero.
-//!         Check: `cargo lab check matmul your-parallel` (its edge shapes include empty ones)
 //!
 //! Rules: the harness runs you inside a rayon pool of `--threads` threads; never build your own
 //! pool here, use the current one. `cargo test --release -p perflab-labs --test every_lab` also

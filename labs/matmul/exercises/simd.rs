@@ -34,7 +34,11 @@
 //!         see, and why? Run it at each level your CPU has, too (`PERFLAB_SIMD=avx2` runs the
 //!         AVX2 kernel on an AVX-512 CPU): the register count differs, and so may the answer.
 //!         Reading the generated assembly tells you whether the compiler kept everything in
-//!         registers.
+//!         registers. Your kernel is inlined into `dispatch`'s entry point (`run_avx512`, of which
+//!         there are many), so find it by its source line: `cargo lab profile matmul your-simd
+//!         --threads 1` names the hot lines, then `objdump -d -l --no-show-raw-insn
+//!         target/release/perflab > /tmp/perflab.s` and search it for `exercises/simd.rs:<line>`.
+//!         Spills show as loads and stores of vector registers at `[rsp+...]` inside the loop.
 //!         Check: `cargo lab check matmul your-simd`
 //!
 //! Rules: raw pointers (`a.as_ptr().add(..)`) inside `unsafe` keep bounds checks out of the hot

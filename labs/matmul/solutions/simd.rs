@@ -19,8 +19,12 @@ use crate::simd::{self, F32Vec, SimdLevel, WithSimd};
 
 /// Rows of C per register tile at V's width. The tile needs `2·ROWS` accumulators plus two
 /// registers of B and one broadcast of A: AVX2 has 16 registers (2·6 + 3 = 15), AVX-512 has 32
-/// (2·12 + 3 = 27; 14 rows would fit, but 12 is as fast and keeps the edge cases few). The
-/// portable fallback gets 4 rows.
+/// (2·12 + 3 = 27; 14 rows would fit). Which count is fastest depends on the size: on one Zen 4
+/// core (`cargo lab bench matmul --variant simd --threads 1`) 12 rows ran at 105.6 / 89-90.5 /
+/// 51.4 GFLOP/s at n = 512 / 1024 / 2048, 8 rows at 102.8 / 96.7-98.2 / 47.5 (at n = 1024 the rows
+/// of A are 4 KiB apart, so they share cache sets, and fewer collide), 10 rows at 100.8 / 92-96.5 /
+/// 49.1, and 14 rows at about 0.82x of 12 at n = 1024 (a learner's run). 12 wins two of three.
+/// The portable fallback gets 4 rows.
 const fn tile_rows(registers: usize) -> usize {
     let rows = (registers - 3) / 2;
     if rows > 12 {
