@@ -217,13 +217,24 @@ pub struct Timing {
 }
 
 impl Timing {
-    /// The reference's median time over the exercise's: above 1, the exercise is faster.
+    /// The reference's time over the exercise's (above 1, the exercise is faster): the median of
+    /// the round-by-round ratios, which a busy machine disturbs far less than either median.
     pub fn ratio(&self) -> f64 {
-        self.reference.median / self.exercise.median
+        self.exercise.paired_ratio(&self.reference).map_or(self.reference.median / self.exercise.median, |r| r.median)
     }
 
+    /// How much [`Timing::ratio`] moved between rounds: half the interquartile range of the
+    /// round-by-round ratios, relative to their median (from the medians' spreads without them).
+    pub fn ratio_noise(&self) -> f64 {
+        match self.exercise.paired_ratio(&self.reference) {
+            Some(ratios) => ratios.spread() / 2.0,
+            None => self.exercise.spread().max(self.reference.spread()) / 2.0,
+        }
+    }
+
+    /// The baseline's time over the exercise's, round by round as [`Timing::ratio`].
     pub fn speedup(&self) -> f64 {
-        self.naive.median / self.exercise.median
+        self.exercise.paired_ratio(&self.naive).map_or(self.naive.median / self.exercise.median, |r| r.median)
     }
 
     /// The widest interquartile spread of the three, relative to the median.

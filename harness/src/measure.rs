@@ -89,11 +89,15 @@ pub struct Stats {
     pub p75: f64,
     pub min: f64,
     pub samples: usize,
+    /// The samples in the order they were taken: one per timing round, so that the i-th samples of
+    /// two variants measured together come from the same round (see [`Stats::paired_ratio`]).
+    pub in_order: Vec<f64>,
 }
 
 impl Stats {
-    /// The statistics of a non-empty list of seconds.
-    pub(crate) fn of(mut seconds: Vec<f64>) -> Stats {
+    /// The statistics of a non-empty list of seconds (or of anything else), in the order taken.
+    pub fn of(mut seconds: Vec<f64>) -> Stats {
+        let in_order = seconds.clone();
         seconds.sort_by(f64::total_cmp);
         // Quantile by linear interpolation between the two nearest ranks.
         let at = |q: f64| {
@@ -101,7 +105,15 @@ impl Stats {
             let (low, high) = (position.floor() as usize, position.ceil() as usize);
             seconds[low] + (seconds[high] - seconds[low]) * (position - low as f64)
         };
-        Stats { median: at(0.5), p25: at(0.25), p75: at(0.75), min: seconds[0], samples: seconds.len() }
+        Stats { median: at(0.5), p25: at(0.25), p75: at(0.75), min: seconds[0], samples: seconds.len(), in_order }
+    }
+
+    /// `theirs` time over `self`'s, round by round, and the statistics of those ratios: both ran in
+    /// each round, so a slow patch of the machine slows both and mostly cancels out of the ratio,
+    /// which the ratio of two medians does not do. None without paired samples.
+    pub fn paired_ratio(&self, theirs: &Stats) -> Option<Stats> {
+        let ratios: Vec<f64> = theirs.in_order.iter().zip(&self.in_order).map(|(t, s)| t / s).collect();
+        (!ratios.is_empty() && self.in_order.len() == theirs.in_order.len()).then(|| Stats::of(ratios))
     }
 
     /// The interquartile range relative to the median: how noisy the samples were.
@@ -365,5 +377,16 @@ mod tests {
         assert_eq!((stats.median, stats.p25, stats.p75, stats.min), (2.5, 1.75, 3.25, 1.0));
         assert_eq!(stats.spread(), 1.5 / 2.5);
         assert_eq!(Stats::of(vec![7.0]).median, 7.0);
+    }
+
+    #[test]
+    fn a_paired_ratio_cancels_what_slowed_both_in_the_same_round() {
+        // The machine got twice and three times slower in later rounds, for both variants alike.
+        let ours = Stats::of(vec![1.0, 2.0, 3.0]);
+        let theirs = Stats::of(vec![2.0, 4.0, 6.0]);
+        let paired = ours.paired_ratio(&theirs).unwrap();
+        assert_eq!((paired.median, paired.spread()), (2.0, 0.0));
+        assert!(theirs.median / ours.median == 2.0 && ours.spread() == 0.5, "each median is as noisy as the rounds");
+        assert!(ours.paired_ratio(&Stats::of(vec![1.0])).is_none(), "no pairs from different rounds");
     }
 }

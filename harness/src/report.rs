@@ -5,7 +5,7 @@ use perflab_labs::{Case, Lab, Role, Variant};
 use serde::Serialize;
 
 use crate::machine::Machine;
-use crate::measure::Outcome;
+use crate::measure::{Outcome, Stats};
 
 /// Above this interquartile spread, a measurement is flagged as noisy.
 pub const NOISY_SPREAD: f64 = 0.10;
@@ -126,14 +126,18 @@ impl Row {
 pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row]) -> Record {
     let flagship = lab.flagship();
     let work = case.work();
-    let median_of = |name: &str| {
+    let stats_of = |name: &str| {
         variants.iter().find(|row| row.variant.name == name).and_then(|row| match &row.outcome {
-            Some(Outcome::Measured { stats, .. }) => Some(stats.median),
+            Some(Outcome::Measured { stats, .. }) => Some(stats),
             _ => None,
         })
     };
+    // Their time over ours, round by round (both ran in every round, so what slowed the machine
+    // in one round slowed both), else the ratio of the medians.
+    let ratio =
+        |ours: &Stats, theirs: &Stats| ours.paired_ratio(theirs).map_or(theirs.median / ours.median, |r| r.median);
     let naive =
-        variants.iter().find(|row| row.variant.role == Role::Baseline).and_then(|row| median_of(row.variant.name));
+        variants.iter().find(|row| row.variant.role == Role::Baseline).and_then(|row| stats_of(row.variant.name));
     let rows = variants
         .iter()
         .map(|Row { variant: info, outcome, unavailable, library }| {
@@ -196,8 +200,8 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
                         row.gflops = Some(gflops);
                         row.fraction_of_peak = Some(gflops / machine.peak_for(info.parallel));
                     }
-                    row.speedup_vs_naive = naive.map(|t| t / stats.median);
-                    row.ratio_vs_reference = reference.and_then(median_of).map(|t| t / stats.median);
+                    row.speedup_vs_naive = naive.map(|theirs| ratio(stats, theirs));
+                    row.ratio_vs_reference = reference.and_then(stats_of).map(|theirs| ratio(stats, theirs));
                     row.allocs_per_call = allocs.map(|a| a.blocks);
                     row.alloc_bytes_per_call = allocs.map(|a| a.bytes);
                     row.peak_heap_bytes = allocs.map(|a| a.peak_bytes);
@@ -438,7 +442,7 @@ mod tests {
     }
 
     fn measured(seconds: f64) -> Option<Outcome> {
-        let stats = Stats { median: seconds, p25: seconds, p75: seconds, min: seconds, samples: 5 };
+        let stats = Stats::of(vec![seconds; 5]);
         Some(Outcome::Measured { validation: "ok".into(), counted: None, fraction: 1.0, stats, allocs: None })
     }
 

@@ -134,7 +134,7 @@ pub fn render_check(report: &Report) -> String {
         Some(Ok(t)) => {
             let name = e.lab.variants()[e.variant].name;
             out += &format!(
-                "  timed at {}, {} thread{}: {name} {} | naive {} ({}x faster) | {} {} ({:.2}x {})\n",
+                "  timed at {}, {} thread{}: {name} {} | naive {} (speedup {}x) | {} {} ({:.2}x {})\n",
                 t.label,
                 t.threads,
                 if t.threads == 1 { "" } else { "s" },
@@ -157,9 +157,9 @@ pub fn render_check(report: &Report) -> String {
                 ),
                 None => format!("  goal {goal}: not judged (timed at another size or thread count)\n"),
             };
-            // The two medians' own noise: a ratio nearer the goal than that can land either side
-            // of it from one run to the next.
-            let noise = t.exercise.spread().max(t.reference.spread()) / 2.0;
+            // The ratio's own noise: nearer the goal than that, it can land either side of it from
+            // one run to the next.
+            let noise = t.ratio_noise();
             if report.goal_met().is_some() && (t.ratio() / e.goal.ratio - 1.0).abs() < noise {
                 out += &format!(
                     "  note: that is within this run's noise (±{:.0}%) of the goal: run it again, or give \
