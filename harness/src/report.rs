@@ -398,11 +398,11 @@ pub fn render(record: &Record) -> String {
     out
 }
 
-fn indent(text: &str) -> String {
+pub(crate) fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
 }
 
-fn format_seconds(s: f64) -> String {
+pub(crate) fn format_seconds(s: f64) -> String {
     match s {
         s if s >= 1.0 => format!("{s:.2} s"),
         s if s >= 1e-3 => format!("{:.2} ms", s * 1e3),
@@ -419,7 +419,7 @@ fn format_bytes(bytes: u64) -> String {
     }
 }
 
-fn format_ratio(r: f64) -> String {
+pub(crate) fn format_ratio(r: f64) -> String {
     if r >= 10.0 { format!("{r:.0}") } else { format!("{r:.2}") }
 }
 

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{CheckArgs, StatusArgs};
 use crate::checker::{self, Correct, Failure, Timing};
 use crate::exercises::{self, Exercise};
+use crate::report::{format_ratio, format_seconds, indent};
 
 /// When to time an exercise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,10 +96,6 @@ fn state(report: &Report) -> &'static str {
 /// baseline itself: most likely its new code is not called yet.
 const BASELINE_SPEED: std::ops::Range<f64> = 0.85..1.18;
 
-fn indent(text: &str, by: &str) -> String {
-    text.lines().map(|l| format!("{by}{l}")).collect::<Vec<_>>().join("\n")
-}
-
 /// What `cargo lab check` prints for one exercise.
 pub fn render_check(report: &Report) -> String {
     let e = &report.exercise;
@@ -111,7 +108,7 @@ pub fn render_check(report: &Report) -> String {
         Err(failure) => Some(failure),
     };
     if let Some(failure) = failure {
-        out += &format!("  {}:\n{}\n", failure.headline(), indent(&failure.error, "    "));
+        out += &format!("  {}:\n{}\n", failure.headline(), indent(&failure.error));
         out += &format!("  {}\n", failure.pattern());
         out += &format!(
             "  not timed: a wrong kernel's speed means nothing. Fix it and run `cargo lab check {}` again \
@@ -130,7 +127,7 @@ pub fn render_check(report: &Report) -> String {
             );
         }
         None => out += &format!("  not timed (goal: {goal})\n"),
-        Some(Err(error)) => out += &format!("  timing failed: {}\n", indent(error, "    ").trim_start()),
+        Some(Err(error)) => out += &format!("  timing failed: {}\n", indent(error).trim_start()),
         Some(Ok(t)) => {
             let name = e.lab.variants()[e.variant].name;
             out += &format!(
@@ -138,11 +135,11 @@ pub fn render_check(report: &Report) -> String {
                 t.label,
                 t.threads,
                 if t.threads == 1 { "" } else { "s" },
-                seconds(t.exercise.median),
-                seconds(t.naive.median),
-                ratio(t.speedup()),
+                format_seconds(t.exercise.median),
+                format_seconds(t.naive.median),
+                format_ratio(t.speedup()),
                 e.reference,
-                seconds(t.reference.median),
+                format_seconds(t.reference.median),
                 t.ratio(),
                 e.reference
             );
@@ -183,18 +180,6 @@ pub fn render_check(report: &Report) -> String {
     out
 }
 
-fn seconds(s: f64) -> String {
-    match s {
-        s if s >= 1.0 => format!("{s:.2} s"),
-        s if s >= 1e-3 => format!("{:.2} ms", s * 1e3),
-        s => format!("{:.1} µs", s * 1e6),
-    }
-}
-
-fn ratio(r: f64) -> String {
-    if r >= 10.0 { format!("{r:.0}") } else { format!("{r:.2}") }
-}
-
 /// The `cargo lab status` table.
 pub fn render_status(reports: &[Report]) -> String {
     let mut table = Table::new();
@@ -207,12 +192,12 @@ pub fn render_status(reports: &[Report]) -> String {
         let correct = match &r.correctness {
             Ok(c) => format!("yes ({} shapes)", c.shapes),
             Err(failure) => {
-                failures.push(format!("{} {}:\n{}", e.id(), failure.headline(), indent(&failure.error, "    ")));
+                failures.push(format!("{} {}:\n{}", e.id(), failure.headline(), indent(&failure.error)));
                 format!("FAILED on {}", failure.shape.size)
             }
         };
         let (speedup, vs_ref) = match &r.timing {
-            Some(Ok(t)) => (format!("{}x", ratio(t.speedup())), format!("{:.2}x {}", t.ratio(), e.reference)),
+            Some(Ok(t)) => (format!("{}x", format_ratio(t.speedup())), format!("{:.2}x {}", t.ratio(), e.reference)),
             Some(Err(_)) => ("failed".into(), "-".into()),
             None => ("-".into(), "-".into()),
         };
