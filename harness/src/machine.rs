@@ -71,8 +71,8 @@ impl Machine {
 
     pub fn describe(&self) -> String {
         format!(
-            "CPU: {} | SIMD: {} | threads: {} | measured f32 FMA peak: {:.0} GFLOP/s per core, {:.0} on {} core{} \
-             (probed again every round)",
+            "CPU: {} | SIMD: {} | threads: {} | f32 FMA peak at start-up: {:.0} GFLOP/s per core, {:.0} on {} core{} \
+             (probed again every round: each table divides by the best probe so far)",
             self.cpu,
             self.simd_level,
             self.threads,

@@ -14,9 +14,11 @@
 //!         about scaling, and a slow serial loop scales just as well while staying slow.
 //!         Check: `cargo lab check kmeans your-parallel`
 //! TODO 2. Compute the inertia with a parallel `sum()` and run it in pools of 1, 2 and 3 threads:
-//!         do the bits of the inertia agree? Why not? (`../tests.rs` compares them for the
-//!         reference in `labels_and_inertia_are_the_same_bits_on_any_number_of_threads`: point a
-//!         copy of that test at `exercises::parallel::assign`.)
+//!         do the bits of the inertia agree? (`../tests.rs` compares them for the reference in
+//!         `labels_and_inertia_are_the_same_bits_on_any_number_of_threads`: point a copy of that
+//!         test at `exercises::parallel::assign`.) Summed in f64, f32 distances often add up
+//!         exactly and the bits agree by luck (a learner's five shapes all did); sum in f32
+//!         once to see the order show. The bits must not depend on luck: TODO 3 fixes the order.
 //!         Check: `cargo lab check kmeans your-parallel` (its oracle accepts any inertia within
 //!         the error bounds, so the bits are for your copy of the test to compare)
 //! TODO 3. Give each chunk its own slot for its sum (`chunk_inertia`), then add the slots in

@@ -4,12 +4,15 @@
 //! for the previous addition (a 3-4 cycle dependency chain), and a default x86-64 build is not
 //! allowed the AVX instructions that would do 8 or 16 coordinates at once. Here the kernel is
 //! written once over [`F32Vec`] and dispatched at run time to AVX-512, AVX2+FMA or portable code:
-//! per step, one load of the query and of the point, a subtract and a fused multiply-add, into
-//! two independent accumulators, and one horizontal sum per point at the end.
+//! per step, one load of the query and of each point, a subtract and a fused multiply-add into
+//! that point's accumulator, and one horizontal sum per point at the end.
 //!
-//! Four points share each load of the query (one pass over q for four distances), and the
-//! threshold test `distance ≤ k-th best so far` is written out in the hot loop: almost every
-//! point fails it, so the heap code stays out of the loop's way (it is not even inlined).
+//! Four points share each load of the query (one pass over q for four distances: four
+//! independent accumulator chains, and a quarter of the query loads), and the threshold test
+//! `distance ≤ k-th best so far` is written out in the hot loop: almost every point fails it, so
+//! the heap code stays out of the loop's way (it is not even inlined). `TopK::push` makes the same
+//! test first, so the explicit test saves a call, not a sift: a learner's run measured no
+//! difference with and without it at n = 20000, d = 64.
 
 use std::ops::Range;
 
