@@ -220,7 +220,7 @@ impl Timing {
     /// The reference's time over the exercise's (above 1, the exercise is faster): the median of
     /// the round-by-round ratios, which a busy machine disturbs far less than either median.
     pub fn ratio(&self) -> f64 {
-        self.exercise.paired_ratio(&self.reference).map_or(self.reference.median / self.exercise.median, |r| r.median)
+        self.exercise.ratio_to(&self.reference)
     }
 
     /// How much [`Timing::ratio`] moved between rounds: half the interquartile range of the
@@ -234,7 +234,7 @@ impl Timing {
 
     /// The baseline's time over the exercise's, round by round as [`Timing::ratio`].
     pub fn speedup(&self) -> f64 {
-        self.exercise.paired_ratio(&self.naive).map_or(self.naive.median / self.exercise.median, |r| r.median)
+        self.exercise.ratio_to(&self.naive)
     }
 
     /// The widest interquartile spread of the three, relative to the median.
@@ -256,13 +256,9 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
     let mut machine = Machine::probe(&pool);
-    let budget = Budget {
-        call_limit: Duration::from_secs_f64((seconds / 2.0).max(0.25)),
-        per_variant: Duration::from_secs_f64(seconds),
-        min_sample: Duration::from_millis(5),
-        min_rounds: 5,
-        max_rounds: 100,
-    };
+    // `cargo lab bench`'s budget, with shorter samples and fewer rounds: a check is a quick loop.
+    let budget =
+        Budget { min_sample: Duration::from_millis(5), min_rounds: 5, max_rounds: 100, ..Budget::thorough(seconds) };
     let title = format!("{} {}", exercise.id(), case.label());
     let variants = [exercise.variant, naive, reference];
     let outcomes = pool.install(|| measure::measure(&mut *case, &variants, &mut [], &budget, &title, &mut machine));

@@ -208,7 +208,7 @@ pub fn load(workspace: &Path, labs: &[&'static dyn Lab]) -> anyhow::Result<Vec<E
         if let Some(((lab, name), _)) =
             entries.into_iter().find(|((lab, _), _)| asked(lab) || !another_of_this_folder(lab))
         {
-            match registry.iter().find(|l| l.name() == lab) {
+            match registry.iter().find(|l| l.name() == lab && l.folder() == folder) {
                 Some(_) => bail!("{} lists lab {lab} exercise {name}, which the lab does not have", path.display()),
                 None => bail!("{} lists an exercise of lab {lab}, which is not a lab of this folder", path.display()),
             }

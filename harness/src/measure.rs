@@ -108,6 +108,12 @@ impl Stats {
         Stats { median: at(0.5), p25: at(0.25), p75: at(0.75), min: seconds[0], samples: seconds.len(), in_order }
     }
 
+    /// `theirs` time over `self`'s: the median of [`Stats::paired_ratio`] where the samples pair
+    /// up, else the ratio of the two medians.
+    pub fn ratio_to(&self, theirs: &Stats) -> f64 {
+        self.paired_ratio(theirs).map_or(theirs.median / self.median, |ratios| ratios.median)
+    }
+
     /// `theirs` time over `self`'s, round by round, and the statistics of those ratios: both ran in
     /// each round, so a slow patch of the machine slows both and mostly cancels out of the ratio,
     /// which the ratio of two medians does not do. None without paired samples.

@@ -5,7 +5,7 @@ use perflab_labs::{Case, Lab, Role, Variant};
 use serde::Serialize;
 
 use crate::machine::Machine;
-use crate::measure::{Outcome, Stats};
+use crate::measure::Outcome;
 
 /// Above this interquartile spread, a measurement is flagged as noisy.
 pub const NOISY_SPREAD: f64 = 0.10;
@@ -132,10 +132,6 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
             _ => None,
         })
     };
-    // Their time over ours, round by round (both ran in every round, so what slowed the machine
-    // in one round slowed both), else the ratio of the medians.
-    let ratio =
-        |ours: &Stats, theirs: &Stats| ours.paired_ratio(theirs).map_or(theirs.median / ours.median, |r| r.median);
     let naive =
         variants.iter().find(|row| row.variant.role == Role::Baseline).and_then(|row| stats_of(row.variant.name));
     let rows = variants
@@ -200,8 +196,10 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, variants: &[Row
                         row.gflops = Some(gflops);
                         row.fraction_of_peak = Some(gflops / machine.peak_for(info.parallel));
                     }
-                    row.speedup_vs_naive = naive.map(|theirs| ratio(stats, theirs));
-                    row.ratio_vs_reference = reference.and_then(stats_of).map(|theirs| ratio(stats, theirs));
+                    // Round by round: both ran in every round, so what slowed the machine in one
+                    // round slowed both (`Stats::ratio_to`).
+                    row.speedup_vs_naive = naive.map(|theirs| stats.ratio_to(theirs));
+                    row.ratio_vs_reference = reference.and_then(stats_of).map(|theirs| stats.ratio_to(theirs));
                     row.allocs_per_call = allocs.map(|a| a.blocks);
                     row.alloc_bytes_per_call = allocs.map(|a| a.bytes);
                     row.peak_heap_bytes = allocs.map(|a| a.peak_bytes);

@@ -38,12 +38,12 @@ impl SimdLevel {
         }
     }
 
+    /// Every level, narrowest first.
+    pub const ALL: [SimdLevel; 3] = [SimdLevel::Scalar, SimdLevel::Avx2Fma, SimdLevel::Avx512];
+
     /// Every level this CPU can run, narrowest first (tests run each one).
     pub fn available() -> Vec<SimdLevel> {
-        [SimdLevel::Scalar, SimdLevel::Avx2Fma, SimdLevel::Avx512]
-            .into_iter()
-            .filter(|level| *level <= detected())
-            .collect()
+        SimdLevel::ALL.into_iter().filter(|level| *level <= detected()).collect()
     }
 
     fn parse(name: &str) -> Option<SimdLevel> {
@@ -100,7 +100,7 @@ pub fn force_level(level: Option<SimdLevel>) -> Option<SimdLevel> {
 }
 
 fn decode(code: u8) -> Option<SimdLevel> {
-    [SimdLevel::Scalar, SimdLevel::Avx2Fma, SimdLevel::Avx512].get(usize::from(code).checked_sub(1)?).copied()
+    SimdLevel::ALL.get(usize::from(code).checked_sub(1)?).copied()
 }
 
 /// The level the SIMD kernels use: the detected one, or a narrower one asked for with

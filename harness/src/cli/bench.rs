@@ -63,12 +63,11 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
     let pool = thread_pool(common.threads)?;
     // The exercises' goals, for a note under each table (none outside the workspace).
     let labs: Vec<&'static dyn Lab> = jobs.iter().map(|job| job.lab).collect();
-    let workspace = exercises::workspace().ok();
-    let goals = match exercises::workspace().and_then(|w| exercises::load(&w, &labs)) {
-        Ok(goals) => goals,
+    let (workspace, goals) = match exercises::workspace().and_then(|w| exercises::load(&w, &labs).map(|g| (w, g))) {
+        Ok((workspace, goals)) => (Some(workspace), goals),
         Err(error) => {
             eprintln!("note: no exercise goals in this run's notes: {error:#}");
-            Vec::new()
+            (None, Vec::new())
         }
     };
 

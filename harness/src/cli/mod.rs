@@ -73,7 +73,8 @@ sizes and random sizes, at every SIMD level this CPU has, in pools of 3 threads 
 exercise). The first failure is printed alone, with the size, what was expected, what came back and the \
 bound. A correct exercise is then timed beside the baseline and its reference at its goal's size and \
 threads, and the goal (a ratio to the reference, from labs/<lab>/exercises/exercises.toml) is judged.\n\n\
-An exercise still as shipped is validated but not timed (it calls the baseline).\n\n\
+One exercise named alone is timed even as shipped (your starting point); checking a lab's or every \
+exercise times only the edited ones.\n\n\
 Examples:\n  cargo lab check matmul your-simd\n  cargo lab check matmul simd        (the rung's name works too)\n  \
 cargo lab check your-hamerly       (the lab may be left out when only one lab has the exercise)\n  \
 cargo lab check knn                every exercise of a lab\n  cargo lab check                    every exercise")]

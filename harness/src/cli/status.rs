@@ -46,6 +46,11 @@ pub struct Report {
 }
 
 impl Report {
+    /// Whether the exercise was wrong, or its timing could not be done: what makes the exit code 1.
+    pub fn failed(&self) -> bool {
+        self.correctness.is_err() || matches!(self.timing, Some(Err(_)))
+    }
+
     /// The goal's verdict: None when it was not judged.
     pub fn goal_met(&self) -> Option<bool> {
         match &self.timing {
@@ -256,13 +261,13 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         seconds: args.seconds,
         seed: args.seed,
     };
-    let mut failed = 0;
+    let mut failed = false;
     for exercise in &chosen {
         let report = check_one(exercise, &workspace, &options);
-        failed += usize::from(report.correctness.is_err() || matches!(report.timing, Some(Err(_))));
+        failed |= report.failed();
         println!("{}", render_check(&report));
     }
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
@@ -276,6 +281,6 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     };
     let reports: Vec<Report> = all.iter().map(|e| check_one(e, &workspace, &options)).collect();
     print!("{}", render_status(&reports));
-    let failed = reports.iter().any(|r| r.correctness.is_err() || matches!(r.timing, Some(Err(_))));
+    let failed = reports.iter().any(Report::failed);
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
