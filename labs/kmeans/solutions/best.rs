@@ -23,7 +23,7 @@
 use std::marker::PhantomData;
 use std::ops::Range;
 
-use crate::gemm::buffers::{AlignedBuffer, Pool};
+use crate::gemm::buffers::{AlignedBuffer, BufferPool, Pool};
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
 use crate::gemm::transpose::transpose_blocks_centred;
 use crate::kmeans::{Answer, Inputs, Shape, assign_in_chunks};
@@ -35,7 +35,7 @@ use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispat
 /// A call's centre, packed centroids and their scaled norms.
 static CENTROIDS: Pool<AlignedBuffer> = Pool::new();
 /// A task's packed sliver of points, the points' norms, limits and best distances.
-static SLIVER: Pool<AlignedBuffer> = Pool::new();
+static SLIVER: BufferPool = BufferPool::new();
 
 pub fn assign(inputs: &Inputs, answer: &mut Answer) {
     assign_at(simd_level(), inputs, answer);
@@ -83,15 +83,12 @@ const FEW_CENTROIDS: usize = 16;
 fn few_centroids(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
     let d = inputs.shape.d;
     assign_in_chunks(answer, runner_up, |first, labels, distances, runner_up| {
-        SLIVER.with(|buffer| {
-            let block = buffer.slice(FEW_LANES_MAX * d + 3 * FEW_LANES_MAX + d);
-            match runner_up {
-                None => {
-                    dispatch(level, Few::<false> { level, inputs, first, block, labels, distances, runner_up: &mut [] })
-                }
-                Some(runner_up) => {
-                    dispatch(level, Few::<true> { level, inputs, first, block, labels, distances, runner_up })
-                }
+        SLIVER.with_slice(FEW_LANES_MAX * d + 3 * FEW_LANES_MAX + d, |block| match runner_up {
+            None => {
+                dispatch(level, Few::<false> { level, inputs, first, block, labels, distances, runner_up: &mut [] })
+            }
+            Some(runner_up) => {
+                dispatch(level, Few::<true> { level, inputs, first, block, labels, distances, runner_up })
             }
         });
     });
@@ -220,8 +217,7 @@ impl WithMicroKernel for Assign<'_, '_, '_> {
             pack_centroids::<K>(inputs, centre, packed, norms);
             let centroids = Packed { centre, centroids: packed, norms };
             assign_in_chunks(answer, runner_up, |first, labels, distances, runner_up| {
-                SLIVER.with(|buffer| {
-                    let scratch = buffer.slice(K::NR * d + 4 * K::NR);
+                SLIVER.with_slice(K::NR * d + 4 * K::NR, |scratch| {
                     let (sliver, lanes) = scratch.split_at_mut(K::NR * d);
                     let centroids = &centroids;
                     let task = Chunk::<K> {

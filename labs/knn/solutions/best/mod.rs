@@ -26,7 +26,7 @@ use std::marker::PhantomData;
 
 use rayon::prelude::*;
 
-use crate::gemm::buffers::{AlignedBuffer, Pool};
+use crate::gemm::buffers::{AlignedBuffer, BufferPool, Pool};
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
 use crate::gemm::transpose::transpose_blocks_centred;
 use crate::knn::exact::{self, query_threshold};
@@ -155,7 +155,7 @@ struct Search<'i, 'a, 'b> {
 /// A call's packed queries, their norms and the centre.
 static QUERIES: Pool<AlignedBuffer> = Pool::new();
 /// A task's packed sliver of points, its norms and its queries' limits.
-static SLIVER: Pool<AlignedBuffer> = Pool::new();
+static SLIVER: BufferPool = BufferPool::new();
 /// A call's partial lists: (distances, indices), slice by slice.
 static PARTIAL: Pool<(Vec<f32>, Vec<u32>)> = Pool::new();
 
@@ -213,9 +213,8 @@ unsafe fn search<K: MicroKernel>(
                 for (distances, indices) in distances.chunks_exact_mut(k).zip(indices.chunks_exact_mut(k)) {
                     TopK::new(distances, indices);
                 }
-                SLIVER.with(|buffer| {
+                SLIVER.with_slice(K::NR * inputs.shape.d + K::NR + rows.len(), |scratch| {
                     let d = inputs.shape.d;
-                    let scratch = buffer.slice(K::NR * d + K::NR + rows.len());
                     let (sliver, rest) = scratch.split_at_mut(K::NR * d);
                     let (norms, limits) = rest.split_at_mut(K::NR);
                     let task = Task::<K> {

@@ -16,8 +16,9 @@
 //!
 //! Packing copies each block once into the exact order the micro-kernel reads it, so its loads
 //! are unit-stride, aligned, and never cross a page or alias in the cache, and the edges are
-//! zero-padded so the kernel never needs a remainder case. The packing buffers are kept per
-//! thread and reused, so a call allocates nothing once warm.
+//! zero-padded so the kernel never needs a remainder case. The packing buffers come from pools
+//! shared by every thread (`gemm::buffers::BufferPool`), so a warm call allocates nothing
+//! whichever worker runs which band.
 //!
 //! Parallelism: each thread multiplies its own band of rows of A by all of B. Every thread packs
 //! B for itself, k·n copies against (m / threads)·k·n multiply-adds, a relative cost of
@@ -26,8 +27,9 @@
 
 use rayon::prelude::*;
 
+use crate::gemm::buffers::BufferPool;
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
-use crate::gemm::{Block, MatRef, buffers, pack};
+use crate::gemm::{Block, MatRef, pack};
 use crate::matmul::{Operands, Shape};
 use crate::simd::{self, SimdLevel, WithMicroKernel};
 
@@ -93,6 +95,11 @@ fn rows_per_band<K: MicroKernel>(m: usize, threads: usize) -> usize {
     m.div_ceil(K::MR).div_ceil(threads.max(1)) * K::MR
 }
 
+/// Packed blocks of A (MC × KC, kept in L2), one per running band.
+static A_BLOCKS: BufferPool = BufferPool::new();
+/// Packed panels of B (KC × NC, kept in L2/L3), one per running band.
+static B_PANELS: BufferPool = BufferPool::new();
+
 /// The five-loop nest on one thread.
 ///
 /// # Safety
@@ -105,11 +112,11 @@ unsafe fn gemm_serial<K: MicroKernel>(shape: Shape, a: &[f32], b: &[f32], c: &mu
         for pc in (0..k).step_by(K::KC) {
             let kc = K::KC.min(k - pc);
             let panel = Block { ic: 0, mc: m, pc, kc, jc, nc };
-            buffers::with_b_panel(kc * nc.next_multiple_of(K::NR), |b_panel| {
+            B_PANELS.with_slice(kc * nc.next_multiple_of(K::NR), |b_panel| {
                 pack::pack_b(b, &panel, K::NR, b_panel);
                 for ic in (0..m).step_by(K::MC) {
                     let block = Block { ic, mc: K::MC.min(m - ic), ..panel };
-                    buffers::with_a_block(kc * block.mc.next_multiple_of(K::MR), |a_block| {
+                    A_BLOCKS.with_slice(kc * block.mc.next_multiple_of(K::MR), |a_block| {
                         pack::pack_a(a, &block, K::MR, a_block);
                         // SAFETY: our caller's contract.
                         unsafe { macro_kernel::<K>(&block, a_block, b_panel, &mut c[ic * n..], n) };
