@@ -205,6 +205,11 @@ pub trait Lab: Sync {
     }
 }
 
+/// Multiplies every value by `factor` (for [`Case::scale_inputs`]).
+pub fn scale(values: &mut [f32], factor: f32) {
+    values.iter_mut().for_each(|x| *x *= factor);
+}
+
 /// One prepared input of a lab, on which every variant runs.
 pub trait Case: Send {
     /// The size, as printed and recorded (`1024x1024x1024`).
@@ -217,6 +222,10 @@ pub trait Case: Send {
     /// baselines too slow to run whole; returns the fraction actually used (1.0 = all of it).
     /// Time per call scales linearly with it; reports say when it is below 1.
     fn limit(&mut self, variant: usize, fraction: f64) -> f64;
+    /// Multiplies every input value by `factor`, then applies the lab's input contract (what
+    /// its checked entry point refuses, as that entry point's message): how the tests feed
+    /// every variant magnitudes from 1e-30 to 3e38.
+    fn scale_inputs(&mut self, factor: f32) -> Result<(), String>;
     /// One call of `variant` (by index into [`Lab::variants`]): the thing that is timed.
     fn run(&mut self, variant: usize);
     /// Fills the output with junk, runs `variant` once on the very input that will be timed,

@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use super::Inputs;
-use crate::knn::check::{relative_bound, true_distance};
+use crate::knn::check::{Bound, true_distance};
 
 /// Up to this many point × centroid × coordinate operations, every point's label is checked.
 const EXACT_LIMIT: f64 = 5e7;
@@ -30,7 +30,7 @@ pub struct Returned<'a> {
 /// Ok: how the assignment was checked; Err: the first wrong point (or the inertia), explained.
 pub fn check(inputs: &Inputs, returned: &Returned) -> Result<String, String> {
     let shape = inputs.shape;
-    let bound = relative_bound(shape.d);
+    let bound = Bound::of(shape.d);
     let true_distances: Vec<f64> = (0..shape.n)
         .into_par_iter()
         .map(|i| {
@@ -43,11 +43,11 @@ pub fn check(inputs: &Inputs, returned: &Returned) -> Result<String, String> {
         if label as usize >= shape.k {
             return Err(format!("point {i}: label {label} is not a centroid (k = {})", shape.k));
         }
-        let within = (got as f64 - exact).abs() <= bound * exact; // false for NaN
+        let within = (got as f64 - exact).abs() <= bound.at(exact); // false for NaN
         if !within {
             return Err(format!(
                 "point {i}: distance {got:e} to its centroid {label}, but the true distance is {exact:e} (bound ±{:.1e})",
-                bound * exact
+                bound.at(exact)
             ));
         }
     }
@@ -58,7 +58,8 @@ pub fn check(inputs: &Inputs, returned: &Returned) -> Result<String, String> {
     }
     if let Some(inertia) = returned.inertia {
         let total: f64 = true_distances.iter().sum();
-        let allowed = bound * total + (shape.n as f64 + 1.0) * f64::EPSILON * total;
+        let allowed =
+            bound.relative * total + shape.n as f64 * bound.absolute + (shape.n as f64 + 1.0) * f64::EPSILON * total;
         let within = (inertia - total).abs() <= allowed; // false for NaN
         if !within {
             return Err(format!(
@@ -87,7 +88,7 @@ fn points_to_search(inputs: &Inputs) -> Vec<usize> {
 }
 
 /// Why `label` is not (within the bounds) point i's nearest centroid, or None if it is.
-fn nearest_is_wrong(inputs: &Inputs, label: u32, i: usize, bound: f64) -> Option<String> {
+fn nearest_is_wrong(inputs: &Inputs, label: u32, i: usize, bound: Bound) -> Option<String> {
     let point = inputs.point(i);
     let (mut nearest, mut nearest_distance) = (0, f64::INFINITY);
     for c in 0..inputs.shape.k {
@@ -97,12 +98,12 @@ fn nearest_is_wrong(inputs: &Inputs, label: u32, i: usize, bound: f64) -> Option
         }
     }
     let given = true_distance(point, inputs.centroid(label as usize));
-    let tie = given * (1.0 - bound) <= nearest_distance * (1.0 + bound);
+    let tie = given - bound.at(given) <= nearest_distance + bound.at(nearest_distance);
     (!tie).then(|| {
         format!(
             "point {i}: label {label} at true distance {given:e}, but centroid {nearest} is nearer at {nearest_distance:e} \
              (more than the error bound ±{:.1e} apart)",
-            bound * given
+            bound.at(given)
         )
     })
 }

@@ -35,7 +35,7 @@ use rayon::prelude::*;
 pub use lab::{DataSet, Kmeans, generate, parse_size};
 
 use crate::gemm::buffers::Pool;
-use crate::input_error::{InputError, ensure_finite};
+use crate::input_error::{InputError, ensure_in_range};
 use crate::lab::Variant;
 
 /// The sizes of one assignment: n points and k centroids of d coordinates.
@@ -58,7 +58,7 @@ impl Shape {
         if d == 0 {
             return Err(KmeansError::NoCoordinates);
         }
-        if k == 0 || k > n.max(1) || k > u32::MAX as usize {
+        if k == 0 || k > n || k > u32::MAX as usize {
             return Err(KmeansError::BadK { k, n, k_is: "centroids", n_is: "points" });
         }
         let len = |rows: usize| rows.checked_mul(d).ok_or(KmeansError::TooLarge { shape: *self });
@@ -148,8 +148,8 @@ pub fn variants() -> Vec<Variant<Kernel>> {
 /// The checked entry point: validates sizes, lengths and finiteness, then runs `kernel`.
 pub fn assign(kernel: Kernel, inputs: &Inputs, answer: &mut Answer) -> Result<(), KmeansError> {
     inputs.shape.check(inputs, answer)?;
-    ensure_finite("points", inputs.points, inputs.shape.d)?;
-    ensure_finite("centroids", inputs.centroids, inputs.shape.d)?;
+    ensure_in_range("points", inputs.points, inputs.shape.d)?;
+    ensure_in_range("centroids", inputs.centroids, inputs.shape.d)?;
     kernel(inputs, answer);
     Ok(())
 }

@@ -127,6 +127,14 @@ fn the_checked_entry_point_refuses_bad_input_with_a_clear_error() {
     let error = attempt(shape, &poisoned, &owned.centroids).unwrap_err();
     assert!(error.contains("points hold NaN at row 2, coordinate 1"), "{error}");
     assert_eq!(attempt(shape, &owned.points, &owned.centroids), Ok(()));
+    // k > n is refused whatever n is, n = 0 included (k = 1 centroid for no points).
+    let empty = attempt(Shape { n: 0, ..shape }, &[], &owned.centroids).unwrap_err();
+    assert!(empty.contains("between 1 and the 0 points"), "{empty}");
+    // A point too far out for f32 squared distances (it made `blocked` panic).
+    let mut far = owned.points.clone();
+    far[2] = 3e19;
+    let error = attempt(shape, &far, &owned.centroids).unwrap_err();
+    assert!(error.contains("points: row 1 has norm 3.000e19"), "{error}");
 }
 
 #[test]

@@ -40,6 +40,35 @@ pub fn relative_bound(d: usize) -> f64 {
     ju / (1.0 - ju)
 }
 
+/// A squared distance's error bound: relative, plus the absolute error of underflow.
+#[derive(Clone, Copy, Debug)]
+pub struct Bound {
+    pub relative: f64,
+    pub absolute: f64,
+}
+
+impl Bound {
+    /// The bound of a d-coordinate squared distance computed in f32.
+    pub fn of(d: usize) -> Bound {
+        Bound { relative: relative_bound(d), absolute: underflow_bound(d) }
+    }
+
+    /// How far a computed distance may be from the true distance `exact`.
+    pub fn at(&self, exact: f64) -> f64 {
+        self.relative * exact + self.absolute
+    }
+}
+
+/// The absolute error that underflow can add to a d-coordinate squared distance in f32, beside
+/// the relative [`relative_bound`]: a product or fused multiply-add whose result is below f32's
+/// normal range is rounded to a multiple of the smallest subnormal, 2⁻¹⁴⁹, so it may be off by
+/// half of that (sums of subnormals are exact). Each distance form makes at most 4d + 12 such
+/// roundings (direct: d; expanded: three dot products plus the combination). At 1e-30 per
+/// coordinate every square is 1e-60 and rounds to 0: the error is all underflow.
+pub fn underflow_bound(d: usize) -> f64 {
+    (4 * d + 12) as f64 * f64::from(f32::from_bits(1))
+}
+
 /// ‖a − b‖² in f64: exact differences of f32 values, products and sums a billion times finer
 /// than f32's.
 pub fn true_distance(a: &[f32], b: &[f32]) -> f64 {
@@ -96,7 +125,7 @@ impl Oracle {
         let missing: Vec<usize> = complete.iter().copied().filter(|q| !self.truths.contains_key(q)).collect();
         let computed: Vec<(usize, Truth)> = missing.into_par_iter().map(|q| (q, Truth::of(inputs, q))).collect();
         self.truths.extend(computed);
-        let bound = relative_bound(shape.d);
+        let bound = Bound::of(shape.d);
         let mut sampled = complete.iter().peekable();
         for q in 0..shape.m {
             let with_truth = sampled.next_if_eq(&&q).is_some();
@@ -139,7 +168,7 @@ fn check_query(
     returned: &Returned,
     q: usize,
     truth: Option<&Truth>,
-    bound: f64,
+    Bound { relative: bound, absolute }: Bound,
 ) -> Result<(), String> {
     let (n, k) = (inputs.shape.n, inputs.shape.k);
     let indices = &returned.indices[q * k..][..k];
@@ -155,17 +184,17 @@ fn check_query(
     let query = inputs.query(q);
     let true_distances: Vec<f64> = indices.iter().map(|&i| true_distance(query, inputs.point(i as usize))).collect();
     for (slot, ((&i, &got), &exact)) in indices.iter().zip(distances).zip(&true_distances).enumerate() {
-        let within = (got as f64 - exact).abs() <= bound * exact; // false for NaN
+        let within = (got as f64 - exact).abs() <= bound * exact + absolute; // false for NaN
         if !within {
             return Err(format!(
                 "neighbour {slot} (point {i}): distance {got:e}, true {exact:e}, bound ±{:.1e}",
-                bound * exact
+                bound * exact + absolute
             ));
         }
     }
     for slot in 1..k {
         let (before, after) = (true_distances[slot - 1], true_distances[slot]);
-        let out_of_order = before > after * (1.0 + bound) + before * bound;
+        let out_of_order = before > after * (1.0 + bound) + before * bound + 2.0 * absolute;
         let tie_out_of_order = before == after && indices[slot - 1] > indices[slot];
         if out_of_order || tie_out_of_order {
             return Err(format!(
@@ -179,7 +208,7 @@ fn check_query(
     if let Some(truth) = truth {
         let kth = truth.kth();
         for &(point, distance) in &truth.nearest {
-            let clearly_closer = distance * (1.0 + bound) < kth * (1.0 - bound);
+            let clearly_closer = distance * (1.0 + bound) + absolute < kth * (1.0 - bound) - absolute;
             if clearly_closer && seen.binary_search(&point).is_err() {
                 return Err(format!(
                     "point {point} (true distance {distance:e}) is missing: it is closer than the true \

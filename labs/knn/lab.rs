@@ -252,6 +252,16 @@ impl KnnCase {
 }
 
 impl Case for KnnCase {
+    fn scale_inputs(&mut self, factor: f32) -> Result<(), String> {
+        crate::lab::scale(&mut self.train, factor);
+        crate::lab::scale(&mut self.queries, factor);
+        self.oracle = Oracle::default();
+        let d = self.shape.d;
+        super::ensure_in_range::<Shape>("training points", &self.train, d)
+            .and_then(|()| super::ensure_in_range("queries", &self.queries, d))
+            .map_err(|e| e.to_string())
+    }
+
     fn label(&self) -> String {
         label_of(&self.shape, self.data)
     }

@@ -32,7 +32,7 @@ pub use lab::{DataSet, Knn, generate, parse_size};
 
 use std::fmt;
 
-use crate::input_error::{InputError, ensure_finite};
+use crate::input_error::{InputError, ensure_in_range};
 use crate::lab::Variant;
 
 /// The sizes of one search: n training points of d coordinates, m queries, k neighbours each.
@@ -175,8 +175,8 @@ pub fn variants() -> Vec<Variant<Kernel>> {
 /// m = 0 is an empty answer.
 pub fn search(kernel: Kernel, inputs: &Inputs, answer: &mut Answer) -> Result<(), KnnError> {
     inputs.shape.check(inputs, answer)?;
-    ensure_finite("training points", inputs.train, inputs.shape.d)?;
-    ensure_finite("queries", inputs.queries, inputs.shape.d)?;
+    ensure_in_range("training points", inputs.train, inputs.shape.d)?;
+    ensure_in_range("queries", inputs.queries, inputs.shape.d)?;
     kernel(inputs, answer);
     Ok(())
 }

@@ -69,6 +69,23 @@ fn the_checked_entry_point_refuses_bad_input_with_a_clear_error() {
     assert_eq!(attempt(Shape { m: 0, ..shape }, train, labels, &[]), Ok(()), "m = 0 is an empty answer");
 }
 
+/// A finite query whose squared norm overflows f32 (it made `blocked` panic with an empty slot
+/// in the vote): refused by the entry point, for every variant, naming the row and its norm.
+#[test]
+fn rows_too_long_for_f32_distances_are_refused_not_answered_with_empty_slots() {
+    let shape = Shape { n: 5, d: 2, m: 1, k: 1 };
+    let train: Vec<f32> = (0..10).map(|i| i as f32).collect();
+    let (labels, queries) = ([0, 1, 0, 1, 0], [2e19f32, 2e19]);
+    for variant in variants() {
+        let Ok(kernel) = variant.kernel else { continue };
+        let (mut i, mut dist, mut c) = ([0u32], [0.0f32], [0u32]);
+        let inputs = Inputs { shape, train: &train, labels: &labels, queries: &queries };
+        let answer = &mut Answer { indices: &mut i, distances: &mut dist, classes: &mut c };
+        let error = search(kernel, &inputs, answer).unwrap_err().to_string();
+        assert!(error.contains("queries: row 0 has norm 2.828e19"), "{}: {error}", variant.name);
+    }
+}
+
 #[test]
 fn sizes_parse_in_any_order_with_defaults_or_say_what_is_expected() {
     assert_eq!(parse_size("k=5,n=10"), Ok((Shape { n: 10, d: 64, m: 1000, k: 5 }, DataSet::Normal)));

@@ -50,6 +50,14 @@ pub fn gamma(k: usize) -> f64 {
     ku / (1.0 - ku)
 }
 
+/// The absolute error underflow can add to a length-k f32 dot product, beside `γ_k`'s relative
+/// one: a product (or fused multiply-add) below f32's normal range rounds to a multiple of the
+/// smallest subnormal 2⁻¹⁴⁹, off by at most half of it; sums of subnormals are exact. With
+/// entries of 1e-30 every product is 1e-60 and rounds to 0: the error is all underflow.
+pub fn underflow(k: usize) -> f64 {
+    k as f64 * f64::from(f32::from_bits(1))
+}
+
 /// How a result was validated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
@@ -115,7 +123,7 @@ impl fmt::Display for Mismatch {
         }
         writeln!(
             f,
-            "C[{row}, {col}] = {got}, expected {expected} ± {bound:.3e} (bound γ_k·Σ|a||b|, k = {}); \
+            "C[{row}, {col}] = {got}, expected {expected} ± {bound:.3e} (bound γ_k·Σ|a||b| + k·2⁻¹⁴⁹, k = {}); \
              {wrong} of {examined} elements examined are wrong (shape {shape}, checked: {})",
             shape.k, self.method
         )?;
@@ -212,7 +220,9 @@ impl Report {
         self.examined += 1;
         // The f32 bound, plus the f64 oracle's own (tiny) error. Written as `!(x <= bound)` on
         // purpose: NaN compares false, so a NaN in C fails.
-        let bound = gamma(self.shape.k) * abs_sum + 2.0 * self.shape.k as f64 * f64::EPSILON * abs_sum;
+        let bound = gamma(self.shape.k) * abs_sum
+            + 2.0 * self.shape.k as f64 * f64::EPSILON * abs_sum
+            + underflow(self.shape.k);
         let (rows, cols) = (self.map.len(), self.map[0].len());
         let region = &mut self.map[row * rows / self.shape.m.max(1)][col * cols / self.shape.n.max(1)];
         if !((got as f64 - expected).abs() <= bound) {
@@ -326,7 +336,7 @@ fn freivalds_suspects(shape: Shape, a: &[f32], b: &[f32], c: &[f32], rng: &mut S
     (0..m)
         .filter(|&i| {
             let slack = 4.0 * (k + n) as f64 * f64::EPSILON * abs_abx[i];
-            !((cx[i] - abx[i]).abs() <= gamma(k) * abs_abx[i] + slack)
+            !((cx[i] - abx[i]).abs() <= gamma(k) * abs_abx[i] + slack + n as f64 * underflow(k))
         })
         .collect()
 }

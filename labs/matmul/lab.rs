@@ -165,6 +165,12 @@ impl MatmulCase {
 }
 
 impl Case for MatmulCase {
+    fn scale_inputs(&mut self, factor: f32) -> Result<(), String> {
+        crate::lab::scale(&mut self.a, factor);
+        crate::lab::scale(&mut self.b, factor);
+        super::check_values(self.shape, &self.a, &self.b).map_err(|e| e.to_string())
+    }
+
     fn label(&self) -> String {
         self.shape.to_string()
     }

@@ -95,7 +95,15 @@ pub enum MatmulError {
     TooLarge { shape: Shape },
     /// An input holds NaN or infinity, for which no error bound (and so no validation) exists.
     NonFinite { matrix: &'static str, row: usize, col: usize, value: f32 },
+    /// A row of A and a column of B so long that their dot product could overflow f32.
+    TooLong { row: usize, row_norm: f64, col: usize, col_norm: f64 },
 }
+
+/// The largest ‖row of A‖·‖column of B‖ accepted: 2¹²⁴ ≈ 2.1e37. Every partial sum of an element
+/// of C is at most Σ|a|·|b| ≤ that product (Cauchy–Schwarz), in any order of summation, so no
+/// kernel can overflow; the factor of 16 left below f32::MAX covers rounding and the oracle's
+/// bounds. The same rule, in the same words, as the distance labs' row-norm limit.
+pub const MAX_NORM_PRODUCT: f64 = 2.126_764_793_255_865e37; // 2^124
 
 impl fmt::Display for MatmulError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -115,6 +123,12 @@ impl fmt::Display for MatmulError {
             MatmulError::NonFinite { matrix, row, col, value } => {
                 write!(f, "matrix {matrix} holds {value} at row {row}, column {col}: inputs must be finite")
             }
+            MatmulError::TooLong { row, row_norm, col, col_norm } => write!(
+                f,
+                "row {row} of A (norm {row_norm:.3e}) times column {col} of B (norm {col_norm:.3e}) is {:.3e}, \
+                 beyond the {MAX_NORM_PRODUCT:.3e} that keeps every element of C below f32::MAX: scale A or B down",
+                row_norm * col_norm
+            ),
         }
     }
 }
@@ -161,10 +175,43 @@ pub fn variants() -> Vec<Variant<Kernel>> {
 /// The checked entry point: validates lengths and finiteness, then runs `kernel`.
 pub fn multiply(kernel: Kernel, shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), MatmulError> {
     shape.check(a, b, c)?;
-    ensure_finite("A", a, shape.k)?;
-    ensure_finite("B", b, shape.n)?;
+    check_values(shape, a, b)?;
     kernel(shape, a, b, c);
     Ok(())
+}
+
+/// The input contract on values: finite, and no element of C can overflow f32.
+pub fn check_values(shape: Shape, a: &[f32], b: &[f32]) -> Result<(), MatmulError> {
+    ensure_finite("A", a, shape.k)?;
+    ensure_finite("B", b, shape.n)?;
+    ensure_no_overflow(shape, a, b)
+}
+
+/// Refuses A and B when the longest row of A times the longest column of B exceeds
+/// [`MAX_NORM_PRODUCT`] (naming both): a sufficient test for "no element of C overflows", in
+/// O(m·k + k·n) rather than the multiply's O(m·k·n).
+pub fn ensure_no_overflow(shape: Shape, a: &[f32], b: &[f32]) -> Result<(), MatmulError> {
+    let Shape { m, k, n } = shape;
+    if m == 0 || k == 0 || n == 0 {
+        return Ok(());
+    }
+    let square = |x: &f32| f64::from(*x) * f64::from(*x);
+    let row_norms = a.chunks_exact(k).map(|row| row.iter().map(square).sum::<f64>().sqrt());
+    let (row, row_norm) = longest(row_norms);
+    let mut col_squares = vec![0.0f64; n];
+    for b_row in b.chunks_exact(n) {
+        col_squares.iter_mut().zip(b_row).for_each(|(sum, x)| *sum += square(x));
+    }
+    let (col, col_norm) = longest(col_squares.into_iter().map(f64::sqrt));
+    if row_norm * col_norm > MAX_NORM_PRODUCT {
+        return Err(MatmulError::TooLong { row, row_norm, col, col_norm });
+    }
+    Ok(())
+}
+
+/// The index and value of the largest of `norms`.
+fn longest(norms: impl Iterator<Item = f64>) -> (usize, f64) {
+    norms.enumerate().fold((0, 0.0), |best, (i, norm)| if norm > best.1 { (i, norm) } else { best })
 }
 
 fn ensure_finite(matrix: &'static str, data: &[f32], cols: usize) -> Result<(), MatmulError> {

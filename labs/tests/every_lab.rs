@@ -88,3 +88,55 @@ fn malformed_sizes_are_refused_with_the_lab_syntax_not_a_panic() {
         }
     }
 }
+
+/// The input contract on magnitudes, for every variant of every lab: inputs scaled by every power
+/// of ten from 1e-30 to 1e38 (and 3e38, near f32::MAX) are either refused by the lab's checked
+/// entry point with a clear error, or answered within the oracle's bound: never a panic, never
+/// empty slots. Tiny values make squares underflow (the oracles' bounds count that), large ones
+/// would overflow squared distances or dot products (refused).
+#[test]
+fn every_variant_answers_or_refuses_every_magnitude_from_1e_minus_30_to_3e38() {
+    let magnitudes = (-30..=38).map(|e| 10f32.powi(e)).chain([3e38]);
+    let mut failures = Vec::new();
+    for factor in magnitudes {
+        for lab in perflab_labs::all() {
+            let size = lab.allocation_sizes()[0];
+            let mut case = lab.prepare(size, 3).unwrap();
+            if let Err(refusal) = case.scale_inputs(factor) {
+                assert!(
+                    refusal.contains("norm") || refusal.contains("finite"),
+                    "{} at {size} × {factor:e}: refused, but the message does not say why: {refusal}",
+                    lab.name()
+                );
+                continue;
+            }
+            for (v, name) in available(lab) {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case.validate(v)));
+                match outcome {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(error)) => {
+                        failures.push(format!("{} {name} at {size} × {factor:e}: wrong:\n{error}", lab.name()))
+                    }
+                    Err(_) => failures.push(format!("{} {name} at {size} × {factor:e}: panicked", lab.name())),
+                }
+            }
+        }
+    }
+    if !failures.is_empty() {
+        let heads: Vec<_> = failures.iter().map(|f| f.lines().next().unwrap_or_default()).collect();
+        panic!("{} failures:\n{}\nthe first in full:\n{}", failures.len(), heads.join("\n"), failures[0]);
+    }
+}
+
+/// Where the contract's line falls: every lab accepts its inputs scaled by 1e12 and refuses them
+/// scaled by 1e20 (beyond 2⁶⁰ per row, or per product of norms for matmul), naming a row.
+#[test]
+fn the_magnitude_limit_is_the_same_rule_in_every_lab() {
+    for lab in perflab_labs::all() {
+        let size = lab.allocation_sizes()[0];
+        let scaled = |factor: f32| lab.prepare(size, 3).unwrap().scale_inputs(factor);
+        assert_eq!(scaled(1e12), Ok(()), "{} at {size}", lab.name());
+        let refusal = scaled(1e20).expect_err(lab.name());
+        assert!(refusal.contains("row ") && refusal.contains("norm"), "{}: {refusal}", lab.name());
+    }
+}

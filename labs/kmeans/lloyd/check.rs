@@ -11,7 +11,7 @@
 
 use super::Inputs;
 use crate::kmeans::check::{Returned as Assignment, check as check_assignment};
-use crate::knn::check::relative_bound;
+use crate::knn::check::Bound;
 use crate::knn::squared_distance;
 
 /// One Lloyd run, as a variant returned it.
@@ -36,7 +36,7 @@ pub fn check(inputs: &Inputs, previous: &[f32], returned: &Returned) -> Result<S
         Assignment { labels: returned.labels, distances: &distances, inertia: returned.inertia.last().copied() };
     let how = check_assignment(&last, &assigned).map_err(|e| format!("iteration {} (the last): {e}", t - 1))?;
     check_means(inputs, previous, returned)?;
-    check_inertia_falls(shape.d, returned.inertia)?;
+    check_inertia_falls(shape.n, shape.d, returned.inertia)?;
     Ok(format!("last iteration: {how}; centroids against f64 means; inertia falls over {t} iterations"))
 }
 
@@ -82,13 +82,14 @@ fn check_means(inputs: &Inputs, previous: &[f32], returned: &Returned) -> Result
 }
 
 /// Check 3: inertia[t] ≤ inertia[t − 1], beyond the rounding of two sums of computed distances.
-fn check_inertia_falls(d: usize, inertia: &[f64]) -> Result<(), String> {
-    let slack = 4.0 * relative_bound(d);
+fn check_inertia_falls(n: usize, d: usize, inertia: &[f64]) -> Result<(), String> {
+    let bound = Bound::of(d);
+    let (slack, underflow) = (4.0 * bound.relative, 4.0 * n as f64 * bound.absolute);
     if let Some(t) = inertia.iter().position(|x| !x.is_finite()) {
         return Err(format!("inertia of iteration {t} is {}", inertia[t]));
     }
     for t in 1..inertia.len() {
-        if inertia[t] > inertia[t - 1] * (1.0 + slack) {
+        if inertia[t] > inertia[t - 1] * (1.0 + slack) + underflow {
             return Err(format!(
                 "inertia rose from {:e} (iteration {}) to {:e} (iteration {t}): an update or an assignment went wrong",
                 inertia[t - 1],

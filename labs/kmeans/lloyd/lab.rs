@@ -192,6 +192,16 @@ impl LloydCase {
 }
 
 impl Case for LloydCase {
+    fn scale_inputs(&mut self, factor: f32) -> Result<(), String> {
+        crate::lab::scale(&mut self.points, factor);
+        crate::lab::scale(&mut self.initial, factor);
+        self.plain = None;
+        let d = self.shape.shape.d;
+        super::ensure_in_range::<Shape>("points", &self.points, d)
+            .and_then(|()| super::ensure_in_range("initial centroids", &self.initial, d))
+            .map_err(|e| e.to_string())
+    }
+
     fn label(&self) -> String {
         label_of(&self.shape, self.data)
     }

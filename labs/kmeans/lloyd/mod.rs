@@ -29,7 +29,7 @@ pub use lab::{KmeansLloyd, parse_size};
 
 use super::{Shape, exercises, solutions};
 use crate::gemm::buffers::Pool;
-use crate::input_error::{InputError, ensure_finite};
+use crate::input_error::{InputError, ensure_in_range};
 use crate::knn::solutions::simd::distances;
 use crate::lab::Variant;
 use crate::simd::{F32Vec, SimdLevel, WithSimd, dispatch};
@@ -143,8 +143,8 @@ pub fn variants() -> Vec<Variant<Kernel>> {
 /// The checked entry point: validates sizes, lengths and finiteness, then runs `kernel`.
 pub fn run(kernel: Kernel, inputs: &Inputs, answer: &mut Answer) -> Result<(), LloydError> {
     inputs.check(answer)?;
-    ensure_finite("points", inputs.points, inputs.shape.d)?;
-    ensure_finite("initial centroids", inputs.initial, inputs.shape.d)?;
+    ensure_in_range("points", inputs.points, inputs.shape.d)?;
+    ensure_in_range("initial centroids", inputs.initial, inputs.shape.d)?;
     kernel(inputs, answer);
     Ok(())
 }

@@ -38,7 +38,7 @@ use crate::gemm::buffers::Pool;
 use crate::kmeans::lloyd::{Answer, Inputs, update};
 use crate::kmeans::solutions::best;
 use crate::kmeans::{INERTIA_CHUNK, Shape};
-use crate::knn::check::relative_bound;
+use crate::knn::check::{relative_bound, underflow_bound};
 use crate::knn::solutions::simd::distances;
 use crate::simd::{F32Vec, SimdLevel, WithSimd, dispatch, simd_level};
 
@@ -109,29 +109,36 @@ pub fn lloyd_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
 struct Margins {
     /// γ: the relative error bound of a computed squared distance.
     gamma: f64,
-    /// κ = √((1+γ)/(1−γ)), a hair larger: skip when `upper·κ < lower`.
+    /// The absolute error underflow may add to a computed squared distance (tiny inputs).
+    underflow: f64,
+    /// κ = √((1+γ)/(1−γ)), a hair larger: skip when `upper·κ + slack < lower`.
     kappa: f64,
+    /// 2·√(underflow / (1−γ)): what the underflow term costs in the skip test, in distance units.
+    slack: f64,
 }
 
 impl Margins {
     fn new(d: usize) -> Margins {
-        let gamma = relative_bound(d);
-        Margins { gamma, kappa: ((1.0 + gamma) / (1.0 - gamma)).sqrt() * (1.0 + 1e-12) }
+        let (gamma, underflow) = (relative_bound(d), underflow_bound(d));
+        let kappa = ((1.0 + gamma) / (1.0 - gamma)).sqrt() * (1.0 + 1e-12);
+        Margins { gamma, underflow, kappa, slack: 2.0 * (underflow / (1.0 - gamma)).sqrt() }
     }
 
     /// An upper bound of the true distance, from a computed squared distance.
     fn upper(&self, computed: f32) -> f32 {
-        round_up((computed as f64 / (1.0 - self.gamma)).sqrt())
+        round_up(((computed as f64 + self.underflow) / (1.0 - self.gamma)).sqrt())
     }
 
     /// A lower bound of the true distance, from a lower bound of computed squared distances.
     fn lower(&self, computed: f32) -> f32 {
-        round_down((computed as f64 / (1.0 + self.gamma)).sqrt())
+        round_down(((computed as f64 - self.underflow).max(0.0) / (1.0 + self.gamma)).sqrt())
     }
 
-    /// Whether a point with these bounds certainly keeps its label.
+    /// Whether a point with these bounds certainly keeps its label: even with the rounding of
+    /// both computed squared distances (relative γ, plus the absolute underflow), the label's
+    /// stays below the other's.
     fn keeps(&self, upper: f32, bound: f32) -> bool {
-        (upper as f64) * self.kappa < bound as f64
+        (upper as f64) * self.kappa + self.slack < bound as f64
     }
 }
 
