@@ -18,7 +18,7 @@ use perflab_labs::simd::{self, SimdLevel};
 use crate::exercises::Exercise;
 use crate::machine::Machine;
 use crate::measure::{self, Budget, Outcome, Stats};
-use crate::panics;
+use crate::{isolate, panics};
 
 /// Random sizes checked after the edge sizes.
 pub const RANDOM_SIZES: usize = 12;
@@ -176,7 +176,9 @@ pub fn check_correctness(exercise: &Exercise, seed: u64, mut progress: impl FnMu
             let _forced = ForcedLevel::set(level);
             let mut first: Option<Failure> = None;
             for (i, shape) in shapes.iter().enumerate() {
-                progress(&format!("{level}, {threads} thread(s), {}", shape.size));
+                let step = format!("{level}, {threads} thread(s), {}", shape.size);
+                isolate::step(&format!("{} at {step}", exercise.id()), isolate::step_deadline());
+                progress(&step);
                 let verdict = validate(exercise, &pool, &shape.size, seed.wrapping_add(i as u64));
                 match (verdict, &mut first) {
                     (Ok(()), _) => {}
@@ -260,6 +262,10 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
     let budget =
         Budget { min_sample: Duration::from_millis(5), min_rounds: 5, max_rounds: 100, ..Budget::thorough(seconds) };
     let title = format!("{} {}", exercise.id(), case.label());
+    // Calibration, then `seconds` for each of the three variants and the probe, in rounds.
+    let allowed = isolate::step_deadline() + Duration::from_secs_f64(8.0 * seconds);
+    let level = simd::simd_level();
+    isolate::step(&format!("timing {title} ({level}, {threads} thread(s))"), allowed);
     let variants = [exercise.variant, naive, reference];
     let outcomes = pool.install(|| measure::measure(&mut *case, &variants, &mut [], &budget, &title, &mut machine));
     let mut stats = Vec::new();

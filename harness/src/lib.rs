@@ -12,6 +12,7 @@ pub mod callgrind;
 pub mod checker;
 pub mod cli;
 pub mod exercises;
+pub mod isolate;
 pub mod machine;
 pub mod measure;
 pub mod panics;

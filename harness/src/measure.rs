@@ -342,6 +342,9 @@ mod tests {
         fn label(&self) -> String {
             "fragile".into()
         }
+        fn scale_inputs(&mut self, _: f32) -> Result<(), String> {
+            Ok(())
+        }
         fn params(&self) -> Vec<(&'static str, usize)> {
             Vec::new()
         }

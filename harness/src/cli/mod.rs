@@ -14,7 +14,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use perflab_labs::Lab;
 
-use crate::callgrind;
+use crate::{callgrind, isolate};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -184,11 +184,16 @@ pub struct CheckArgs {
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
     /// Sampling time per variant when timing, in seconds
-    #[arg(long, default_value_t = 1.0, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = 1.0, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub seconds: f64,
     /// Seed of the random inputs and random sizes
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Seconds one check step (one size at one SIMD level) may take before it is stopped as a
+    /// loop that never ends (the check runs in a child process, so a hang or a crash in your
+    /// kernel is reported, not inherited)
+    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds, allow_negative_numbers = true)]
+    pub deadline: f64,
 }
 
 #[derive(Debug, Args)]
@@ -197,11 +202,14 @@ pub struct StatusArgs {
     #[arg(long)]
     pub no_time: bool,
     /// Sampling time per variant for the edited exercises, in seconds
-    #[arg(long, default_value_t = 0.5, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = 0.5, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub seconds: f64,
     /// Seed of the random inputs and random sizes
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Seconds one check step may take before it is stopped (see `check --help`)
+    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds, allow_negative_numbers = true)]
+    pub deadline: f64,
 }
 
 #[derive(Debug, Args)]
@@ -227,8 +235,30 @@ pub struct ResetArgs {
 fn positive_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(s),
-        _ => Err(format!("'{text}' is not a number of seconds between 0 and 3600")),
+        _ => Err(format!("'{text}' is not a number of seconds: it must be more than 0 and at most 3600")),
     }
+}
+
+/// Runs this very command line again in a watched child process (see [`crate::isolate`]), unless
+/// this process is that child (None: go on here). A learner's kernel that hangs is stopped at the
+/// deadline, one that crashes the process is named; either way the exit code is 1.
+fn in_child(deadline: f64) -> Option<anyhow::Result<ExitCode>> {
+    if isolate::is_watched() {
+        return None;
+    }
+    Some((|| {
+        let exe = std::env::current_exe().context("finding the perflab binary to run the check in")?;
+        let mut command = std::process::Command::new(exe);
+        command.args(std::env::args_os().skip(1));
+        eprintln!("(each step of the check runs in a child process and must finish within {deadline} s: --deadline)");
+        match isolate::watch(command, std::time::Duration::from_secs_f64(deadline))? {
+            Ok(status) => Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8)),
+            Err(stopped) => {
+                eprintln!("error: {stopped}");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    })())
 }
 
 /// Runs a parsed command line. Exit code 1 when a variant failed validation.
@@ -254,8 +284,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", list::list());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check(args) => status::check(&args),
-        Command::Status(args) => status::status(&args),
+        Command::Check(args) => in_child(args.deadline).unwrap_or_else(|| status::check(&args)),
+        Command::Status(args) => in_child(args.deadline).unwrap_or_else(|| status::status(&args)),
         Command::Hint(args) => hint::hint(&args),
         Command::Watch(args) => watch::watch(&args),
         Command::Reset(args) => hint::reset(&args),
@@ -323,6 +353,20 @@ fn check_size(lab: &dyn Lab, size: &str) -> anyhow::Result<()> {
 /// the same count first. Call before starting any other thread.
 fn thread_pool(threads: Option<u16>) -> anyhow::Result<rayon::ThreadPool> {
     let threads = perflab_labs::threads::resolve(threads.map(usize::from));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads > 4 * cores {
+        anyhow::bail!(
+            "--threads {threads} on a machine with {cores} logical core(s): more threads than cores only \
+             take turns on them, and the timings would measure that (use at most {cores}; up to {} is accepted)",
+            4 * cores
+        );
+    }
+    if threads > cores {
+        eprintln!(
+            "warning: --threads {threads} exceeds the {cores} logical core(s): threads will take turns, \
+             and parallel variants will read slower than the machine is"
+        );
+    }
     // SAFETY: called from `run`, before the harness starts any thread (progress bars draw from
     // this thread).
     unsafe { perflab_labs::threads::pool(threads) }.context("starting the thread pool")

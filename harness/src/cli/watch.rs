@@ -114,6 +114,7 @@ fn check_command<'a>(workspace: &'a Path, exercise: &'a Exercise, args: &'a Chec
         }
         command.args(["--", "check", exercise.lab.name(), exercise.name]);
         command.args(["--seed", &args.seed.to_string(), "--seconds", &args.seconds.to_string()]);
+        command.args(["--deadline", &args.deadline.to_string()]);
         if args.no_time {
             command.arg("--no-time");
         }
