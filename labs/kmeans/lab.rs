@@ -242,10 +242,7 @@ impl Case for KmeansCase {
     fn scale_inputs(&mut self, factor: f32) -> Result<(), String> {
         crate::lab::scale(&mut self.points, factor);
         crate::lab::scale(&mut self.centroids, factor);
-        let d = self.shape.d;
-        super::ensure_in_range::<Shape>("points", &self.points, d)
-            .and_then(|()| super::ensure_in_range("centroids", &self.centroids, d))
-            .map_err(|e| e.to_string())
+        super::check_values(&self.points, &self.centroids, self.shape.d).map_err(|e| e.to_string())
     }
 
     fn label(&self) -> String {

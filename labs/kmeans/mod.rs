@@ -148,10 +148,16 @@ pub fn variants() -> Vec<Variant<Kernel>> {
 /// The checked entry point: validates sizes, lengths and finiteness, then runs `kernel`.
 pub fn assign(kernel: Kernel, inputs: &Inputs, answer: &mut Answer) -> Result<(), KmeansError> {
     inputs.shape.check(inputs, answer)?;
-    ensure_in_range("points", inputs.points, inputs.shape.d)?;
-    ensure_in_range("centroids", inputs.centroids, inputs.shape.d)?;
+    check_values(inputs.points, inputs.centroids, inputs.shape.d)?;
     kernel(inputs, answer);
     Ok(())
+}
+
+/// The input contract on values (beside the shapes): finite coordinates, and no row longer than
+/// [`crate::input_error::MAX_ROW_NORM`].
+pub fn check_values(points: &[f32], centroids: &[f32], d: usize) -> Result<(), KmeansError> {
+    ensure_in_range("points", points, d)?;
+    ensure_in_range("centroids", centroids, d)
 }
 
 /// Points per inertia chunk: the sum runs in f64 within each chunk, and the chunks' sums are

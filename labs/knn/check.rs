@@ -168,8 +168,9 @@ fn check_query(
     returned: &Returned,
     q: usize,
     truth: Option<&Truth>,
-    Bound { relative: bound, absolute }: Bound,
+    bound: Bound,
 ) -> Result<(), String> {
+    let Bound { relative, absolute } = bound;
     let (n, k) = (inputs.shape.n, inputs.shape.k);
     let indices = &returned.indices[q * k..][..k];
     let distances = &returned.distances[q * k..][..k];
@@ -184,17 +185,17 @@ fn check_query(
     let query = inputs.query(q);
     let true_distances: Vec<f64> = indices.iter().map(|&i| true_distance(query, inputs.point(i as usize))).collect();
     for (slot, ((&i, &got), &exact)) in indices.iter().zip(distances).zip(&true_distances).enumerate() {
-        let within = (got as f64 - exact).abs() <= bound * exact + absolute; // false for NaN
+        let within = (got as f64 - exact).abs() <= bound.at(exact); // false for NaN
         if !within {
             return Err(format!(
                 "neighbour {slot} (point {i}): distance {got:e}, true {exact:e}, bound ±{:.1e}",
-                bound * exact + absolute
+                bound.at(exact)
             ));
         }
     }
     for slot in 1..k {
         let (before, after) = (true_distances[slot - 1], true_distances[slot]);
-        let out_of_order = before > after * (1.0 + bound) + before * bound + 2.0 * absolute;
+        let out_of_order = before > after * (1.0 + relative) + before * relative + 2.0 * absolute;
         let tie_out_of_order = before == after && indices[slot - 1] > indices[slot];
         if out_of_order || tie_out_of_order {
             return Err(format!(
@@ -208,7 +209,7 @@ fn check_query(
     if let Some(truth) = truth {
         let kth = truth.kth();
         for &(point, distance) in &truth.nearest {
-            let clearly_closer = distance * (1.0 + bound) + absolute < kth * (1.0 - bound) - absolute;
+            let clearly_closer = distance * (1.0 + relative) + absolute < kth * (1.0 - relative) - absolute;
             if clearly_closer && seen.binary_search(&point).is_err() {
                 return Err(format!(
                     "point {point} (true distance {distance:e}) is missing: it is closer than the true \

@@ -256,10 +256,7 @@ impl Case for KnnCase {
         crate::lab::scale(&mut self.train, factor);
         crate::lab::scale(&mut self.queries, factor);
         self.oracle = Oracle::default();
-        let d = self.shape.d;
-        super::ensure_in_range::<Shape>("training points", &self.train, d)
-            .and_then(|()| super::ensure_in_range("queries", &self.queries, d))
-            .map_err(|e| e.to_string())
+        super::check_values(&self.train, &self.queries, self.shape.d).map_err(|e| e.to_string())
     }
 
     fn label(&self) -> String {

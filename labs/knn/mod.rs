@@ -175,10 +175,16 @@ pub fn variants() -> Vec<Variant<Kernel>> {
 /// m = 0 is an empty answer.
 pub fn search(kernel: Kernel, inputs: &Inputs, answer: &mut Answer) -> Result<(), KnnError> {
     inputs.shape.check(inputs, answer)?;
-    ensure_in_range("training points", inputs.train, inputs.shape.d)?;
-    ensure_in_range("queries", inputs.queries, inputs.shape.d)?;
+    check_values(inputs.train, inputs.queries, inputs.shape.d)?;
     kernel(inputs, answer);
     Ok(())
+}
+
+/// The input contract on values (beside the shapes): finite coordinates, and no row longer than
+/// [`crate::input_error::MAX_ROW_NORM`].
+pub fn check_values(train: &[f32], queries: &[f32], d: usize) -> Result<(), KnnError> {
+    ensure_in_range("training points", train, d)?;
+    ensure_in_range("queries", queries, d)
 }
 
 /// The squared distance ‖a − b‖², summed in order: the textbook direct form.

@@ -243,22 +243,22 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
 /// this process is that child (None: go on here). A learner's kernel that hangs is stopped at the
 /// deadline, one that crashes the process is named; either way the exit code is 1.
 fn in_child(deadline: f64) -> Option<anyhow::Result<ExitCode>> {
-    if isolate::is_watched() {
-        return None;
-    }
-    Some((|| {
-        let exe = std::env::current_exe().context("finding the perflab binary to run the check in")?;
-        let mut command = std::process::Command::new(exe);
-        command.args(std::env::args_os().skip(1));
-        eprintln!("(each step of the check runs in a child process and must finish within {deadline} s: --deadline)");
-        match isolate::watch(command, std::time::Duration::from_secs_f64(deadline))? {
-            Ok(status) => Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8)),
-            Err(stopped) => {
-                eprintln!("error: {stopped}");
-                Ok(ExitCode::FAILURE)
-            }
+    (!isolate::is_watched()).then(|| run_watched(deadline))
+}
+
+/// The parent's side of [`in_child`]: the child's exit code, or 1 and why it was stopped.
+fn run_watched(deadline: f64) -> anyhow::Result<ExitCode> {
+    let exe = std::env::current_exe().context("finding the perflab binary to run the check in")?;
+    let mut command = std::process::Command::new(exe);
+    command.args(std::env::args_os().skip(1));
+    eprintln!("(each step of the check runs in a child process and must finish within {deadline} s: --deadline)");
+    match isolate::watch(command, std::time::Duration::from_secs_f64(deadline))? {
+        Ok(status) => Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8)),
+        Err(stopped) => {
+            eprintln!("error: {stopped}");
+            Ok(ExitCode::FAILURE)
         }
-    })())
+    }
 }
 
 /// Runs a parsed command line. Exit code 1 when a variant failed validation.

@@ -196,10 +196,7 @@ impl Case for LloydCase {
         crate::lab::scale(&mut self.points, factor);
         crate::lab::scale(&mut self.initial, factor);
         self.plain = None;
-        let d = self.shape.shape.d;
-        super::ensure_in_range::<Shape>("points", &self.points, d)
-            .and_then(|()| super::ensure_in_range("initial centroids", &self.initial, d))
-            .map_err(|e| e.to_string())
+        super::check_values(&self.points, &self.initial, self.shape.shape.d).map_err(|e| e.to_string())
     }
 
     fn label(&self) -> String {

@@ -143,10 +143,16 @@ pub fn variants() -> Vec<Variant<Kernel>> {
 /// The checked entry point: validates sizes, lengths and finiteness, then runs `kernel`.
 pub fn run(kernel: Kernel, inputs: &Inputs, answer: &mut Answer) -> Result<(), LloydError> {
     inputs.check(answer)?;
-    ensure_in_range("points", inputs.points, inputs.shape.d)?;
-    ensure_in_range("initial centroids", inputs.initial, inputs.shape.d)?;
+    check_values(inputs.points, inputs.initial, inputs.shape.d)?;
     kernel(inputs, answer);
     Ok(())
+}
+
+/// The input contract on values (beside the shapes): finite coordinates, and no row longer than
+/// [`crate::input_error::MAX_ROW_NORM`].
+pub fn check_values(points: &[f32], initial: &[f32], d: usize) -> Result<(), LloydError> {
+    ensure_in_range("points", points, d)?;
+    ensure_in_range("initial centroids", initial, d)
 }
 
 /// Points per piece of the update: a piece sums its points in order, in f64, and the pieces'

@@ -38,7 +38,7 @@ use crate::gemm::buffers::Pool;
 use crate::kmeans::lloyd::{Answer, Inputs, update};
 use crate::kmeans::solutions::best;
 use crate::kmeans::{INERTIA_CHUNK, Shape};
-use crate::knn::check::{relative_bound, underflow_bound};
+use crate::knn::check::Bound;
 use crate::knn::solutions::simd::distances;
 use crate::simd::{F32Vec, SimdLevel, WithSimd, dispatch, simd_level};
 
@@ -107,10 +107,8 @@ pub fn lloyd_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
 
 /// How far the bounds stay from the computed distances' rounding (see the module's comment).
 struct Margins {
-    /// γ: the relative error bound of a computed squared distance.
-    gamma: f64,
-    /// The absolute error underflow may add to a computed squared distance (tiny inputs).
-    underflow: f64,
+    /// The error bound of a computed squared distance: relative γ, plus underflow's absolute part.
+    bound: Bound,
     /// κ = √((1+γ)/(1−γ)), a hair larger: skip when `upper·κ + slack < lower`.
     kappa: f64,
     /// 2·√(underflow / (1−γ)): what the underflow term costs in the skip test, in distance units.
@@ -119,19 +117,20 @@ struct Margins {
 
 impl Margins {
     fn new(d: usize) -> Margins {
-        let (gamma, underflow) = (relative_bound(d), underflow_bound(d));
+        let bound = Bound::of(d);
+        let gamma = bound.relative;
         let kappa = ((1.0 + gamma) / (1.0 - gamma)).sqrt() * (1.0 + 1e-12);
-        Margins { gamma, underflow, kappa, slack: 2.0 * (underflow / (1.0 - gamma)).sqrt() }
+        Margins { bound, kappa, slack: 2.0 * (bound.absolute / (1.0 - gamma)).sqrt() }
     }
 
     /// An upper bound of the true distance, from a computed squared distance.
     fn upper(&self, computed: f32) -> f32 {
-        round_up(((computed as f64 + self.underflow) / (1.0 - self.gamma)).sqrt())
+        round_up(((computed as f64 + self.bound.absolute) / (1.0 - self.bound.relative)).sqrt())
     }
 
     /// A lower bound of the true distance, from a lower bound of computed squared distances.
     fn lower(&self, computed: f32) -> f32 {
-        round_down(((computed as f64 - self.underflow).max(0.0) / (1.0 + self.gamma)).sqrt())
+        round_down(((computed as f64 - self.bound.absolute).max(0.0) / (1.0 + self.bound.relative)).sqrt())
     }
 
     /// Whether a point with these bounds certainly keeps its label: even with the rounding of
@@ -352,7 +351,7 @@ mod tests {
             d in 1usize..512, distance in 1e-6f64..1e6, gap in 0.0f64..1e-4, a_err in -1.0f64..1.0, b_err in -1.0f64..1.0,
         ) {
             let margins = Margins::new(d);
-            let gamma = margins.gamma;
+            let gamma = margins.bound.relative;
             // True squared distances to the label and to the runner-up, and one rounding of each.
             let (label, runner_up) = (distance, distance * (1.0 + gap));
             let computed = |truth: f64, err: f64| (truth * (1.0 + err * gamma)) as f32;
