@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use perflab_labs::simd::{self, SimdLevel};
 
+use crate::alloc::AllocStats;
 use crate::exercises::Exercise;
 use crate::machine::Machine;
 use crate::measure::{self, Budget, Outcome, Stats};
@@ -213,9 +214,15 @@ pub struct Timing {
     /// The size as the lab prints it, and the threads of the pool.
     pub label: String,
     pub threads: usize,
+    /// The SIMD level the kernels ran at (the CPU's widest, or a narrower one from `PERFLAB_SIMD`).
+    pub level: SimdLevel,
     pub exercise: Stats,
     pub naive: Stats,
     pub reference: Stats,
+    /// Heap allocations of one warm call of the exercise and of its reference (None: not counted,
+    /// as in a process without the counting allocator).
+    pub exercise_allocs: Option<AllocStats>,
+    pub reference_allocs: Option<AllocStats>,
 }
 
 impl Timing {
@@ -268,10 +275,13 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
     isolate::step(&format!("timing {title} ({level}, {threads} thread(s))"), allowed);
     let variants = [exercise.variant, naive, reference];
     let outcomes = pool.install(|| measure::measure(&mut *case, &variants, &mut [], &budget, &title, &mut machine));
-    let mut stats = Vec::new();
+    let (mut stats, mut allocs) = (Vec::new(), Vec::new());
     for (outcome, &v) in outcomes.into_iter().zip(&variants) {
         match outcome {
-            Outcome::Measured { stats: s, .. } => stats.push(s),
+            Outcome::Measured { stats: s, allocs: a, .. } => {
+                stats.push(s);
+                allocs.push(a);
+            }
             Outcome::Failed { error, .. } => {
                 let name = lab.variants()[v].name;
                 return Err(format!(
@@ -282,5 +292,6 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
         }
     }
     let [exercise, naive, reference] = <[Stats; 3]>::try_from(stats).expect("three outcomes");
-    Ok(Timing { label: case.label(), threads, exercise, naive, reference })
+    let (exercise_allocs, reference_allocs) = (allocs[0], allocs[2]);
+    Ok(Timing { label: case.label(), threads, level, exercise, naive, reference, exercise_allocs, reference_allocs })
 }

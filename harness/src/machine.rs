@@ -14,7 +14,11 @@ const ROUND_PROBE: Duration = Duration::from_millis(20);
 #[derive(Clone, Debug, Serialize)]
 pub struct Machine {
     pub cpu: String,
+    /// The level the SIMD kernels run at: the CPU's widest, or a narrower one from `PERFLAB_SIMD`.
     pub simd_level: String,
+    /// The CPU's widest level: the peak is probed at it whatever the kernels run at (a library
+    /// such as numpy picks its own level, and the peak is the machine's, not a setting's).
+    pub cpu_simd_level: String,
     pub threads: usize,
     /// The physical cores those threads can occupy: `threads`, or fewer where the OS says the
     /// machine has fewer cores (SMT siblings share one core's FMA units).
@@ -38,6 +42,7 @@ impl Machine {
         let mut machine = Machine {
             cpu: cpu::model_name(),
             simd_level: level.to_string(),
+            cpu_simd_level: simd::detected().to_string(),
             threads: pool.current_num_threads(),
             cores: pool.current_num_threads().min(cpu::physical_cores().unwrap_or(usize::MAX)),
             core_peak_gflops: 0.0,
@@ -57,7 +62,7 @@ impl Machine {
     }
 
     fn probe_peak_for(&mut self, duration: Duration) {
-        let alone = cpu::fma_peak_gflops(simd::simd_level(), duration);
+        let alone = cpu::fma_peak_gflops(simd::detected(), duration);
         self.core_peak_gflops = self.core_peak_gflops.max(alone);
         self.fma_peak_gflops = self.core_peak_gflops * self.cores as f64;
         self.peak_probes += 1;
@@ -70,11 +75,18 @@ impl Machine {
     }
 
     pub fn describe(&self) -> String {
+        let simd = if self.simd_level == self.cpu_simd_level {
+            self.simd_level.clone()
+        } else {
+            format!(
+                "{} (set by PERFLAB_SIMD; the CPU has {}, and its peak is probed at that)",
+                self.simd_level, self.cpu_simd_level
+            )
+        };
         format!(
-            "CPU: {} | SIMD: {} | threads: {} | f32 FMA peak at start-up: {:.0} GFLOP/s per core, {:.0} on {} core{} \
+            "CPU: {} | SIMD: {simd} | threads: {} | f32 FMA peak at start-up: {:.0} GFLOP/s per core, {:.0} on {} core{} \
              (probed again every round: each table divides by the best probe so far)",
             self.cpu,
-            self.simd_level,
             self.threads,
             self.core_peak_gflops,
             self.fma_peak_gflops,
@@ -127,5 +139,20 @@ mod tests {
         pool.install(|| machine.probe_peak());
         assert_eq!((machine.core_peak_gflops, machine.fma_peak_gflops, machine.peak_probes), (1e9, 1e9, 2));
         assert_eq!((machine.peak_for(false), machine.peak_for(true)), (1e9, 1e9), "two threads of one core");
+    }
+
+    #[test]
+    fn a_level_narrower_than_the_cpus_is_named_and_the_peak_stays_the_cpus() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let mut machine = Machine::probe(&pool);
+        assert_eq!(machine.cpu_simd_level, simd::detected().to_string());
+        assert!(machine.describe().contains(&format!("SIMD: {} |", machine.simd_level)), "{}", machine.describe());
+        machine.simd_level = "scalar".into(); // as under PERFLAB_SIMD=scalar
+        machine.cpu_simd_level = "avx512f".into();
+        let text = machine.describe();
+        assert!(
+            text.contains("SIMD: scalar (set by PERFLAB_SIMD; the CPU has avx512f, and its peak is probed at that)"),
+            "{text}"
+        );
     }
 }

@@ -409,7 +409,7 @@ pub(crate) fn format_seconds(s: f64) -> String {
 }
 
 /// Compact byte counts: 0, 512, 12K, 1.5M.
-fn format_bytes(bytes: u64) -> String {
+pub(crate) fn format_bytes(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 20 => format!("{:.1}M", b as f64 / (1u64 << 20) as f64),
         b if b >= 1 << 10 => format!("{:.0}K", b as f64 / 1024.0),
@@ -431,6 +431,7 @@ mod tests {
         Machine {
             cpu: "test".into(),
             simd_level: "scalar".into(),
+            cpu_simd_level: "scalar".into(),
             threads: 1,
             cores: 1,
             core_peak_gflops: peak,

@@ -12,6 +12,10 @@ use perflab_labs::matmul::{self, Kernel, Shape};
 use perflab_labs::simd::{self, SimdLevel};
 use perflab_labs::{Lab, knn};
 
+/// The `perflab` binary's allocator, so that a timing counts allocations as `cargo lab check` does.
+#[global_allocator]
+static ALLOCATOR: perflab_harness::alloc::Switch = perflab_harness::alloc::Switch;
+
 fn workspace() -> std::path::PathBuf {
     exercises::workspace().expect("the tests run inside the workspace")
 }
@@ -162,9 +166,12 @@ fn timed(exercise: &Exercise, seconds: f64) -> Report {
     let timing = checker::Timing {
         label: "1024x1024x1024".into(),
         threads: 1,
+        level: simd::detected(),
         exercise: stats(seconds),
         naive: stats(100.0),
         reference: stats(1.0),
+        exercise_allocs: None,
+        reference_allocs: None,
     };
     Report { exercise: exercise.clone(), as_shipped: Some(false), correctness, timing: Some(Ok(timing)), at_goal: true }
 }
@@ -193,6 +200,33 @@ fn the_goal_is_met_at_its_ratio_and_not_below() {
     let elsewhere = Report { at_goal: false, ..timed(&exercise, 1.0) };
     assert_eq!(elsewhere.goal_met(), None, "judged only at the goal's own size and threads");
     assert!(status::render_check(&elsewhere).contains("not judged"));
+}
+
+/// The naive product of a fresh copy of B: right, and one allocation of k·n floats per call.
+fn copies_b_every_call(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let copy = b.to_vec();
+    matmul::naive::matmul(shape, a, &copy, c);
+}
+
+#[test]
+fn the_timing_names_its_simd_level_and_shows_what_each_call_allocates() {
+    let exercise = swapped("matmul", "your-simd", copies_b_every_call as Kernel);
+    let timing = checker::time(&exercise, "40x30x20", 1, 0.05, 42).unwrap();
+    let report = Report { timing: Some(Ok(timing)), ..timed(&exercise, 1.0) };
+    let out = status::render_check(&report);
+    let level = simd::simd_level();
+    assert!(out.contains(&format!("timed at 40x30x20, 1 thread, {level}")), "{out}");
+    // B is 30x20 floats: 2400 bytes.
+    assert!(out.contains("heap per call: your-simd 1 allocation, 2KB | simd no allocation"), "{out}");
+    assert!(out.contains("note: your-simd allocates on every call and simd does not"), "{out}");
+    let naive = swapped("matmul", "your-simd", matmul::naive::matmul as Kernel);
+    let timing = checker::time(&naive, "40x30x20", 1, 0.05, 42).unwrap();
+    let out = status::render_check(&Report { timing: Some(Ok(timing)), ..timed(&naive, 1.0) });
+    assert!(
+        out.contains("heap per call: your-simd no allocation | simd no allocation")
+            && !out.contains("allocates on every call"),
+        "{out}"
+    );
 }
 
 #[test]

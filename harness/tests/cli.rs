@@ -164,6 +164,18 @@ fn help_teaches_with_examples() {
 }
 
 #[test]
+fn data_help_names_every_data_set_of_every_lab_that_has_several() {
+    for command in ["bench", "profile"] {
+        let help = perflab().args([command, "--help"]).output().unwrap();
+        let text = String::from_utf8_lossy(&help.stdout);
+        for lab in labs().into_iter().filter(|lab| !lab.data_sets().is_empty()) {
+            let listed = format!("{}: {}", lab.name(), lab.data_sets().join(", "));
+            assert!(text.contains(&listed), "`{command} --help` lacks '{listed}':\n{text}");
+        }
+    }
+}
+
+#[test]
 fn profile_writes_a_flamegraph_with_its_sample_count() {
     let dir = std::env::temp_dir().join(format!("perflab-profile-{}", std::process::id()));
     for lab in labs() {

@@ -5,7 +5,6 @@ mod hint;
 mod list;
 mod profile;
 pub mod status;
-mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,10 +86,12 @@ nearly the answer), or hint N. What you have seen is remembered in .perflab/hint
 Examples:\n  cargo lab hint matmul your-simd      the next hint\n  cargo lab hint matmul your-simd 2    hint 2\n  \
 cargo lab hint matmul your-simd --all  every hint")]
     Hint(HintArgs),
-    /// Re-run `check` on an exercise whenever its file is saved (or when you press Enter)
-    #[command(long_about = "Watches the exercise's file and re-runs `cargo lab check` on it after each save (it \
-rebuilds first, through cargo). Where file events do not arrive (some network or WSL2 file systems), press \
-Enter to re-run by hand; type q and Enter to stop.\n\nExample:\n  cargo lab watch matmul your-simd")]
+    /// Re-run `check` whenever a source file under labs/ is saved (or when you press Enter), even while it does not compile
+    #[command(long_about = "Watches the labs' sources (labs/**/*.rs and *.toml) and re-runs `cargo lab check` \
+with the same arguments after each save, rebuilding first. While your code does not compile, the compiler's \
+errors are shown and the watch waits for the next save. Where file events do not arrive (some network or \
+WSL2 file systems), press Enter to re-run by hand; type q and Enter (or Ctrl-C) to stop.\n\n\
+Takes check's arguments and options (`cargo lab check --help`).\n\nExample:\n  cargo lab watch matmul your-simd")]
     Watch(CheckArgs),
     /// Restore an exercise's shipped scaffold (after confirmation; your file is backed up first)
     Reset(ResetArgs),
@@ -122,8 +123,7 @@ pub struct BenchArgs {
     /// Only these variants, repeatable (see `cargo lab list`) [default: all]
     #[arg(long)]
     pub variant: Vec<String>,
-    /// Data set, for labs that generate several (knn: normal, shifted, duplicates) [default: the lab's first]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help = data_help())]
     pub data: Option<String>,
     /// Sampling time per variant, in seconds
     #[arg(long, default_value_t = 2.0, value_parser = positive_seconds)]
@@ -141,8 +141,7 @@ pub struct ProfileArgs {
     /// Problem size, in the lab's syntax (see `cargo lab list`) [default: the lab's default size]
     #[arg(long, short)]
     pub size: Option<String>,
-    /// Data set, for labs that generate several (knn: normal, shifted, duplicates) [default: the lab's first]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help = data_help())]
     pub data: Option<String>,
     /// How long each of the two samplings runs (pprof's flamegraph, then the per-line one; the command takes
     /// twice this): at about 250 samples/s, 5 s gives over a thousand samples each
@@ -232,6 +231,17 @@ pub struct ResetArgs {
     pub yes: bool,
 }
 
+/// `--data`'s help: every lab that generates several data sets, with their names.
+fn data_help() -> String {
+    let labs = perflab_labs::all();
+    let with: Vec<String> = labs
+        .iter()
+        .filter(|lab| !lab.data_sets().is_empty())
+        .map(|lab| format!("{}: {}", lab.name(), lab.data_sets().join(", ")))
+        .collect();
+    format!("Data set, for labs that generate several ({}) [default: the lab's first]", with.join("; "))
+}
+
 fn positive_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(s),
@@ -287,7 +297,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => in_child(args.deadline).unwrap_or_else(|| status::check(&args)),
         Command::Status(args) => in_child(args.deadline).unwrap_or_else(|| status::status(&args)),
         Command::Hint(args) => hint::hint(&args),
-        Command::Watch(args) => watch::watch(&args),
+        Command::Watch(_) => anyhow::bail!(
+            "watch rebuilds this program after every save, so cargo runs it: `cargo lab watch <lab> <exercise>` \
+             (through the launcher, harness/launcher)"
+        ),
         Command::Reset(args) => hint::reset(&args),
     }
 }

@@ -11,7 +11,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{CheckArgs, StatusArgs};
 use crate::checker::{self, Correct, Failure, Timing};
 use crate::exercises::{self, Exercise};
-use crate::report::{format_ratio, format_seconds, indent};
+use perflab_labs::simd::{self, SimdLevel};
+
+use crate::alloc::AllocStats;
+use crate::report::{format_bytes, format_ratio, format_seconds, indent};
 
 /// When to time an exercise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,10 +139,11 @@ pub fn render_check(report: &Report) -> String {
         Some(Ok(t)) => {
             let name = e.lab.variants()[e.variant].name;
             out += &format!(
-                "  timed at {}, {} thread{}: {name} {} | naive {} (speedup {}x) | {} {} ({:.2}x {})\n",
+                "  timed at {}, {} thread{}, {}: {name} {} | naive {} (speedup {}x) | {} {} ({:.2}x {})\n",
                 t.label,
                 t.threads,
                 if t.threads == 1 { "" } else { "s" },
+                describe_level(t.level),
                 format_seconds(t.exercise.median),
                 format_seconds(t.naive.median),
                 format_ratio(t.speedup()),
@@ -148,6 +152,7 @@ pub fn render_check(report: &Report) -> String {
                 t.ratio(),
                 e.reference
             );
+            out += &render_heap(name, e.reference, t);
             out += &match report.goal_met() {
                 Some(true) => format!("  goal {goal}: met ({:.2}x)\n", t.ratio()),
                 Some(false) => format!(
@@ -183,6 +188,36 @@ pub fn render_check(report: &Report) -> String {
         }
     }
     out
+}
+
+/// The level the timing ran at, saying so when it is narrower than the CPU's (`PERFLAB_SIMD`).
+fn describe_level(level: SimdLevel) -> String {
+    let cpu = simd::detected();
+    if level == cpu { level.to_string() } else { format!("{level} (set by PERFLAB_SIMD; this CPU has {cpu})") }
+}
+
+/// One warm call's heap use, the exercise's beside its reference's (memory is an interview topic
+/// of its own), and a note when the exercise allocates where its reference does not.
+fn render_heap(name: &str, reference: &str, t: &Timing) -> String {
+    let (Some(yours), Some(theirs)) = (t.exercise_allocs, t.reference_allocs) else { return String::new() };
+    let mut out =
+        format!("  heap per call: {name} {} | {reference} {}\n", describe_allocs(yours), describe_allocs(theirs));
+    if yours.blocks > 0 && theirs.blocks == 0 {
+        out += &format!(
+            "  note: {name} allocates on every call and {reference} does not: allocate once and reuse (see how \
+             {reference} keeps its scratch), or write into the output you are given\n"
+        );
+    }
+    out
+}
+
+fn describe_allocs(allocs: AllocStats) -> String {
+    match allocs.blocks {
+        0 => "no allocation".into(),
+        blocks => {
+            format!("{blocks} allocation{}, {}B", if blocks == 1 { "" } else { "s" }, format_bytes(allocs.bytes))
+        }
+    }
 }
 
 /// The `cargo lab status` table.
