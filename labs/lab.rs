@@ -8,6 +8,8 @@ use std::fmt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::problem::{Prepared, Problem};
+
 /// The part a variant plays in a lab's report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -136,72 +138,168 @@ pub struct NamedArray<'a> {
     pub data: &'a [f32],
 }
 
-/// A lab: a kernel, its variants, and how to build inputs for it.
-pub trait Lab: Sync {
+/// What a lab is, as data: everything about it that is not code. Each lab returns one from
+/// [`Lab::info`]; the harness, the benches and the tests read it.
+#[derive(Debug)]
+pub struct LabInfo {
     /// Short name used on the command line and in bench names (`matmul`).
-    fn name(&self) -> &'static str;
-    /// The folder under `labs/` that holds its code: its name, unless it shares a lab's folder.
-    fn folder(&self) -> &'static str {
-        self.name()
-    }
+    pub name: &'static str,
+    /// The folder under `labs/` that holds its code.
+    pub folder: &'static str,
     /// One line for `cargo lab list`.
-    fn about(&self) -> &'static str;
+    pub about: &'static str,
     /// How `--size` is written for this lab, for help and error messages.
-    fn size_syntax(&self) -> &'static str;
+    pub size_syntax: &'static str,
     /// What a slow variant runs on a slice of, in the report's notes ("rows", "queries").
-    fn slice_unit(&self) -> &'static str;
+    pub slice_unit: &'static str,
     /// Sizes of the quick default run (`cargo lab`).
-    fn quick_sizes(&self) -> &'static [&'static str];
+    pub quick_sizes: &'static [&'static str],
     /// Sizes of `cargo lab bench <lab>` when no `--size` is given.
-    fn default_sizes(&self) -> &'static [&'static str];
+    pub default_sizes: &'static [&'static str],
     /// Sizes of `cargo bench --bench <lab>` (criterion).
-    fn bench_sizes(&self) -> &'static [&'static str];
+    pub bench_sizes: &'static [&'static str],
     /// Sizes where bugs live (empty, tiny, primes, one off every block size): every variant is
     /// checked on each of them by `cargo test`.
-    fn edge_sizes(&self) -> &'static [&'static str];
+    pub edge_sizes: &'static [&'static str],
     /// Sizes on which the reference solutions must allocate nothing per call (serial and
     /// parallel paths, edges included).
-    fn allocation_sizes(&self) -> &'static [&'static str];
+    pub allocation_sizes: &'static [&'static str],
     /// The flagship reference solution: what variants other than exercises are compared to.
-    fn flagship(&self) -> &'static str;
+    pub flagship: &'static str,
+    /// The data sets the lab can generate, the default first (`--data`). A lab that has several
+    /// accepts `data=<name>` as one more key of its size syntax; none means one.
+    pub data_sets: &'static [&'static str],
+    /// The lab's Python anchors (they run only where a Python with their packages is found).
+    pub python_anchors: &'static [PythonAnchor],
+}
+
+/// A lab: what it is ([`LabInfo`]), its variants, and how to build inputs for it.
+///
+/// Every method with behaviour is required, so that a wrapper such as [`Swapped`] cannot forget
+/// to forward one; the provided methods only read [`Lab::info`].
+pub trait Lab: Sync {
+    /// What the lab is, as data.
+    fn info(&self) -> &'static LabInfo;
     /// Every variant, in ladder order.
     fn variants(&self) -> Vec<Variant>;
     /// Parses `size` without building anything, and returns the bytes its inputs and outputs need.
     fn footprint(&self, size: &str) -> Result<u64, String>;
     /// How `size` is printed ([`Case::label`]: `1024` is `1024x1024x1024`), so that two spellings
-    /// of one size compare equal. Labs override this to skip building the inputs.
-    fn label(&self, size: &str) -> Result<String, String> {
-        self.prepare(size, 0).map(|case| case.label())
-    }
-    /// Builds the input for one size (random data from `seed`), or says what is wrong with `size`.
-    fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
-        self.prepare_with(size, seed, None)
-    }
-    /// [`Lab::prepare`], with one variant's kernel replaced by `swap`'s (see [`Swapped`]).
+    /// of one size compare equal, without building the inputs.
+    fn label(&self, size: &str) -> Result<String, String>;
+    /// Builds the input for one size (random data from `seed`), with one variant's kernel
+    /// replaced by `swap`'s (see [`Swapped`]), or says what is wrong with `size`.
     fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String>;
     /// `count` random sizes from `seed`, small enough to check in milliseconds, spread over the
     /// shapes the edge sizes do not enumerate (the exercise checker runs them after the edges).
-    fn random_sizes(&self, seed: u64, count: usize) -> Vec<String> {
-        let _ = (seed, count);
-        Vec::new()
-    }
-    /// The data sets a lab can generate, the default first (`--data`). A lab that has several
-    /// accepts `data=<name>` as one more key of its size syntax; none (the default) means one.
-    fn data_sets(&self) -> &'static [&'static str] {
-        &[]
-    }
-    /// The lab's Python anchors (optional: they run only where a Python with their packages is
-    /// found). None by default.
-    fn python_anchors(&self) -> &'static [PythonAnchor] {
-        &[]
-    }
+    fn random_sizes(&self, seed: u64, count: usize) -> Vec<String>;
     /// Tells this lab's library anchors how many threads to use.
     ///
     /// # Safety
     /// May set environment variables (some libraries read their thread count from one): call it
     /// while the process has a single thread.
-    unsafe fn set_library_threads(&self, threads: usize) {
+    unsafe fn set_library_threads(&self, threads: usize);
+
+    /// Builds the input for one size (random data from `seed`), or says what is wrong with `size`.
+    fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
+        self.prepare_with(size, seed, None)
+    }
+    fn name(&self) -> &'static str {
+        self.info().name
+    }
+    fn folder(&self) -> &'static str {
+        self.info().folder
+    }
+    fn about(&self) -> &'static str {
+        self.info().about
+    }
+    fn size_syntax(&self) -> &'static str {
+        self.info().size_syntax
+    }
+    fn slice_unit(&self) -> &'static str {
+        self.info().slice_unit
+    }
+    fn quick_sizes(&self) -> &'static [&'static str] {
+        self.info().quick_sizes
+    }
+    fn default_sizes(&self) -> &'static [&'static str] {
+        self.info().default_sizes
+    }
+    fn bench_sizes(&self) -> &'static [&'static str] {
+        self.info().bench_sizes
+    }
+    fn edge_sizes(&self) -> &'static [&'static str] {
+        self.info().edge_sizes
+    }
+    fn allocation_sizes(&self) -> &'static [&'static str] {
+        self.info().allocation_sizes
+    }
+    fn flagship(&self) -> &'static str {
+        self.info().flagship
+    }
+    fn data_sets(&self) -> &'static [&'static str] {
+        self.info().data_sets
+    }
+    fn python_anchors(&self) -> &'static [PythonAnchor] {
+        self.info().python_anchors
+    }
+}
+
+/// A lab as its author writes it: what it is, how its sizes read, its variant table and its
+/// [`Problem`]. [`Lab`] follows from this for every lab (one implementation, below), so a lab
+/// writes none of the plumbing.
+pub trait Define: Sync + 'static {
+    /// A parsed size (the shape, and the data set where there are several).
+    type Size;
+    type Problem: Problem;
+
+    /// What the lab is, as data.
+    fn info() -> &'static LabInfo;
+    /// Parses a size, with the lab's defaults for what it leaves out, or says what is expected.
+    fn parse(size: &str) -> Result<Self::Size, String>;
+    /// How a size is printed (two spellings of one size print the same).
+    fn label(size: &Self::Size) -> String;
+    /// Bytes the inputs and outputs of a size take.
+    fn footprint(size: &Self::Size) -> u64;
+    /// The inputs of a size, random from `seed`, with their answer buffers and oracle.
+    fn problem(size: Self::Size, seed: u64) -> Result<Self::Problem, String>;
+    /// Every variant, in ladder order, with its kernel.
+    fn variants() -> Vec<Variant<<Self::Problem as Problem>::Kernel>>;
+    /// One random size small enough to check in milliseconds (see [`Lab::random_sizes`]).
+    fn random_size(rng: &mut StdRng) -> String;
+    /// Tells the lab's library anchors how many threads to use (none by default).
+    ///
+    /// # Safety
+    /// As [`Lab::set_library_threads`].
+    unsafe fn set_library_threads(threads: usize) {
         let _ = threads;
+    }
+}
+
+impl<L: Define> Lab for L {
+    fn info(&self) -> &'static LabInfo {
+        L::info()
+    }
+    fn variants(&self) -> Vec<Variant> {
+        L::variants().iter().map(Variant::describe).collect()
+    }
+    fn footprint(&self, size: &str) -> Result<u64, String> {
+        L::parse(size).map(|size| L::footprint(&size))
+    }
+    fn label(&self, size: &str) -> Result<String, String> {
+        L::parse(size).map(|size| L::label(&size))
+    }
+    fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String> {
+        let problem = L::problem(L::parse(size)?, seed)?;
+        Ok(Box::new(Prepared::new(problem, L::variants(), swap, seed)?))
+    }
+    fn random_sizes(&self, seed: u64, count: usize) -> Vec<String> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        (0..count).map(|_| L::random_size(&mut rng)).collect()
+    }
+    unsafe fn set_library_threads(&self, threads: usize) {
+        // SAFETY: forwarded to the caller (a single thread).
+        unsafe { L::set_library_threads(threads) }
     }
 }
 
@@ -258,20 +356,6 @@ pub struct Swap<'a> {
     pub kernel: &'a (dyn Any + Send + Sync),
 }
 
-/// The kernels of a lab's variant table (None: unavailable), with `swap` put in: what a lab's
-/// [`Lab::prepare_with`] hands its case.
-pub fn kernels_with<K: Copy + 'static>(
-    table: Vec<Variant<K>>,
-    swap: Option<Swap<'_>>,
-) -> Result<Vec<Option<K>>, String> {
-    let mut kernels: Vec<Option<K>> = table.into_iter().map(|v| v.kernel.ok()).collect();
-    if let Some(Swap { variant, kernel }) = swap {
-        let kernel = kernel.downcast_ref::<K>().ok_or("the swapped-in kernel is not of this lab's kernel type")?;
-        *kernels.get_mut(variant).ok_or_else(|| format!("no variant {variant} to swap"))? = Some(*kernel);
-    }
-    Ok(kernels)
-}
-
 /// A lab whose variant `variant` runs another kernel: how the tests break an exercise on purpose
 /// (a wrong edge, a skipped band) and check what the exercise checker says about it, without
 /// editing the learner's file. Everything else is the lab's own.
@@ -290,38 +374,8 @@ impl Swapped {
 }
 
 impl Lab for Swapped {
-    fn name(&self) -> &'static str {
-        self.lab.name()
-    }
-    fn folder(&self) -> &'static str {
-        self.lab.folder()
-    }
-    fn about(&self) -> &'static str {
-        self.lab.about()
-    }
-    fn size_syntax(&self) -> &'static str {
-        self.lab.size_syntax()
-    }
-    fn slice_unit(&self) -> &'static str {
-        self.lab.slice_unit()
-    }
-    fn quick_sizes(&self) -> &'static [&'static str] {
-        self.lab.quick_sizes()
-    }
-    fn default_sizes(&self) -> &'static [&'static str] {
-        self.lab.default_sizes()
-    }
-    fn bench_sizes(&self) -> &'static [&'static str] {
-        self.lab.bench_sizes()
-    }
-    fn edge_sizes(&self) -> &'static [&'static str] {
-        self.lab.edge_sizes()
-    }
-    fn allocation_sizes(&self) -> &'static [&'static str] {
-        self.lab.allocation_sizes()
-    }
-    fn flagship(&self) -> &'static str {
-        self.lab.flagship()
+    fn info(&self) -> &'static LabInfo {
+        self.lab.info()
     }
     fn variants(&self) -> Vec<Variant> {
         self.lab.variants()
@@ -339,25 +393,13 @@ impl Lab for Swapped {
     fn random_sizes(&self, seed: u64, count: usize) -> Vec<String> {
         self.lab.random_sizes(seed, count)
     }
-    fn data_sets(&self) -> &'static [&'static str] {
-        self.lab.data_sets()
-    }
-    fn python_anchors(&self) -> &'static [PythonAnchor] {
-        self.lab.python_anchors()
-    }
     unsafe fn set_library_threads(&self, threads: usize) {
         // SAFETY: forwarded to the caller (a single thread).
         unsafe { self.lab.set_library_threads(threads) }
     }
 }
 
-/// `count` random sizes from `seed`: each a call of `make` on a seeded generator, in order.
-pub fn random_sizes_from(seed: u64, count: usize, mut make: impl FnMut(&mut StdRng) -> String) -> Vec<String> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    (0..count).map(|_| make(&mut rng)).collect()
-}
-
-/// One of `choices`, uniformly (a helper for [`Lab::random_sizes`]).
+/// One of `choices`, uniformly (a helper for [`Define::random_size`]).
 pub fn pick<'a>(rng: &mut StdRng, choices: &[&'a str]) -> &'a str {
     choices[rng.random_range(0..choices.len())]
 }

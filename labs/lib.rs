@@ -16,6 +16,7 @@ pub mod kmeans;
 pub mod knn;
 pub mod lab;
 pub mod matmul;
+pub mod problem;
 pub mod simd;
 pub mod sizes;
 pub mod threads;

@@ -179,3 +179,22 @@ proptest! {
         }
     }
 }
+
+// The adapter (lab.rs): sizes.
+#[test]
+fn sizes_parse_in_any_order_with_defaults_or_say_what_is_expected() {
+    assert_eq!(parse_size("k=5,n=10"), Ok((Shape { n: 10, d: 32, k: 5 }, DataSet::Blobs)));
+    assert_eq!(parse_size("data=shifted,d=3,k=2,n=4").unwrap(), (Shape { n: 4, d: 3, k: 2 }, DataSet::Shifted));
+    for (bad, says) in [
+        ("n=10,k=11", "between 1 and n = 10"),
+        ("n=10,k=0", "between 1 and n"),
+        ("d=0", "d = 0"),
+        ("k=5,k=6", "gives k twice"),
+        ("m=5", "unknown key 'm'"),
+        ("data=duplicates", "unknown data set 'duplicates'"),
+        ("256", "expected keys n, d, k and data"),
+    ] {
+        let error = parse_size(bad).unwrap_err();
+        assert!(error.contains(says), "{bad}: {error}");
+    }
+}

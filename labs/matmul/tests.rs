@@ -209,3 +209,72 @@ fn shapes_too_large_for_memory_are_refused() {
 fn unsafe_kernels_refuse_short_buffers_instead_of_reading_past_them() {
     solutions::best::matmul(Shape::new(2, 2, 2), &[0.0; 4], &[0.0; 4], &mut [0.0; 3]);
 }
+
+// The adapter (lab.rs): sizes, footprint, limits, validation.
+#[test]
+fn sizes_parse_or_say_what_is_expected() {
+    assert_eq!(parse_shape("1024"), Ok(Shape::square(1024)));
+    assert_eq!(parse_shape("3x5x7"), Ok(Shape::new(3, 5, 7)));
+    assert_eq!(parse_shape("0x5x7"), Ok(Shape::new(0, 5, 7)));
+    for bad in ["", "x", "3x5", "3x5x7x9", "-4", "1e3", "abc", "256,512,1024"] {
+        let err = parse_shape(bad).unwrap_err();
+        assert!(err.contains("expected N (square) or MxKxN"), "{bad}: {err}");
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn edge_sizes_straddle_every_block_size() {
+    use crate::gemm::kernel::{Avx2, Avx512, MicroKernel, Portable};
+    fn sizes<K: MicroKernel>() -> [usize; 5] {
+        [K::MR, K::NR, K::KC, K::MC, K::NC]
+    }
+    let shapes: Vec<Shape> = Matmul.edge_sizes().iter().map(|s| parse_shape(s).unwrap()).collect();
+    let has = |dim: fn(&Shape) -> usize, value: usize| shapes.iter().any(|s| dim(s) == value);
+    for [mr, nr, kc, mc, nc] in [sizes::<Avx2>(), sizes::<Avx512>(), sizes::<Portable>()] {
+        assert!(has(|s| s.m, mr) && has(|s| s.m, mr + 1), "rows MR = {mr} and one more");
+        assert!(has(|s| s.n, nr) && has(|s| s.n, nr + 1), "columns NR = {nr} and one more");
+        assert!(shapes.iter().any(|s| s.k > kc && s.k % kc != 0), "a depth past KC = {kc}");
+        assert!(shapes.iter().any(|s| s.m > mc && s.m % mc != 0), "rows past MC = {mc}");
+        assert!(shapes.iter().any(|s| s.n > nc), "columns past NC = {nc}");
+    }
+}
+
+#[test]
+fn the_footprint_counts_a_b_and_c() {
+    assert_eq!(Matmul.footprint("2x3x4"), Ok(4 * (6 + 12 + 8)));
+    assert!(Matmul.footprint(&format!("{}x4x1", usize::MAX / 2)).unwrap_err().contains("too large"));
+}
+
+#[test]
+fn a_limited_variant_runs_on_fewer_rows_and_still_validates() {
+    let mut case = Matmul.prepare("64x32x16", 1).unwrap();
+    assert_eq!(case.limit(0, 0.25), 0.25);
+    case.validate(0).unwrap();
+    assert_eq!(case.limit(0, 1e-9), 1.0 / 64.0, "at least one row");
+}
+
+/// A case of `size` whose baseline (variant 0) runs `kernel`.
+fn baseline_runs(kernel: Kernel, size: &str) -> Box<dyn crate::Case> {
+    let lab: &'static dyn Lab = &Matmul;
+    crate::lab::Swapped::new(lab, "naive", kernel).prepare(size, 1).unwrap()
+}
+
+#[test]
+fn a_wrong_variant_fails_validation_with_the_element() {
+    let wrong: Kernel = |s, a, b, c| {
+        crate::matmul::naive::matmul(s, a, b, c);
+        c[5 * 30 + 7] += 1.0;
+    };
+    let mut case = baseline_runs(wrong, "20x10x30");
+    let err = case.validate(0).unwrap_err();
+    assert!(err.contains("C[5, 7]"), "{err}");
+}
+
+#[test]
+fn a_variant_that_skips_elements_fails_because_c_starts_as_junk() {
+    let lazy: Kernel = |_, _, _, _| {};
+    let mut case = baseline_runs(lazy, "8x8x8");
+    let err = case.validate(0).unwrap_err();
+    assert!(err.contains("C[0, 0] = NaN"), "{err}");
+}

@@ -2,11 +2,13 @@
 
 use super::check::{Returned, check, same_as_plain};
 use super::{Inputs, Kernel, LloydShape, variants};
-use crate::kmeans::lab::{check_shape, data_set, label_of};
-use crate::kmeans::{DataSet, Kmeans, Shape, generate};
-use crate::lab::{Case, Lab, Swap, Variant, WorkUnit, kernels_with, pick, random_sizes_from};
+use crate::kmeans::lab::check_shape;
+use crate::kmeans::{DataSet, Shape, generate};
+use crate::lab::{Define, LabInfo, Variant, WorkUnit, pick};
+use crate::problem::{Problem, Rows};
 use crate::sizes::parse_keyed;
 use rand::Rng;
+use rand::rngs::StdRng;
 
 /// Lloyd's iterations of k-means, plain and with bounds (the k-means lab's second case).
 pub struct KmeansLloyd;
@@ -14,96 +16,65 @@ pub struct KmeansLloyd;
 /// Defaults for keys a size leaves out: the assignment's large size, 20 iterations.
 const DEFAULT: LloydShape = LloydShape { shape: Shape { n: 1_000_000, d: 32, k: 256 }, iterations: 20 };
 
-impl Lab for KmeansLloyd {
-    fn name(&self) -> &'static str {
-        "lloyd"
+#[rustfmt::skip]
+static INFO: LabInfo = LabInfo {
+    name: "lloyd",
+    folder: "kmeans",
+    about: "k-means, Lloyd's iterations (assign + update) from given centroids: plain, and with Hamerly's bounds",
+    size_syntax: "n=POINTS,d=DIMS,k=CENTROIDS,iters=T[,data=blobs|normal|shifted], keys in any order, omitted \
+                  ones default to n=1000000,d=32,k=256,iters=20,data=blobs",
+    slice_unit: "iterations",
+    quick_sizes: &["n=50000,d=32,k=64,iters=10"],
+    default_sizes: &["n=1000000,d=32,k=256,iters=20", "n=100000,d=16,k=8,iters=20"],
+    bench_sizes: &["n=20000,d=32,k=64,iters=10"],
+    // One iteration and several; k = 1 and k = n; both paths of the flagship's assignment
+    // (k ≤ 16 and above); d off the lane widths; n off the chunk sizes; far-from-origin data.
+    edge_sizes: &[
+        "n=1,d=1,k=1,iters=1", "n=7,d=1,k=7,iters=3", "n=33,d=17,k=5,iters=4", "n=50,d=3,k=1,iters=3",
+        "n=4097,d=9,k=3,iters=5", "n=500,d=33,k=13,iters=3,data=shifted", "n=2000,d=24,k=25,iters=6",
+        "n=3000,d=8,k=40,iters=8,data=normal", "n=300,d=400,k=20,iters=2",
+    ],
+    allocation_sizes: &["n=5000,d=20,k=7,iters=4", "n=9000,d=32,k=33,iters=4,data=shifted"],
+    flagship: "hamerly",
+    data_sets: DataSet::NAMES,
+    python_anchors: &[],
+};
+
+impl Define for KmeansLloyd {
+    type Size = (LloydShape, DataSet);
+    type Problem = LloydProblem;
+
+    fn info() -> &'static LabInfo {
+        &INFO
     }
 
-    fn folder(&self) -> &'static str {
-        "kmeans"
+    fn parse(size: &str) -> Result<(LloydShape, DataSet), String> {
+        parse_size(size)
     }
 
-    fn about(&self) -> &'static str {
-        "k-means, Lloyd's iterations (assign + update) from given centroids: plain, and with Hamerly's bounds"
+    fn label((shape, data): &(LloydShape, DataSet)) -> String {
+        data.label(shape)
     }
 
-    fn size_syntax(&self) -> &'static str {
-        "n=POINTS,d=DIMS,k=CENTROIDS,iters=T[,data=blobs|normal|shifted], keys in any order, omitted ones \
-         default to n=1000000,d=32,k=256,iters=20,data=blobs"
-    }
-
-    fn slice_unit(&self) -> &'static str {
-        "iterations"
-    }
-
-    fn quick_sizes(&self) -> &'static [&'static str] {
-        &["n=50000,d=32,k=64,iters=10"]
-    }
-
-    fn default_sizes(&self) -> &'static [&'static str] {
-        &["n=1000000,d=32,k=256,iters=20", "n=100000,d=16,k=8,iters=20"]
-    }
-
-    fn bench_sizes(&self) -> &'static [&'static str] {
-        &["n=20000,d=32,k=64,iters=10"]
-    }
-
-    /// One iteration and several; k = 1 and k = n; both paths of the flagship's assignment
-    /// (k ≤ 16 and above); d off the lane widths; n off the chunk sizes; far-from-origin data.
-    fn edge_sizes(&self) -> &'static [&'static str] {
-        &[
-            "n=1,d=1,k=1,iters=1",
-            "n=7,d=1,k=7,iters=3",
-            "n=33,d=17,k=5,iters=4",
-            "n=50,d=3,k=1,iters=3",
-            "n=4097,d=9,k=3,iters=5",
-            "n=500,d=33,k=13,iters=3,data=shifted",
-            "n=2000,d=24,k=25,iters=6",
-            "n=3000,d=8,k=40,iters=8,data=normal",
-            "n=300,d=400,k=20,iters=2",
-        ]
-    }
-
-    fn allocation_sizes(&self) -> &'static [&'static str] {
-        &["n=5000,d=20,k=7,iters=4", "n=9000,d=32,k=33,iters=4,data=shifted"]
-    }
-
-    fn flagship(&self) -> &'static str {
-        "hamerly"
-    }
-
-    fn variants(&self) -> Vec<Variant> {
-        variants().iter().map(Variant::describe).collect()
-    }
-
-    fn footprint(&self, size: &str) -> Result<u64, String> {
-        let (LloydShape { shape, iterations }, _) = parse_size(size)?;
+    fn footprint((LloydShape { shape, iterations }, _): &(LloydShape, DataSet)) -> u64 {
         // Points, initial and final centroids, labels, and the bounds' per-point state.
-        let floats = [shape.n * shape.d, 3 * shape.k * shape.d, 5 * shape.n, iterations * 2];
-        Ok(floats.iter().map(|&f| f as u64).sum::<u64>() * 4)
+        let Shape { n, d, k } = *shape;
+        [n * d, 3 * k * d, 5 * n, iterations * 2].iter().map(|&f| f as u64).sum::<u64>() * 4
     }
 
-    fn label(&self, size: &str) -> Result<String, String> {
-        parse_size(size).map(|(shape, data)| label_of(&shape, data))
+    fn problem((shape, data): (LloydShape, DataSet), seed: u64) -> Result<LloydProblem, String> {
+        Ok(LloydProblem::new(shape, data, seed))
     }
 
-    fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String> {
-        let (shape, data) = parse_size(size)?;
-        let kernels = kernels_with(variants(), swap)?;
-        Ok(Box::new(LloydCase::new(shape, data, kernels, seed)))
+    fn variants() -> Vec<Variant<Kernel>> {
+        variants()
     }
 
     /// Up to 2000 points of up to 40 coordinates, 30 centroids (never above n), 1 to 5 iterations.
-    fn random_sizes(&self, seed: u64, count: usize) -> Vec<String> {
-        random_sizes_from(seed, count, |rng| {
-            let (n, d, iters) = (rng.random_range(1..=2000), rng.random_range(1..=40), rng.random_range(1..=5));
-            let k = rng.random_range(1..=n.min(30));
-            format!("n={n},d={d},k={k},iters={iters},data={}", pick(rng, self.data_sets()))
-        })
-    }
-
-    fn data_sets(&self) -> &'static [&'static str] {
-        Kmeans.data_sets()
+    fn random_size(rng: &mut StdRng) -> String {
+        let (n, d, iters) = (rng.random_range(1..=2000), rng.random_range(1..=40), rng.random_range(1..=5));
+        let k = rng.random_range(1..=n.min(30));
+        format!("n={n},d={d},k={k},iters={iters},data={}", pick(rng, DataSet::NAMES))
     }
 }
 
@@ -111,8 +82,7 @@ impl Lab for KmeansLloyd {
 /// the sizes make a Lloyd run: d ≥ 1, 1 ≤ k ≤ n, T ≥ 1.
 pub fn parse_size(size: &str) -> Result<(LloydShape, DataSet), String> {
     let example = "n=1000000,d=32,k=256,iters=20,data=blobs";
-    let ([n, d, k, iterations], data) =
-        parse_keyed("lloyd", size, ["n", "d", "k", "iters"], KmeansLloyd.data_sets(), example)?;
+    let ([n, d, k, iterations], data) = parse_keyed("lloyd", size, ["n", "d", "k", "iters"], DataSet::NAMES, example)?;
     let shape =
         Shape { n: n.unwrap_or(DEFAULT.shape.n), d: d.unwrap_or(DEFAULT.shape.d), k: k.unwrap_or(DEFAULT.shape.k) };
     check_shape("lloyd", size, shape)?;
@@ -120,8 +90,7 @@ pub fn parse_size(size: &str) -> Result<(LloydShape, DataSet), String> {
     if iterations == 0 || iterations > 10_000 {
         return Err(format!("lloyd size '{size}': iters = {iterations} must be between 1 and 10000"));
     }
-    let data = data_set(data);
-    Ok((LloydShape { shape, iterations }, data))
+    Ok((LloydShape { shape, iterations }, DataSet::named(data)))
 }
 
 /// Plain Lloyd's result on this case, which every other variant must match bit for bit.
@@ -131,8 +100,8 @@ struct Plain {
     inertia: Vec<f64>,
 }
 
-/// One generated input and the answer buffers.
-struct LloydCase {
+/// One generated input, the answer buffers, and the baseline's answer once computed.
+pub struct LloydProblem {
     shape: LloydShape,
     data: DataSet,
     points: Vec<f32>,
@@ -140,17 +109,16 @@ struct LloydCase {
     centroids: Vec<f32>,
     labels: Vec<u32>,
     inertia: Vec<f64>,
-    /// Per variant: the distances its last run computed.
-    computed: Vec<Option<u64>>,
-    kernels: Vec<Option<Kernel>>,
+    /// The centroids of T − 1 iterations, for the check of the last labels.
+    previous: Option<Vec<f32>>,
     plain: Option<Plain>,
 }
 
-impl LloydCase {
-    fn new(shape: LloydShape, data: DataSet, kernels: Vec<Option<Kernel>>, seed: u64) -> LloydCase {
+impl LloydProblem {
+    fn new(shape: LloydShape, data: DataSet, seed: u64) -> LloydProblem {
         let (points, initial) = generate(shape.shape, data, seed);
         let Shape { n, .. } = shape.shape;
-        LloydCase {
+        LloydProblem {
             shape,
             data,
             centroids: initial.clone(),
@@ -158,16 +126,14 @@ impl LloydCase {
             initial,
             labels: vec![0; n],
             inertia: vec![0.0; shape.iterations],
-            computed: vec![None; kernels.len()],
-            kernels,
+            previous: None,
             plain: None,
         }
     }
 
-    /// Runs `variant` for `iterations` (at most the case's), writing the first `iterations`
-    /// inertias.
-    fn run_for(&mut self, variant: usize, iterations: usize) {
-        let kernel = self.kernels[variant].expect("only available variants are run");
+    /// Runs `kernel` for `iterations` (at most the case's), writing the first `iterations`
+    /// inertias; returns the distances its assignments computed.
+    fn run_for(&mut self, kernel: Kernel, iterations: usize) -> u64 {
         let inputs = Inputs { shape: self.shape.shape, iterations, points: &self.points, initial: &self.initial };
         let mut computed = 0;
         let mut answer = super::Answer {
@@ -177,30 +143,30 @@ impl LloydCase {
             distance_computations: &mut computed,
         };
         kernel(&inputs, &mut answer);
-        self.computed[variant] = Some(computed);
-    }
-
-    fn fill_with_junk(&mut self) {
-        self.centroids.fill(f32::NAN);
-        self.labels.fill(u32::MAX - 1);
-        self.inertia.fill(f64::NAN);
+        computed
     }
 
     fn returned(&self) -> Returned<'_> {
         Returned { centroids: &self.centroids, labels: &self.labels, inertia: &self.inertia }
     }
+
+    /// Computes plain Lloyd's answer (the baseline's) once per case.
+    fn plain(&mut self, baseline: Kernel) {
+        if self.plain.is_none() {
+            self.run_for(baseline, self.shape.iterations);
+            let plain =
+                Plain { centroids: self.centroids.clone(), labels: self.labels.clone(), inertia: self.inertia.clone() };
+            self.plain = Some(plain);
+        }
+    }
 }
 
-impl Case for LloydCase {
-    fn scale_inputs(&mut self, factor: f32) -> Result<(), String> {
-        crate::lab::scale(&mut self.points, factor);
-        crate::lab::scale(&mut self.initial, factor);
-        self.plain = None;
-        super::check_values(&self.points, &self.initial, self.shape.shape.d).map_err(|e| e.to_string())
-    }
+/// Never limited: a shorter run would time the expensive first iterations only.
+impl Problem for LloydProblem {
+    type Kernel = Kernel;
 
     fn label(&self) -> String {
-        label_of(&self.shape, self.data)
+        self.data.label(&self.shape)
     }
 
     fn params(&self) -> Vec<(&'static str, usize)> {
@@ -211,62 +177,65 @@ impl Case for LloydCase {
     /// Iterations per second; the time column divided by T is the seconds per iteration.
     fn work(&self) -> WorkUnit {
         let iterations = self.shape.iterations as f64;
-        WorkUnit {
-            per_call: iterations,
-            name: "iterations/s",
-            scale: 1.0,
-            is_flops: false,
-            items: Some((iterations * self.shape.shape.n as f64, "points/s")),
-        }
+        let items = Some((iterations * self.shape.shape.n as f64, "points/s"));
+        WorkUnit { per_call: iterations, name: "iterations/s", scale: 1.0, is_flops: false, items }
     }
 
-    /// Never limited: a shorter run would time the expensive first iterations only.
-    fn limit(&mut self, _variant: usize, _fraction: f64) -> f64 {
-        1.0
+    fn rows(&self) -> Option<Rows> {
+        None
     }
 
-    fn run(&mut self, variant: usize) {
-        self.run_for(variant, self.shape.iterations);
+    fn scale_inputs(&mut self, factor: f32) -> Result<(), String> {
+        crate::lab::scale(&mut self.points, factor);
+        crate::lab::scale(&mut self.initial, factor);
+        (self.previous, self.plain) = (None, None);
+        super::check_values(&self.points, &self.initial, self.shape.shape.d).map_err(|e| e.to_string())
     }
 
-    fn validate(&mut self, variant: usize) -> Result<String, String> {
-        let t = self.shape.iterations;
-        // The centroids the last labels were computed against: a run of T − 1 iterations.
-        let previous = if t == 1 {
-            self.initial.clone()
-        } else {
-            self.fill_with_junk();
-            self.run_for(variant, t - 1);
-            self.centroids.clone()
+    fn run(&mut self, kernel: Kernel, _rows: usize) -> Option<u64> {
+        Some(self.run_for(kernel, self.shape.iterations))
+    }
+
+    fn fill_with_junk(&mut self) {
+        self.centroids.fill(f32::NAN);
+        self.labels.fill(u32::MAX - 1);
+        self.inertia.fill(f64::NAN);
+    }
+
+    /// Lloyd's invariants after T iterations, against the centroids the last labels were
+    /// computed against, and the same bits as plain Lloyd (both kept by [`Problem::validate`]).
+    fn check(&mut self, _rows: usize, _seed: u64) -> Result<String, String> {
+        let (Some(previous), Some(plain)) = (&self.previous, &self.plain) else {
+            return Err("a Lloyd run is checked by validate, which first runs T - 1 iterations and plain Lloyd".into());
         };
-        self.fill_with_junk();
-        self.run(variant);
+        let t = self.shape.iterations;
         let inputs = Inputs { shape: self.shape.shape, iterations: t, points: &self.points, initial: &self.initial };
-        let how = check(&inputs, &previous, &self.returned())?;
-        if variant == 0 {
-            let Returned { centroids, labels, inertia } = self.returned();
-            self.plain =
-                Some(Plain { centroids: centroids.to_vec(), labels: labels.to_vec(), inertia: inertia.to_vec() });
-            return Ok(how);
-        }
-        if self.plain.is_none() {
-            let (centroids, labels, inertia) = (self.centroids.clone(), self.labels.clone(), self.inertia.clone());
-            self.run(0);
-            let plain =
-                Plain { centroids: self.centroids.clone(), labels: self.labels.clone(), inertia: self.inertia.clone() };
-            (self.centroids, self.labels, self.inertia) = (centroids, labels, inertia);
-            self.plain = Some(plain);
-        }
-        let plain = self.plain.as_ref().expect("set above");
+        let how = check(&inputs, previous, &self.returned())?;
         let plain = Returned { centroids: &plain.centroids, labels: &plain.labels, inertia: &plain.inertia };
         same_as_plain(&plain, &self.returned())?;
         Ok(format!("{how}; identical to plain Lloyd"))
     }
 
-    fn counted(&self, variant: usize) -> Option<String> {
-        let computed = self.computed[variant]? as f64;
+    /// Runs T − 1 iterations for the centroids the last labels are computed against, and plain
+    /// Lloyd once per case, then the T iterations that are checked.
+    fn validate(&mut self, kernel: Kernel, rows: usize, baseline: Kernel, seed: u64) -> Result<String, String> {
+        let t = self.shape.iterations;
+        self.previous = Some(if t == 1 {
+            self.initial.clone()
+        } else {
+            self.fill_with_junk();
+            self.run_for(kernel, t - 1);
+            self.centroids.clone()
+        });
+        self.plain(baseline);
+        self.fill_with_junk();
+        self.run_for(kernel, t);
+        self.check(rows, seed)
+    }
+
+    fn describe_count(&self, computed: u64) -> Option<String> {
         let LloydShape { shape, iterations } = self.shape;
-        let per_point = computed / (shape.n * iterations) as f64;
+        let per_point = computed as f64 / (shape.n * iterations) as f64;
         Some(format!(
             "{per_point:.2} distance computations per point per iteration in its assignments ({:.1}% of plain \
              Lloyd's k = {})",
