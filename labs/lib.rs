@@ -10,6 +10,7 @@
 //! (CPU name, FMA-peak probe) and [`threads`] (the one thread-pool builder).
 
 pub mod cpu;
+pub mod distance;
 pub mod gemm;
 pub mod input_error;
 pub mod kmeans;

@@ -1,7 +1,7 @@
 //! The expanded form's precision trap, measured: `cargo run --release -p perflab-labs --example
 //! knn_precision [n=..,d=..,m=..,k=..]`.
 //!
-//! Runs the `blocked` rung with each part of its fix switched on or off (see `knn::exact`), and
+//! Runs the `blocked` rung with each part of its fix switched on or off (see `distance::exact`), and
 //! the expanded form in f64 (scikit-learn's fix), on normal and on shifted data, and prints, against the direct form's exact answer (`select`):
 //! recall@k (the fraction of true neighbours found), the fraction of queries whose list came out
 //! exactly right (same points, same order), the largest error of a returned distance, and the

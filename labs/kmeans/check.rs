@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use super::Inputs;
-use crate::knn::check::{Bound, true_distance};
+use crate::distance::bound::{Bound, true_distance};
 
 /// Up to this many point × centroid × coordinate operations, every point's label is checked.
 const EXACT_LIMIT: f64 = 5e7;

@@ -7,7 +7,7 @@ use rand_distr::StandardNormal;
 
 use super::check::{Returned, check};
 use super::{Answer, Inputs, Kernel, Shape, variants};
-use crate::knn::squared_distance;
+use crate::distance::squared_distance;
 use crate::lab::{Define, LabInfo, NamedArray, PythonAnchor, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 use crate::sizes::{data_sets, parse_keyed};

@@ -6,7 +6,8 @@
 //! so that labels and inertia are the same bits for any thread count.
 //!
 //! The assignment is 1-nearest-neighbour search with the centroids as the training set, so the
-//! k-NN lab's building blocks serve here too (its SIMD distance kernel, its error bound). What
+//! k-NN lab's building blocks serve here too (the SIMD distance kernel, the error bound, the
+//! exact expanded form: `crate::distance`, shared by both labs). What
 //! changes is the shape: n is large (10⁶) and k small (8 to 256), so the work is spread over the
 //! points, and the selection is an argmin.
 //!
@@ -14,7 +15,7 @@
 //! |---|---|---|
 //! | naive | `naive.rs` | for each point, for each centroid, a scalar distance; keep the minimum |
 //! | simd | `solutions/simd.rs` | SIMD distances, four centroids per pass |
-//! | blocked | `solutions/blocked.rs` | ‖c‖² − 2·x·c on tiles, kept exact (k-NN's blocked with k = 1) |
+//! | blocked | `solutions/blocked.rs` | ‖c‖² − 2·x·c on tiles of 16 points × 256 centroids, kept exact |
 //! | parallel | `solutions/parallel.rs` | rayon over fixed chunks, inertia reduced in chunk order |
 //! | best | `solutions/best.rs` | packed micro-kernel, points as lanes, a two-smallest argmin epilogue |
 
@@ -136,7 +137,7 @@ pub fn variants() -> Vec<Variant<Kernel>> {
         Variant::exercise("your-simd", "simd", exercises::simd::assign),
         Variant::reference("simd", "SIMD distances, four centroids per pass", simd::assign),
         Variant::exercise("your-blocked", "blocked", exercises::blocked::assign),
-        Variant::reference("blocked", "tiles, ‖c‖² − 2·x·c, exact re-ranking (k-NN's blocked, k = 1)", blocked::assign),
+        Variant::reference("blocked", "tiles, ‖c‖² − 2·x·c, exact re-ranking", blocked::assign),
         Variant::exercise("your-parallel", "parallel", exercises::parallel::assign as Kernel).on_all_cores(),
         Variant::reference("parallel", "rayon over fixed chunks, inertia in chunk order", parallel::assign as Kernel)
             .on_all_cores(),

@@ -7,7 +7,7 @@
 //! and `squared_distance` under it (the distances, where the time goes).
 
 use super::{Answer, Inputs, inertia_of};
-use crate::knn::squared_distance;
+use crate::distance::squared_distance;
 
 pub fn assign(inputs: &Inputs, answer: &mut Answer) {
     for i in 0..inputs.shape.n {

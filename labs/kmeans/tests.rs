@@ -144,9 +144,10 @@ fn the_oracle_catches_a_wrong_label_a_wrong_distance_and_a_wrong_inertia() {
     owned.check(&good).unwrap();
     let mut wrong_label = good.clone();
     wrong_label.0[17] = (wrong_label.0[17] + 1) % 10;
-    wrong_label.1[17] =
-        crate::knn::check::true_distance(owned.inputs().point(17), owned.inputs().centroid(wrong_label.0[17] as usize))
-            as f32;
+    wrong_label.1[17] = crate::distance::bound::true_distance(
+        owned.inputs().point(17),
+        owned.inputs().centroid(wrong_label.0[17] as usize),
+    ) as f32;
     let error = owned.check(&wrong_label).unwrap_err();
     assert!(error.starts_with("point 17:") && error.contains("is nearer"), "{error}");
     let mut wrong_distance = good.clone();

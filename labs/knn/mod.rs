@@ -19,7 +19,6 @@
 //! (its error grows with ‖q‖² + ‖x‖², not with the distance): [`exact`] is what keeps them exact.
 
 pub mod check;
-pub mod exact;
 pub mod exercises;
 mod lab;
 pub mod naive;
@@ -185,10 +184,4 @@ pub fn search(kernel: Kernel, inputs: &Inputs, answer: &mut Answer) -> Result<()
 pub fn check_values(train: &[f32], queries: &[f32], d: usize) -> Result<(), KnnError> {
     ensure_in_range("training points", train, d)?;
     ensure_in_range("queries", queries, d)
-}
-
-/// The squared distance ‖a − b‖², summed in order: the textbook direct form.
-#[inline]
-pub fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }

@@ -6,7 +6,8 @@
 //! traffic before a single distance is ranked. Every later rung removes one of these costs.
 
 use super::topk::vote;
-use super::{Answer, Inputs, squared_distance};
+use super::{Answer, Inputs};
+use crate::distance::squared_distance;
 
 pub fn knn(inputs: &Inputs, answer: &mut Answer) {
     let k = inputs.shape.k;

@@ -112,7 +112,9 @@ fn a_missing_neighbour_is_named_with_the_expected_and_returned_lists() {
     // Replace query 1's nearest with the farthest point: the checker must name query 1.
     let far = (0..50u32)
         .max_by(|&a, &b| {
-            let distance = |p: u32| check::true_distance(owned.inputs().query(1), owned.inputs().point(p as usize));
+            let distance = |p: u32| {
+                crate::distance::bound::true_distance(owned.inputs().query(1), owned.inputs().point(p as usize))
+            };
             distance(a).total_cmp(&distance(b))
         })
         .unwrap();
@@ -120,7 +122,8 @@ fn a_missing_neighbour_is_named_with_the_expected_and_returned_lists() {
     answer.0[4..8].rotate_left(1);
     answer.0[7] = far;
     answer.1[4..8].rotate_left(1);
-    answer.1[7] = check::true_distance(owned.inputs().query(1), owned.inputs().point(far as usize)) as f32;
+    answer.1[7] =
+        crate::distance::bound::true_distance(owned.inputs().query(1), owned.inputs().point(far as usize)) as f32;
     answer.2[1] = topk::vote(&owned.labels, &answer.0[4..8]);
     let error = owned.check(&answer).unwrap_err();
     assert!(error.starts_with("query 1:"), "{error}");

@@ -1,6 +1,5 @@
 //! Exercise: tiles and ‖c‖² − 2·x·c for the argmin, kept exact. Reference:
-//! `../solutions/blocked.rs` (which reuses the k-NN lab's blocked rung: read both; peek only when
-//! stuck).
+//! `../solutions/blocked.rs` (peek only when stuck).
 //!
 //! Stuck? `cargo lab hint kmeans your-blocked` reveals one hint at a time.
 //!
@@ -17,13 +16,13 @@
 //! TODO 2. Look at the `data=shifted` sizes that fail: how large are ‖x‖² and ‖c‖² there, and how
 //!         large is the gap between the two nearest centroids?
 //!         Check: `cargo lab check kmeans your-blocked` names the first wrong point
-//! TODO 3. Centre both sets (the centre and the bound are in `crate::knn::exact`), filter with the
+//! TODO 3. Centre both sets (the centre and the bound are in `crate::distance::exact`), filter with the
 //!         bound, and compute the direct form for the survivors: the answer is then exact, and
 //!         the distance returned is the direct form's.
 //!         Check: `cargo lab check kmeans your-blocked` (now the shifted sizes pass too)
 //!
 //! Rules: the assignment is 1-nearest-neighbour search with the centroids as the training set;
-//! reuse what the k-NN lab has. Scratch buffers reused across calls keep the allocation column at
+//! the shared pieces are in `crate::distance` (`exact`, `dot`, `squared_distance`). Scratch buffers reused across calls keep the allocation column at
 //! zero (`crate::gemm::buffers::Pool`).
 
 use crate::kmeans::{Answer, Inputs, naive};

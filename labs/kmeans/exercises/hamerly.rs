@@ -32,7 +32,7 @@
 //!         `cargo lab bench lloyd --variant lloyd --variant your-hamerly` (a rare mismatch with
 //!         plain Lloyd here is what TODO 5 is for)
 //! TODO 5. Make the skip exact, not just usually right: computed squared distances are within a
-//!         factor 1 ± γ of the true ones, γ = `knn::check::relative_bound(d)`, so skip only when
+//!         factor 1 ± γ of the true ones, γ = `distance::bound::relative_bound(d)`, so skip only when
 //!         even the worst rounding (the label's squared distance computed γ too high, the other's
 //!         γ too low) keeps the order; and round every bound outwards when it becomes an f32.
 //!         Without this, a near-tie now and then gets a different label from plain Lloyd, and

@@ -14,7 +14,7 @@
 //! TODO 2. Write the distance generic over `V: F32Vec` (see `crate::simd`), marked
 //!         `#[inline(always)]`: per `V::LANES` coordinates `V::load` both rows, `sub`, `mul_add`;
 //!         `acc.sum()` and a scalar loop over the `d % LANES` left at the end. (The k-NN lab's
-//!         `knn::solutions::simd::distances` is one; write your own first.)
+//!         `crate::distance::distances` is one; write your own first.)
 //!         Check: call it as `distance::<crate::simd::Scalar8>` (portable: no dispatch needed yet),
 //!         then `cargo lab check kmeans your-simd` (its edge sizes have d off every lane width)
 //! TODO 3. Dispatch at run time: a struct with the arguments implementing

@@ -28,9 +28,9 @@ use rayon::prelude::*;
 pub use lab::{KmeansLloyd, parse_size};
 
 use super::{Shape, exercises, solutions};
+use crate::distance::distances;
 use crate::gemm::buffers::Pool;
 use crate::input_error::{InputError, ensure_in_range};
-use crate::knn::solutions::simd::distances;
 use crate::lab::Variant;
 use crate::simd::{F32Vec, SimdLevel, WithSimd, dispatch};
 

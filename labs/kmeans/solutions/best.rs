@@ -17,19 +17,19 @@
 //!
 //! Unlike k-NN's flagship, the points (n = 10⁶) are the lanes: each point's best-so-far is a
 //! lane of a vector, and the argmin runs down the tile's rows, a vertical minimum that needs no
-//! shuffles. The n × k distance matrix is never written. Exactness comes from `knn::exact`, as in
+//! shuffles. The n × k distance matrix is never written. Exactness comes from `distance::exact`, as in
 //! `blocked`; labels and inertia are the same bits on any thread count, as in `parallel`.
 
 use std::marker::PhantomData;
 use std::ops::Range;
 
+use crate::distance::distances;
+use crate::distance::exact;
+use crate::distance::pack::{pack_points, pack_rows};
 use crate::gemm::buffers::{AlignedBuffer, BufferPool, Pool};
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
 use crate::gemm::transpose::transpose_blocks_centred;
 use crate::kmeans::{Answer, Inputs, Shape, assign_in_chunks};
-use crate::knn::exact;
-use crate::knn::solutions::best::pack_points;
-use crate::knn::solutions::simd;
 use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispatch_micro_kernel, simd_level};
 
 /// A call's centre, packed centroids and their scaled norms.
@@ -213,8 +213,10 @@ impl WithMicroKernel for Assign<'_, '_, '_> {
             let scratch = buffer.slice(d + padded * d + padded);
             let (centre, rest) = scratch.split_at_mut(d);
             let (packed, norms) = rest.split_at_mut(padded * d);
-            centroid_mean(inputs, centre);
-            pack_centroids::<K>(inputs, centre, packed, norms);
+            exact::centre(inputs.centroids, d, centre);
+            pack_rows::<K>(inputs.centroids, d, k, centre, packed, norms);
+            // Padded rows never pass the filter.
+            norms[k..].fill(f32::INFINITY);
             let centroids = Packed { centre, centroids: packed, norms };
             assign_in_chunks(answer, runner_up, |first, labels, distances, runner_up| {
                 SLIVER.with_slice(K::NR * d + 4 * K::NR, |scratch| {
@@ -384,7 +386,7 @@ unsafe fn epilogue<V: F32Vec>(
 
 /// Point i's label and exact distance, from its two smallest scores: the nearest score's
 /// centroid is the answer when even the second smallest lower bound exceeds that centroid's
-/// exact distance (`knn::exact`: `second + norm` is a lower bound of the direct form's value);
+/// exact distance (`distance::exact`: `second + norm` is a lower bound of the direct form's value);
 /// otherwise (a near tie, rare) every centroid is compared exactly. Third: the runner-up, a lower
 /// bound of every other centroid's distance (that sum, or the second smallest exact distance),
 /// in f64, unrounded.
@@ -393,7 +395,7 @@ fn confirm<V: F32Vec>(inputs: &Inputs, i: usize, index: f32, second: f32, norm: 
     let point = inputs.point(i);
     let candidate = index as usize;
     // SAFETY: this runs inside the chunk's `dispatch`, which enabled V; both rows have d floats.
-    let [distance] = unsafe { simd::distances::<V, 1>(point, [inputs.centroid(candidate)]) };
+    let [distance] = unsafe { distances::<V, 1>(point, [inputs.centroid(candidate)]) };
     // The sum of two f32 in f64 is within 2⁻⁵³ of exact, and the distance is ≥ 0: the margin
     // makes "bound > distance" certain without branches (`query_threshold` is the f32 form).
     let bound = second as f64 + norm as f64;
@@ -403,7 +405,7 @@ fn confirm<V: F32Vec>(inputs: &Inputs, i: usize, index: f32, second: f32, norm: 
     let (mut best, mut best_distance, mut runner_up) = (0, f32::INFINITY, f32::INFINITY);
     for c in 0..inputs.shape.k {
         // SAFETY: as above.
-        let [distance] = unsafe { simd::distances::<V, 1>(point, [inputs.centroid(c)]) };
+        let [distance] = unsafe { distances::<V, 1>(point, [inputs.centroid(c)]) };
         if distance < best_distance {
             runner_up = best_distance;
             (best, best_distance) = (c, distance);
@@ -412,30 +414,4 @@ fn confirm<V: F32Vec>(inputs: &Inputs, i: usize, index: f32, second: f32, norm: 
         }
     }
     (best as u32, best_distance, runner_up as f64)
-}
-
-/// The centroids' mean, in f64: a centre near the points, at O(k·d).
-fn centroid_mean(inputs: &Inputs, centre: &mut [f32]) {
-    let k = inputs.shape.k;
-    for (p, c) in centre.iter_mut().enumerate() {
-        let sum: f64 = (0..k).map(|j| inputs.centroid(j)[p] as f64).sum();
-        *c = (sum / k as f64) as f32;
-    }
-}
-
-/// Packs every centroid, centred, into MR-tall slivers (d columns of MR values, zeros past the
-/// last), and their scaled norms (+∞ past the last, so a padded row never passes the filter).
-fn pack_centroids<K: MicroKernel>(inputs: &Inputs, centre: &[f32], packed: &mut [f32], norms: &mut [f32]) {
-    let (d, k) = (inputs.shape.d, inputs.shape.k);
-    let scale = exact::norm_scale(d);
-    for (s, sliver) in packed.chunks_exact_mut(K::MR * d).enumerate() {
-        for r in 0..K::MR {
-            let c = s * K::MR + r;
-            for p in 0..d {
-                sliver[p * K::MR + r] = if c < k { inputs.centroid(c)[p] - centre[p] } else { 0.0 };
-            }
-            norms[c] =
-                if c < k { exact::scaled_centred_norm(inputs.centroid(c), centre, scale) } else { f32::INFINITY };
-        }
-    }
 }

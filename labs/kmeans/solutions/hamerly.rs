@@ -24,7 +24,7 @@
 //! ```
 //!
 //! **Exactly plain Lloyd's labels.** The bounds are kept on true distances (not squared), and the
-//! computed squared distances are within γ = γ_{d+3} of the true ones (`knn::check`), so the test
+//! computed squared distances are within γ = γ_{d+3} of the true ones (`distance::bound`), so the test
 //! is `upper·κ < bound` with κ = √((1+γ)/(1−γ)): then the computed distance to a is below every
 //! other computed distance, whichever rounding any path of `best` uses, so `best` would return a
 //! too. Every conversion to f32 rounds outwards (`next_up` for `upper`, `next_down` for `lower`).
@@ -34,12 +34,12 @@
 
 use rayon::prelude::*;
 
+use crate::distance::bound::Bound;
+use crate::distance::distances;
 use crate::gemm::buffers::Pool;
 use crate::kmeans::lloyd::{Answer, Inputs, update};
 use crate::kmeans::solutions::best;
 use crate::kmeans::{INERTIA_CHUNK, Shape};
-use crate::knn::check::Bound;
-use crate::knn::solutions::simd::distances;
 use crate::simd::{F32Vec, SimdLevel, WithSimd, dispatch, simd_level};
 
 /// Everything carried from one iteration to the next, reused from call to call.

@@ -1,11 +1,11 @@
-//! Rung 1: an explicit SIMD distance kernel: the k-NN lab's (`knn::solutions::simd::distances`),
-//! four centroids per pass so that each load of the point serves four distances.
+//! Rung 1: an explicit SIMD distance kernel (`crate::distance::distances`, the one k-NN's simd
+//! rung uses), four centroids per pass so that each load of the point serves four distances.
 //!
 //! The point is the shared operand here (one point against every centroid), and ‖x − c‖² =
 //! ‖c − x‖² bit for bit, so the same kernel serves with the roles swapped.
 
+use crate::distance::distances;
 use crate::kmeans::{Answer, Inputs, inertia_of};
-use crate::knn::solutions::simd::distances;
 use crate::simd::{self, F32Vec, SimdLevel, WithSimd};
 
 /// Centroids per pass.

@@ -20,7 +20,7 @@
 //!         expanded distances next to `squared_distance`: how large is the error, and how large
 //!         are ‖q‖² and ‖x‖²?
 //!         Check: `cargo lab check knn your-blocked` names the first wrong query
-//! TODO 3. Centre: subtract `crate::knn::exact::centre` from every point and query (copies,
+//! TODO 3. Centre: subtract `crate::distance::exact::centre` from every point and query (copies,
 //!         made once per call), and compute the norms of the centred rows. Better, not exact:
 //!         why not? (`exact.rs` has the error of the centred form.)
 //!         Check: `cargo lab check knn your-blocked`

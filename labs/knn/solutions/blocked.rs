@@ -8,14 +8,15 @@
 //! tile is paired with every query of the tile before either is evicted.
 //!
 //! The expanded form cancels far from the origin; what keeps this rung exact is in
-//! `knn::exact`: centre both sets (copies here, made once per call), skip the pairs whose
+//! `distance::exact`: centre both sets (copies here, made once per call), skip the pairs whose
 //! lower bound cannot beat the k-th best, and re-rank the others with the direct form, whose
 //! accurate distances are what is returned.
 
+use crate::distance::exact::{self, centre_rows, query_threshold};
+use crate::distance::{dot, squared_distance};
 use crate::gemm::buffers::{AlignedBuffer, Pool};
-use crate::knn::exact::{self, query_threshold};
 use crate::knn::topk::{TopK, vote};
-use crate::knn::{Answer, Inputs, squared_distance};
+use crate::knn::{Answer, Inputs};
 
 /// Queries per tile: their centred rows (4 KiB at d = 64) stay in L1 across a point tile.
 const QUERY_TILE: usize = 16;
@@ -29,7 +30,7 @@ pub fn knn(inputs: &Inputs, answer: &mut Answer) {
     knn_with(Fix { centre: true, rerank: true }, inputs, answer);
 }
 
-/// Which parts of the fix run (see `knn::exact`): the rung runs both; the lab README's precision
+/// Which parts of the fix run (see `distance::exact`): the rung runs both; the lab README's precision
 /// table (`cargo run --release -p perflab-labs --example knn_precision`) measures each.
 #[derive(Clone, Copy, Debug)]
 pub struct Fix {
@@ -51,7 +52,7 @@ pub fn knn_with(fix: Fix, inputs: &Inputs, answer: &mut Answer) {
         let (point_norms, rest) = rest.split_at_mut(n);
         let (queries, query_norms) = rest.split_at_mut(m * d);
         if fix.centre {
-            exact::centre(inputs, centre);
+            exact::centre(inputs.train, d, centre);
         } else {
             centre.fill(0.0);
         }
@@ -65,23 +66,12 @@ pub fn knn_with(fix: Fix, inputs: &Inputs, answer: &mut Answer) {
     });
 }
 
-/// The centred copies and their norms, scaled by (1 − ε) for the filter (see `knn::exact`).
+/// The centred copies and their norms, scaled by (1 − ε) for the filter (see `distance::exact`).
 struct Centred<'a> {
     points: &'a [f32],
     point_norms: &'a [f32],
     queries: &'a [f32],
     query_norms: &'a [f32],
-}
-
-/// `out = rows − centre`, row by row, and each row's squared norm × `scale` (1 − ε: see
-/// `knn::exact`).
-fn centre_rows(rows: &[f32], centre: &[f32], out: &mut [f32], norms: &mut [f32], d: usize, scale: f32) {
-    for ((row, out), norm) in rows.chunks_exact(d).zip(out.chunks_exact_mut(d)).zip(norms) {
-        for ((o, &x), &c) in out.iter_mut().zip(row).zip(centre) {
-            *o = x - c;
-        }
-        *norm = exact::scaled_centred_norm(row, centre, scale);
-    }
 }
 
 /// The k nearest of the queries `queries`, tile of points by tile of points.
@@ -126,20 +116,4 @@ fn query_tile(fix: Fix, inputs: &Inputs, centred: &Centred, queries: std::ops::R
         TopK::resume(distances, indices).into_sorted();
         *class = vote(inputs.labels, indices);
     }
-}
-
-/// q·x with eight independent partial sums, which the compiler keeps in vector registers
-/// (a single running sum would be a chain of dependent additions, and could not be vectorised
-/// without reordering them, which the compiler may not do for floats).
-#[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut sums = [0.0f32; 8];
-    let (a_body, b_body) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a_body.remainder().iter().zip(b_body.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in a_body.zip(b_body) {
-        for lane in 0..8 {
-            sums[lane] += x[lane] * y[lane];
-        }
-    }
-    sums.iter().sum::<f32>() + tail
 }

@@ -7,8 +7,9 @@
 //! the caller's answer slots: nothing is allocated. What is left is the distance loop itself,
 //! O(n·d) per query: the next rungs speed that up.
 
+use crate::distance::squared_distance;
 use crate::knn::topk::{TopK, vote};
-use crate::knn::{Answer, Inputs, squared_distance};
+use crate::knn::{Answer, Inputs};
 
 pub fn knn(inputs: &Inputs, answer: &mut Answer) {
     let k = inputs.shape.k;

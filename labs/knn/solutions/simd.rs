@@ -5,7 +5,9 @@
 //! allowed the AVX instructions that would do 8 or 16 coordinates at once. Here the kernel is
 //! written once over [`F32Vec`] and dispatched at run time to AVX-512, AVX2+FMA or portable code:
 //! per step, one load of the query and of each point, a subtract and a fused multiply-add into
-//! that point's accumulator, and one horizontal sum per point at the end.
+//! that point's accumulator, and one horizontal sum per point at the end. The kernel itself is
+//! [`crate::distance::distances`] (k-means and every flagship's re-ranking use it too): read it
+//! there.
 //!
 //! Four points share each load of the query (one pass over q for four distances: four
 //! independent accumulator chains, and a quarter of the query loads), and the threshold test
@@ -16,6 +18,7 @@
 
 use std::ops::Range;
 
+use crate::distance::distances;
 use crate::knn::topk::{TopK, vote};
 use crate::knn::{Answer, Inputs};
 use crate::simd::{self, F32Vec, SimdLevel, WithSimd};
@@ -110,45 +113,4 @@ unsafe fn scan<V: F32Vec>(inputs: &Inputs, query: &[f32], points: Range<usize>, 
         let [distance] = unsafe { distances::<V, 1>(query, [inputs.point(i)]) };
         top.push(distance, i as u32);
     }
-}
-
-/// ‖q − x‖² for each of `P` points, SIMD over the coordinates: the direct form, accurate to
-/// γ_{d+3} relative (see `knn::check`). Also the exact re-ranking kernel of `best`.
-///
-/// # Safety
-/// V's instruction set is enabled. Every slice has the query's length (checked).
-#[inline(always)]
-pub unsafe fn distances<V: F32Vec, const P: usize>(query: &[f32], points: [&[f32]; P]) -> [f32; P] {
-    // Plain loops, no closures: a closure inside `#[target_feature]` code is compiled as a
-    // function of its own, called per element, with the accumulators spilled to memory.
-    let d = query.len();
-    for point in points {
-        assert_eq!(point.len(), d, "every point has the query's length");
-    }
-    let lanes = V::LANES;
-    let body = d - d % lanes;
-    let mut out = [0.0f32; P];
-    // SAFETY: every load reads `lanes` floats at an offset below `body` ≤ d (lengths checked above).
-    unsafe {
-        let q = query.as_ptr();
-        let mut acc = [V::splat(0.0); P];
-        let mut c = 0;
-        while c < body {
-            let qv = V::load(q.add(c));
-            for j in 0..P {
-                let diff = qv.sub(V::load(points[j].as_ptr().add(c)));
-                acc[j] = diff.mul_add(diff, acc[j]);
-            }
-            c += lanes;
-        }
-        for j in 0..P {
-            let mut tail = 0.0;
-            for c in body..d {
-                let diff = query[c] - points[j][c];
-                tail += diff * diff;
-            }
-            out[j] = acc[j].sum() + tail;
-        }
-    }
-    out
 }

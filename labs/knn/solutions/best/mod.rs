@@ -19,19 +19,19 @@
 //! each MR × NR tile goes from the kernel's registers to a 1.5 KiB buffer in L1 and is filtered
 //! there. Once a query's heap is full almost no lane passes the filter, so the epilogue costs
 //! a fused multiply-add and a minimum per vector of inner products and one compare per row,
-//! against d multiply-adds to compute them. Exactness comes from `knn::exact` (centring, a proven lower bound, re-ranking
+//! against d multiply-adds to compute them. Exactness comes from `distance::exact` (centring, a proven lower bound, re-ranking
 //! with the direct form); the answer is the same for any thread count, as in `parallel`.
 
 use std::marker::PhantomData;
 
 use rayon::prelude::*;
 
+use crate::distance;
+use crate::distance::exact::{self, query_threshold};
+use crate::distance::pack::{pack_points, pack_rows};
 use crate::gemm::buffers::{AlignedBuffer, BufferPool, Pool};
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
-use crate::gemm::transpose::transpose_blocks_centred;
-use crate::knn::exact::{self, query_threshold};
 use crate::knn::solutions::parallel::merge;
-use crate::knn::solutions::simd;
 use crate::knn::topk::TopK;
 use crate::knn::{Answer, Inputs};
 use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispatch_micro_kernel, simd_level};
@@ -137,7 +137,7 @@ impl WithSimd for DirectScan<'_, '_> {
         for i in points {
             // ‖x − q‖² = ‖q − x‖², bit for bit: the point is the shared operand, loaded once.
             // SAFETY: `dispatch` enabled V; every row has d floats.
-            let found = unsafe { simd::distances::<V, GROUP>(inputs.point(i), rows) };
+            let found = unsafe { distance::distances::<V, GROUP>(inputs.point(i), rows) };
             for j in 0..count {
                 if found[j] <= distances[j * k] {
                     TopK::resume(&mut distances[j * k..][..k], &mut indices[j * k..][..k]).push(found[j], i as u32);
@@ -170,8 +170,8 @@ impl WithMicroKernel for Search<'_, '_, '_> {
             let scratch = buffer.slice(d + padded * d + m);
             let (centre, rest) = scratch.split_at_mut(d);
             let (packed, norms) = rest.split_at_mut(padded * d);
-            exact::centre(inputs, centre);
-            pack_queries::<K>(inputs, centre, packed, norms);
+            exact::centre(inputs.train, d, centre);
+            pack_rows::<K>(inputs.queries, d, m, centre, packed, norms);
             let queries = Packed { centre, queries: packed, norms };
             let partial = |lists: &mut (Vec<f32>, Vec<u32>)| {
                 // SAFETY: forwarded: the CPU has K::LEVEL.
@@ -183,7 +183,7 @@ impl WithMicroKernel for Search<'_, '_, '_> {
 }
 
 /// The queries, centred and packed in MR-tall slivers (`d` columns of MR values each), with
-/// their scaled norms (see `knn::exact`), and the centre.
+/// their scaled norms (see `distance::exact`), and the centre.
 struct Packed<'a> {
     centre: &'a [f32],
     queries: &'a [f32],
@@ -264,7 +264,7 @@ impl<K: MicroKernel> WithSimd for Task<'_, '_, K> {
         let Task { inputs, queries, rows, points, sliver, norms, limits, distances, indices, .. } = self;
         let d = inputs.shape.d;
         {
-            // Each query's side of the filter (see `knn::exact`), updated when its heap changes.
+            // Each query's side of the filter (see `distance::exact`), updated when its heap changes.
             limits.fill(f32::INFINITY);
             let mut tile = Tile([0.0f32; MAX_TILE]);
             let tile = &mut tile.0;
@@ -371,7 +371,7 @@ unsafe fn epilogue<V: F32Vec>(
                 let i = columns.start + lane + passed.trailing_zeros() as usize;
                 passed &= passed - 1;
                 // SAFETY: V is enabled; both rows have d floats.
-                let [distance] = unsafe { simd::distances::<V, 1>(inputs.query(q), [inputs.point(i)]) };
+                let [distance] = unsafe { distance::distances::<V, 1>(inputs.query(q), [inputs.point(i)]) };
                 let mut top = TopK::resume(&mut distances[r * k..][..k], &mut indices[r * k..][..k]);
                 top.push(distance, i as u32);
                 t = query_threshold(top.threshold(), query_norms[q]);
@@ -385,68 +385,4 @@ unsafe fn epilogue<V: F32Vec>(
 #[inline(always)]
 fn lane_mask(count: usize) -> u32 {
     if count >= 32 { u32::MAX } else { (1 << count) - 1 }
-}
-
-/// Packs every query, centred, into MR-tall slivers: sliver s holds queries s·MR.. as d columns
-/// of MR values (zeros past the last query), the order the micro-kernel broadcasts them in.
-fn pack_queries<K: MicroKernel>(inputs: &Inputs, centre: &[f32], packed: &mut [f32], norms: &mut [f32]) {
-    let d = inputs.shape.d;
-    let scale = exact::norm_scale(d);
-    for (s, sliver) in packed.chunks_exact_mut(K::MR * d).enumerate() {
-        for r in 0..K::MR {
-            let q = s * K::MR + r;
-            if q < inputs.shape.m {
-                let row = inputs.query(q);
-                for p in 0..d {
-                    sliver[p * K::MR + r] = row[p] - centre[p];
-                }
-                norms[q] = exact::scaled_centred_norm(row, centre, scale);
-            } else {
-                for p in 0..d {
-                    sliver[p * K::MR + r] = 0.0;
-                }
-            }
-        }
-    }
-}
-
-/// Packs the points `columns`, centred, into one NR-wide sliver (d rows of NR values, zeros past
-/// the last point), and their scaled norms, summed down the sliver's rows: NR independent sums
-/// the compiler vectorises, where one point's norm alone would be a chain of d dependent adds.
-///
-/// Not inlined into the task: compiled for the AVX-512 caller, this strided copy ran at half
-/// the speed (8.7 against 4.1 ms per call at n = 100 000, d = 64, m = 8, where packing is most
-/// of the work).
-#[inline(never)]
-pub(crate) fn pack_points<K: MicroKernel>(
-    rows: &[f32],
-    d: usize,
-    centre: &[f32],
-    columns: std::ops::Range<usize>,
-    sliver: &mut [f32],
-    norms: &mut [f32],
-) {
-    let count = columns.len();
-    let (blocked, blocked_coordinates) =
-        transpose_blocks_centred(K::LEVEL, rows, d, columns.clone(), centre, sliver, K::NR);
-    for (j, i) in columns.enumerate() {
-        let row = &rows[i * d..][..d];
-        for p in if j < blocked { blocked_coordinates } else { 0 }..d {
-            sliver[p * K::NR + j] = row[p] - centre[p];
-        }
-    }
-    for packed_row in sliver.chunks_exact_mut(K::NR) {
-        packed_row[count..].fill(0.0);
-    }
-    let norms = &mut norms[..K::NR];
-    norms.fill(0.0);
-    for row in sliver.chunks_exact(K::NR) {
-        for (norm, &x) in norms.iter_mut().zip(row) {
-            *norm += x * x;
-        }
-    }
-    let scale = exact::norm_scale(d);
-    for norm in norms {
-        *norm *= scale;
-    }
 }

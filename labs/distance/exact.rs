@@ -1,7 +1,7 @@
 //! What keeps the expanded form exact: centring, an error bound, and re-ranking.
 //!
-//! `blocked` and `best` compute ‖q − x‖² as ‖q‖² + ‖x‖² − 2·q·x, so that the expensive part is a
-//! matrix product. That form cancels: its rounding error is about u·(‖q‖² + ‖x‖²), independent of
+//! The blocked rungs and the flagships of k-NN and k-means compute ‖q − x‖² as
+//! ‖q‖² + ‖x‖² − 2·q·x, so that the expensive part is a matrix product. That form cancels: its rounding error is about u·(‖q‖² + ‖x‖²), independent of
 //! the distance. With every coordinate shifted by 256 (d = 64), ‖q‖² ≈ 4·10⁶ and the error
 //! bound is larger than the distances themselves: the ranking is noise. Three steps fix it:
 //!
@@ -25,11 +25,10 @@
 //! is still exact, but on far-from-origin data the bound lets almost every point through to
 //! step 3 (the lab README measures each combination).
 
-use super::Inputs;
-use super::check::UNIT_ROUNDOFF;
+use super::bound::UNIT_ROUNDOFF;
 
-/// Training points averaged for the centre: any centre is correct (the bound holds for every
-/// centre), a near one only makes the bound tighter, and a sample keeps it O(d).
+/// Rows averaged for the centre: any centre is correct (the bound holds for every centre), a
+/// near one only makes the bound tighter, and a sample keeps it O(d).
 const CENTRE_SAMPLE: usize = 1024;
 
 /// The bound's ε for d coordinates: expanded − ε·(‖q'‖² + ‖x'‖²) never exceeds the true distance.
@@ -51,18 +50,19 @@ pub fn query_threshold(threshold: f32, scaled_query_norm: f32) -> f32 {
     ((threshold as f64 - scaled_query_norm as f64) as f32).next_up()
 }
 
-/// The mean of up to [`CENTRE_SAMPLE`] training points spread over the set, accumulated in f64.
-pub fn centre(inputs: &Inputs, centre: &mut [f32]) {
-    let Inputs { shape, .. } = *inputs;
-    let step = shape.n.div_ceil(CENTRE_SAMPLE).max(1);
+/// The mean of up to [`CENTRE_SAMPLE`] of the rows of `d` values in `rows`, spread over them,
+/// accumulated in f64 (all of them when there are no more).
+pub fn centre(rows: &[f32], d: usize, centre: &mut [f32]) {
+    let n = rows.len() / d;
+    let step = n.div_ceil(CENTRE_SAMPLE).max(1);
     let mut sum = [0.0f64; 64];
-    for chunk in 0..shape.d.div_ceil(64) {
-        let columns = chunk * 64..(chunk * 64 + 64).min(shape.d);
+    for chunk in 0..d.div_ceil(64) {
+        let columns = chunk * 64..(chunk * 64 + 64).min(d);
         let sum = &mut sum[..columns.len()];
         sum.fill(0.0);
         let mut count = 0;
-        for i in (0..shape.n).step_by(step) {
-            for (s, &x) in sum.iter_mut().zip(&inputs.point(i)[columns.clone()]) {
+        for i in (0..n).step_by(step) {
+            for (s, &x) in sum.iter_mut().zip(&rows[i * d..][columns.clone()]) {
                 *s += x as f64;
             }
             count += 1;
@@ -77,4 +77,14 @@ pub fn centre(inputs: &Inputs, centre: &mut [f32]) {
 pub fn scaled_centred_norm(row: &[f32], centre: &[f32], scale: f32) -> f32 {
     let norm: f32 = row.iter().zip(centre).map(|(x, c)| (x - c) * (x - c)).sum();
     norm * scale
+}
+
+/// `out = rows − centre`, row by row, and each row's squared norm × `scale` (1 − ε, for the filter).
+pub fn centre_rows(rows: &[f32], centre: &[f32], out: &mut [f32], norms: &mut [f32], d: usize, scale: f32) {
+    for ((row, out), norm) in rows.chunks_exact(d).zip(out.chunks_exact_mut(d)).zip(norms) {
+        for ((o, &x), &c) in out.iter_mut().zip(row).zip(centre) {
+            *o = x - c;
+        }
+        *norm = scaled_centred_norm(row, centre, scale);
+    }
 }
