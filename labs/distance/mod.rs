@@ -8,6 +8,7 @@
 pub mod bound;
 pub mod exact;
 pub mod pack;
+pub mod tiles;
 
 use crate::simd::F32Vec;
 

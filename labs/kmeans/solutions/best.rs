@@ -25,9 +25,10 @@ use std::ops::Range;
 
 use crate::distance::distances;
 use crate::distance::exact;
-use crate::distance::pack::{pack_points, pack_rows};
+use crate::distance::pack::pack_rows;
+use crate::distance::tiles::{Epilogue, PackedRows, Points, sweep};
 use crate::gemm::buffers::{AlignedBuffer, BufferPool, Pool};
-use crate::gemm::kernel::{MAX_TILE, MicroKernel};
+use crate::gemm::kernel::MicroKernel;
 use crate::gemm::transpose::transpose_blocks_centred;
 use crate::kmeans::{Answer, Inputs, Shape, assign_in_chunks};
 use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispatch_micro_kernel, simd_level};
@@ -268,43 +269,70 @@ impl<K: MicroKernel> WithSimd for Chunk<'_, '_, K> {
 
     #[inline(always)]
     unsafe fn run<V: F32Vec>(self) {
-        let Chunk { inputs, centroids, first, sliver, lanes, labels, distances, mut runner_up, .. } = self;
-        let (d, k) = (inputs.shape.d, inputs.shape.k);
+        let Chunk { inputs, centroids, first, sliver, lanes, labels, distances, runner_up, .. } = self;
         let (norms, rest) = lanes.split_at_mut(K::NR);
         let (nearest, rest) = rest.split_at_mut(K::NR);
         let (index, second) = rest.split_at_mut(K::NR);
-        let mut tile = Tile([0.0f32; MAX_TILE]);
-        let tile = &mut tile.0;
-        for start in (0..labels.len()).step_by(K::NR) {
-            let count = K::NR.min(labels.len() - start);
-            let points = first + start..first + start + count;
-            pack_points::<K>(inputs.points, d, centroids.centre, points.clone(), sliver, norms);
-            // The next sliver's points come from memory while this one's tiles run.
-            let next = (points.end * d).min(inputs.points.len())..((points.end + K::NR) * d).min(inputs.points.len());
-            prefetch(&inputs.points[next]);
-            nearest.fill(f32::INFINITY);
-            second.fill(f32::INFINITY);
-            index.fill(0.0);
-            for top in (0..k).step_by(K::MR) {
-                let a = &centroids.centroids[top * d..][..K::MR * d];
-                for pc in (0..d).step_by(K::KC) {
-                    let kc = K::KC.min(d - pc);
-                    // SAFETY: the CPU has K::LEVEL (the contract of `dispatch_micro_kernel`, which
-                    // chose K); `run` checks the slices.
-                    unsafe { K::run(kc, &a[pc * K::MR..], &sliver[pc * K::NR..], tile, K::NR, pc == 0) };
-                }
-                let state = TwoSmallest { nearest, index, second };
-                // SAFETY: `dispatch` enabled V; the tile holds MR rows of NR products.
-                unsafe { epilogue::<V>(tile, K::NR, top..(top + K::MR).min(k), centroids.norms, state) };
-            }
-            for j in 0..count {
-                let (label, distance, runner) = confirm::<V>(inputs, points.start + j, index[j], second[j], norms[j]);
-                labels[start + j] = label;
-                distances[start + j] = distance;
-                if let Some(runner_up) = runner_up.as_deref_mut() {
-                    // Rounded down: a lower bound must not grow when it becomes an f32.
-                    runner_up[start + j] = (runner as f32).next_down();
-                }
+        let state = TwoSmallest { nearest, index, second };
+        let mut argmin = Argmin { inputs, centroid_norms: centroids.norms, first, state, labels, distances, runner_up };
+        let packed = PackedRows { centre: centroids.centre, rows: centroids.centroids };
+        let points = Points { rows: inputs.points, d: inputs.shape.d, range: first..first + argmin.labels.len() };
+        // SAFETY: `dispatch(K::LEVEL, ..)` runs this at V = K's level, which the CPU has (the
+        // contract of `dispatch_micro_kernel`, which chose K).
+        unsafe { sweep::<K, V, _>(points, &packed, 0..inputs.shape.k, sliver, norms, &mut argmin) };
+    }
+}
+
+/// A chunk's points `first..`: the running two smallest scores of the sliver's points, and the
+/// chunk's answer, written when a sliver is done.
+struct Argmin<'e, 'a> {
+    inputs: &'e Inputs<'a>,
+    centroid_norms: &'e [f32],
+    first: usize,
+    state: TwoSmallest<'e>,
+    labels: &'e mut [u32],
+    distances: &'e mut [f32],
+    runner_up: Option<&'e mut [f32]>,
+}
+
+impl Epilogue for Argmin<'_, '_> {
+    #[inline(always)]
+    fn start_sliver(&mut self, points: Range<usize>, norms: &[f32]) {
+        // The next sliver's points (NR of them: one norm each) come from memory while this
+        // one's tiles run.
+        let (d, all) = (self.inputs.shape.d, self.inputs.points.len());
+        let next = (points.end * d).min(all)..((points.end + norms.len()) * d).min(all);
+        prefetch(&self.inputs.points[next]);
+        self.state.nearest.fill(f32::INFINITY);
+        self.state.second.fill(f32::INFINITY);
+        self.state.index.fill(0.0);
+    }
+
+    #[inline(always)]
+    unsafe fn tile<V: F32Vec>(
+        &mut self,
+        tile: &[f32],
+        nr: usize,
+        rows: Range<usize>,
+        _points: Range<usize>,
+        _norms: &[f32],
+    ) {
+        let TwoSmallest { nearest, index, second } = &mut self.state;
+        let state = TwoSmallest { nearest, index, second };
+        // SAFETY: forwarded (the contract of `Epilogue::tile`).
+        unsafe { epilogue::<V>(tile, nr, rows, self.centroid_norms, state) };
+    }
+
+    #[inline(always)]
+    unsafe fn finish_sliver<V: F32Vec>(&mut self, points: Range<usize>, norms: &[f32]) {
+        let TwoSmallest { index, second, .. } = &self.state;
+        for (j, i) in points.enumerate() {
+            let (label, distance, runner) = confirm::<V>(self.inputs, i, index[j], second[j], norms[j]);
+            let at = i - self.first;
+            (self.labels[at], self.distances[at]) = (label, distance);
+            if let Some(runner_up) = self.runner_up.as_deref_mut() {
+                // Rounded down: a lower bound must not grow when it becomes an f32.
+                runner_up[at] = (runner as f32).next_down();
             }
         }
     }
@@ -323,10 +351,6 @@ fn prefetch(data: &[f32]) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = data;
 }
-
-/// A register tile's products, on a cache-line boundary.
-#[repr(align(64))]
-struct Tile([f32; MAX_TILE]);
 
 /// Per point of the sliver (one lane each): the two smallest scores `(1−ε)‖c'‖² − 2·c'·x'`
 /// seen so far and the centroid of the smallest (as f32: exact below 2²⁴ centroids).

@@ -23,14 +23,16 @@
 //! with the direct form); the answer is the same for any thread count, as in `parallel`.
 
 use std::marker::PhantomData;
+use std::ops::Range;
 
 use rayon::prelude::*;
 
 use crate::distance;
 use crate::distance::exact::{self, query_threshold};
-use crate::distance::pack::{pack_points, pack_rows};
+use crate::distance::pack::pack_rows;
+use crate::distance::tiles::{Epilogue, PackedRows, Points, sweep};
 use crate::gemm::buffers::{AlignedBuffer, BufferPool, Pool};
-use crate::gemm::kernel::{MAX_TILE, MicroKernel};
+use crate::gemm::kernel::MicroKernel;
 use crate::knn::solutions::parallel::merge;
 use crate::knn::topk::TopK;
 use crate::knn::{Answer, Inputs};
@@ -262,47 +264,49 @@ impl<K: MicroKernel> WithSimd for Task<'_, '_, K> {
     #[inline(always)]
     unsafe fn run<V: F32Vec>(self) {
         let Task { inputs, queries, rows, points, sliver, norms, limits, distances, indices, .. } = self;
-        let d = inputs.shape.d;
-        {
-            // Each query's side of the filter (see `distance::exact`), updated when its heap changes.
-            limits.fill(f32::INFINITY);
-            let mut tile = Tile([0.0f32; MAX_TILE]);
-            let tile = &mut tile.0;
-            for first in points.clone().step_by(K::NR) {
-                let columns = first..(first + K::NR).min(points.end);
-                pack_points::<K>(inputs.train, d, queries.centre, columns.clone(), sliver, norms);
-                for top in rows.clone().step_by(K::MR) {
-                    let a = &queries.queries[top * d..][..K::MR * d];
-                    for pc in (0..d).step_by(K::KC) {
-                        let kc = K::KC.min(d - pc);
-                        // SAFETY: the CPU has K::LEVEL (the contract of `dispatch_micro_kernel`,
-                        // which chose K); `run` checks the slices.
-                        unsafe {
-                            K::run(kc, &a[pc * K::MR..], &sliver[pc * K::NR..], tile, K::NR, pc == 0);
-                        }
-                    }
-                    let tile_rows = top..(top + K::MR).min(rows.end);
-                    let local = tile_rows.start - rows.start..tile_rows.end - rows.start;
-                    let k = inputs.shape.k;
-                    let heaps = Heaps {
-                        limits: &mut limits[local.clone()],
-                        distances: &mut distances[local.start * k..local.end * k],
-                        indices: &mut indices[local.start * k..local.end * k],
-                    };
-                    // SAFETY: `dispatch` enabled V; the tile holds MR rows of NR products.
-                    unsafe {
-                        epilogue::<V>(inputs, tile, K::NR, tile_rows, columns.clone(), queries.norms, norms, heaps)
-                    };
-                }
-            }
-        }
+        // Each query's side of the filter (see `distance::exact`), updated when its heap changes.
+        limits.fill(f32::INFINITY);
+        let first = rows.start;
+        let mut heaps = TopKEpilogue { inputs, query_norms: queries.norms, first, limits, distances, indices };
+        let packed = PackedRows { centre: queries.centre, rows: queries.queries };
+        let points = Points { rows: inputs.train, d: inputs.shape.d, range: points };
+        // SAFETY: `dispatch(K::LEVEL, ..)` runs this at V = K's level, which the CPU has (the
+        // contract of `dispatch_micro_kernel`, which chose K).
+        unsafe { sweep::<K, V, _>(points, &packed, rows, sliver, norms, &mut heaps) };
     }
 }
 
-/// A register tile's products, on a cache-line boundary: the kernel's full-width stores and the
-/// epilogue's loads never straddle two lines.
-#[repr(align(64))]
-struct Tile([f32; MAX_TILE]);
+/// The queries `first..` of a task: their limits and heaps, which each tile's [`epilogue`] updates.
+struct TopKEpilogue<'e, 'a> {
+    inputs: &'e Inputs<'a>,
+    query_norms: &'e [f32],
+    first: usize,
+    limits: &'e mut [f32],
+    distances: &'e mut [f32],
+    indices: &'e mut [u32],
+}
+
+impl Epilogue for TopKEpilogue<'_, '_> {
+    #[inline(always)]
+    unsafe fn tile<V: F32Vec>(
+        &mut self,
+        tile: &[f32],
+        nr: usize,
+        rows: Range<usize>,
+        points: Range<usize>,
+        norms: &[f32],
+    ) {
+        let local = rows.start - self.first..rows.end - self.first;
+        let k = self.inputs.shape.k;
+        let heaps = Heaps {
+            limits: &mut self.limits[local.clone()],
+            distances: &mut self.distances[local.start * k..local.end * k],
+            indices: &mut self.indices[local.start * k..local.end * k],
+        };
+        // SAFETY: forwarded (the contract of `Epilogue::tile`).
+        unsafe { epilogue::<V>(self.inputs, tile, nr, rows, points, self.query_norms, norms, heaps) };
+    }
+}
 
 /// The tile's queries' state: their limits t (a point may enter a heap only if
 /// (1−ε)‖x'‖² − 2·q'·x' ≤ t) and their heaps, k slots each.
