@@ -171,6 +171,57 @@ pub struct LabInfo {
     pub data_sets: &'static [&'static str],
     /// The lab's Python anchors (they run only where a Python with their packages is found).
     pub python_anchors: &'static [PythonAnchor],
+    /// The sizes of its instruction-count benchmarks (`cargo lab callgrind`), the first for every
+    /// variant: see [`callgrind_cases`].
+    pub callgrind_sizes: &'static [CallgrindSize],
+}
+
+/// One size of a lab's instruction-count benchmarks: small, since valgrind runs code about 50
+/// times slower than the CPU.
+#[derive(Debug)]
+pub struct CallgrindSize {
+    /// Its name in benchmark ids (`small`, as in `best_small`).
+    pub name: &'static str,
+    pub size: &'static str,
+    /// The variants counted at this size: None for every one; a list for a size that only tells
+    /// a few rungs apart (far-from-origin data for the rungs that re-rank).
+    pub only: Option<&'static [&'static str]>,
+}
+
+/// One instruction-count benchmark: a variant of a lab at one of its callgrind sizes.
+#[derive(Clone, Copy)]
+pub struct CallgrindCase {
+    pub lab: &'static dyn Lab,
+    pub variant: &'static str,
+    pub size: &'static CallgrindSize,
+}
+
+impl CallgrindCase {
+    /// The benchmark's id, the key of its recorded count: `<variant>_<size name>`, dashes as
+    /// underscores (`your_simd_small`).
+    pub fn id(&self) -> String {
+        format!("{}_{}", self.variant.replace('-', "_"), self.size.name)
+    }
+}
+
+impl fmt::Debug for CallgrindCase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} at {}", self.lab.name(), self.variant, self.size.size)
+    }
+}
+
+/// Every instruction-count benchmark of `lab`, in a fixed order (size by size, variants in ladder
+/// order): each variant this build has at each size that counts it. The bench binary and
+/// `cargo lab callgrind` both read this list, so a new rung is benchmarked, and its count asked
+/// for, without editing a bench file.
+pub fn callgrind_cases(lab: &'static dyn Lab) -> Vec<CallgrindCase> {
+    let variants = lab.variants();
+    let mut cases = Vec::new();
+    for size in lab.info().callgrind_sizes {
+        let counted = |v: &&Variant| v.kernel.is_ok() && size.only.is_none_or(|only| only.contains(&v.name));
+        cases.extend(variants.iter().filter(counted).map(|v| CallgrindCase { lab, variant: v.name, size }));
+    }
+    cases
 }
 
 /// A lab: what it is ([`LabInfo`]), its variants, and how to build inputs for it.

@@ -8,7 +8,7 @@ use rand_distr::StandardNormal;
 use super::check::{Returned, check};
 use super::{Answer, Inputs, Kernel, Shape, variants};
 use crate::distance::squared_distance;
-use crate::lab::{Define, LabInfo, NamedArray, PythonAnchor, Variant, WorkUnit, pick};
+use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, PythonAnchor, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 use crate::sizes::{data_sets, parse_keyed};
 
@@ -60,6 +60,13 @@ static INFO: LabInfo = LabInfo {
         PythonAnchor { name: "faiss", summary: "faiss IndexFlatL2(C).search(X, 1), as faiss's k-means does" },
         PythonAnchor { name: "sklearn", summary: "scikit-learn's Lloyd labelling kernel (chunks of 256, a GEMM each)" },
         PythonAnchor { name: "numpy", summary: "numpy: argmin of ‖c‖² − 2·X·Cᵀ per chunk of points" },
+    ],
+    // Every variant on a small search; the rungs that re-rank also far from the origin, where
+    // re-ranking works hardest; `best` also with few centroids, its direct path.
+    callgrind_sizes: &[
+        CallgrindSize { name: "small", size: "n=4096,d=32,k=32", only: None },
+        CallgrindSize { name: "shifted", size: "n=4096,d=32,k=32,data=shifted", only: Some(&["blocked", "best"]) },
+        CallgrindSize { name: "few", size: "n=4096,d=16,k=8", only: Some(&["best"]) },
     ],
 };
 

@@ -7,7 +7,7 @@ use rand_distr::StandardNormal;
 
 use super::check::{Oracle, Returned};
 use super::{Answer, Inputs, Kernel, Shape, variants};
-use crate::lab::{Define, LabInfo, NamedArray, PythonAnchor, Variant, WorkUnit, pick};
+use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, PythonAnchor, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 use crate::sizes::{data_sets, parse_keyed};
 
@@ -70,6 +70,13 @@ static INFO: LabInfo = LabInfo {
         PythonAnchor {
             name: "numpy", summary: "numpy: ‖q‖² + ‖x‖² − 2·Q·Xᵀ per 128 queries, argpartition"
         },
+    ],
+    // Every variant on a small search; the rungs that re-rank also far from the origin, where
+    // re-ranking works hardest; `best` also on a batch small enough for its direct path.
+    callgrind_sizes: &[
+        CallgrindSize { name: "small", size: "n=4096,d=32,m=32,k=10", only: None },
+        CallgrindSize { name: "shifted", size: "n=4096,d=32,m=32,k=10,data=shifted", only: Some(&["blocked", "best"]) },
+        CallgrindSize { name: "few", size: "n=4096,d=32,m=4,k=10", only: Some(&["best"]) },
     ],
 };
 

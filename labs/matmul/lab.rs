@@ -4,7 +4,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 use super::{Kernel, Shape, check, libraries, random_matrix, variants};
-use crate::lab::{Define, LabInfo, NamedArray, PythonAnchor, Variant, WorkUnit};
+use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, PythonAnchor, Variant, WorkUnit};
 use crate::problem::{Problem, Rows};
 
 /// The lab: C = A·B in f32.
@@ -33,6 +33,13 @@ static INFO: LabInfo = LabInfo {
     flagship: "best",
     data_sets: &[],
     python_anchors: &[PythonAnchor { name: "numpy", summary: "numpy.matmul(A, B, out=C), float32, numpy's own BLAS" }],
+    // Every variant at 128; the baseline and the reference rungs also at 48, which fits in L1.
+    callgrind_sizes: &[
+        CallgrindSize { name: "128", size: "128", only: None },
+        CallgrindSize {
+            name: "48", size: "48", only: Some(&["naive", "loop-order", "blocked", "simd", "parallel", "best"]),
+        },
+    ],
 };
 
 impl Define for Matmul {

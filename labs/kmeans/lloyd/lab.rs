@@ -4,7 +4,7 @@ use super::check::{Returned, check, same_as_plain};
 use super::{Inputs, Kernel, LloydShape, variants};
 use crate::kmeans::lab::check_shape;
 use crate::kmeans::{DataSet, Shape, generate};
-use crate::lab::{Define, LabInfo, Variant, WorkUnit, pick};
+use crate::lab::{CallgrindSize, Define, LabInfo, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 use crate::sizes::parse_keyed;
 use rand::Rng;
@@ -38,6 +38,7 @@ static INFO: LabInfo = LabInfo {
     flagship: "hamerly",
     data_sets: DataSet::NAMES,
     python_anchors: &[],
+    callgrind_sizes: &[CallgrindSize { name: "small", size: "n=4096,d=16,k=32,iters=8", only: None }],
 };
 
 impl Define for KmeansLloyd {
