@@ -39,6 +39,7 @@ fn bench_validates_times_and_writes_the_documented_json() {
             .stdout(predicate::str::contains("threads: 1"));
 
         let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(doc["schema"], perflab_harness::report::SCHEMA);
         assert!(doc["machine"]["fma_peak_gflops"].as_f64().unwrap() > 0.0);
         assert!(doc["machine"]["peak_probes"].as_u64().unwrap() > 1, "the peak is probed during the rounds too");
         let record = &doc["records"][0];
@@ -49,7 +50,7 @@ fn bench_validates_times_and_writes_the_documented_json() {
             assert_eq!(record["params"][name], value, "{record}");
         }
         assert_eq!(record["threads"], 1);
-        assert!(record["cpu"].is_string() && record["simd_level"].is_string());
+        assert!(doc["machine"]["cpu"].is_string() && doc["machine"]["simd_level"].is_string());
         let variants = record["variants"].as_array().unwrap();
         let names: Vec<_> = variants.iter().map(|v| v["name"].as_str().unwrap()).collect();
         let mut expected: Vec<_> =
@@ -58,20 +59,20 @@ fn bench_validates_times_and_writes_the_documented_json() {
         assert_eq!(names, expected, "in the lab's ladder order");
         let work = case.work();
         for v in variants {
-            assert_eq!(v["status"], "measured", "{v}");
-            assert_eq!(v["correct"], true, "{v}");
-            let median = v["median_s"].as_f64().unwrap();
+            assert_eq!(v["verdict"]["status"], "measured", "{v}");
+            assert_eq!(v["verdict"]["correct"], true, "{v}");
+            let median = v["timing"]["median_s"].as_f64().unwrap();
             assert!(median > 0.0);
-            assert_eq!(v["throughput"]["unit"], work.name);
-            let rate = v["throughput"]["value"].as_f64().unwrap();
+            assert_eq!(v["speed"]["throughput"]["unit"], work.name);
+            let rate = v["speed"]["throughput"]["value"].as_f64().unwrap();
             assert!((rate - work.per_call / median / work.scale).abs() <= 1e-9 * rate.max(1.0), "{v}");
         }
-        assert_eq!(variants[0]["speedup_vs_naive"], 1.0);
+        assert_eq!(variants[0]["speed"]["speedup_vs_naive"], 1.0);
         let by_name = |name: &str| variants.iter().find(|v| v["name"] == name).unwrap();
         // Allocations were counted (the binary installs the counting allocator), and the flagship
         // allocates nothing per call.
-        assert_eq!(by_name(flagship)["allocs_per_call"], 0, "{}", by_name(flagship));
-        assert_eq!(by_name(flagship)["alloc_bytes_per_call"], 0);
+        assert_eq!(by_name(flagship)["memory"]["allocs_per_call"], 0, "{}", by_name(flagship));
+        assert_eq!(by_name(flagship)["memory"]["alloc_bytes_per_call"], 0);
         assert_eq!(by_name(exercise)["reference"], exercise.trim_start_matches("your-"));
     }
     std::fs::remove_dir_all(&dir).ok();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use perflab_labs::{Case, Lab, PythonAnchor, Variant};
+use perflab_labs::{Case, Lab, PythonAnchor, Role, Variant};
 
 use super::{BenchArgs, Common, check_size, find_lab, select_variants, thread_pool, with_data};
 use crate::anchors::{self, Anchor, Unavailable};
@@ -133,7 +133,7 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
         // Every record divides by the best peak of the whole run (tables printed along the way
         // used the best so far).
         report::rescale_to_peak(&mut records, machine.core_peak_gflops);
-        let document = Document { perflab_version: env!("CARGO_PKG_VERSION"), machine, records };
+        let document = Document::new(machine, records);
         let mut out = BufWriter::new(file);
         serde_json::to_writer_pretty(&mut out, &document)
             .map_err(std::io::Error::from)
@@ -155,9 +155,11 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
 /// nothing about the goal, so it gets no line.)
 fn goal_notes(record: &report::Record, goals: &[Exercise], workspace: Option<&Path>) -> Vec<String> {
     let mut notes = Vec::new();
-    for v in record.variants.iter().filter(|v| v.role == "exercise") {
+    for v in record.variants.iter().filter(|v| v.role == Role::Exercise) {
         let Some(e) = goals.iter().find(|e| e.lab.name() == record.lab && e.name == v.name) else { continue };
-        let (Some(ratio), Some(workspace)) = (v.ratio_vs_reference, workspace) else { continue };
+        let (Some(ratio), Some(workspace)) = (v.speed.as_ref().and_then(|s| s.ratio_vs_reference), workspace) else {
+            continue;
+        };
         if e.is_as_shipped(workspace) != Some(false) {
             continue;
         }
