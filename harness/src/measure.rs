@@ -158,50 +158,91 @@ pub fn measure(
 ) -> Vec<Outcome> {
     let targets: Vec<Target> =
         variants.iter().map(|&v| Target::Variant(v)).chain((0..externals.len()).map(Target::External)).collect();
-    let bar = progress_bar(targets.len() as u64, &format!("{title}: validating"));
-    let mut plans = Vec::new();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; targets.len()];
+    let mut plans = Vec::new();
+    let bar = progress_bar(targets.len() as u64, &format!("{title}: validating"));
     for (slot, &target) in targets.iter().enumerate() {
-        // Err: what was wrong, and whether it is a finding (a library's answer the oracle rejected).
-        let checked: (f64, f64, Result<String, (String, bool)>) = match target {
-            // A variant that panics (an exercise indexing past a buffer, say) fails like a wrong one.
-            Target::Variant(v) => {
-                let (call, fraction, validation) = panics::capturing(|| {
-                    let (call, fraction) = calibrate(case, v, budget.call_limit.as_secs_f64());
-                    (call, fraction, case.validate(v))
-                })
-                .unwrap_or_else(|panic| (0.0, 1.0, Err(panic)));
-                (call, fraction, validation.map_err(|error| (error, false)))
+        match validate(case, externals, target, budget) {
+            Ok(plan) => plans.push(Plan { slot, ..plan }),
+            Err(Failed { error, fraction, finding }) => {
+                outcomes[slot] = Some(Outcome::Failed { error, fraction, finding })
             }
-            Target::External(e) => {
-                let external = &mut *externals[e];
-                match external.validate(case) {
-                    // The validating call warmed it; one more call estimates its time.
-                    Ok(validation) => match external.sample(1, sample_deadline(1.0)) {
-                        Ok(call) => (call, 1.0, Ok(validation)),
-                        Err(error) => (0.0, 1.0, Err((error, false))),
-                    },
-                    Err(Rejection::Wrong(error)) => (0.0, 1.0, Err((error, true))),
-                    Err(Rejection::Broken(error)) => (0.0, 1.0, Err((error, false))),
-                }
-            }
-        };
-        match checked {
-            (call, fraction, Ok(validation)) => {
-                let reps = (budget.min_sample.as_secs_f64() / call.max(1e-9)).ceil().clamp(1.0, 10_000.0) as usize;
-                let counted = match target {
-                    Target::Variant(v) => case.counted(v),
-                    Target::External(_) => None,
-                };
-                let seconds = Vec::new();
-                plans.push(Plan { slot, target, fraction, reps, call, validation, counted, seconds, failed: None });
-            }
-            (_, fraction, Err((error, finding))) => outcomes[slot] = Some(Outcome::Failed { error, fraction, finding }),
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
+    time_in_rounds(case, externals, &mut plans, budget, title, machine);
+    // Allocations last, in a pass of their own: dhat's allocator is never on while timing.
+    let bar = progress_bar(plans.len() as u64, &format!("{title}: counting allocations"));
+    for plan in plans {
+        let slot = plan.slot;
+        outcomes[slot] = Some(plan.outcome(case));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    outcomes.into_iter().map(|o| o.expect("every variant has an outcome")).collect()
+}
 
+/// Validates one target on the very input that will be timed and estimates its call: its plan
+/// (slot still to be set), or why it failed. A variant that panics (an exercise indexing past a
+/// buffer, say) fails like a wrong one.
+fn validate(
+    case: &mut dyn Case,
+    externals: &mut [&mut dyn External],
+    target: Target,
+    budget: &Budget,
+) -> Result<Plan, Failed> {
+    let failed = |error, finding| Failed { error, fraction: 1.0, finding };
+    let (call, fraction, validation) = match target {
+        Target::Variant(v) => {
+            let (call, fraction, validation) = panics::capturing(|| {
+                let (call, fraction) = calibrate(case, v, budget.call_limit.as_secs_f64());
+                (call, fraction, case.validate(v))
+            })
+            .unwrap_or_else(|panic| (0.0, 1.0, Err(panic)));
+            match validation {
+                Ok(validation) => (call, fraction, validation),
+                Err(error) => return Err(Failed { error, fraction, finding: false }),
+            }
+        }
+        Target::External(e) => {
+            let external = &mut *externals[e];
+            match external.validate(case) {
+                // The validating call warmed it; one more call estimates its time.
+                Ok(validation) => match external.sample(1, sample_deadline(1.0)) {
+                    Ok(call) => (call, 1.0, validation),
+                    Err(error) => return Err(failed(error, false)),
+                },
+                Err(Rejection::Wrong(error)) => return Err(failed(error, true)),
+                Err(Rejection::Broken(error)) => return Err(failed(error, false)),
+            }
+        }
+    };
+    let reps = (budget.min_sample.as_secs_f64() / call.max(1e-9)).ceil().clamp(1.0, 10_000.0) as usize;
+    let counted = match target {
+        Target::Variant(v) => case.counted(v),
+        Target::External(_) => None,
+    };
+    Ok(Plan { slot: 0, target, fraction, reps, call, validation, counted, seconds: Vec::new(), failed: None })
+}
+
+/// Why a target failed validation (see [`Outcome::Failed`]).
+struct Failed {
+    error: String,
+    fraction: f64,
+    finding: bool,
+}
+
+/// The timing rounds: in each, every plan takes one sample (`reps` calls) and the peak is probed
+/// once, in an order rotated round by round. The first round is a warm-up and is dropped.
+fn time_in_rounds(
+    case: &mut dyn Case,
+    externals: &mut [&mut dyn External],
+    plans: &mut [Plan],
+    budget: &Budget,
+    title: &str,
+    machine: &mut Machine,
+) {
     let round_time: f64 = plans.iter().map(|p| p.reps as f64 * p.call).sum();
     let rounds = if plans.is_empty() {
         0
@@ -210,9 +251,9 @@ pub fn measure(
         (wanted.ceil() as usize).clamp(budget.min_rounds, budget.max_rounds)
     };
     let bar = progress_bar(((rounds + 1) * plans.len()) as u64, &format!("{title}: timing"));
+    let count = plans.len();
     for round in 0..=rounds {
         // Every plan, and the peak probe as one more entry (index `count`).
-        let count = plans.len();
         for i in 0..=count {
             // Rotate the order each round so no variant always runs right after another.
             let entry = (i + round) % (count + 1);
@@ -221,52 +262,13 @@ pub fn measure(
                 continue;
             }
             let plan = &mut plans[entry];
-            if plan.failed.is_some() {
-                bar.inc(1);
-                continue;
-            }
-            let seconds = match plan.target {
-                Target::Variant(v) => {
-                    let start = Instant::now();
-                    for _ in 0..plan.reps {
-                        case.run(v);
-                    }
-                    Ok(start.elapsed().as_secs_f64())
-                }
-                Target::External(e) => externals[e].sample(plan.reps, sample_deadline(plan.reps as f64 * plan.call)),
-            };
-            match seconds {
-                // Scaled to the full input for a variant that runs on a slice.
-                Ok(seconds) if round > 0 => plan.seconds.push(seconds / plan.reps as f64 / plan.fraction),
-                Ok(_) => {}
-                Err(error) => plan.failed = Some(error),
+            if plan.failed.is_none() {
+                plan.sample(case, externals, round > 0);
             }
             bar.inc(1);
         }
     }
     bar.finish_and_clear();
-
-    // Allocations last, in a pass of their own: dhat's allocator is never on while timing.
-    let bar = progress_bar(plans.len() as u64, &format!("{title}: counting allocations"));
-    for plan in plans {
-        let fraction = plan.fraction;
-        outcomes[plan.slot] = Some(match (plan.failed, plan.target) {
-            (Some(error), _) => {
-                Outcome::Failed { error: format!("failed while being timed: {error}"), fraction, finding: false }
-            }
-            (None, target) => {
-                let allocs = match target {
-                    Target::Variant(v) => alloc::count(|| case.run(v)),
-                    Target::External(_) => None, // another process: not ours to count
-                };
-                let stats = Stats::of(plan.seconds);
-                Outcome::Measured { validation: plan.validation, counted: plan.counted, fraction, stats, allocs }
-            }
-        });
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    outcomes.into_iter().map(|o| o.expect("every variant has an outcome")).collect()
 }
 
 /// How long an external may take to answer a sample it expects to take `seconds`: generous, so
@@ -287,6 +289,42 @@ struct Plan {
     seconds: Vec<f64>,
     /// Why an external stopped answering while it was being timed.
     failed: Option<String>,
+}
+
+impl Plan {
+    /// One sample: `reps` calls, kept (scaled to the full input for a variant that runs on a
+    /// slice) unless this is the warm-up round.
+    fn sample(&mut self, case: &mut dyn Case, externals: &mut [&mut dyn External], keep: bool) {
+        let seconds = match self.target {
+            Target::Variant(v) => {
+                let start = Instant::now();
+                for _ in 0..self.reps {
+                    case.run(v);
+                }
+                Ok(start.elapsed().as_secs_f64())
+            }
+            Target::External(e) => externals[e].sample(self.reps, sample_deadline(self.reps as f64 * self.call)),
+        };
+        match seconds {
+            Ok(seconds) if keep => self.seconds.push(seconds / self.reps as f64 / self.fraction),
+            Ok(_) => {}
+            Err(error) => self.failed = Some(error),
+        }
+    }
+
+    /// What became of the plan, with one call's allocations counted for a variant of ours.
+    fn outcome(self, case: &mut dyn Case) -> Outcome {
+        let fraction = self.fraction;
+        if let Some(error) = self.failed {
+            return Outcome::Failed { error: format!("failed while being timed: {error}"), fraction, finding: false };
+        }
+        let allocs = match self.target {
+            Target::Variant(v) => alloc::count(|| case.run(v)),
+            Target::External(_) => None, // another process: not ours to count
+        };
+        let stats = Stats::of(self.seconds);
+        Outcome::Measured { validation: self.validation, counted: self.counted, fraction, stats, allocs }
+    }
 }
 
 /// Decides how much of the input `variant` runs on, and estimates the seconds per call there.

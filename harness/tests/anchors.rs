@@ -66,7 +66,11 @@ fn a_python_anchor_is_validated_and_timed_in_the_same_rounds() {
             assert!(stdout.contains(&format!("{anchor} (Python, its own process, same rounds)")), "{stdout}");
             let row = variants.iter().find(|v| v["name"] == anchor).unwrap();
             let verdict = &row["verdict"];
-            assert_eq!((verdict["status"].as_str(), verdict["correct"].as_bool()), (Some("measured"), Some(true)), "{row}");
+            assert_eq!(
+                (verdict["status"].as_str(), verdict["correct"].as_bool()),
+                (Some("measured"), Some(true)),
+                "{row}"
+            );
             assert_eq!(row["role"], "library");
             assert!(row["timing"]["median_s"].as_f64().unwrap() > 0.0);
             assert!(row["speed"]["ratio_vs_reference"].as_f64().unwrap() > 0.0, "compared with the flagship: {row}");

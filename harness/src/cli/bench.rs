@@ -49,6 +49,17 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     run_jobs(vec![Job { lab, sizes, variants }], &args.common, &Budget::thorough(args.seconds))
 }
 
+/// What every case of a run shares.
+struct Run<'r> {
+    budget: &'r Budget,
+    pool: rayon::ThreadPool,
+    python: Result<PathBuf, String>,
+    seed: u64,
+    /// The exercises' goals, for a note under each table (none outside the workspace).
+    goals: Vec<Exercise>,
+    workspace: Option<PathBuf>,
+}
+
 fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<ExitCode> {
     // Everything that can be refused is refused before any time is spent: sizes (parsed, and
     // checked against memory), and the JSON path.
@@ -61,7 +72,6 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
     let wants_python = jobs.iter().any(|job| job.variants.iter().any(|&v| v >= job.lab.variants().len()));
     let python = if wants_python { anchors::find_python(common.python.as_deref()) } else { Err(String::new()) };
     let pool = thread_pool(common.threads)?;
-    // The exercises' goals, for a note under each table (none outside the workspace).
     let labs: Vec<&'static dyn Lab> = jobs.iter().map(|job| job.lab).collect();
     let (workspace, goals) = match exercises::workspace().and_then(|w| exercises::load(&w, &labs).map(|g| (w, g))) {
         Ok((workspace, goals)) => (Some(workspace), goals),
@@ -70,59 +80,17 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
             (None, Vec::new())
         }
     };
-
-    let mut machine = Machine::probe(&pool);
+    let run = Run { budget, pool, python, seed: common.seed, goals, workspace };
+    let mut machine = Machine::probe(&run.pool);
     println!("{}\n", machine.describe());
     let mut records = Vec::new();
     let mut failures = 0;
     for job in &jobs {
-        let table = job.lab.variants();
         for size in &job.sizes {
-            let mut case = job.lab.prepare(size, common.seed).map_err(anyhow::Error::msg)?;
-            let title = format!("{} {}", job.lab.name(), case.label());
-            if case.work().per_call == 0.0 {
-                println!("{title}: nothing to time (a call on this size does no work)\n");
-                continue;
-            }
-            let own: Vec<usize> = job.variants.iter().copied().filter(|&v| v < table.len()).collect();
-            let runnable: Vec<usize> = own.iter().copied().filter(|&v| table[v].kernel.is_ok()).collect();
-            let wanted: Vec<&PythonAnchor> = job
-                .variants
-                .iter()
-                .filter_map(|&v| v.checked_sub(table.len()))
-                .map(|a| &job.lab.python_anchors()[a])
-                .collect();
-            let mut started = start_anchors(job.lab, &wanted, &python, pool.current_num_threads(), &*case);
-            let mut externals: Vec<&mut dyn External> =
-                started.iter_mut().filter_map(|(_, s)| s.as_mut().ok()).map(|a| a as &mut dyn External).collect();
-            let outcomes =
-                pool.install(|| measure::measure(&mut *case, &runnable, &mut externals, budget, &title, &mut machine));
-            // A library's answer rejected by the oracle is a finding (reported, never timed), not a
-            // failure of the run: on far-from-origin data that is the lesson.
-            failures += outcomes.iter().filter(|o| matches!(o, Outcome::Failed { finding: false, .. })).count();
-            // `outcomes` follow `runnable`, then the anchors that started: hand them out in order.
-            let mut outcomes = outcomes.into_iter();
-            let mut rows: Vec<Row> = own
-                .iter()
-                .map(|&v| Row::of(table[v], table[v].kernel.is_ok().then(|| outcomes.next()).flatten()))
-                .collect();
-            for (anchor, state) in &started {
-                let variant = Variant::library(anchor.name, anchor.summary, Ok(()));
-                rows.push(match state {
-                    Ok(process) => Row { library: Some(process.library_info()), ..Row::of(variant, outcomes.next()) },
-                    Err(AnchorState::Failed(error)) => {
-                        failures += 1;
-                        Row::of(variant, Some(Outcome::Failed { error: error.clone(), fraction: 1.0, finding: false }))
-                    }
-                    Err(AnchorState::Unavailable(why)) => {
-                        Row { unavailable: Some(why.clone()), ..Row::of(variant, None) }
-                    }
-                });
-            }
-            drop(started); // the Python processes end here
-            let record = report::record(job.lab, &*case, &machine, &rows);
+            let Some((record, failed)) = run_case(&run, job, size, &mut machine)? else { continue };
+            failures += failed;
             print!("{}", report::render(&record));
-            for note in goal_notes(&record, &goals, workspace.as_deref()) {
+            for note in goal_notes(&record, &run.goals, run.workspace.as_deref()) {
                 println!("{note}");
             }
             println!();
@@ -133,21 +101,72 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
         // Every record divides by the best peak of the whole run (tables printed along the way
         // used the best so far).
         report::rescale_to_peak(&mut records, machine.core_peak_gflops);
-        let document = Document::new(machine, records);
-        let mut out = BufWriter::new(file);
-        serde_json::to_writer_pretty(&mut out, &document)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out))
-            .and_then(|()| out.flush())
-            .and_then(|()| std::fs::rename(temporary(path), path))
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("results written to {}", path.display());
+        write_json(file, path, &Document::new(machine, records))?;
     }
     if failures > 0 {
         eprintln!("{failures} variant(s) failed validation: see the notes under the tables");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One lab at one size: its variants and Python anchors validated and timed together, and the
+/// record, with how many failed (a library's answer rejected by the oracle is a finding, reported
+/// and never timed, not a failure of the run: on far-from-origin data that is the lesson). None:
+/// a size that does no work.
+fn run_case(
+    run: &Run,
+    job: &Job,
+    size: &str,
+    machine: &mut Machine,
+) -> anyhow::Result<Option<(report::Record, usize)>> {
+    let table = job.lab.variants();
+    let mut case = job.lab.prepare(size, run.seed).map_err(anyhow::Error::msg)?;
+    let title = format!("{} {}", job.lab.name(), case.label());
+    if case.work().per_call == 0.0 {
+        println!("{title}: nothing to time (a call on this size does no work)\n");
+        return Ok(None);
+    }
+    let own: Vec<usize> = job.variants.iter().copied().filter(|&v| v < table.len()).collect();
+    let runnable: Vec<usize> = own.iter().copied().filter(|&v| table[v].kernel.is_ok()).collect();
+    let wanted: Vec<&PythonAnchor> =
+        job.variants.iter().filter_map(|&v| v.checked_sub(table.len())).map(|a| &job.lab.python_anchors()[a]).collect();
+    let mut started = start_anchors(job.lab, &wanted, &run.python, run.pool.current_num_threads(), &*case);
+    let mut externals: Vec<&mut dyn External> =
+        started.iter_mut().filter_map(|(_, s)| s.as_mut().ok()).map(|a| a as &mut dyn External).collect();
+    let outcomes =
+        run.pool.install(|| measure::measure(&mut *case, &runnable, &mut externals, run.budget, &title, machine));
+    let mut failures = outcomes.iter().filter(|o| matches!(o, Outcome::Failed { finding: false, .. })).count();
+    // `outcomes` follow `runnable`, then the anchors that started: hand them out in order.
+    let mut outcomes = outcomes.into_iter();
+    let mut rows: Vec<Row> =
+        own.iter().map(|&v| Row::of(table[v], table[v].kernel.is_ok().then(|| outcomes.next()).flatten())).collect();
+    for (anchor, state) in &started {
+        let variant = Variant::library(anchor.name, anchor.summary, Ok(()));
+        rows.push(match state {
+            Ok(process) => Row { library: Some(process.library_info()), ..Row::of(variant, outcomes.next()) },
+            Err(AnchorState::Failed(error)) => {
+                failures += 1;
+                Row::of(variant, Some(Outcome::Failed { error: error.clone(), fraction: 1.0, finding: false }))
+            }
+            Err(AnchorState::Unavailable(why)) => Row { unavailable: Some(why.clone()), ..Row::of(variant, None) },
+        });
+    }
+    drop(started); // the Python processes end here
+    Ok(Some((report::record(job.lab, &*case, machine, &rows), failures)))
+}
+
+/// Writes the document to `path` through its temporary file, then renames it into place.
+fn write_json(file: File, path: &Path, document: &Document) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(file);
+    serde_json::to_writer_pretty(&mut out, document)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush())
+        .and_then(|()| std::fs::rename(temporary(path), path))
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("results written to {}", path.display());
+    Ok(())
 }
 
 /// One line per edited exercise measured in `record`: its goal, and, where this run is at the

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
+use perflab_labs::Case;
 
 use super::{ProfileArgs, check_size, find_lab, select_variants, thread_pool, with_data};
 use crate::{measure, panics, profile, sampler};
@@ -31,25 +32,8 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
     let path =
         args.out.clone().unwrap_or_else(|| profile::flamegraph_path(lab.name(), info.name, &case.label(), threads));
     profile::ensure_writable(&path)?;
-
-    // A profile of a wrong kernel teaches nothing: validate first, and keep single calls short
-    // enough that the profile holds at least ten of them.
-    let checked = panics::capturing(|| {
-        pool.install(|| {
-            let (_, fraction) = measure::calibrate(&mut *case, variant, args.seconds / 10.0);
-            (fraction, case.validate(variant))
-        })
-    });
-    let fraction = match checked {
-        Ok((fraction, Ok(_))) => fraction,
-        Ok((_, Err(error))) => {
-            eprintln!("{} FAILED validation, so it is not profiled:\n{error}", info.name);
-            return Ok(ExitCode::from(1));
-        }
-        Err(panic) => {
-            eprintln!("{} FAILED: {panic}", info.name);
-            return Ok(ExitCode::from(1));
-        }
+    let Some(fraction) = validate(&pool, &mut *case, variant, info.name, args.seconds) else {
+        return Ok(ExitCode::from(1));
     };
 
     // Two samplings, one after the other (both need SIGPROF): pprof's stacks for the flamegraph,
@@ -70,36 +54,9 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
         info.name,
         case.label(),
     );
-    let mut few = result.samples < MIN_SAMPLES;
-
+    let few = result.samples < MIN_SAMPLES;
     match sampler::start() {
-        Ok(sampling) => {
-            let start = Instant::now();
-            let calls = pool.install(|| profile::run_for(seconds, || case.run(variant)));
-            let elapsed = start.elapsed().as_secs_f64();
-            let taken = sampling.stop();
-            let resolved = sampler::resolve(&taken.samples);
-            let lines = sampler::by_line(&resolved, TOP_LINES);
-            println!(
-                "lines: {} more samples in {elapsed:.1} s ({:.0} per second), {calls} calls, each at its own address",
-                lines.total,
-                lines.total as f64 / elapsed,
-            );
-            if taken.lost > 0 {
-                println!("  ({} samples lost: the sampler's buffer was full)", taken.lost);
-            }
-            few |= lines.total < MIN_SAMPLES;
-            print_few(few);
-            println!("  where the samples were (innermost function):");
-            for (name, share) in sampler::by_function(&resolved, 5) {
-                println!("    {:>5.1}%  {name}", 100.0 * share);
-            }
-            println!(
-                "  where the samples were, by source line (inlined code at its own line; {} samples):",
-                lines.total
-            );
-            print!("{lines}");
-        }
+        Ok(sampling) => print_lines(sampling, few, || pool.install(|| profile::run_for(seconds, || case.run(variant)))),
         Err(why) => {
             // Function level is right in pprof's samples (see profile::real_functions).
             print_few(few);
@@ -111,6 +68,55 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A profile of a wrong kernel teaches nothing: validates first, and keeps single calls short
+/// enough that a sampling of `seconds` holds at least ten of them. The fraction of the input it
+/// runs on, or None (said why) when it failed.
+fn validate(pool: &rayon::ThreadPool, case: &mut dyn Case, variant: usize, name: &str, seconds: f64) -> Option<f64> {
+    let checked = panics::capturing(|| {
+        pool.install(|| {
+            let (_, fraction) = measure::calibrate(case, variant, seconds / 10.0);
+            (fraction, case.validate(variant))
+        })
+    });
+    match checked {
+        Ok((fraction, Ok(_))) => Some(fraction),
+        Ok((_, Err(error))) => {
+            eprintln!("{name} FAILED validation, so it is not profiled:\n{error}");
+            None
+        }
+        Err(panic) => {
+            eprintln!("{name} FAILED: {panic}");
+            None
+        }
+    }
+}
+
+/// The second sampling, of `calls` (which runs the variant for --seconds and returns how many
+/// calls it made): where the samples were, by function and by source line.
+fn print_lines(sampling: sampler::Sampling, few: bool, calls: impl FnOnce() -> u64) {
+    let start = Instant::now();
+    let calls = calls();
+    let elapsed = start.elapsed().as_secs_f64();
+    let taken = sampling.stop();
+    let resolved = sampler::resolve(&taken.samples);
+    let lines = sampler::by_line(&resolved, TOP_LINES);
+    println!(
+        "lines: {} more samples in {elapsed:.1} s ({:.0} per second), {calls} calls, each at its own address",
+        lines.total,
+        lines.total as f64 / elapsed,
+    );
+    if taken.lost > 0 {
+        println!("  ({} samples lost: the sampler's buffer was full)", taken.lost);
+    }
+    print_few(few || lines.total < MIN_SAMPLES);
+    println!("  where the samples were (innermost function):");
+    for (name, share) in sampler::by_function(&resolved, 5) {
+        println!("    {:>5.1}%  {name}", 100.0 * share);
+    }
+    println!("  where the samples were, by source line (inlined code at its own line; {} samples):", lines.total);
+    print!("{lines}");
 }
 
 /// Fewer samples than this in either sampling and the shares move from run to run by more than a

@@ -136,57 +136,65 @@ pub fn render_check(report: &Report) -> String {
         }
         None => out += &format!("  not timed (goal: {goal})\n"),
         Some(Err(error)) => out += &format!("  timing failed: {}\n", indent(error).trim_start()),
-        Some(Ok(t)) => {
-            let name = e.lab.variants()[e.variant].name;
-            out += &format!(
-                "  timed at {}, {} thread{}, {}: {name} {} | naive {} (speedup {}x) | {} {} ({:.2}x {})\n",
-                t.label,
-                t.threads,
-                if t.threads == 1 { "" } else { "s" },
-                describe_level(t.level),
-                format_seconds(t.exercise.median),
-                format_seconds(t.naive.median),
-                format_ratio(t.speedup()),
-                e.reference,
-                format_seconds(t.reference.median),
-                t.ratio(),
-                e.reference
-            );
-            out += &render_heap(name, e.reference, t);
-            out += &match report.goal_met() {
-                Some(true) => format!("  goal {goal}: met ({:.2}x)\n", t.ratio()),
-                Some(false) => format!(
-                    "  goal {goal}: not yet ({:.2}x: {:.2}x faster to go). Next: the next TODO step, or \
-                     `cargo lab hint {}`\n",
-                    t.ratio(),
-                    e.goal.ratio / t.ratio(),
-                    e.id()
-                ),
-                None => format!("  goal {goal}: not judged (timed at another size or thread count)\n"),
-            };
-            // The ratio's own noise: nearer the goal than that, it can land either side of it from
-            // one run to the next.
-            let noise = t.ratio_noise();
-            if report.goal_met().is_some() && (t.ratio() / e.goal.ratio - 1.0).abs() < noise {
-                out += &format!(
-                    "  note: that is within this run's noise (±{:.0}%) of the goal: run it again, or give \
-                     more --seconds, before you trust the verdict\n",
-                    100.0 * noise
-                );
-            } else if t.spread() > crate::report::NOISY_SPREAD {
-                out += "  note: wide spread between samples (the machine was busy): run it again before you trust the ratio\n";
-            }
-            if report.as_shipped == Some(true) {
-                out += "  (as shipped: this is where you start)\n";
-            } else if BASELINE_SPEED.contains(&t.speedup()) {
-                out += &format!(
-                    "  note: {name} runs at the baseline's speed ({:.2}x): if your new code is called, it is not \
-                     faster yet; if it is not, each TODO step's `Check:` line says what to wire in\n",
-                    t.speedup()
-                );
-            }
-        }
+        Some(Ok(t)) => out += &render_timing(report, t, &goal),
     }
+    out
+}
+
+/// The timing of a correct exercise: its line, its heap, the goal's verdict and the notes that
+/// qualify it (noise, as shipped, still at the baseline's speed).
+fn render_timing(report: &Report, t: &Timing, goal: &str) -> String {
+    let e = &report.exercise;
+    let mut out = String::new();
+    let name = e.lab.variants()[e.variant].name;
+    out += &format!(
+        "  timed at {}, {} thread{}, {}: {name} {} | naive {} (speedup {}x) | {} {} ({:.2}x {})\n",
+        t.label,
+        t.threads,
+        if t.threads == 1 { "" } else { "s" },
+        describe_level(t.level),
+        format_seconds(t.exercise.median),
+        format_seconds(t.naive.median),
+        format_ratio(t.speedup()),
+        e.reference,
+        format_seconds(t.reference.median),
+        t.ratio(),
+        e.reference
+    );
+    out += &render_heap(name, e.reference, t);
+    out += &match report.goal_met() {
+        Some(true) => format!("  goal {goal}: met ({:.2}x)\n", t.ratio()),
+        Some(false) => format!(
+            "  goal {goal}: not yet ({:.2}x: {:.2}x faster to go). Next: the next TODO step, or \
+             `cargo lab hint {}`\n",
+            t.ratio(),
+            e.goal.ratio / t.ratio(),
+            e.id()
+        ),
+        None => format!("  goal {goal}: not judged (timed at another size or thread count)\n"),
+    };
+    // The ratio's own noise: nearer the goal than that, it can land either side of it from
+    // one run to the next.
+    let noise = t.ratio_noise();
+    if report.goal_met().is_some() && (t.ratio() / e.goal.ratio - 1.0).abs() < noise {
+        out += &format!(
+            "  note: that is within this run's noise (±{:.0}%) of the goal: run it again, or give \
+             more --seconds, before you trust the verdict\n",
+            100.0 * noise
+        );
+    } else if t.spread() > crate::report::NOISY_SPREAD {
+        out += "  note: wide spread between samples (the machine was busy): run it again before you trust the ratio\n";
+    }
+    if report.as_shipped == Some(true) {
+        out += "  (as shipped: this is where you start)\n";
+    } else if BASELINE_SPEED.contains(&t.speedup()) {
+        out += &format!(
+            "  note: {name} runs at the baseline's speed ({:.2}x): if your new code is called, it is not \
+             faster yet; if it is not, each TODO step's `Check:` line says what to wire in\n",
+            t.speedup()
+        );
+    }
+
     out
 }
 
