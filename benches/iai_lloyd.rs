@@ -3,4 +3,4 @@
 
 mod support;
 
-support::callgrind::iai!(perflab_labs::kmeans::lloyd::KmeansLloyd);
+support::callgrind::iai!(perflab_labs::lloyd::Lloyd);

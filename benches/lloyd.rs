@@ -4,5 +4,5 @@
 mod support;
 
 fn main() {
-    support::criterion::main(&perflab_labs::kmeans::lloyd::KmeansLloyd);
+    support::criterion::main(&perflab_labs::lloyd::Lloyd);
 }

@@ -1,5 +1,6 @@
 //! Why a checked entry point refuses its input: one error type for the labs whose inputs are
-//! rows of points (k-NN, k-means), generic over the lab's shape, which it names in messages.
+//! rows of points (k-NN, k-means, Lloyd), generic over the lab's shape, which it names in
+//! messages; a lab with cases of its own wraps it (Lloyd's `LloydError`).
 
 use std::fmt;
 
@@ -10,8 +11,6 @@ pub enum InputError<S> {
     NoCoordinates,
     /// k must be between 1 and n; `k_is` and `n_is` say what they count ("centroids", "points").
     BadK { k: usize, n: usize, k_is: &'static str, n_is: &'static str },
-    /// Lloyd's iterations: at least one is needed for labels to exist.
-    NoIterations,
     /// A buffer's length does not match the shape.
     Length { what: &'static str, shape: S, expected: usize, got: usize },
     /// The inputs would not fit in memory's address space (or n does not fit an index).
@@ -36,7 +35,6 @@ impl<S: fmt::Display> fmt::Display for InputError<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InputError::NoCoordinates => write!(f, "d = 0: points need at least one coordinate"),
-            InputError::NoIterations => write!(f, "iterations = 0: Lloyd needs at least one (assign, then update)"),
             InputError::BadK { k, n, k_is, n_is } => {
                 write!(f, "k = {k} {k_is}, but k must be between 1 and the {n} {n_is}")
             }

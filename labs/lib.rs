@@ -9,6 +9,7 @@
 //! set), [`gemm`] (packing, micro-kernels and block sizes for GEMM-shaped flagships), [`cpu`]
 //! (CPU name, FMA-peak probe) and [`threads`] (the one thread-pool builder).
 
+pub mod assignment;
 pub mod cpu;
 pub mod distance;
 pub mod gemm;
@@ -16,6 +17,7 @@ pub mod input_error;
 pub mod kmeans;
 pub mod knn;
 pub mod lab;
+pub mod lloyd;
 pub mod matmul;
 pub mod problem;
 pub mod simd;
@@ -26,7 +28,7 @@ pub use lab::{Case, Lab, NamedArray, PythonAnchor, Role, Variant, WorkUnit};
 
 /// Every lab, in the order reports show them: the registry.
 pub fn all() -> Vec<&'static dyn Lab> {
-    vec![&matmul::Matmul, &knn::Knn, &kmeans::Kmeans, &kmeans::lloyd::KmeansLloyd]
+    vec![&matmul::Matmul, &knn::Knn, &kmeans::Kmeans, &lloyd::Lloyd]
 }
 
 /// A lab by name, or an error that lists the known ones.

@@ -1,38 +1,21 @@
 //! The k-means lab as the harness, the benches and the tests see it: sizes, data sets, inputs,
 //! validation.
 
+use rand::Rng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use rand_distr::StandardNormal;
 
 use super::check::{Returned, check};
-use super::{Answer, Inputs, Kernel, Shape, variants};
+use super::{Answer, DataSet, Inputs, Kernel, Shape, check_shape, generate, variants};
 use crate::distance::squared_distance;
 use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, PythonAnchor, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
-use crate::sizes::{data_sets, parse_keyed};
+use crate::sizes::parse_keyed;
 
 /// The lab: the k-means assignment step, squared L2, f32.
 pub struct Kmeans;
 
-/// Far from the origin: `shifted` adds this to every coordinate.
-const SHIFT: f32 = 256.0;
-/// Spread of the true centres of `blobs` (each point is its centre plus standard normal noise).
-const BLOB_SPREAD: f32 = 5.0;
 /// Defaults for keys a size leaves out: the size faiss and scikit-learn were measured at.
 const DEFAULT: Shape = Shape { n: 1_000_000, d: 32, k: 256 };
-
-data_sets! {
-    /// How the inputs are generated (`data=` in a size, or `--data`).
-    pub enum DataSet {
-        /// Points around k true centres, as real clustering input looks; the centroids are k points.
-        Blobs = "blobs",
-        /// Standard normal points; the centroids are k of them.
-        Normal = "normal",
-        /// Normal plus 256 on every coordinate: the expanded form's trap.
-        Shifted = "shifted",
-    }
-}
 
 #[rustfmt::skip]
 static INFO: LabInfo = LabInfo {
@@ -115,44 +98,6 @@ pub fn parse_size(size: &str) -> Result<(Shape, DataSet), String> {
     let shape = Shape { n: n.unwrap_or(DEFAULT.n), d: d.unwrap_or(DEFAULT.d), k: k.unwrap_or(DEFAULT.k) };
     check_shape("kmeans", size, shape)?;
     Ok((shape, DataSet::named(data)))
-}
-
-/// Whether `shape` (parsed from `size`) makes an assignment: d ≥ 1, 1 ≤ k ≤ n, and it fits.
-pub(crate) fn check_shape(lab: &str, size: &str, shape: Shape) -> Result<(), String> {
-    if shape.d == 0 {
-        return Err(format!("{lab} size '{size}': d = 0, points need at least one coordinate"));
-    }
-    if shape.k == 0 || shape.k > shape.n {
-        return Err(format!("{lab} size '{size}': k = {} must be between 1 and n = {}", shape.k, shape.n));
-    }
-    if shape.k >= 1 << 24 || shape.n.checked_mul(shape.d).is_none_or(|len| len > isize::MAX as usize / 8) {
-        return Err(format!("{lab} size '{size}' is too large to allocate or index"));
-    }
-    Ok(())
-}
-
-/// Generated inputs: the points and the centroids (k of the points), the same for the same seed.
-pub fn generate(shape: Shape, data: DataSet, seed: u64) -> (Vec<f32>, Vec<f32>) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let Shape { n, d, k } = shape;
-    let normal = |rng: &mut StdRng| rng.sample::<f32, _>(StandardNormal);
-    let points: Vec<f32> = match data {
-        DataSet::Blobs => {
-            let centres: Vec<f32> = (0..k * d).map(|_| BLOB_SPREAD * normal(&mut rng)).collect();
-            let mut points = Vec::with_capacity(n * d);
-            for _ in 0..n {
-                let centre = rng.random_range(0..k);
-                points.extend(centres[centre * d..][..d].iter().map(|&c| c + normal(&mut rng)));
-            }
-            points
-        }
-        DataSet::Normal => (0..n * d).map(|_| normal(&mut rng)).collect(),
-        DataSet::Shifted => (0..n * d).map(|_| normal(&mut rng) + SHIFT).collect(),
-    };
-    // Centroids: k distinct points, as a k-means initialisation would pick them.
-    let step = n / k;
-    let centroids = (0..k).flat_map(|j| points[(j * step + rng.random_range(0..step)) * d..][..d].to_vec()).collect();
-    (points, centroids)
 }
 
 /// One generated input and the answer buffers.

@@ -1,11 +1,9 @@
-//! Your files, and `exercises.toml`: each one's goal and hints. Two labs share this folder:
-//! `simd.rs`, `blocked.rs` and `parallel.rs` are rungs of the assignment (lab `kmeans`), and
-//! `hamerly.rs` is the rung of Lloyd's iterations (lab `lloyd`: `cargo lab check lloyd
-//! your-hamerly`). Each file compiles and passes validation from the start (it calls the naive
-//! kernel, or for `hamerly.rs` plain Lloyd), so you improve it step by step.
+//! Your files, and `exercises.toml`: each one's goal and hints. `simd.rs`, `blocked.rs` and
+//! `parallel.rs` are rungs of the assignment (Lloyd's Hamerly rung is in `labs/lloyd/exercises/`).
+//! Each file compiles and passes validation from the start (it calls the naive kernel), so you
+//! improve it step by step.
 //!
-//! The loop, for one exercise (`cargo lab list` names them: `your-<rung>`; for `hamerly.rs`,
-//! write `lloyd` where the commands below say `kmeans`):
+//! The loop, for one exercise (`cargo lab list` names them: `your-<rung>`):
 //!
 //! 1. Edit its file here, one numbered TODO step at a time; each step ends with what to check.
 //! 2. `cargo lab check kmeans your-<rung>`: validates it against the oracle on the lab's edge sizes,
@@ -24,6 +22,5 @@
 //! at any size. Reference solutions are in `../solutions/`: peek only when stuck.
 
 pub mod blocked;
-pub mod hamerly;
 pub mod parallel;
 pub mod simd;

@@ -2,7 +2,5 @@
 
 pub mod best;
 pub mod blocked;
-pub mod hamerly;
-pub mod lloyd;
 pub mod parallel;
 pub mod simd;

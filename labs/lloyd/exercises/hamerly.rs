@@ -47,8 +47,8 @@
 //! Rules: keep the per-point state in buffers reused across calls (`crate::gemm::buffers::Pool`);
 //! never change `update`.
 
-use crate::kmeans::lloyd::{Answer, Inputs};
-use crate::kmeans::solutions::lloyd as plain;
+use crate::lloyd::solutions::lloyd as plain;
+use crate::lloyd::{Answer, Inputs};
 
 /// T iterations of Lloyd. Replace the body with your version using bounds.
 pub fn lloyd(inputs: &Inputs, answer: &mut Answer) {

@@ -4,9 +4,9 @@
 use proptest::prelude::*;
 
 use super::check::{Returned, check, same_as_plain};
+use super::solutions::{hamerly, lloyd};
 use super::*;
-use crate::kmeans::solutions::{hamerly, lloyd};
-use crate::kmeans::{DataSet, generate};
+use crate::assignment::{DataSet, generate};
 use crate::simd::{SimdLevel, simd_level};
 
 /// Owned points and initial centroids, and a run's result.

@@ -1,4 +1,4 @@
-//! The k-means lab's Lloyd case: T iterations of assignment and update, where bounds pay.
+//! Lab 4: k-means, Lloyd's iterations: T iterations of assignment and update, where bounds pay.
 //!
 //! From initial centroids C₀, iteration t assigns every point to its nearest centroid of C_t
 //! (labels L_t, inertia I_t: the sum of those squared distances) and then moves every centroid to
@@ -13,11 +13,13 @@
 //! | lloyd | `solutions/lloyd.rs` | every iteration: the flagship's assignment (n·k distances), then the update |
 //! | hamerly | `solutions/hamerly.rs` | per point an upper bound to its centroid and a lower bound to all others, carried across iterations: most points skip the k distances |
 //!
-//! The assignment's own variants are in the parent module: `cargo lab bench kmeans` times those,
-//! `cargo lab bench lloyd` these.
+//! The assignment is the k-means lab's flagship, shared with this lab (`labs/assignment/`):
+//! `cargo lab bench kmeans` times the assignment's ladder, `cargo lab bench lloyd` these.
 
 pub mod check;
+pub mod exercises;
 mod lab;
+pub mod solutions;
 #[cfg(test)]
 mod tests;
 
@@ -25,9 +27,9 @@ use std::fmt;
 
 use rayon::prelude::*;
 
-pub use lab::{KmeansLloyd, parse_size};
+pub use lab::{Lloyd, parse_size};
 
-use super::{Shape, exercises, solutions};
+use crate::assignment::Shape;
 use crate::distance::distances;
 use crate::gemm::buffers::Pool;
 use crate::input_error::{InputError, ensure_in_range};
@@ -58,11 +60,11 @@ pub struct Inputs<'a> {
 
 impl<'a> Inputs<'a> {
     /// The assignment of these points to `centroids`.
-    pub fn assignment<'c>(&self, centroids: &'c [f32]) -> super::Inputs<'c>
+    pub fn assignment<'c>(&self, centroids: &'c [f32]) -> crate::assignment::Inputs<'c>
     where
         'a: 'c,
     {
-        super::Inputs { shape: self.shape, points: self.points, centroids }
+        crate::assignment::Inputs { shape: self.shape, points: self.points, centroids }
     }
 
     /// Checks sizes and buffers: everything a Lloyd variant may assume.
@@ -70,15 +72,15 @@ impl<'a> Inputs<'a> {
         let Shape { n, d, k } = self.shape;
         let whole = LloydShape { shape: self.shape, iterations: self.iterations };
         if d == 0 {
-            return Err(LloydError::NoCoordinates);
+            return Err(InputError::NoCoordinates.into());
         }
         if k == 0 || k > n || k > u32::MAX as usize {
-            return Err(LloydError::BadK { k, n, k_is: "centroids", n_is: "points" });
+            return Err(InputError::BadK { k, n, k_is: "centroids", n_is: "points" }.into());
         }
         if self.iterations == 0 {
             return Err(LloydError::NoIterations);
         }
-        let len = |rows: usize| rows.checked_mul(d).ok_or(LloydError::TooLarge { shape: whole });
+        let len = |rows: usize| rows.checked_mul(d).ok_or(InputError::TooLarge { shape: whole });
         let expected = [
             ("points", len(n)?, self.points.len()),
             ("initial centroids", len(k)?, self.initial.len()),
@@ -88,7 +90,7 @@ impl<'a> Inputs<'a> {
         ];
         for (what, expected, got) in expected {
             if expected != got {
-                return Err(LloydError::Length { what, shape: whole, expected, got });
+                return Err(InputError::Length { what, shape: whole, expected, got }.into());
             }
         }
         Ok(())
@@ -114,8 +116,30 @@ pub struct Answer<'a> {
     pub distance_computations: &'a mut u64,
 }
 
-/// Why a Lloyd run was refused.
-pub type LloydError = InputError<LloydShape>;
+/// Why a Lloyd run was refused: what every lab of points refuses, or no iteration to run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LloydError {
+    Input(InputError<LloydShape>),
+    /// At least one iteration is needed for labels to exist.
+    NoIterations,
+}
+
+impl From<InputError<LloydShape>> for LloydError {
+    fn from(error: InputError<LloydShape>) -> LloydError {
+        LloydError::Input(error)
+    }
+}
+
+impl fmt::Display for LloydError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LloydError::Input(error) => error.fmt(f),
+            LloydError::NoIterations => write!(f, "iterations = 0: Lloyd needs at least one (assign, then update)"),
+        }
+    }
+}
+
+impl std::error::Error for LloydError {}
 
 /// Every Lloyd variant has this signature. It may assume [`Inputs::check`] passed.
 pub type Kernel = fn(inputs: &Inputs, answer: &mut Answer);
@@ -152,7 +176,7 @@ pub fn run(kernel: Kernel, inputs: &Inputs, answer: &mut Answer) -> Result<(), L
 /// [`crate::input_error::MAX_ROW_NORM`].
 pub fn check_values(points: &[f32], initial: &[f32], d: usize) -> Result<(), LloydError> {
     ensure_in_range("points", points, d)?;
-    ensure_in_range("initial centroids", initial, d)
+    Ok(ensure_in_range("initial centroids", initial, d)?)
 }
 
 /// Points per piece of the update: a piece sums its points in order, in f64, and the pieces'

@@ -10,9 +10,9 @@
 //! 4. for every variant but plain Lloyd: labels, centroids and inertia are plain Lloyd's, bit for bit.
 
 use super::Inputs;
+use crate::assignment::check::{Returned as Assignment, check as check_assignment};
 use crate::distance::bound::Bound;
 use crate::distance::squared_distance;
-use crate::kmeans::check::{Returned as Assignment, check as check_assignment};
 
 /// One Lloyd run, as a variant returned it.
 pub struct Returned<'a> {

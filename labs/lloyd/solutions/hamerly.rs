@@ -34,12 +34,11 @@
 
 use rayon::prelude::*;
 
+use crate::assignment::{INERTIA_CHUNK, Shape, best};
 use crate::distance::bound::Bound;
 use crate::distance::distances;
 use crate::gemm::buffers::Pool;
-use crate::kmeans::lloyd::{Answer, Inputs, update};
-use crate::kmeans::solutions::best;
-use crate::kmeans::{INERTIA_CHUNK, Shape};
+use crate::lloyd::{Answer, Inputs, update};
 use crate::simd::{F32Vec, SimdLevel, WithSimd, dispatch, simd_level};
 
 /// Everything carried from one iteration to the next, reused from call to call.
@@ -293,9 +292,10 @@ fn reassign_stale(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, state:
             }
             &gathered[..len * d]
         };
-        let batch_inputs = crate::kmeans::Inputs { shape: Shape { n: len, d, k }, points, centroids: answer.centroids };
+        let batch_inputs =
+            crate::assignment::Inputs { shape: Shape { n: len, d, k }, points, centroids: answer.centroids };
         let mut inertia = 0.0;
-        let mut batch_answer = crate::kmeans::Answer {
+        let mut batch_answer = crate::assignment::Answer {
             labels: &mut batch_labels[..len],
             distances: &mut batch_distances[..len],
             inertia: &mut inertia,

@@ -1,17 +1,16 @@
-//! The Lloyd case as the harness, the benches and the tests see it: `cargo lab bench lloyd`.
+//! The Lloyd lab as the harness, the benches and the tests see it: sizes, inputs, validation.
 
 use super::check::{Returned, check, same_as_plain};
 use super::{Inputs, Kernel, LloydShape, variants};
-use crate::kmeans::lab::check_shape;
-use crate::kmeans::{DataSet, Shape, generate};
+use crate::assignment::{DataSet, Shape, check_shape, generate};
 use crate::lab::{CallgrindSize, Define, LabInfo, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 use crate::sizes::parse_keyed;
 use rand::Rng;
 use rand::rngs::StdRng;
 
-/// Lloyd's iterations of k-means, plain and with bounds (the k-means lab's second case).
-pub struct KmeansLloyd;
+/// Lloyd's iterations of k-means, plain and with bounds.
+pub struct Lloyd;
 
 /// Defaults for keys a size leaves out: the assignment's large size, 20 iterations.
 const DEFAULT: LloydShape = LloydShape { shape: Shape { n: 1_000_000, d: 32, k: 256 }, iterations: 20 };
@@ -19,7 +18,7 @@ const DEFAULT: LloydShape = LloydShape { shape: Shape { n: 1_000_000, d: 32, k: 
 #[rustfmt::skip]
 static INFO: LabInfo = LabInfo {
     name: "lloyd",
-    folder: "kmeans",
+    folder: "lloyd",
     about: "k-means, Lloyd's iterations (assign + update) from given centroids: plain, and with Hamerly's bounds",
     size_syntax: "n=POINTS,d=DIMS,k=CENTROIDS,iters=T[,data=blobs|normal|shifted], keys in any order, omitted \
                   ones default to n=1000000,d=32,k=256,iters=20,data=blobs",
@@ -41,7 +40,7 @@ static INFO: LabInfo = LabInfo {
     callgrind_sizes: &[CallgrindSize { name: "small", size: "n=4096,d=16,k=32,iters=8", only: None }],
 };
 
-impl Define for KmeansLloyd {
+impl Define for Lloyd {
     type Size = (LloydShape, DataSet);
     type Problem = LloydProblem;
 

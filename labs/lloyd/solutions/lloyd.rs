@@ -2,9 +2,9 @@
 //! at the speed of a GEMM), then updates the centroids. The baseline that the bounds of
 //! `hamerly.rs` are measured against: the same labels, the same bits, fewer distances.
 
+use crate::assignment::best;
 use crate::gemm::buffers::Pool;
-use crate::kmeans::lloyd::{Answer, Inputs, update};
-use crate::kmeans::solutions::best;
+use crate::lloyd::{Answer, Inputs, update};
 use crate::simd::{SimdLevel, simd_level};
 
 /// The assignment's distances (the update computes the inertia itself).
@@ -26,7 +26,7 @@ pub fn lloyd_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
         distances.resize(shape.n, 0.0);
         for t in 0..inputs.iterations {
             let mut inertia = 0.0;
-            let mut assigned = crate::kmeans::Answer { labels: answer.labels, distances, inertia: &mut inertia };
+            let mut assigned = crate::assignment::Answer { labels: answer.labels, distances, inertia: &mut inertia };
             best::assign_at(level, &inputs.assignment(answer.centroids), &mut assigned);
             answer.inertia[t] = update(level, inputs, answer.labels, answer.centroids);
         }

@@ -1,0 +1,441 @@
+//! Rung 4, the flagship: matmul's packed micro-kernel with the centroids as the broadcast operand
+//! and the points as the vector lanes, and a fused argmin epilogue.
+//!
+//! ```text
+//! centre and pack the centroids into MR-tall slivers, with their norms      // once per call
+//! for each chunk of 4096 points                                              // ← rayon
+//!   for each NR-wide sliver of points
+//!     pack it, centred, with its norms                                       // d × NR: in L1
+//!     for each MR-tall sliver of centroids                                   // k·d: in L1/L2
+//!       micro-kernel: MR centroids × NR points of inner products             // gemm/kernel.rs
+//!       epilogue, one vector of points at a time, down the tile's rows: keep
+//!         the two smallest scores (1−ε)‖c'‖² − 2·c'·x' and the nearest's index
+//!     per point: exact distance to the nearest; if the second smallest lower bound
+//!       exceeds it, done (a near-tie: compare every centroid exactly)
+//!   the chunk's inertia, in f64, into its own slot
+//! ```
+//!
+//! Unlike k-NN's flagship, the points (n = 10⁶) are the lanes: each point's best-so-far is a
+//! lane of a vector, and the argmin runs down the tile's rows, a vertical minimum that needs no
+//! shuffles. The n × k distance matrix is never written. Exactness comes from `distance::exact`, as in
+//! `blocked`; labels and inertia are the same bits on any thread count, as in `parallel`.
+
+use std::marker::PhantomData;
+use std::ops::Range;
+
+use super::{Answer, Inputs, Shape, assign_in_chunks};
+use crate::distance::distances;
+use crate::distance::exact;
+use crate::distance::pack::pack_rows;
+use crate::distance::tiles::{Epilogue, PackedRows, Points, sweep};
+use crate::gemm::buffers::{AlignedBuffer, BufferPool, Pool};
+use crate::gemm::kernel::MicroKernel;
+use crate::gemm::transpose::transpose_blocks_centred;
+use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispatch_micro_kernel, simd_level};
+
+/// A call's centre, packed centroids and their scaled norms.
+static CENTROIDS: Pool<AlignedBuffer> = Pool::new();
+/// A task's packed sliver of points, the points' norms, limits and best distances.
+static SLIVER: BufferPool = BufferPool::new();
+
+pub fn assign(inputs: &Inputs, answer: &mut Answer) {
+    assign_at(simd_level(), inputs, answer);
+}
+
+/// The flagship at an explicit SIMD level (tests run every level the CPU has).
+///
+/// # Panics
+/// If the CPU lacks `level`, or the buffers do not fit the shape.
+pub fn assign_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
+    inputs.shape.assert_fits(inputs, answer);
+    assign_points(level, inputs, answer, None);
+}
+
+/// The flagship's assignment with, for Lloyd's bounds (`solutions/hamerly.rs`), each point's
+/// **runner-up**: a lower bound of the direct-form distance of every centroid but its label.
+/// Unlike [`assign_at`] it accepts fewer points than centroids (a few points re-assigned).
+///
+/// # Panics
+/// If the CPU lacks `level`, or a buffer's length does not fit the shape.
+pub(crate) fn assign_with_runner_up(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: &mut [f32]) {
+    let Shape { n, d, k } = inputs.shape;
+    assert!(d > 0 && k > 0 && inputs.points.len() == n * d && inputs.centroids.len() == k * d);
+    assert!(answer.labels.len() == n && answer.distances.len() == n && runner_up.len() == n);
+    assign_points(level, inputs, answer, Some(runner_up));
+}
+
+fn assign_points(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
+    if inputs.shape.k <= FEW_CENTROIDS {
+        few_centroids(level, inputs, answer, runner_up);
+    } else {
+        dispatch_micro_kernel(level, Assign { inputs, answer, runner_up });
+    }
+}
+
+/// Up to this many centroids, the direct form with the points as lanes: a GEMM tile would run
+/// mostly empty rows. Measured on one Zen 4 core at n = 100 000 (this path / the GEMM path): d = 16,
+/// k = 8: 1.15 / 2.47 ms; d = 32, k = 16: 4.69 / 5.75 ms; d = 32, k = 32: 8.07 / 6.63 ms.
+const FEW_CENTROIDS: usize = 16;
+
+/// The path for few centroids: each chunk of points, transposed 2·LANES at a time so that one
+/// vector holds one coordinate of many points, against every centroid's coordinates broadcast
+/// one by one. The direct form Σ(x − c)², so no bound and no confirmation are needed; the argmin
+/// is a vertical compare-and-select per centroid (strict, so the lower index keeps a tie).
+fn few_centroids(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
+    let d = inputs.shape.d;
+    assign_in_chunks(answer, runner_up, |first, labels, distances, runner_up| {
+        SLIVER.with_slice(FEW_LANES_MAX * d + 3 * FEW_LANES_MAX + d, |block| match runner_up {
+            None => {
+                dispatch(level, Few::<false> { level, inputs, first, block, labels, distances, runner_up: &mut [] })
+            }
+            Some(runner_up) => {
+                dispatch(level, Few::<true> { level, inputs, first, block, labels, distances, runner_up })
+            }
+        });
+    });
+}
+
+/// Points per transposed block, at most: two vectors of the widest level (2 × 16).
+const FEW_LANES_MAX: usize = 32;
+
+/// One chunk of the few-centroid path; `RUNNER_UP`: also keep each point's second smallest
+/// distance (a compile-time switch, so the plain assignment pays nothing for it).
+struct Few<'t, 'a, const RUNNER_UP: bool> {
+    level: SimdLevel,
+    inputs: &'t Inputs<'a>,
+    first: usize,
+    /// Scratch: the transposed block (d rows of 2·LANES points), then the best distances, labels
+    /// and second smallest distances, then d zeros (the transpose's centre).
+    block: &'t mut [f32],
+    labels: &'t mut [u32],
+    distances: &'t mut [f32],
+    runner_up: &'t mut [f32],
+}
+
+impl<const RUNNER_UP: bool> WithSimd for Few<'_, '_, RUNNER_UP> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<V: F32Vec>(self) {
+        let Few { level, inputs, first, block, labels, distances, runner_up } = self;
+        let (d, k) = (inputs.shape.d, inputs.shape.k);
+        let width = 2 * V::LANES;
+        assert!(width <= FEW_LANES_MAX && block.len() >= width * d + 3 * width + d);
+        assert!(!RUNNER_UP || runner_up.len() == labels.len());
+        let (points, rest) = block.split_at_mut(width * d);
+        let (best, rest) = rest.split_at_mut(width);
+        let (index, rest) = rest.split_at_mut(width);
+        let (second, zeros) = rest.split_at_mut(width);
+        let zeros = &mut zeros[..d];
+        zeros.fill(0.0);
+        for start in (0..labels.len()).step_by(width) {
+            let count = width.min(labels.len() - start);
+            let rows = first + start..first + start + count;
+            transpose(level, inputs, rows.clone(), width, zeros, points);
+            let next = (rows.end * d).min(inputs.points.len())..((rows.end + width) * d).min(inputs.points.len());
+            prefetch(&inputs.points[next]);
+            // SAFETY: V is enabled (`dispatch`); `points` holds d rows of `width` = 2·LANES floats,
+            // `best`, `index` and `second` hold `width` floats (asserted above).
+            unsafe {
+                let mut nearest = [V::splat(f32::INFINITY); 2];
+                let mut next = [V::splat(f32::INFINITY); 2];
+                let mut at = [V::splat(0.0); 2];
+                for c in 0..k {
+                    let centroid = inputs.centroid(c);
+                    let mut acc = [V::splat(0.0); 2];
+                    for (p, &coordinate) in centroid.iter().enumerate() {
+                        let broadcast = V::splat(coordinate);
+                        for (v, acc_v) in acc.iter_mut().enumerate() {
+                            let diff = V::load(points.as_ptr().add(p * width + v * V::LANES)).sub(broadcast);
+                            *acc_v = diff.mul_add(diff, *acc_v);
+                        }
+                    }
+                    for v in 0..2 {
+                        let better = acc[v].lt(nearest[v]);
+                        if RUNNER_UP {
+                            next[v] = next[v].min(V::select(better, nearest[v], acc[v]));
+                        }
+                        nearest[v] = V::select(better, acc[v], nearest[v]);
+                        at[v] = V::select(better, V::splat(c as f32), at[v]);
+                    }
+                }
+                for v in 0..2 {
+                    nearest[v].store(best.as_mut_ptr().add(v * V::LANES));
+                    at[v].store(index.as_mut_ptr().add(v * V::LANES));
+                    next[v].store(second.as_mut_ptr().add(v * V::LANES));
+                }
+            }
+            for j in 0..count {
+                labels[start + j] = index[j] as u32;
+                distances[start + j] = best[j];
+                if RUNNER_UP {
+                    runner_up[start + j] = second[j];
+                }
+            }
+        }
+    }
+}
+
+/// Points `rows` as `d` rows of `width` values (zeros past the last point): 16 × 16 blocks in
+/// registers where the level has them (`gemm::transpose`), the rest one value at a time.
+#[inline(never)]
+fn transpose(level: SimdLevel, inputs: &Inputs, rows: Range<usize>, width: usize, zeros: &[f32], out: &mut [f32]) {
+    let d = inputs.shape.d;
+    let count = rows.len();
+    let (blocked, blocked_coordinates) =
+        transpose_blocks_centred(level, inputs.points, d, rows.clone(), zeros, out, width);
+    for (j, i) in rows.enumerate() {
+        let row = inputs.point(i);
+        for p in if j < blocked { blocked_coordinates } else { 0 }..d {
+            out[p * width + j] = row[p];
+        }
+    }
+    for j in count..width {
+        for p in 0..d {
+            out[p * width + j] = 0.0;
+        }
+    }
+}
+
+struct Assign<'i, 'a, 'b> {
+    inputs: &'i Inputs<'a>,
+    answer: &'i mut Answer<'b>,
+    runner_up: Option<&'i mut [f32]>,
+}
+
+impl WithMicroKernel for Assign<'_, '_, '_> {
+    type Output = ();
+
+    unsafe fn run<K: MicroKernel>(self) {
+        let Assign { inputs, answer, runner_up } = self;
+        let (d, k) = (inputs.shape.d, inputs.shape.k);
+        let padded = k.div_ceil(K::MR) * K::MR;
+        CENTROIDS.with(|buffer| {
+            let scratch = buffer.slice(d + padded * d + padded);
+            let (centre, rest) = scratch.split_at_mut(d);
+            let (packed, norms) = rest.split_at_mut(padded * d);
+            exact::centre(inputs.centroids, d, centre);
+            pack_rows::<K>(inputs.centroids, d, k, centre, packed, norms);
+            // Padded rows never pass the filter.
+            norms[k..].fill(f32::INFINITY);
+            let centroids = Packed { centre, centroids: packed, norms };
+            assign_in_chunks(answer, runner_up, |first, labels, distances, runner_up| {
+                SLIVER.with_slice(K::NR * d + 4 * K::NR, |scratch| {
+                    let (sliver, lanes) = scratch.split_at_mut(K::NR * d);
+                    let centroids = &centroids;
+                    let task = Chunk::<K> {
+                        inputs,
+                        centroids,
+                        first,
+                        sliver,
+                        lanes,
+                        labels,
+                        distances,
+                        runner_up,
+                        kernel: PhantomData,
+                    };
+                    dispatch(K::LEVEL, task);
+                });
+            });
+        });
+    }
+}
+
+/// The centroids, centred and packed in MR-tall slivers, their scaled norms, and the centre.
+struct Packed<'a> {
+    centre: &'a [f32],
+    centroids: &'a [f32],
+    norms: &'a [f32],
+}
+
+/// One chunk of points, run at the kernel's SIMD level (no closures inside: see k-NN's `best`).
+struct Chunk<'t, 'a, K> {
+    inputs: &'t Inputs<'a>,
+    centroids: &'t Packed<'t>,
+    /// The chunk's first point.
+    first: usize,
+    sliver: &'t mut [f32],
+    /// Per lane of a sliver: the point's scaled norm, and its two smallest scores and the
+    /// nearest's index (see [`TwoSmallest`]).
+    lanes: &'t mut [f32],
+    labels: &'t mut [u32],
+    distances: &'t mut [f32],
+    runner_up: Option<&'t mut [f32]>,
+    kernel: PhantomData<K>,
+}
+
+impl<K: MicroKernel> WithSimd for Chunk<'_, '_, K> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<V: F32Vec>(self) {
+        let Chunk { inputs, centroids, first, sliver, lanes, labels, distances, runner_up, .. } = self;
+        let (norms, rest) = lanes.split_at_mut(K::NR);
+        let (nearest, rest) = rest.split_at_mut(K::NR);
+        let (index, second) = rest.split_at_mut(K::NR);
+        let state = TwoSmallest { nearest, index, second };
+        let mut argmin = Argmin { inputs, centroid_norms: centroids.norms, first, state, labels, distances, runner_up };
+        let packed = PackedRows { centre: centroids.centre, rows: centroids.centroids };
+        let points = Points { rows: inputs.points, d: inputs.shape.d, range: first..first + argmin.labels.len() };
+        // SAFETY: `dispatch(K::LEVEL, ..)` runs this at V = K's level, which the CPU has (the
+        // contract of `dispatch_micro_kernel`, which chose K).
+        unsafe { sweep::<K, V, _>(points, &packed, 0..inputs.shape.k, sliver, norms, &mut argmin) };
+    }
+}
+
+/// A chunk's points `first..`: the running two smallest scores of the sliver's points, and the
+/// chunk's answer, written when a sliver is done.
+struct Argmin<'e, 'a> {
+    inputs: &'e Inputs<'a>,
+    centroid_norms: &'e [f32],
+    first: usize,
+    state: TwoSmallest<'e>,
+    labels: &'e mut [u32],
+    distances: &'e mut [f32],
+    runner_up: Option<&'e mut [f32]>,
+}
+
+impl Epilogue for Argmin<'_, '_> {
+    #[inline(always)]
+    fn start_sliver(&mut self, points: Range<usize>, norms: &[f32]) {
+        // The next sliver's points (NR of them: one norm each) come from memory while this
+        // one's tiles run.
+        let (d, all) = (self.inputs.shape.d, self.inputs.points.len());
+        let next = (points.end * d).min(all)..((points.end + norms.len()) * d).min(all);
+        prefetch(&self.inputs.points[next]);
+        self.state.nearest.fill(f32::INFINITY);
+        self.state.second.fill(f32::INFINITY);
+        self.state.index.fill(0.0);
+    }
+
+    #[inline(always)]
+    unsafe fn tile<V: F32Vec>(
+        &mut self,
+        tile: &[f32],
+        nr: usize,
+        rows: Range<usize>,
+        _points: Range<usize>,
+        _norms: &[f32],
+    ) {
+        let TwoSmallest { nearest, index, second } = &mut self.state;
+        let state = TwoSmallest { nearest, index, second };
+        // SAFETY: forwarded (the contract of `Epilogue::tile`).
+        unsafe { epilogue::<V>(tile, nr, rows, self.centroid_norms, state) };
+    }
+
+    #[inline(always)]
+    unsafe fn finish_sliver<V: F32Vec>(&mut self, points: Range<usize>, norms: &[f32]) {
+        let TwoSmallest { index, second, .. } = &self.state;
+        for (j, i) in points.enumerate() {
+            let (label, distance, runner) = confirm::<V>(self.inputs, i, index[j], second[j], norms[j]);
+            let at = i - self.first;
+            (self.labels[at], self.distances[at]) = (label, distance);
+            if let Some(runner_up) = self.runner_up.as_deref_mut() {
+                // Rounded down: a lower bound must not grow when it becomes an f32.
+                runner_up[at] = (runner as f32).next_down();
+            }
+        }
+    }
+}
+
+/// Asks the CPU to bring `data` into its caches, one request per 64-byte line: a hint, it
+/// changes no value. (The hardware's own prefetcher follows a stream only a few lines ahead,
+/// not the 4 KiB a sliver reads after thousands of cycles of tiles.)
+#[inline(always)]
+fn prefetch(data: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in data.chunks(16) {
+        // SAFETY: a prefetch reads nothing architecturally; the address is inside `data`.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
+/// Per point of the sliver (one lane each): the two smallest scores `(1−ε)‖c'‖² − 2·c'·x'`
+/// seen so far and the centroid of the smallest (as f32: exact below 2²⁴ centroids).
+struct TwoSmallest<'l> {
+    nearest: &'l mut [f32],
+    index: &'l mut [f32],
+    second: &'l mut [f32],
+}
+
+/// The fused argmin epilogue of one tile (rows: the centroids `rows`; row r, column j at
+/// `tile[r * nr + j]`): per lane, the running two smallest scores and the nearest's index, all
+/// in vector registers; a vertical pass down the rows, no shuffles, no branches.
+///
+/// # Safety
+/// V's instruction set is enabled; `tile` holds `nr` floats per row, nr a multiple of V::LANES.
+#[inline(always)]
+unsafe fn epilogue<V: F32Vec>(
+    tile: &[f32],
+    nr: usize,
+    rows: std::ops::Range<usize>,
+    centroid_norms: &[f32],
+    state: TwoSmallest,
+) {
+    let TwoSmallest { nearest, index, second } = state;
+    // Two vectors of lanes (NR = 2·LANES for every kernel): rows outer, so that each row's
+    // broadcasts (its norm, its index) serve both, and the six running values stay in registers.
+    assert!(nr == 2 * V::LANES && tile.len() >= rows.len() * nr);
+    assert!(nearest.len() >= nr && index.len() >= nr && second.len() >= nr);
+    let lanes = V::LANES;
+    // SAFETY: V is enabled (our contract); every row of the tile and every state array holds
+    // nr = 2·LANES floats (asserted above).
+    unsafe {
+        let two = V::splat(-2.0);
+        let (mut first, mut at, mut next) = (
+            [V::load(nearest.as_ptr()), V::load(nearest.as_ptr().add(lanes))],
+            [V::load(index.as_ptr()), V::load(index.as_ptr().add(lanes))],
+            [V::load(second.as_ptr()), V::load(second.as_ptr().add(lanes))],
+        );
+        for (r, c) in rows.enumerate() {
+            let (norm, label) = (V::splat(centroid_norms[c]), V::splat(c as f32));
+            for v in 0..2 {
+                let score = V::load(tile.as_ptr().add(r * nr + v * lanes)).mul_add(two, norm);
+                // Strictly smaller: a tie keeps the lower centroid, which came first.
+                let better = score.lt(first[v]);
+                next[v] = next[v].min(V::select(better, first[v], score));
+                at[v] = V::select(better, label, at[v]);
+                first[v] = V::select(better, score, first[v]);
+            }
+        }
+        for v in 0..2 {
+            first[v].store(nearest.as_mut_ptr().add(v * lanes));
+            at[v].store(index.as_mut_ptr().add(v * lanes));
+            next[v].store(second.as_mut_ptr().add(v * lanes));
+        }
+    }
+}
+
+/// Point i's label and exact distance, from its two smallest scores: the nearest score's
+/// centroid is the answer when even the second smallest lower bound exceeds that centroid's
+/// exact distance (`distance::exact`: `second + norm` is a lower bound of the direct form's value);
+/// otherwise (a near tie, rare) every centroid is compared exactly. Third: the runner-up, a lower
+/// bound of every other centroid's distance (that sum, or the second smallest exact distance),
+/// in f64, unrounded.
+#[inline(always)]
+fn confirm<V: F32Vec>(inputs: &Inputs, i: usize, index: f32, second: f32, norm: f32) -> (u32, f32, f64) {
+    let point = inputs.point(i);
+    let candidate = index as usize;
+    // SAFETY: this runs inside the chunk's `dispatch`, which enabled V; both rows have d floats.
+    let [distance] = unsafe { distances::<V, 1>(point, [inputs.centroid(candidate)]) };
+    // The sum of two f32 in f64 is within 2⁻⁵³ of exact, and the distance is ≥ 0: the margin
+    // makes "bound > distance" certain without branches (`query_threshold` is the f32 form).
+    let bound = second as f64 + norm as f64;
+    if bound > distance as f64 * (1.0 + f64::EPSILON) {
+        return (candidate as u32, distance, bound);
+    }
+    let (mut best, mut best_distance, mut runner_up) = (0, f32::INFINITY, f32::INFINITY);
+    for c in 0..inputs.shape.k {
+        // SAFETY: as above.
+        let [distance] = unsafe { distances::<V, 1>(point, [inputs.centroid(c)]) };
+        if distance < best_distance {
+            runner_up = best_distance;
+            (best, best_distance) = (c, distance);
+        } else {
+            runner_up = runner_up.min(distance);
+        }
+    }
+    (best as u32, best_distance, runner_up as f64)
+}

@@ -1,0 +1,4 @@
+//! Reference solutions, one file per rung.
+
+pub mod hamerly;
+pub mod lloyd;
