@@ -118,14 +118,51 @@ pub struct WorkUnit {
     pub items: Option<(f64, &'static str)>,
 }
 
-/// A library timed in a Python process beside the lab's own variants (see the harness's
-/// `anchors` module and `harness/python/anchor.py`, which implements it under the same name).
+/// A variant that runs in a process of its own, timed in the same rounds as the lab's own and
+/// validated by the same oracle (its inputs go out through [`Case::inputs`], its output comes back
+/// through [`Case::check_output`]). Today the Python anchors: the libraries a learner would reach
+/// for instead of a kernel; the form is general (a role, a reference, a runner), so that a
+/// learner's own Python can be a variant of a lab like any other.
 #[derive(Clone, Copy, Debug)]
-pub struct PythonAnchor {
+pub struct OutOfProcess {
     /// Name on the command line and in reports (`numpy`).
     pub name: &'static str,
     /// One line: what is called (`numpy.matmul(A, B, out=C), float32`).
     pub summary: &'static str,
+    pub role: Role,
+    /// What its ratio is taken against: None for the lab's flagship.
+    pub reference: Option<&'static str>,
+    /// Whether it may use every thread of the run (a library does).
+    pub parallel: bool,
+    pub runner: Runner,
+}
+
+/// How an out-of-process variant is started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runner {
+    /// A library call in the harness's Python anchor (`harness/python/anchor.py`), which
+    /// implements it under the variant's name.
+    PythonAnchor,
+}
+
+impl OutOfProcess {
+    /// A library in the Python anchor, compared with the flagship, on every thread.
+    pub const fn python_library(name: &'static str, summary: &'static str) -> OutOfProcess {
+        OutOfProcess {
+            name,
+            summary,
+            role: Role::Library,
+            reference: None,
+            parallel: true,
+            runner: Runner::PythonAnchor,
+        }
+    }
+
+    /// The variant as the harness and the reports see it (its kernel is another process).
+    pub fn describe(&self) -> Variant {
+        let OutOfProcess { name, summary, role, reference, parallel, .. } = *self;
+        Variant { name, role, reference, summary, kernel: Ok(()), parallel }
+    }
 }
 
 /// An input array of a case, as handed to an anchor outside this process.
@@ -169,8 +206,9 @@ pub struct LabInfo {
     /// The data sets the lab can generate, the default first (`--data`). A lab that has several
     /// accepts `data=<name>` as one more key of its size syntax; none means one.
     pub data_sets: &'static [&'static str],
-    /// The lab's Python anchors (they run only where a Python with their packages is found).
-    pub python_anchors: &'static [PythonAnchor],
+    /// Its variants that run in a process of their own (the Python anchors: they run only where a
+    /// Python with their packages is found).
+    pub out_of_process: &'static [OutOfProcess],
     /// The sizes of its instruction-count benchmarks (`cargo lab callgrind`), the first for every
     /// variant: see [`callgrind_cases`].
     pub callgrind_sizes: &'static [CallgrindSize],
@@ -291,8 +329,8 @@ pub trait Lab: Sync {
     fn data_sets(&self) -> &'static [&'static str] {
         self.info().data_sets
     }
-    fn python_anchors(&self) -> &'static [PythonAnchor] {
-        self.info().python_anchors
+    fn out_of_process(&self) -> &'static [OutOfProcess] {
+        self.info().out_of_process
     }
 }
 

@@ -24,7 +24,7 @@ pub mod simd;
 pub mod sizes;
 pub mod threads;
 
-pub use lab::{Case, Lab, NamedArray, PythonAnchor, Role, Variant, WorkUnit};
+pub use lab::{Case, Lab, NamedArray, OutOfProcess, Role, Runner, Variant, WorkUnit};
 
 /// Every lab, in the order reports show them: the registry.
 pub fn all() -> Vec<&'static dyn Lab> {

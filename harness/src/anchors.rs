@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ndarray::{Array2, ArrayView2};
-use perflab_labs::{Case, PythonAnchor};
+use perflab_labs::{Case, OutOfProcess, Runner};
 
 use crate::measure::{External, Rejection, Stats};
 use crate::paths;
@@ -82,11 +82,13 @@ impl Anchor {
     pub fn start(
         python: &Path,
         lab: &str,
-        anchor: &PythonAnchor,
+        anchor: &OutOfProcess,
         threads: usize,
         case: &dyn Case,
     ) -> Result<Result<Anchor, String>, Unavailable> {
-        Anchor::start_with(python, lab, anchor.name, threads, case, STARTUP)
+        match anchor.runner {
+            Runner::PythonAnchor => Anchor::start_with(python, lab, anchor.name, threads, case, STARTUP),
+        }
     }
 
     fn start_with(

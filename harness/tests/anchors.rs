@@ -15,7 +15,7 @@ fn perflab() -> Command {
 
 /// The labs that have Python anchors, each with one of them.
 fn labs_with_anchors() -> Vec<(&'static dyn Lab, &'static str)> {
-    perflab_labs::all().into_iter().filter_map(|lab| lab.python_anchors().first().map(|a| (lab, a.name))).collect()
+    perflab_labs::all().into_iter().filter_map(|lab| lab.out_of_process().first().map(|a| (lab, a.name))).collect()
 }
 
 /// A Python that can import numpy, or None (a skip, unless CI demands one).
@@ -41,7 +41,7 @@ fn a_python_anchor_is_validated_and_timed_in_the_same_rounds() {
     let dir = std::env::temp_dir().join(format!("perflab-anchors-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for lab in perflab_labs::all() {
-        let anchors: Vec<&str> = lab.python_anchors().iter().map(|a| a.name).collect();
+        let anchors: Vec<&str> = lab.out_of_process().iter().map(|a| a.name).collect();
         if anchors.is_empty() {
             continue;
         }

@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use super::check::{Returned, check};
 use super::{Answer, DataSet, Inputs, Kernel, Shape, check_shape, generate, variants};
 use crate::distance::squared_distance;
-use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, PythonAnchor, Variant, WorkUnit, pick};
+use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 use crate::sizes::parse_keyed;
 
@@ -39,10 +39,10 @@ static INFO: LabInfo = LabInfo {
     allocation_sizes: &["n=5000,d=20,k=7", "n=9000,d=32,k=33,data=shifted"],
     flagship: "best",
     data_sets: DataSet::NAMES,
-    python_anchors: &[
-        PythonAnchor { name: "faiss", summary: "faiss IndexFlatL2(C).search(X, 1), as faiss's k-means does" },
-        PythonAnchor { name: "sklearn", summary: "scikit-learn's Lloyd labelling kernel (chunks of 256, a GEMM each)" },
-        PythonAnchor { name: "numpy", summary: "numpy: argmin of ‖c‖² − 2·X·Cᵀ per chunk of points" },
+    out_of_process: &[
+        OutOfProcess::python_library("faiss", "faiss IndexFlatL2(C).search(X, 1), as faiss's k-means does"),
+        OutOfProcess::python_library("sklearn", "scikit-learn's Lloyd labelling kernel (chunks of 256, a GEMM each)"),
+        OutOfProcess::python_library("numpy", "numpy: argmin of ‖c‖² − 2·X·Cᵀ per chunk of points"),
     ],
     // Every variant on a small search; the rungs that re-rank also far from the origin, where
     // re-ranking works hardest; `best` also with few centroids, its direct path.

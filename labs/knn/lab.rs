@@ -7,7 +7,7 @@ use rand_distr::StandardNormal;
 
 use super::check::{Oracle, Returned};
 use super::{Answer, Inputs, Kernel, Shape, variants};
-use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, PythonAnchor, Variant, WorkUnit, pick};
+use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 use crate::sizes::{data_sets, parse_keyed};
 
@@ -60,16 +60,14 @@ static INFO: LabInfo = LabInfo {
     allocation_sizes: &["n=2000,d=20,m=30,k=5", "n=9000,d=12,m=2,k=7", "n=3000,d=64,m=100,k=10,data=shifted"],
     flagship: "best",
     data_sets: DataSet::NAMES,
-    python_anchors: &[
-        PythonAnchor { name: "faiss", summary: "faiss IndexFlatL2.search, faiss's own choice of path" },
-        PythonAnchor {
-            name: "faiss-blas",
-            summary: "faiss IndexFlatL2.search, sgemm path forced (distance_compute_blas_threshold = 0)",
-        },
-        PythonAnchor { name: "sklearn", summary: "scikit-learn NearestNeighbors(algorithm='brute').kneighbors" },
-        PythonAnchor {
-            name: "numpy", summary: "numpy: ‖q‖² + ‖x‖² − 2·Q·Xᵀ per 128 queries, argpartition"
-        },
+    out_of_process: &[
+        OutOfProcess::python_library("faiss", "faiss IndexFlatL2.search, faiss's own choice of path"),
+        OutOfProcess::python_library(
+            "faiss-blas",
+            "faiss IndexFlatL2.search, sgemm path forced (distance_compute_blas_threshold = 0)",
+        ),
+        OutOfProcess::python_library("sklearn", "scikit-learn NearestNeighbors(algorithm='brute').kneighbors"),
+        OutOfProcess::python_library("numpy", "numpy: ‖q‖² + ‖x‖² − 2·Q·Xᵀ per 128 queries, argpartition"),
     ],
     // Every variant on a small search; the rungs that re-rank also far from the origin, where
     // re-ranking works hardest; `best` also on a batch small enough for its direct path.

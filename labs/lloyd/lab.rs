@@ -36,7 +36,7 @@ static INFO: LabInfo = LabInfo {
     allocation_sizes: &["n=5000,d=20,k=7,iters=4", "n=9000,d=32,k=33,iters=4,data=shifted"],
     flagship: "hamerly",
     data_sets: DataSet::NAMES,
-    python_anchors: &[],
+    out_of_process: &[],
     callgrind_sizes: &[CallgrindSize { name: "small", size: "n=4096,d=16,k=32,iters=8", only: None }],
 };
 

@@ -4,7 +4,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 use super::{Kernel, Shape, check, libraries, random_matrix, variants};
-use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, PythonAnchor, Variant, WorkUnit};
+use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Variant, WorkUnit};
 use crate::problem::{Problem, Rows};
 
 /// The lab: C = A·B in f32.
@@ -32,7 +32,7 @@ static INFO: LabInfo = LabInfo {
     allocation_sizes: &["37x53x29", "301x260x177", "144x700x4100"],
     flagship: "best",
     data_sets: &[],
-    python_anchors: &[PythonAnchor { name: "numpy", summary: "numpy.matmul(A, B, out=C), float32, numpy's own BLAS" }],
+    out_of_process: &[OutOfProcess::python_library("numpy", "numpy.matmul(A, B, out=C), float32, numpy's own BLAS")],
     // Every variant at 128; the baseline and the reference rungs also at 48, which fits in L1.
     callgrind_sizes: &[
         CallgrindSize { name: "128", size: "128", only: None },

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use perflab_labs::{Case, Lab, PythonAnchor, Role, Variant};
+use perflab_labs::{Case, Lab, OutOfProcess, Role};
 
 use super::{BenchArgs, Common, check_size, find_lab, select_variants, thread_pool, with_data};
 use crate::anchors::{self, Anchor, Unavailable};
@@ -30,7 +30,7 @@ pub fn quick(common: &Common) -> anyhow::Result<ExitCode> {
         .map(|lab| Job {
             lab,
             sizes: lab.quick_sizes().iter().map(|s| s.to_string()).collect(),
-            variants: (0..lab.variants().len() + lab.python_anchors().len()).collect(),
+            variants: (0..lab.variants().len() + lab.out_of_process().len()).collect(),
         })
         .collect();
     run_jobs(jobs, common, &Budget::quick())
@@ -129,8 +129,8 @@ fn run_case(
     }
     let own: Vec<usize> = job.variants.iter().copied().filter(|&v| v < table.len()).collect();
     let runnable: Vec<usize> = own.iter().copied().filter(|&v| table[v].kernel.is_ok()).collect();
-    let wanted: Vec<&PythonAnchor> =
-        job.variants.iter().filter_map(|&v| v.checked_sub(table.len())).map(|a| &job.lab.python_anchors()[a]).collect();
+    let wanted: Vec<&OutOfProcess> =
+        job.variants.iter().filter_map(|&v| v.checked_sub(table.len())).map(|a| &job.lab.out_of_process()[a]).collect();
     let mut started = start_anchors(job.lab, &wanted, &run.python, run.pool.current_num_threads(), &*case);
     let mut externals: Vec<&mut dyn External> =
         started.iter_mut().filter_map(|(_, s)| s.as_mut().ok()).map(|a| a as &mut dyn External).collect();
@@ -142,7 +142,7 @@ fn run_case(
     let mut rows: Vec<Row> =
         own.iter().map(|&v| Row::of(table[v], table[v].kernel.is_ok().then(|| outcomes.next()).flatten())).collect();
     for (anchor, state) in &started {
-        let variant = Variant::library(anchor.name, anchor.summary, Ok(()));
+        let variant = anchor.describe();
         rows.push(match state {
             Ok(process) => Row { library: Some(process.library_info()), ..Row::of(variant, outcomes.next()) },
             Err(AnchorState::Failed(error)) => {
@@ -207,11 +207,11 @@ enum AnchorState {
 /// Starts every anchor asked for on `case`'s inputs.
 fn start_anchors<'a>(
     lab: &dyn Lab,
-    wanted: &[&'a PythonAnchor],
+    wanted: &[&'a OutOfProcess],
     python: &Result<PathBuf, String>,
     threads: usize,
     case: &dyn Case,
-) -> Vec<(&'a PythonAnchor, Result<Anchor, AnchorState>)> {
+) -> Vec<(&'a OutOfProcess, Result<Anchor, AnchorState>)> {
     wanted
         .iter()
         .map(|&anchor| {

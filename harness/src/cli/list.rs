@@ -19,8 +19,11 @@ pub fn list() -> String {
             };
             out += &format!("    {:<14} {:<9} {summary}{cores}{status}\n", v.name, v.role.as_str());
         }
-        for anchor in lab.python_anchors() {
-            out += &format!("    {:<14} {:<9} {} [Python anchor]\n", anchor.name, "library", anchor.summary);
+        for variant in lab.out_of_process() {
+            let process = match variant.runner {
+                perflab_labs::Runner::PythonAnchor => "Python, its own process",
+            };
+            out += &format!("    {:<14} {:<9} {} [{process}]\n", variant.name, variant.role.as_str(), variant.summary);
         }
     }
     out

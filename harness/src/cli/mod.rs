@@ -309,9 +309,9 @@ fn find_lab(name: &str) -> anyhow::Result<&'static dyn Lab> {
     perflab_labs::find(name).map_err(anyhow::Error::msg)
 }
 
-/// Every name `--variant` accepts: the lab's variants, then its Python anchors.
+/// Every name `--variant` accepts: the lab's variants, then those that run in a process of their own.
 fn variant_names(lab: &dyn Lab) -> Vec<&'static str> {
-    lab.variants().iter().map(|v| v.name).chain(lab.python_anchors().iter().map(|a| a.name)).collect()
+    lab.variants().iter().map(|v| v.name).chain(lab.out_of_process().iter().map(|a| a.name)).collect()
 }
 
 /// Indices of the named variants into [`variant_names`] (all when none is named), or an error

@@ -399,6 +399,27 @@ mod tests {
     }
 
     #[test]
+    fn a_variant_in_another_process_keeps_its_role_and_reference() {
+        let case = Matmul.prepare("100", 1).unwrap();
+        let simd = *Matmul.variants().iter().find(|v| v.name == "simd").unwrap();
+        let python = perflab_labs::OutOfProcess {
+            name: "your-numpy",
+            summary: "a learner's numpy",
+            role: Role::Exercise,
+            reference: Some("simd"),
+            parallel: false,
+            runner: perflab_labs::Runner::PythonAnchor,
+        };
+        let rows = [Row::of(simd, measured(1e-3)), Row::of(python.describe(), measured(2e-3))];
+        let record = record(&Matmul, &*case, &machine(4.0), &rows);
+        let theirs = &record.variants[1];
+        assert_eq!((theirs.role, theirs.reference, theirs.cores), (Role::Exercise, Some("simd"), 1));
+        let ratio = theirs.speed.as_ref().unwrap().ratio_vs_reference.unwrap();
+        assert!((ratio - 0.5).abs() < 1e-9, "half the speed of simd: {ratio}");
+        assert!(render(&record).contains("0.50x simd"), "{}", render(&record));
+    }
+
+    #[test]
     fn statuses_serialise_as_the_documented_words() {
         let words: Vec<_> = [Status::Measured, Status::Failed, Status::Unavailable]
             .iter()
