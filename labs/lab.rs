@@ -343,7 +343,7 @@ pub trait Define: Sync + 'static {
     type Problem: Problem;
 
     /// What the lab is, as data.
-    fn info() -> &'static LabInfo;
+    const INFO: &'static LabInfo;
     /// Parses a size, with the lab's defaults for what it leaves out, or says what is expected.
     fn parse(size: &str) -> Result<Self::Size, String>;
     /// How a size is printed (two spellings of one size print the same).
@@ -367,7 +367,7 @@ pub trait Define: Sync + 'static {
 
 impl<L: Define> Lab for L {
     fn info(&self) -> &'static LabInfo {
-        L::info()
+        L::INFO
     }
     fn variants(&self) -> Vec<Variant> {
         L::variants().iter().map(Variant::describe).collect()

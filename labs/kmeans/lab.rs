@@ -44,8 +44,8 @@ static INFO: LabInfo = LabInfo {
         OutOfProcess::python_library("sklearn", "scikit-learn's Lloyd labelling kernel (chunks of 256, a GEMM each)"),
         OutOfProcess::python_library("numpy", "numpy: argmin of ‖c‖² − 2·X·Cᵀ per chunk of points"),
     ],
-    // Every variant on a small search; the rungs that re-rank also far from the origin, where
-    // re-ranking works hardest; `best` also with few centroids, its direct path.
+    // Every variant on a small assignment; blocked and best also on shifted data (their filters'
+    // hardest case); best also with 8 centroids, its path for few.
     callgrind_sizes: &[
         CallgrindSize { name: "small", size: "n=4096,d=32,k=32", only: None },
         CallgrindSize { name: "shifted", size: "n=4096,d=32,k=32,data=shifted", only: Some(&["blocked", "best"]) },
@@ -57,9 +57,7 @@ impl Define for Kmeans {
     type Size = (Shape, DataSet);
     type Problem = KmeansProblem;
 
-    fn info() -> &'static LabInfo {
-        &INFO
-    }
+    const INFO: &'static LabInfo = &INFO;
 
     fn parse(size: &str) -> Result<(Shape, DataSet), String> {
         parse_size(size)

@@ -82,9 +82,7 @@ impl Define for Knn {
     type Size = (Shape, DataSet);
     type Problem = KnnProblem;
 
-    fn info() -> &'static LabInfo {
-        &INFO
-    }
+    const INFO: &'static LabInfo = &INFO;
 
     fn parse(size: &str) -> Result<(Shape, DataSet), String> {
         parse_size(size)

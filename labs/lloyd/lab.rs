@@ -44,9 +44,7 @@ impl Define for Lloyd {
     type Size = (LloydShape, DataSet);
     type Problem = LloydProblem;
 
-    fn info() -> &'static LabInfo {
-        &INFO
-    }
+    const INFO: &'static LabInfo = &INFO;
 
     fn parse(size: &str) -> Result<(LloydShape, DataSet), String> {
         parse_size(size)

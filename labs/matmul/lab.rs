@@ -46,9 +46,7 @@ impl Define for Matmul {
     type Size = Shape;
     type Problem = MatmulProblem;
 
-    fn info() -> &'static LabInfo {
-        &INFO
-    }
+    const INFO: &'static LabInfo = &INFO;
 
     fn parse(size: &str) -> Result<Shape, String> {
         let shape = parse_shape(size)?;
