@@ -179,10 +179,9 @@ pub struct NamedArray<'a> {
 /// [`Lab::info`]; the harness, the benches and the tests read it.
 #[derive(Debug)]
 pub struct LabInfo {
-    /// Short name used on the command line and in bench names (`matmul`).
+    /// Short name used on the command line and in bench names (`matmul`); also its folder,
+    /// `labs/<name>/`.
     pub name: &'static str,
-    /// The folder under `labs/` that holds its code.
-    pub folder: &'static str,
     /// One line for `cargo lab list`.
     pub about: &'static str,
     /// How `--size` is written for this lab, for help and error messages.
@@ -295,9 +294,6 @@ pub trait Lab: Sync {
     }
     fn name(&self) -> &'static str {
         self.info().name
-    }
-    fn folder(&self) -> &'static str {
-        self.info().folder
     }
     fn about(&self) -> &'static str {
         self.info().about

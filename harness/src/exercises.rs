@@ -1,7 +1,7 @@
 //! The learner's exercises: which exist (every `Role::Exercise` variant of every lab), where their
-//! files are, their goals and hints (one manifest per lab folder,
-//! `labs/<folder>/exercises/exercises.toml`), the shipped scaffold each one can be reset to
-//! (`labs/<folder>/exercises/shipped/<file>.txt`), and which hints have been revealed
+//! files are, their goals and hints (one manifest per lab,
+//! `labs/<lab>/exercises/exercises.toml`), the shipped scaffold each one can be reset to
+//! (`labs/<lab>/exercises/shipped/<file>.txt`), and which hints have been revealed
 //! (`.perflab/hints.json` in the workspace).
 
 use std::collections::BTreeMap;
@@ -153,9 +153,9 @@ struct Manifest {
     exercise: Vec<Entry>,
 }
 
-/// `labs/<folder>/exercises/exercises.toml`, relative to the workspace.
-pub fn manifest_path(folder: &str) -> PathBuf {
-    Path::new("labs").join(folder).join("exercises").join("exercises.toml")
+/// `labs/<lab>/exercises/exercises.toml`, relative to the workspace.
+pub fn manifest_path(lab: &str) -> PathBuf {
+    Path::new("labs").join(lab).join("exercises").join("exercises.toml")
 }
 
 /// The workspace the learner's files are in, or a clear error.
@@ -172,46 +172,33 @@ pub fn load_all() -> anyhow::Result<(PathBuf, Vec<Exercise>)> {
     Ok((workspace, all))
 }
 
-/// Every exercise of `labs`, in registry and ladder order, from the manifests under `workspace`.
-/// Fails, naming the file, when a manifest is missing or malformed, lacks an exercise, or lists
-/// one the registry does not have.
+/// Every exercise of `labs`, in registry and ladder order, from each lab's manifest under
+/// `workspace`. Fails, naming the file, when a manifest is missing or malformed, lacks an
+/// exercise, or lists one the lab does not have (or another lab's).
 pub fn load(workspace: &Path, labs: &[&'static dyn Lab]) -> anyhow::Result<Vec<Exercise>> {
-    let mut folders: Vec<&str> = labs.iter().map(|lab| lab.folder()).collect();
-    folders.dedup();
     let mut exercises = Vec::new();
-    for folder in folders {
-        let path = manifest_path(folder);
+    for &lab in labs {
+        let path = manifest_path(lab.name());
         let text = std::fs::read_to_string(workspace.join(&path))
             .with_context(|| format!("reading the exercise manifest {}", path.display()))?;
         let manifest: Manifest = toml::from_str(&text).with_context(|| format!("{} is malformed", path.display()))?;
-        let mut entries: BTreeMap<(String, String), Entry> = BTreeMap::new();
+        let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
         for entry in manifest.exercise {
-            let key = (entry.lab.clone(), entry.name.clone());
-            if entries.insert(key, entry).is_some() {
-                bail!("{} lists an exercise twice", path.display());
+            if entry.lab != lab.name() {
+                bail!("{} lists an exercise of lab {}: each lab's manifest holds its own", path.display(), entry.lab);
+            }
+            if let Some(twice) = entries.insert(entry.name.clone(), entry) {
+                bail!("{} lists the exercise {} twice", path.display(), twice.name);
             }
         }
-        for &lab in labs.iter().filter(|lab| lab.folder() == folder) {
-            for (variant, v) in lab.variants().iter().enumerate().filter(|(_, v)| v.role == Role::Exercise) {
-                let key = (lab.name().to_string(), v.name.to_string());
-                let entry = entries.remove(&key).with_context(|| {
-                    format!("{} has no [[exercise]] for lab {} exercise {}", path.display(), lab.name(), v.name)
-                })?;
-                exercises.push(resolve(lab, variant, entry, &path)?);
-            }
+        for (variant, v) in lab.variants().iter().enumerate().filter(|(_, v)| v.role == Role::Exercise) {
+            let entry = entries.remove(v.name).with_context(|| {
+                format!("{} has no [[exercise]] for lab {} exercise {}", path.display(), lab.name(), v.name)
+            })?;
+            exercises.push(resolve(lab, variant, entry, &path)?);
         }
-        // What is left belongs to a lab of this folder that was not asked for (kmeans's manifest also
-        // holds lloyd's exercise), or to nothing: a stale or misspelt entry, refused.
-        let registry = perflab_labs::all();
-        let asked = |lab: &str| labs.iter().any(|l| l.name() == lab);
-        let another_of_this_folder = |lab: &str| registry.iter().any(|l| l.name() == lab && l.folder() == folder);
-        if let Some(((lab, name), _)) =
-            entries.into_iter().find(|((lab, _), _)| asked(lab) || !another_of_this_folder(lab))
-        {
-            match registry.iter().find(|l| l.name() == lab && l.folder() == folder) {
-                Some(_) => bail!("{} lists lab {lab} exercise {name}, which the lab does not have", path.display()),
-                None => bail!("{} lists an exercise of lab {lab}, which is not a lab of this folder", path.display()),
-            }
+        if let Some(name) = entries.into_keys().next() {
+            bail!("{} lists lab {} exercise {name}, which the lab does not have", path.display(), lab.name());
         }
     }
     Ok(exercises)
@@ -384,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn a_lab_sharing_a_folder_loads_alone() {
+    fn each_lab_loads_alone() {
         let workspace = paths::workspace().unwrap();
         for lab in perflab_labs::all() {
             let theirs = load(&workspace, &[lab]).unwrap_or_else(|e| panic!("{}: {e:#}", lab.name()));

@@ -20,7 +20,6 @@ const DEFAULT: Shape = Shape { n: 1_000_000, d: 32, k: 256 };
 #[rustfmt::skip]
 static INFO: LabInfo = LabInfo {
     name: "kmeans",
-    folder: "kmeans",
     about: "the k-means assignment step: every point's nearest centroid, squared L2, f32, and the inertia",
     size_syntax: "n=POINTS,d=DIMS,k=CENTROIDS[,data=blobs|normal|shifted], keys in any order, omitted ones \
                   default to n=1000000,d=32,k=256,data=blobs",

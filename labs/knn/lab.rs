@@ -38,7 +38,6 @@ data_sets! {
 #[rustfmt::skip]
 static INFO: LabInfo = LabInfo {
     name: "knn",
-    folder: "knn",
     about: "exact k nearest neighbours, squared L2, f32, with a majority vote",
     size_syntax: "n=POINTS,d=DIMS,m=QUERIES,k=NEIGHBOURS[,data=normal|shifted|duplicates], keys in any order, \
                   omitted ones default to n=100000,d=64,m=1000,k=10,data=normal",

@@ -18,7 +18,6 @@ const DEFAULT: LloydShape = LloydShape { shape: Shape { n: 1_000_000, d: 32, k: 
 #[rustfmt::skip]
 static INFO: LabInfo = LabInfo {
     name: "lloyd",
-    folder: "lloyd",
     about: "k-means, Lloyd's iterations (assign + update) from given centroids: plain, and with Hamerly's bounds",
     size_syntax: "n=POINTS,d=DIMS,k=CENTROIDS,iters=T[,data=blobs|normal|shifted], keys in any order, omitted \
                   ones default to n=1000000,d=32,k=256,iters=20,data=blobs",

@@ -13,7 +13,6 @@ pub struct Matmul;
 #[rustfmt::skip]
 static INFO: LabInfo = LabInfo {
     name: "matmul",
-    folder: "matmul",
     about: "dense f32 matrix multiply C = A·B (row-major, m×k times k×n)",
     size_syntax: "N (square) or MxKxN, e.g. 1024 or 512x2048x256",
     slice_unit: "rows",

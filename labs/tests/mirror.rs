@@ -26,15 +26,12 @@ fn rungs_in(dir: &Path) -> Vec<String> {
 
 #[test]
 fn every_exercise_has_a_solution_of_the_same_rung_and_a_variant_that_compares_them() {
-    let mut folders: Vec<&str> = perflab_labs::all().iter().map(|lab| lab.folder()).collect();
-    folders.dedup();
-    for name in folders {
-        // A folder may hold several labs (kmeans: the assignment and the Lloyd case).
-        let labs: Vec<_> = perflab_labs::all().into_iter().filter(|lab| lab.folder() == name).collect();
+    for lab in perflab_labs::all() {
+        let name = lab.name();
         let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
         let exercises = rungs_in(&folder.join("exercises"));
         let solutions = rungs_in(&folder.join("solutions"));
-        let variants: Vec<_> = labs.iter().flat_map(|lab| lab.variants()).collect();
+        let variants = lab.variants();
         assert!(!exercises.is_empty(), "{name}: no exercises");
         for rung in &exercises {
             assert!(solutions.contains(rung), "{name}: exercises/{rung} has no solutions/{rung}");
@@ -79,11 +76,9 @@ fn edited_since_commit(file: &Path) -> Option<bool> {
 /// progress (a learner's exercise): it is not compared, only named.
 #[test]
 fn every_committed_scaffold_is_its_shipped_copy() {
-    let mut folders: Vec<&str> = perflab_labs::all().iter().map(|lab| lab.folder()).collect();
-    folders.dedup();
     let mut scaffolds = 0;
-    for name in folders {
-        let exercises = Path::new(env!("CARGO_MANIFEST_DIR")).join(name).join("exercises");
+    for lab in perflab_labs::all() {
+        let exercises = Path::new(env!("CARGO_MANIFEST_DIR")).join(lab.name()).join("exercises");
         for rung in rungs_in(&exercises) {
             let file = exercises.join(format!("{}.rs", rung.replace('-', "_")));
             scaffolds += 1;
