@@ -74,6 +74,28 @@ pub fn check(inputs: &Inputs, returned: &Returned) -> Result<String, String> {
     })
 }
 
+/// Checks an output computed outside this process: n × 1 labels (as f32, exact below 2²⁴). Its
+/// distances are the direct form's, computed here, so only the labels are the anchor's.
+pub fn check_output(inputs: &Inputs, shape: &[usize], output: &[f32]) -> Result<String, String> {
+    let super::Shape { n, k, .. } = inputs.shape;
+    if shape != [n, 1] || output.len() != n {
+        return Err(format!("the output has shape {shape:?}, expected [{n}, 1] (one label per point)"));
+    }
+    let mut labels = Vec::with_capacity(n);
+    for &label in output {
+        if label.fract() != 0.0 || label < 0.0 || label >= k as f32 {
+            return Err(format!("{label} is not the index of one of the {k} centroids"));
+        }
+        labels.push(label as u32);
+    }
+    let distances: Vec<f32> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| crate::distance::squared_distance(inputs.point(i), inputs.centroid(c as usize)))
+        .collect();
+    check(inputs, &Returned { labels: &labels, distances: &distances, inertia: None })
+}
+
 /// The points whose label is checked against all k centroids, ascending.
 fn points_to_search(inputs: &Inputs) -> Vec<usize> {
     let n = inputs.shape.n;

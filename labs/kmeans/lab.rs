@@ -6,7 +6,6 @@ use rand::rngs::StdRng;
 
 use super::check::{Returned, check};
 use super::{Answer, DataSet, Inputs, Kernel, Shape, check_shape, generate, variants};
-use crate::distance::squared_distance;
 use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 use crate::sizes::parse_keyed;
@@ -181,26 +180,11 @@ impl Problem for KmeansProblem {
         ]
     }
 
-    /// An anchor's output is n × 1: the labels (as f32, exact below 2²⁴). Its distances are the
-    /// direct form's, computed here, so only the labels are the anchor's.
     fn check_output(&self, shape: &[usize], output: &[f32]) -> Result<String, String> {
-        let Shape { n, k, .. } = self.shape;
-        if shape != [n, 1] || output.len() != n {
-            return Err(format!("the output has shape {shape:?}, expected [{n}, 1] (one label per point)"));
-        }
-        let mut labels = Vec::with_capacity(n);
-        for &label in output {
-            if label.fract() != 0.0 || label < 0.0 || label >= k as f32 {
-                return Err(format!("{label} is not the index of one of the {k} centroids"));
-            }
-            labels.push(label as u32);
-        }
-        let inputs = first_points(self.shape, &self.points, &self.centroids, n);
-        let distances: Vec<f32> = labels
-            .iter()
-            .enumerate()
-            .map(|(i, &c)| squared_distance(inputs.point(i), inputs.centroid(c as usize)))
-            .collect();
-        check(&inputs, &Returned { labels: &labels, distances: &distances, inertia: None })
+        super::check::check_output(
+            &first_points(self.shape, &self.points, &self.centroids, self.shape.n),
+            shape,
+            output,
+        )
     }
 }

@@ -117,6 +117,27 @@ impl Oracle {
         queries.dedup();
         queries
     }
+
+    /// Checks an output computed outside this process: m × 2k values, the k indices of each query
+    /// (as f32, exact below 2²⁴) then its k distances.
+    pub fn check_output(&mut self, inputs: &Inputs, shape: &[usize], output: &[f32]) -> Result<String, String> {
+        let super::Shape { n, m, k, .. } = inputs.shape;
+        if shape != [m, 2 * k] || output.len() != m * 2 * k {
+            return Err(format!("the output has shape {shape:?}, expected [{m}, {}] (indices, then distances)", 2 * k));
+        }
+        let mut indices = Vec::with_capacity(m * k);
+        let mut distances = Vec::with_capacity(m * k);
+        for row in output.chunks_exact(2 * k) {
+            for &index in &row[..k] {
+                if index.fract() != 0.0 || index < 0.0 || index >= n as f32 || n >= 1 << 24 {
+                    return Err(format!("{index} is not the index of one of the {n} training points"));
+                }
+                indices.push(index as u32);
+            }
+            distances.extend_from_slice(&row[k..]);
+        }
+        self.check(inputs, &Returned { indices: &indices, distances: &distances, classes: None })
+    }
 }
 
 /// Checks 1 to 5 for query q (check 4 only with its truth).
