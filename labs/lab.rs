@@ -415,22 +415,14 @@ pub trait Case: Send {
     /// and checks the result against the oracle. Ok: how it was checked; Err: what is wrong.
     fn validate(&mut self, variant: usize) -> Result<String, String>;
     /// What the last call of `variant` counted beside its time, for the report's notes (the
-    /// distances a bounds-based variant skipped, say). None by default.
-    fn counted(&self, variant: usize) -> Option<String> {
-        let _ = variant;
-        None
-    }
-    /// The inputs, for an anchor that runs outside this process, and the size parameters it
-    /// needs ([`Case::params`]). Labs without Python anchors need not provide them.
-    fn inputs(&self) -> Vec<NamedArray<'_>> {
-        Vec::new()
-    }
+    /// distances a bounds-based variant skipped, say).
+    fn counted(&self, variant: usize) -> Option<String>;
+    /// The inputs, for a variant that runs outside this process, and the size parameters it
+    /// needs ([`Case::params`]).
+    fn inputs(&self) -> Vec<NamedArray<'_>>;
     /// Checks an output computed outside this process on the whole input (its shape, then its
     /// values) against the oracle, as [`Case::validate`] does for a variant.
-    fn check_output(&self, shape: &[usize], output: &[f32]) -> Result<String, String> {
-        let _ = (shape, output);
-        Err("this lab cannot check outputs computed elsewhere".into())
-    }
+    fn check_output(&self, shape: &[usize], output: &[f32]) -> Result<String, String>;
 }
 
 /// One variant's kernel replaced by another of the lab's kernel type (a `fn` pointer, as `Any`).

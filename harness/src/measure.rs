@@ -400,6 +400,15 @@ mod tests {
             self.run(variant);
             Ok("checked".into())
         }
+        fn counted(&self, _: usize) -> Option<String> {
+            None
+        }
+        fn inputs(&self) -> Vec<perflab_labs::NamedArray<'_>> {
+            Vec::new()
+        }
+        fn check_output(&self, _: &[usize], _: &[f32]) -> Result<String, String> {
+            Err("not checked here".into())
+        }
     }
 
     #[test]
