@@ -25,9 +25,8 @@ use std::ops::Range;
 
 use super::{Answer, Inputs, Shape, assign_in_chunks};
 use crate::distance::distances;
-use crate::distance::exact;
-use crate::distance::pack::pack_rows;
-use crate::distance::tiles::{Epilogue, PackedRows, Points, sweep};
+use crate::distance::pack::{PackedRows, pack_set, packed_len};
+use crate::distance::tiles::{Epilogue, Points, sweep};
 use crate::gemm::buffers::{AlignedBuffer, BufferPool, Pool};
 use crate::gemm::kernel::MicroKernel;
 use crate::gemm::transpose::transpose_blocks_centred;
@@ -209,16 +208,9 @@ impl WithMicroKernel for Assign<'_, '_, '_> {
     unsafe fn run<K: MicroKernel>(self) {
         let Assign { inputs, answer, runner_up } = self;
         let (d, k) = (inputs.shape.d, inputs.shape.k);
-        let padded = k.div_ceil(K::MR) * K::MR;
         CENTROIDS.with(|buffer| {
-            let scratch = buffer.slice(d + padded * d + padded);
-            let (centre, rest) = scratch.split_at_mut(d);
-            let (packed, norms) = rest.split_at_mut(padded * d);
-            exact::centre(inputs.centroids, d, centre);
-            pack_rows::<K>(inputs.centroids, d, k, centre, packed, norms);
-            // Padded rows never pass the filter.
-            norms[k..].fill(f32::INFINITY);
-            let centroids = Packed { centre, centroids: packed, norms };
+            // Centred on their own mean: a centre near the points, at O(k·d).
+            let centroids = pack_set::<K>(inputs.centroids, inputs.centroids, d, buffer.slice(packed_len::<K>(k, d)));
             assign_in_chunks(answer, runner_up, |first, labels, distances, runner_up| {
                 SLIVER.with_slice(K::NR * d + 4 * K::NR, |scratch| {
                     let (sliver, lanes) = scratch.split_at_mut(K::NR * d);
@@ -241,17 +233,10 @@ impl WithMicroKernel for Assign<'_, '_, '_> {
     }
 }
 
-/// The centroids, centred and packed in MR-tall slivers, their scaled norms, and the centre.
-struct Packed<'a> {
-    centre: &'a [f32],
-    centroids: &'a [f32],
-    norms: &'a [f32],
-}
-
 /// One chunk of points, run at the kernel's SIMD level (no closures inside: see k-NN's `best`).
 struct Chunk<'t, 'a, K> {
     inputs: &'t Inputs<'a>,
-    centroids: &'t Packed<'t>,
+    centroids: &'t PackedRows<'t>,
     /// The chunk's first point.
     first: usize,
     sliver: &'t mut [f32],
@@ -275,11 +260,10 @@ impl<K: MicroKernel> WithSimd for Chunk<'_, '_, K> {
         let (index, second) = rest.split_at_mut(K::NR);
         let state = TwoSmallest { nearest, index, second };
         let mut argmin = Argmin { inputs, centroid_norms: centroids.norms, first, state, labels, distances, runner_up };
-        let packed = PackedRows { centre: centroids.centre, rows: centroids.centroids };
         let points = Points { rows: inputs.points, d: inputs.shape.d, range: first..first + argmin.labels.len() };
         // SAFETY: `dispatch(K::LEVEL, ..)` runs this at V = K's level, which the CPU has (the
         // contract of `dispatch_micro_kernel`, which chose K).
-        unsafe { sweep::<K, V, _>(points, &packed, 0..inputs.shape.k, sliver, norms, &mut argmin) };
+        unsafe { sweep::<K, V, _>(points, centroids, 0..inputs.shape.k, sliver, norms, &mut argmin) };
     }
 }
 

@@ -1,22 +1,41 @@
 //! Rows of points packed for the GEMM micro-kernel ([`crate::gemm::kernel`]), centred and with
 //! their scaled norms (see [`super::exact`]): the flagships of k-NN and k-means stream NR-wide
-//! slivers of points ([`pack_points`]) against MR-tall slivers of the other set ([`pack_rows`]).
+//! slivers of points ([`pack_points`]) against MR-tall slivers of the other set ([`pack_set`]).
 
 use super::exact;
 use crate::gemm::kernel::MicroKernel;
 use crate::gemm::transpose::transpose_blocks_centred;
 
-/// Packs the first `count` rows of `rows` (`d` values each), centred, into MR-tall slivers:
-/// sliver s holds rows s·MR.. as d columns of MR values (zeros past the last row), the order the
-/// micro-kernel broadcasts them in; and the rows' scaled norms into `norms[..count]`.
-pub fn pack_rows<K: MicroKernel>(
+/// One set packed for [`super::tiles::sweep`]: its rows centred, in MR-tall slivers (sliver s
+/// holds rows s·MR.. as d columns of MR values, zeros past the last row: the order the
+/// micro-kernel broadcasts them in), their scaled norms (+∞ past the last row, so that a padded
+/// row never passes a filter), and the centre that both sets are taken from.
+pub struct PackedRows<'a> {
+    pub centre: &'a [f32],
+    pub rows: &'a [f32],
+    pub norms: &'a [f32],
+}
+
+/// Floats of scratch [`pack_set`] needs for `count` rows of `d` values.
+pub fn packed_len<K: MicroKernel>(count: usize, d: usize) -> usize {
+    let padded = count.div_ceil(K::MR) * K::MR;
+    d + padded * d + padded
+}
+
+/// Packs the rows of `rows` (`d` values each) into `scratch` ([`packed_len`] floats at least),
+/// centred on the mean of (a sample of) `centre_of`'s rows ([`exact::centre`]).
+pub fn pack_set<'s, K: MicroKernel>(
     rows: &[f32],
+    centre_of: &[f32],
     d: usize,
-    count: usize,
-    centre: &[f32],
-    packed: &mut [f32],
-    norms: &mut [f32],
-) {
+    scratch: &'s mut [f32],
+) -> PackedRows<'s> {
+    let count = rows.len() / d;
+    let padded = count.div_ceil(K::MR) * K::MR;
+    let (centre, rest) = scratch.split_at_mut(d);
+    let (packed, rest) = rest.split_at_mut(padded * d);
+    let norms = &mut rest[..padded];
+    exact::centre(centre_of, d, centre);
     let scale = exact::norm_scale(d);
     for (s, sliver) in packed.chunks_exact_mut(K::MR * d).enumerate() {
         for r in 0..K::MR {
@@ -31,9 +50,11 @@ pub fn pack_rows<K: MicroKernel>(
                 for p in 0..d {
                     sliver[p * K::MR + r] = 0.0;
                 }
+                norms[i] = f32::INFINITY;
             }
         }
     }
+    PackedRows { centre, rows: packed, norms }
 }
 
 /// Packs the points `columns`, centred, into one NR-wide sliver (d rows of NR values, zeros past

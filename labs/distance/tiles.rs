@@ -1,6 +1,6 @@
 //! The tile loop of the k-NN and k-means flagships, written once: NR-wide slivers of points,
 //! packed and centred ([`pack_points`]), meet MR-tall slivers of the other set (queries or
-//! centroids, packed once per call by [`super::pack::pack_rows`]) in the GEMM micro-kernel
+//! centroids, packed once per call by [`super::pack::pack_set`]) in the GEMM micro-kernel
 //! ([`crate::gemm::kernel`]), and every MR × NR tile of inner products goes to an [`Epilogue`]
 //! the moment it is done: k-NN's keeps a top-k heap per query, k-means' a running two-smallest
 //! argmin per point (faiss calls these result handlers).
@@ -16,6 +16,7 @@
 
 use std::ops::Range;
 
+pub use super::pack::PackedRows;
 use super::pack::pack_points;
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
 use crate::simd::F32Vec;
@@ -50,13 +51,6 @@ pub trait Epilogue {
     unsafe fn finish_sliver<V: F32Vec>(&mut self, points: Range<usize>, norms: &[f32]) {
         let _ = (points, norms);
     }
-}
-
-/// The other set, packed: MR-tall slivers of centred rows ([`super::pack::pack_rows`]), and the
-/// centre they and the points are taken from.
-pub struct PackedRows<'a> {
-    pub centre: &'a [f32],
-    pub rows: &'a [f32],
 }
 
 /// The points' side of a sweep: the rows (`d` values each) and which of them.

@@ -28,9 +28,9 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::distance;
-use crate::distance::exact::{self, query_threshold};
-use crate::distance::pack::pack_rows;
-use crate::distance::tiles::{Epilogue, PackedRows, Points, sweep};
+use crate::distance::exact::query_threshold;
+use crate::distance::pack::{PackedRows, pack_set, packed_len};
+use crate::distance::tiles::{Epilogue, Points, sweep};
 use crate::gemm::buffers::{AlignedBuffer, BufferPool, Pool};
 use crate::gemm::kernel::MicroKernel;
 use crate::knn::solutions::parallel::merge;
@@ -167,14 +167,9 @@ impl WithMicroKernel for Search<'_, '_, '_> {
     unsafe fn run<K: MicroKernel>(self) {
         let Search { inputs, answer } = self;
         let (m, d) = (inputs.shape.m, inputs.shape.d);
-        let padded = m.div_ceil(K::MR) * K::MR;
         QUERIES.with(|buffer| {
-            let scratch = buffer.slice(d + padded * d + m);
-            let (centre, rest) = scratch.split_at_mut(d);
-            let (packed, norms) = rest.split_at_mut(padded * d);
-            exact::centre(inputs.train, d, centre);
-            pack_rows::<K>(inputs.queries, d, m, centre, packed, norms);
-            let queries = Packed { centre, queries: packed, norms };
+            // Centred on the training points, which the queries meet.
+            let queries = pack_set::<K>(inputs.queries, inputs.train, d, buffer.slice(packed_len::<K>(m, d)));
             let partial = |lists: &mut (Vec<f32>, Vec<u32>)| {
                 // SAFETY: forwarded: the CPU has K::LEVEL.
                 unsafe { search::<K>(inputs, &queries, lists, answer) }
@@ -184,21 +179,13 @@ impl WithMicroKernel for Search<'_, '_, '_> {
     }
 }
 
-/// The queries, centred and packed in MR-tall slivers (`d` columns of MR values each), with
-/// their scaled norms (see `distance::exact`), and the centre.
-struct Packed<'a> {
-    centre: &'a [f32],
-    queries: &'a [f32],
-    norms: &'a [f32],
-}
-
 /// Splits the work into tasks, runs them, and merges the lists into the answer.
 ///
 /// # Safety
 /// The CPU has `K::LEVEL`.
 unsafe fn search<K: MicroKernel>(
     inputs: &Inputs,
-    queries: &Packed,
+    queries: &PackedRows,
     lists: &mut (Vec<f32>, Vec<u32>),
     answer: &mut Answer,
 ) {
@@ -246,7 +233,7 @@ unsafe fn search<K: MicroKernel>(
 /// every intrinsic in it would become a call).
 struct Task<'t, 'a, K> {
     inputs: &'t Inputs<'a>,
-    queries: &'t Packed<'t>,
+    queries: &'t PackedRows<'t>,
     rows: std::ops::Range<usize>,
     points: std::ops::Range<usize>,
     /// Scratch: one packed sliver of points, their norms, the queries' limits.
@@ -268,11 +255,10 @@ impl<K: MicroKernel> WithSimd for Task<'_, '_, K> {
         limits.fill(f32::INFINITY);
         let first = rows.start;
         let mut heaps = TopKEpilogue { inputs, query_norms: queries.norms, first, limits, distances, indices };
-        let packed = PackedRows { centre: queries.centre, rows: queries.queries };
         let points = Points { rows: inputs.train, d: inputs.shape.d, range: points };
         // SAFETY: `dispatch(K::LEVEL, ..)` runs this at V = K's level, which the CPU has (the
         // contract of `dispatch_micro_kernel`, which chose K).
-        unsafe { sweep::<K, V, _>(points, &packed, rows, sliver, norms, &mut heaps) };
+        unsafe { sweep::<K, V, _>(points, queries, rows, sliver, norms, &mut heaps) };
     }
 }
 
