@@ -230,6 +230,8 @@ pub struct CallgrindSize {
 pub struct CallgrindCase {
     pub lab: &'static dyn Lab,
     pub variant: &'static str,
+    /// The variant's role: a reference solution's count is recorded and checked.
+    pub role: Role,
     pub size: &'static CallgrindSize,
 }
 
@@ -256,7 +258,12 @@ pub fn callgrind_cases(lab: &'static dyn Lab) -> Vec<CallgrindCase> {
     let mut cases = Vec::new();
     for size in lab.info().callgrind_sizes {
         let counted = |v: &&Variant| v.kernel.is_ok() && size.only.is_none_or(|only| only.contains(&v.name));
-        cases.extend(variants.iter().filter(counted).map(|v| CallgrindCase { lab, variant: v.name, size }));
+        cases.extend(variants.iter().filter(counted).map(|v| CallgrindCase {
+            lab,
+            variant: v.name,
+            role: v.role,
+            size,
+        }));
     }
     cases
 }

@@ -66,7 +66,7 @@ impl Input {
 /// work, as in the harness: buffers that a first call allocates and zeroes, and whose cost
 /// depends on the allocator's state, are not counted).
 pub fn setup(bench: CallgrindCase) -> Input {
-    let CallgrindCase { lab, variant, size } = bench;
+    let CallgrindCase { lab, variant, size, .. } = bench;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).use_current_thread().build().expect("pool");
     let case = lab.prepare(size.size, 1).unwrap_or_else(|e| panic!("{e}"));
     let index = lab.variants().iter().position(|v| v.name == variant).expect("a variant of the lab");

@@ -181,8 +181,7 @@ impl Recorded {
 
     /// The recorded count of a reference solution's benchmark.
     fn count(&self, case: &CallgrindCase) -> Option<u64> {
-        let reference = case.lab.variants().iter().any(|v| v.name == case.variant && v.role == Role::Reference);
-        if reference { self.instructions.get(&case.id())?.as_u64() } else { None }
+        if case.role == Role::Reference { self.instructions.get(&case.id())?.as_u64() } else { None }
     }
 
     /// Fails unless every benchmark of a reference solution has a count: a reference rung
@@ -190,7 +189,7 @@ impl Recorded {
     fn ensure_every_reference_has_a_count(&self, cases: &[CallgrindCase]) -> anyhow::Result<()> {
         let missing: Vec<String> = cases
             .iter()
-            .filter(|case| case.lab.variants().iter().any(|v| v.name == case.variant && v.role == Role::Reference))
+            .filter(|case| case.role == Role::Reference)
             .filter(|case| self.count(case).is_none())
             .map(CallgrindCase::id)
             .collect();
@@ -249,7 +248,7 @@ fn rustc_version() -> String {
 fn write_reference(workspace: &Path, lab: &dyn Lab, cases: &[CallgrindCase], counts: &[u64]) -> anyhow::Result<()> {
     let mut instructions = serde_json::Map::new();
     for (case, &count) in cases.iter().zip(counts) {
-        if lab.variants().iter().any(|v| v.name == case.variant && v.role == Role::Reference) {
+        if case.role == Role::Reference {
             instructions.insert(case.id(), count.into());
         }
     }
