@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::problem::{Prepared, Problem};
+use crate::sizes::Label;
 
 /// The part a variant plays in a lab's report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -342,15 +343,13 @@ pub trait Lab: Sync {
 /// writes none of the plumbing.
 pub trait Define: Sync + 'static {
     /// A parsed size (the shape, and the data set where there are several).
-    type Size;
+    type Size: Label;
     type Problem: Problem;
 
     /// What the lab is, as data.
     const INFO: &'static LabInfo;
     /// Parses a size, with the lab's defaults for what it leaves out, or says what is expected.
     fn parse(size: &str) -> Result<Self::Size, String>;
-    /// How a size is printed (two spellings of one size print the same).
-    fn label(size: &Self::Size) -> String;
     /// Bytes the inputs and outputs of a size take.
     fn footprint(size: &Self::Size) -> u64;
     /// The inputs of a size, random from `seed`, with their answer buffers and oracle.
@@ -379,11 +378,13 @@ impl<L: Define> Lab for L {
         L::parse(size).map(|size| L::footprint(&size))
     }
     fn label(&self, size: &str) -> Result<String, String> {
-        L::parse(size).map(|size| L::label(&size))
+        L::parse(size).map(|size| size.label())
     }
     fn prepare_with(&self, size: &str, seed: u64, swap: Option<Swap<'_>>) -> Result<Box<dyn Case>, String> {
-        let problem = L::problem(L::parse(size)?, seed)?;
-        Ok(Box::new(Prepared::new(problem, L::variants(), swap, seed)?))
+        let size = L::parse(size)?;
+        let label = size.label();
+        let problem = L::problem(size, seed)?;
+        Ok(Box::new(Prepared::new(problem, label, L::variants(), swap, seed)?))
     }
     fn random_sizes(&self, seed: u64, count: usize) -> Vec<String> {
         let mut rng = StdRng::seed_from_u64(seed);

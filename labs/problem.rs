@@ -10,8 +10,6 @@ pub trait Problem: Send + 'static {
     /// The lab's kernel type (a `fn` pointer).
     type Kernel: Copy + Send + Sync + 'static;
 
-    /// The size, as printed and recorded (`1024x1024x1024`).
-    fn label(&self) -> String;
     /// The size parameters, for the JSON record.
     fn params(&self) -> Vec<(&'static str, usize)>;
     /// The work of one call on the whole input.
@@ -72,6 +70,8 @@ pub struct Rows {
 /// A lab's [`Problem`] with its variant table: the [`Case`] every lab hands the harness.
 pub struct Prepared<P: Problem> {
     problem: P,
+    /// The size, as printed and recorded.
+    label: String,
     kernels: Vec<Option<P::Kernel>>,
     baseline: usize,
     /// Rows each variant runs on: all of them unless the variant is limited.
@@ -82,9 +82,15 @@ pub struct Prepared<P: Problem> {
 }
 
 impl<P: Problem> Prepared<P> {
-    /// `problem` with the kernels of `table`, `swap` put in (see [`crate::lab::Swapped`]). `seed`
-    /// also seeds randomised checks.
-    pub fn new(problem: P, table: Vec<Variant<P::Kernel>>, swap: Option<Swap<'_>>, seed: u64) -> Result<Self, String> {
+    /// `problem` (of the size printed `label`) with the kernels of `table`, `swap` put in (see
+    /// [`crate::lab::Swapped`]). `seed` also seeds randomised checks.
+    pub fn new(
+        problem: P,
+        label: String,
+        table: Vec<Variant<P::Kernel>>,
+        swap: Option<Swap<'_>>,
+        seed: u64,
+    ) -> Result<Self, String> {
         let baseline = table.iter().position(|v| v.role == Role::Baseline).ok_or("a lab needs a baseline")?;
         let mut kernels: Vec<Option<P::Kernel>> = table.into_iter().map(|v| v.kernel.ok()).collect();
         if let Some(Swap { variant, kernel }) = swap {
@@ -94,7 +100,15 @@ impl<P: Problem> Prepared<P> {
         }
         let all = problem.rows().map_or(0, |rows| rows.total);
         let variants = kernels.len();
-        Ok(Prepared { problem, kernels, baseline, rows: vec![all; variants], counts: vec![None; variants], seed })
+        Ok(Prepared {
+            problem,
+            label,
+            kernels,
+            baseline,
+            rows: vec![all; variants],
+            counts: vec![None; variants],
+            seed,
+        })
     }
 
     fn kernel(&self, variant: usize) -> P::Kernel {
@@ -104,7 +118,7 @@ impl<P: Problem> Prepared<P> {
 
 impl<P: Problem> Case for Prepared<P> {
     fn label(&self) -> String {
-        self.problem.label()
+        self.label.clone()
     }
 
     fn params(&self) -> Vec<(&'static str, usize)> {

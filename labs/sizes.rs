@@ -32,10 +32,22 @@ macro_rules! data_sets {
                 Self::ALL.iter().copied().find(|set| Some(set.name()) == name).unwrap_or(Self::ALL[0])
             }
         }
+
+        impl<S: std::fmt::Display> $crate::sizes::Label for (S, $name) {
+            fn label(&self) -> String {
+                self.1.label(&self.0)
+            }
+        }
     };
 }
 
 pub(crate) use data_sets;
+
+/// How a parsed size is printed and recorded (`1024x1024x1024`, `n=..,d=..,k=..,data=shifted`):
+/// two spellings of one size print the same.
+pub trait Label {
+    fn label(&self) -> String;
+}
 
 /// The values of `keys` in `size` (None where a key is left out), and the data set that `data=`
 /// names (one of `data_sets`), or an error that quotes the size and says what is expected.

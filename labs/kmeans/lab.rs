@@ -61,10 +61,6 @@ impl Define for Kmeans {
         parse_size(size)
     }
 
-    fn label((shape, data): &(Shape, DataSet)) -> String {
-        data.label(shape)
-    }
-
     fn footprint((shape, _): &(Shape, DataSet)) -> u64 {
         let Shape { n, d, k } = *shape;
         [n * d, k * d, 2 * n].iter().map(|&f| f as u64).sum::<u64>() * 4
@@ -99,7 +95,6 @@ pub fn parse_size(size: &str) -> Result<(Shape, DataSet), String> {
 /// One generated input and the answer buffers.
 pub struct KmeansProblem {
     shape: Shape,
-    data: DataSet,
     points: Vec<f32>,
     centroids: Vec<f32>,
     labels: Vec<u32>,
@@ -111,7 +106,7 @@ impl KmeansProblem {
     fn new(shape: Shape, data: DataSet, seed: u64) -> KmeansProblem {
         let (points, centroids) = generate(shape, data, seed);
         let (labels, distances) = (vec![0; shape.n], vec![0.0; shape.n]);
-        KmeansProblem { shape, data, points, centroids, labels, distances, inertia: 0.0 }
+        KmeansProblem { shape, points, centroids, labels, distances, inertia: 0.0 }
     }
 }
 
@@ -124,10 +119,6 @@ fn first_points<'a>(shape: Shape, points: &'a [f32], centroids: &'a [f32], rows:
 /// still be an assignment).
 impl Problem for KmeansProblem {
     type Kernel = Kernel;
-
-    fn label(&self) -> String {
-        self.data.label(&self.shape)
-    }
 
     fn params(&self) -> Vec<(&'static str, usize)> {
         let Shape { n, d, k } = self.shape;

@@ -19,6 +19,7 @@
 //! (its error grows with ‖q‖² + ‖x‖², not with the distance): [`exact`] is what keeps them exact.
 
 pub mod check;
+mod data;
 pub mod exercises;
 mod lab;
 pub mod naive;
@@ -27,7 +28,8 @@ pub mod solutions;
 mod tests;
 pub mod topk;
 
-pub use lab::{DataSet, Knn, generate, parse_size};
+pub use data::{DataSet, generate, parse_size};
+pub use lab::Knn;
 
 use std::fmt;
 

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use super::lab::parse_size;
+use super::parse_size;
 use super::solutions::{best, simd};
 use super::*;
 use crate::lab::Lab;

@@ -49,10 +49,6 @@ impl Define for Lloyd {
         parse_size(size)
     }
 
-    fn label((shape, data): &(LloydShape, DataSet)) -> String {
-        data.label(shape)
-    }
-
     fn footprint((LloydShape { shape, iterations }, _): &(LloydShape, DataSet)) -> u64 {
         // Points, initial and final centroids, labels, and the bounds' per-point state.
         let Shape { n, d, k } = *shape;
@@ -100,7 +96,6 @@ struct Plain {
 /// One generated input, the answer buffers, and the baseline's answer once computed.
 pub struct LloydProblem {
     shape: LloydShape,
-    data: DataSet,
     points: Vec<f32>,
     initial: Vec<f32>,
     centroids: Vec<f32>,
@@ -117,7 +112,6 @@ impl LloydProblem {
         let Shape { n, .. } = shape.shape;
         LloydProblem {
             shape,
-            data,
             centroids: initial.clone(),
             points,
             initial,
@@ -161,10 +155,6 @@ impl LloydProblem {
 /// Never limited: a shorter run would time the expensive first iterations only.
 impl Problem for LloydProblem {
     type Kernel = Kernel;
-
-    fn label(&self) -> String {
-        self.data.label(&self.shape)
-    }
 
     fn params(&self) -> Vec<(&'static str, usize)> {
         let Shape { n, d, k } = self.shape.shape;

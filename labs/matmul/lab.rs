@@ -6,9 +6,16 @@ use rand::rngs::StdRng;
 use super::{Kernel, Shape, check, libraries, random_matrix, variants};
 use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Variant, WorkUnit};
 use crate::problem::{Problem, Rows};
+use crate::sizes::Label;
 
 /// The lab: C = A·B in f32.
 pub struct Matmul;
+
+impl Label for Shape {
+    fn label(&self) -> String {
+        self.to_string()
+    }
+}
 
 #[rustfmt::skip]
 static INFO: LabInfo = LabInfo {
@@ -51,10 +58,6 @@ impl Define for Matmul {
         let shape = parse_shape(size)?;
         shape.lens().map_err(|e| e.to_string())?;
         Ok(shape)
-    }
-
-    fn label(shape: &Shape) -> String {
-        shape.to_string()
     }
 
     fn footprint(shape: &Shape) -> u64 {
@@ -118,10 +121,6 @@ impl MatmulProblem {
 /// A variant limited to `rows` rows multiplies the first rows of A into the first rows of C.
 impl Problem for MatmulProblem {
     type Kernel = Kernel;
-
-    fn label(&self) -> String {
-        self.shape.to_string()
-    }
 
     fn params(&self) -> Vec<(&'static str, usize)> {
         vec![("m", self.shape.m), ("k", self.shape.k), ("n", self.shape.n)]
