@@ -17,6 +17,36 @@ pub fn model_name() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
+/// Who made the CPU and which generation it is, as the OS reports it: on a VM the model name may
+/// be only "AMD EPYC", and the family and model numbers are what tell Zen 3 (family 25, model 1)
+/// from Zen 4 (family 25, model 17).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// `amd`, `intel`, or the architecture (`aarch64`) where the OS names no vendor.
+    pub vendor: String,
+    pub family: Option<u32>,
+    pub model: Option<u32>,
+}
+
+/// This CPU's [`Identity`] (Linux `/proc/cpuinfo`; the architecture alone elsewhere).
+pub fn identity() -> Identity {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |key: &str| {
+        info.lines()
+            .find(|line| line.split(':').next().is_some_and(|k| k.trim() == key))
+            .and_then(|line| line.split(':').nth(1))
+            .map(|value| value.trim().to_string())
+    };
+    let vendor = match field("vendor_id").as_deref() {
+        Some("AuthenticAMD") => "amd".to_string(),
+        Some("GenuineIntel") => "intel".to_string(),
+        Some(other) => other.to_lowercase(),
+        None => std::env::consts::ARCH.to_string(),
+    };
+    let number = |key: &str| field(key).and_then(|v| v.parse().ok());
+    Identity { vendor, family: number("cpu family"), model: number("model") }
+}
+
 /// Physical cores, where the OS says (Linux: one per distinct set of SMT siblings in sysfs). Two
 /// hardware threads of one core share its FMA units, so a peak counts cores, not threads.
 pub fn physical_cores() -> Option<usize> {

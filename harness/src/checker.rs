@@ -264,7 +264,8 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
         return Err(format!("{} {}: nothing to time (a call on this size does no work)", lab.name(), case.label()));
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
-    let mut machine = Machine::probe(&pool);
+    let mut machine = Machine::probe(&pool).with_limits(&pool);
+    let mut copies = measure::copies(lab, size, seed);
     // `cargo lab bench`'s budget, with shorter samples and fewer rounds: a check is a quick loop.
     let budget =
         Budget { min_sample: Duration::from_millis(5), min_rounds: 5, max_rounds: 100, ..Budget::thorough(seconds) };
@@ -274,7 +275,8 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
     let level = simd::simd_level();
     isolate::step(&format!("timing {title} ({level}, {threads} thread(s))"), allowed);
     let variants = [exercise.variant, naive, reference];
-    let outcomes = pool.install(|| measure::measure(&mut *case, &variants, &mut [], &budget, &title, &mut machine));
+    let outcomes =
+        pool.install(|| measure::measure(&mut *case, &mut copies, &variants, &mut [], &budget, &title, &mut machine));
     let (mut stats, mut allocs) = (Vec::new(), Vec::new());
     for (outcome, &v) in outcomes.into_iter().zip(&variants) {
         match outcome {

@@ -6,6 +6,8 @@ use perflab_labs::cpu;
 use perflab_labs::simd::{self, SimdLevel};
 use serde::Serialize;
 
+use crate::limits::Limits;
+
 /// How long the start-up probe runs on every thread.
 const FIRST_PROBE: Duration = Duration::from_millis(150);
 /// How long each probe inside the timing rounds runs on every thread.
@@ -33,6 +35,13 @@ pub struct Machine {
     pub fma_peak_gflops: f64,
     /// How many times the peak was probed.
     pub peak_probes: usize,
+    /// Memory bandwidth and caches, from the machine's limits file (see `limits.rs`); None where
+    /// the run did not read them (a unit test).
+    pub limits: Option<Limits>,
+    /// The probe of each kept round of the current measurement, GFLOP/s (see
+    /// `measure::measure`): how fast one core ran, round by round.
+    #[serde(skip)]
+    pub round_probes: Vec<f64>,
 }
 
 impl Machine {
@@ -48,6 +57,8 @@ impl Machine {
             core_peak_gflops: 0.0,
             fma_peak_gflops: 0.0,
             peak_probes: 0,
+            limits: None,
+            round_probes: Vec::new(),
         };
         pool.install(|| machine.probe_peak_for(FIRST_PROBE));
         machine
@@ -57,15 +68,23 @@ impl Machine {
     /// the others wait), keeping the best probe. Load on the machine can only lower a probe (a
     /// busy core runs fewer FMAs), never raise it: the best of many short probes spread over a
     /// run is the figure least disturbed by load.
-    pub fn probe_peak(&mut self) {
-        self.probe_peak_for(ROUND_PROBE);
+    pub fn probe_peak(&mut self) -> f64 {
+        self.probe_peak_for(ROUND_PROBE)
     }
 
-    fn probe_peak_for(&mut self, duration: Duration) {
+    /// Probes for `duration`; returns this probe's GFLOP/s.
+    fn probe_peak_for(&mut self, duration: Duration) -> f64 {
         let alone = cpu::fma_peak_gflops(simd::detected(), duration);
         self.core_peak_gflops = self.core_peak_gflops.max(alone);
         self.fma_peak_gflops = self.core_peak_gflops * self.cores as f64;
         self.peak_probes += 1;
+        alone
+    }
+
+    /// Reads this machine's limits (bandwidth, caches), measuring them once if no run has.
+    pub fn with_limits(mut self, pool: &rayon::ThreadPool) -> Machine {
+        self.limits = Some(Limits::load_or_measure(pool, false));
+        self
     }
 
     /// The peak of the cores a variant can use: one core for a serial variant, every thread of
@@ -92,6 +111,25 @@ impl Machine {
             self.fma_peak_gflops,
             self.cores,
             if self.cores == 1 { "" } else { "s" }
+        ) + &self.describe_limits()
+    }
+
+    /// `\nmemory: 24.1 GB/s on 1 thread, 30.2 on 2 | caches: L1d 32 KiB, L2 1 MiB, L3 32 MiB`.
+    fn describe_limits(&self) -> String {
+        let Some(limits) = &self.limits else { return String::new() };
+        let b = &limits.bandwidth;
+        let caches = if limits.caches.is_empty() {
+            "unknown".to_string()
+        } else {
+            let data = limits.cache_list().into_iter().filter(|c| c.holds_data());
+            data.map(|c| format!("L{} {}", c.level, perflab_labs::caches::bytes(c.size_bytes)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            "\nmemory bandwidth: {:.1} GB/s on 1 thread, {:.1} on {} | caches: {caches} (machine {}, measured {}: \
+             `cargo lab machine`)",
+            b.one_thread_gbs, b.all_threads_gbs, b.threads, limits.fingerprint.id, limits.measured_at
         )
     }
 }

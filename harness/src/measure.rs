@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use perflab_labs::Case;
+use perflab_labs::{Case, Lab};
 
 use crate::alloc::{self, AllocStats};
 use crate::machine::Machine;
@@ -92,6 +92,8 @@ pub struct Stats {
     /// The samples in the order they were taken: one per timing round, so that the i-th samples of
     /// two variants measured together come from the same round (see [`Stats::paired_ratio`]).
     pub in_order: Vec<f64>,
+    /// The epochs the samples fall in, in equal consecutive parts (see [`measure`]).
+    pub epochs: usize,
 }
 
 impl Stats {
@@ -105,7 +107,8 @@ impl Stats {
             let (low, high) = (position.floor() as usize, position.ceil() as usize);
             seconds[low] + (seconds[high] - seconds[low]) * (position - low as f64)
         };
-        Stats { median: at(0.5), p25: at(0.25), p75: at(0.75), min: seconds[0], samples: seconds.len(), in_order }
+        let samples = seconds.len();
+        Stats { median: at(0.5), p25: at(0.25), p75: at(0.75), min: seconds[0], samples, in_order, epochs: 1 }
     }
 
     /// `theirs` time over `self`'s: the median of [`Stats::paired_ratio`] where the samples pair
@@ -128,6 +131,18 @@ impl Stats {
     }
 }
 
+/// Epochs of a run (see [`measure`]): the input and three fresh copies of it.
+pub const EPOCHS: usize = 4;
+
+/// `EPOCHS - 1` fresh copies of `lab`'s input at `size` (the same seed, so the same values), fewer
+/// where memory would run short (all of them within half the available memory).
+pub fn copies(lab: &dyn Lab, size: &str, seed: u64) -> Vec<Box<dyn Case>> {
+    let footprint = lab.footprint(size).unwrap_or(0);
+    let room = crate::machine::available_memory().map_or(EPOCHS as u64, |a| a / 2 / footprint.max(1));
+    let count = (EPOCHS - 1).min(room.saturating_sub(1) as usize);
+    (0..count).filter_map(|_| lab.prepare(size, seed).ok()).collect()
+}
+
 /// Something timed beside the lab's own variants that measures its own time: a library in
 /// another process (see `anchors.rs`). It always runs the whole input.
 pub trait External: Send {
@@ -148,8 +163,14 @@ enum Target {
 /// Validates and times `variants` (indices into the lab's table) on `case`, and `externals`
 /// beside them, probing `machine`'s FMA peak once per round. Runs on the current rayon pool.
 /// The outcomes come in the order of `variants`, then `externals`.
+///
+/// `copies` are the same input prepared again (the same seed, fresh allocations): the rounds are
+/// split into epochs, the first on `case` and one on each copy, so that the samples include what
+/// differs between two allocations of one input (where its pages land in the caches), which
+/// otherwise differs only between two runs and would pass for a change of the code.
 pub fn measure(
     case: &mut dyn Case,
+    copies: &mut [Box<dyn Case>],
     variants: &[usize],
     externals: &mut [&mut dyn External],
     budget: &Budget,
@@ -171,7 +192,8 @@ pub fn measure(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    time_in_rounds(case, externals, &mut plans, budget, title, machine);
+    machine.round_probes.clear();
+    time_in_rounds(case, copies, externals, &mut plans, budget, title, machine);
     // Allocations last, in a pass of their own: dhat's allocator is never on while timing.
     let bar = progress_bar(plans.len() as u64, &format!("{title}: counting allocations"));
     for plan in plans {
@@ -223,7 +245,18 @@ fn validate(
         Target::Variant(v) => case.counted(v),
         Target::External(_) => None,
     };
-    Ok(Plan { slot: 0, target, fraction, reps, call, validation, counted, seconds: Vec::new(), failed: None })
+    Ok(Plan {
+        slot: 0,
+        target,
+        fraction,
+        reps,
+        call,
+        validation,
+        counted,
+        seconds: Vec::new(),
+        epochs: 1,
+        failed: None,
+    })
 }
 
 /// Why a target failed validation (see [`Outcome::Failed`]).
@@ -234,9 +267,12 @@ struct Failed {
 }
 
 /// The timing rounds: in each, every plan takes one sample (`reps` calls) and the peak is probed
-/// once, in an order rotated round by round. The first round is a warm-up and is dropped.
+/// once, in an order rotated round by round. The first round of each epoch is a warm-up and is
+/// dropped; epoch `e > 0` runs on `copies[e - 1]`, where each variant is first limited as on
+/// `case` and validated again.
 fn time_in_rounds(
     case: &mut dyn Case,
+    copies: &mut [Box<dyn Case>],
     externals: &mut [&mut dyn External],
     plans: &mut [Plan],
     budget: &Budget,
@@ -250,25 +286,55 @@ fn time_in_rounds(
         let wanted = budget.per_variant.as_secs_f64() * plans.len() as f64 / round_time.max(1e-9);
         (wanted.ceil() as usize).clamp(budget.min_rounds, budget.max_rounds)
     };
-    let bar = progress_bar(((rounds + 1) * plans.len()) as u64, &format!("{title}: timing"));
+    // At least two kept rounds per epoch, or fewer epochs.
+    let epochs = (copies.len() + 1).min(rounds / 2).max(1);
+    let bar = progress_bar(((rounds + epochs) * plans.len()) as u64, &format!("{title}: timing"));
     let count = plans.len();
-    for round in 0..=rounds {
-        // Every plan, and the peak probe as one more entry (index `count`).
-        for i in 0..=count {
-            // Rotate the order each round so no variant always runs right after another.
-            let entry = (i + round) % (count + 1);
-            if entry == count {
-                machine.probe_peak();
-                continue;
+    let mut round = 0;
+    for epoch in 0..epochs {
+        let case: &mut dyn Case = if epoch == 0 { &mut *case } else { &mut *copies[epoch - 1] };
+        if epoch > 0 {
+            revalidate(case, plans);
+        }
+        // Rounds [first, last) of `rounds` are this epoch's, after its warm-up round.
+        let kept = rounds * (epoch + 1) / epochs - rounds * epoch / epochs;
+        for r in 0..=kept {
+            // Every plan, and the peak probe as one more entry (index `count`).
+            for i in 0..=count {
+                // Rotate the order each round so no variant always runs right after another.
+                let entry = (i + round) % (count + 1);
+                if entry == count {
+                    let probe = machine.probe_peak();
+                    if r > 0 {
+                        machine.round_probes.push(probe);
+                    }
+                    continue;
+                }
+                let plan = &mut plans[entry];
+                if plan.failed.is_none() {
+                    plan.sample(case, externals, r > 0);
+                }
+                bar.inc(1);
             }
-            let plan = &mut plans[entry];
-            if plan.failed.is_none() {
-                plan.sample(case, externals, round > 0);
-            }
-            bar.inc(1);
+            round += 1;
+        }
+        for plan in plans.iter_mut() {
+            plan.epochs = epoch + 1;
         }
     }
     bar.finish_and_clear();
+}
+
+/// Limits each variant on a fresh copy of the input as on the first, and validates it there: a
+/// kernel that is right on one allocation and wrong on another (an alignment assumption) fails.
+fn revalidate(case: &mut dyn Case, plans: &mut [Plan]) {
+    for plan in plans.iter_mut().filter(|p| p.failed.is_none()) {
+        let Target::Variant(v) = plan.target else { continue };
+        case.limit(v, plan.fraction);
+        if let Err(error) = panics::capturing(|| case.validate(v)).and_then(|r| r) {
+            plan.failed = Some(format!("wrong on a second copy of the same input (fresh allocations): {error}"));
+        }
+    }
 }
 
 /// How long an external may take to answer a sample it expects to take `seconds`: generous, so
@@ -287,6 +353,8 @@ struct Plan {
     validation: String,
     counted: Option<String>,
     seconds: Vec<f64>,
+    /// How many epochs `seconds` spans (see [`measure`]).
+    epochs: usize,
     /// Why an external stopped answering while it was being timed.
     failed: Option<String>,
 }
@@ -322,7 +390,7 @@ impl Plan {
             Target::Variant(v) => alloc::count(|| case.run(v)),
             Target::External(_) => None, // another process: not ours to count
         };
-        let stats = Stats::of(self.seconds);
+        let stats = Stats { epochs: self.epochs, ..Stats::of(self.seconds) };
         Outcome::Measured { validation: self.validation, counted: self.counted, fraction, stats, allocs }
     }
 }
@@ -416,7 +484,7 @@ mod tests {
         let budget = Budget { per_variant: Duration::from_millis(20), ..Budget::quick() };
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let mut machine = Machine::probe(&pool);
-        let outcomes = pool.install(|| measure(&mut Fragile, &[0, 1], &mut [], &budget, "test", &mut machine));
+        let outcomes = pool.install(|| measure(&mut Fragile, &mut [], &[0, 1], &mut [], &budget, "test", &mut machine));
         assert!(machine.peak_probes > budget.min_rounds, "the peak is probed in every round");
         assert!(matches!(&outcomes[0], Outcome::Measured { stats, .. } if stats.samples >= budget.min_rounds));
         match &outcomes[1] {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use perflab_labs::{Case, Lab, OutOfProcess, Role};
 
-use super::{BenchArgs, Common, check_size, find_lab, select_variants, thread_pool, with_data};
+use super::{BenchArgs, Common, against, check_size, find_lab, select_variants, thread_pool, with_data};
 use crate::anchors::{self, Anchor, Unavailable};
 use crate::exercises::{self, Exercise};
 use crate::machine::Machine;
@@ -17,10 +17,10 @@ use crate::report::{self, Document, Row};
 
 /// One lab to run: which sizes, which variants (indices into its variants, then its Python
 /// anchors: see `variant_names`).
-struct Job {
-    lab: &'static dyn Lab,
-    sizes: Vec<String>,
-    variants: Vec<usize>,
+pub(super) struct Job {
+    pub lab: &'static dyn Lab,
+    pub sizes: Vec<String>,
+    pub variants: Vec<usize>,
 }
 
 /// Every lab at its quick sizes, every variant.
@@ -62,13 +62,29 @@ struct Run<'r> {
 
 fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<ExitCode> {
     // Everything that can be refused is refused before any time is spent: sizes (parsed, and
-    // checked against memory), and the JSON path.
+    // checked against memory), the JSON path, the baseline and the reference.
     for job in &jobs {
         for size in &job.sizes {
             check_size(job.lab, size)?;
         }
     }
     let json = common.json.as_deref().map(|path| create_json(path).map(|file| (file, path))).transpose()?;
+    let against = against::Prepared::new(&common.against)?;
+    let (failures, document) = measure_jobs(jobs, common, budget)?;
+    if let Some((file, path)) = json {
+        write_json(file, path, &document)?;
+    }
+    against.report(&document)?;
+    if failures > 0 {
+        eprintln!("{failures} variant(s) failed validation: see the notes under the tables");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Validates and times every job, printing a table per case; the count of variants that failed
+/// validation, and the run's document.
+pub(super) fn measure_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<(usize, Document)> {
     let wants_python = jobs.iter().any(|job| job.variants.iter().any(|&v| v >= job.lab.variants().len()));
     let python = if wants_python { anchors::find_python(common.python.as_deref()) } else { Err(String::new()) };
     let pool = thread_pool(common.threads)?;
@@ -81,7 +97,7 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
         }
     };
     let run = Run { budget, pool, python, seed: common.seed, goals, workspace };
-    let mut machine = Machine::probe(&run.pool);
+    let mut machine = Machine::probe(&run.pool).with_limits(&run.pool);
     println!("{}\n", machine.describe());
     let mut records = Vec::new();
     let mut failures = 0;
@@ -97,17 +113,10 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
             records.push(record);
         }
     }
-    if let Some((file, path)) = json {
-        // Every record divides by the best peak of the whole run (tables printed along the way
-        // used the best so far).
-        report::rescale_to_peak(&mut records, machine.core_peak_gflops);
-        write_json(file, path, &Document::new(machine, records))?;
-    }
-    if failures > 0 {
-        eprintln!("{failures} variant(s) failed validation: see the notes under the tables");
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
+    // Every record divides by the best peak of the whole run (tables printed along the way used
+    // the best so far).
+    report::rescale_to_peak(&mut records, machine.core_peak_gflops);
+    Ok((failures, Document::new(machine, records)))
 }
 
 /// One lab at one size: its variants and Python anchors validated and timed together, and the
@@ -134,8 +143,11 @@ fn run_case(
     let mut started = start_anchors(job.lab, &wanted, &run.python, run.pool.current_num_threads(), &*case);
     let mut externals: Vec<&mut dyn External> =
         started.iter_mut().filter_map(|(_, s)| s.as_mut().ok()).map(|a| a as &mut dyn External).collect();
-    let outcomes =
-        run.pool.install(|| measure::measure(&mut *case, &runnable, &mut externals, run.budget, &title, machine));
+    let mut copies = measure::copies(job.lab, size, run.seed);
+    let outcomes = run
+        .pool
+        .install(|| measure::measure(&mut *case, &mut copies, &runnable, &mut externals, run.budget, &title, machine));
+    drop(copies);
     let mut failures = outcomes.iter().filter(|o| matches!(o, Outcome::Failed { finding: false, .. })).count();
     // `outcomes` follow `runnable`, then the anchors that started: hand them out in order.
     let mut outcomes = outcomes.into_iter();

@@ -1,8 +1,11 @@
 //! The `perflab` command line (`cargo lab ...`): the arguments, and one file per command.
 
+mod against;
 mod bench;
+mod compare;
 mod hint;
 mod list;
+mod machine;
 mod profile;
 pub mod status;
 
@@ -65,6 +68,35 @@ pub enum Command {
     Callgrind(CallgrindArgs),
     /// List the labs, their variants and how to write a size
     List,
+    /// This machine's limits: FMA peak, memory bandwidth (1 thread and all), caches, and its fingerprint
+    #[command(long_about = "Prints this machine's limits: one core's f32 FMA peak, the memory bandwidth of a \
+STREAM-triad probe on arrays four times the last-level cache (one thread and all threads, the best of 12 passes: \
+load can only lower a pass), the cache hierarchy the OS reports, and the balance between the two (FLOP per \
+byte: a kernel below it is bound by memory). Measured once per machine fingerprint (CPU model, family and \
+model, widest SIMD level, cores) and kept in target/perflab/; every run reads them from there.\n\n\
+Examples:\n  cargo lab machine\n  cargo lab machine --remeasure     after a change to the machine, or if a run was disturbed")]
+    Machine(MachineArgs),
+    /// Hold this machine's timings against a reference machine's (reference-timings/): is it the machine or the code?
+    #[command(long_about = "Times the cases a reference file has (each lab's default sizes) on this machine, or \
+reads a saved run (--run FILE, from --json), and holds each variant against the reference machine's: both times, \
+both fractions of the limit that binds it (the FMA peak, or the memory bandwidth where the machine's balance \
+says the variant is memory-bound), and a verdict: 'the machine' (as far from this machine's limits as the \
+reference is from its own) or 'the code' (markedly further from them here, with what differs between the \
+machines: SIMD level, a cache size, core count). Then the ladder as shapes: each rung's speedup over the one \
+below, here and there.\n\n\
+The reference is the nearest shipped file (same fingerprint; else same vendor, generation and SIMD level; \
+else same SIMD level...) unless --reference names one.\n\n\
+Examples:\n  cargo lab compare --list\n  cargo lab compare matmul\n  cargo lab compare knn --threads 1 --reference amd-epyc-f25m17-avx512f-2c\n  \
+cargo lab bench matmul --json run.json && cargo lab compare --run run.json")]
+    Compare(CompareArgs),
+    /// Record this machine's reference timings into reference-timings/<fingerprint>.json (minutes; nothing else should run)
+    #[command(long_about = "Measures this machine's limits again, then runs every lab at its default sizes on one \
+thread and on all cores, every variant but the exercises (reference rungs, flagship, Rust libraries, and the \
+Python anchors where a Python with the pinned packages is found), each lab in a fresh process, and writes \
+reference-timings/<fingerprint>.json: the fingerprint, the limits, how and when it was recorded (command, \
+commit, rustc) and the runs. The layout is described in reference-timings/README.md.\n\n\
+Example:\n  cargo lab record-reference --note \"quiet machine, nothing else running\"")]
+    RecordReference(RecordArgs),
     /// Check your exercise: correct on every edge, random shape and SIMD level, then timed against its goal
     #[command(long_about = "Checks one exercise (or all of a lab's, or every exercise): validates it against the \
 lab's oracle on the lab's edge sizes (empty, tiny, primes, one off every block and lane width), its larger \
@@ -111,6 +143,25 @@ pub struct Common {
     /// The Python that runs the Python anchors (numpy, ...) [default: $PERFLAB_PYTHON, else .venv/bin/python]
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
+    #[command(flatten)]
+    pub against: Against,
+}
+
+/// What a run is held against afterwards: a baseline of this machine, a reference machine.
+#[derive(Debug, Args, Default)]
+pub struct Against {
+    /// Save this run as baseline NAME of this machine (under target/perflab/baselines/<machine>/)
+    #[arg(long, value_name = "NAME")]
+    pub save_baseline: Option<String>,
+    /// Compare this run with baseline NAME, variant by variant: faster, slower, unchanged or inconclusive
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
+    /// The smallest change (in %) a baseline comparison calls faster or slower
+    #[arg(long, value_name = "PERCENT", default_value_t = 5.0, value_parser = percent)]
+    pub noise_band: f64,
+    /// Hold this run against reference timings: the nearest machine's file in reference-timings/, or the one named
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +247,62 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct MachineArgs {
+    /// Measure again instead of reading what an earlier run kept
+    #[arg(long)]
+    pub remeasure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The lab [default: every lab the reference has]
+    pub lab: Option<String>,
+    /// The reference: a file of reference-timings/ (name without .json) or a path [default: the nearest machine's]
+    #[arg(long, value_name = "NAME")]
+    pub reference: Option<String>,
+    /// Compare this saved run (written by --json) instead of timing now
+    #[arg(long, value_name = "FILE")]
+    pub run: Option<PathBuf>,
+    /// Only these sizes (of those the reference has), repeatable
+    #[arg(long, short)]
+    pub size: Vec<String>,
+    /// Only these variants, repeatable
+    #[arg(long)]
+    pub variant: Vec<String>,
+    /// Threads; a count the reference lacks is compared with its run on all its cores [default: all cores]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Sampling time per variant, in seconds
+    #[arg(long, default_value_t = 0.5, value_parser = positive_seconds)]
+    pub seconds: f64,
+    /// Seed of the random inputs
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The Python that runs the Python anchors [default: $PERFLAB_PYTHON, else .venv/bin/python]
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// List the shipped reference files, nearest first, and stop
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Sampling time per variant, in seconds
+    #[arg(long, default_value_t = 0.5, value_parser = positive_seconds)]
+    pub seconds: f64,
+    /// Where to write [default: reference-timings/<fingerprint>.json]
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// The Python that runs the Python anchors [default: $PERFLAB_PYTHON, else .venv/bin/python]
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// A note kept in the file (how the machine was: idle, what else ran)
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Only validate: no timings
     #[arg(long)]
@@ -240,6 +347,13 @@ fn data_help() -> String {
         .map(|lab| format!("{}: {}", lab.name(), lab.data_sets().join(", ")))
         .collect();
     format!("Data set, for labs that generate several ({}) [default: the lab's first]", with.join("; "))
+}
+
+fn percent(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if p.is_finite() && p > 0.0 && p < 100.0 => Ok(p / 100.0),
+        _ => Err(format!("'{text}' is not a percentage between 0 and 100 (e.g. 5)")),
+    }
 }
 
 fn positive_seconds(text: &str) -> Result<f64, String> {
@@ -294,6 +408,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", list::list());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Machine(args) => machine::machine(&args),
+        Command::Compare(args) => compare::compare(&args),
+        Command::RecordReference(args) => machine::record_reference(&args),
         Command::Check(args) => in_child(args.deadline).unwrap_or_else(|| status::check(&args)),
         Command::Status(args) => in_child(args.deadline).unwrap_or_else(|| status::status(&args)),
         Command::Hint(args) => hint::hint(&args),

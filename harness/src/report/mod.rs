@@ -16,7 +16,10 @@ pub const NOISY_SPREAD: f64 = 0.10;
 /// The version of the JSON document's layout: bumped whenever a field moves, is renamed or
 /// changes meaning, so that a reader (a comparison, a picture) can tell which layout it holds.
 /// 2: each variant's results in typed parts (`verdict`, `timing`, `speed`, `memory`).
-pub const SCHEMA: u32 = 2;
+/// 3: `timing.samples_s` (every round's seconds, in order) and `timing.epochs`,
+/// `record.footprint_bytes`, `record.probe_gflops` (each round's FMA probe), and
+/// `machine.limits` (bandwidth, caches, fingerprint).
+pub const SCHEMA: u32 = 3;
 
 /// The whole JSON document of one `perflab` invocation.
 #[derive(Debug, Serialize)]
@@ -49,6 +52,12 @@ pub struct Record {
     /// divides by the peak of the cores it can use (its `cores`).
     pub core_peak_gflops: f64,
     pub fma_peak_gflops: f64,
+    /// Bytes of the inputs and outputs of one call: the least a call moves from memory once
+    /// they no longer fit the caches (for the roofline's arithmetic intensity).
+    pub footprint_bytes: Option<u64>,
+    /// The FMA probe of each kept round (GFLOP/s of one core), in the order of the variants'
+    /// `samples_s`: how fast the machine ran in each round, to correct a baseline comparison.
+    pub probe_gflops: Vec<f64>,
     pub variants: Vec<VariantRecord>,
 }
 
@@ -99,6 +108,12 @@ pub struct Timing {
     pub samples: usize,
     /// (p75 − p25) / median.
     pub spread: f64,
+    /// Every round's seconds per call, in the order taken: round i of two variants of one record
+    /// ran together (what baselines compare, round by round).
+    pub samples_s: Vec<f64>,
+    /// The epochs `samples_s` falls in, in equal consecutive parts: each on a fresh copy of the
+    /// input (see `measure::measure`).
+    pub epochs: usize,
 }
 
 /// What the time means: work per second, against the peak, against other variants.
@@ -197,6 +212,8 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, rows: &[Row]) -
         cores: machine.cores,
         core_peak_gflops: machine.core_peak_gflops,
         fma_peak_gflops: machine.fma_peak_gflops,
+        footprint_bytes: lab.footprint(&case.label()).ok(),
+        probe_gflops: machine.round_probes.clone(),
         variants,
     }
 }
@@ -263,6 +280,8 @@ fn variant_record(
                 min_s: stats.min,
                 samples: stats.samples,
                 spread: stats.spread(),
+                samples_s: stats.in_order.clone(),
+                epochs: stats.epochs,
             });
             record.speed = Some(speed(stats, work, machine.peak_for(info.parallel), compared));
             record.memory = allocs.map(|a| Memory {
@@ -346,6 +365,8 @@ mod tests {
             core_peak_gflops: peak,
             fma_peak_gflops: peak,
             peak_probes: 1,
+            limits: None,
+            round_probes: Vec::new(),
         }
     }
 

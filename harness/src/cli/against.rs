@@ -1,0 +1,90 @@
+//! `--save-baseline`, `--baseline` and `--reference` on `quick` and `bench`: loaded (and refused)
+//! before anything is timed, applied to the run's document afterwards.
+
+use crate::baseline;
+use crate::compare::{self, Machines};
+use crate::limits::{Fingerprint, Limits};
+use crate::reference::{self, Reference};
+use crate::report::Document;
+use crate::saved::SavedRun;
+
+use super::Against;
+
+/// What the run will be held against, read before the run.
+pub struct Prepared {
+    save: Option<String>,
+    baseline: Option<(String, SavedRun)>,
+    reference: Option<(Reference, String)>,
+    noise_band: f64,
+}
+
+impl Prepared {
+    pub fn new(against: &Against) -> anyhow::Result<Prepared> {
+        if let Some(name) = &against.save_baseline {
+            baseline::path(name)?;
+        }
+        let baseline = against.baseline.as_ref().map(|name| baseline::load(name).map(|run| (name.clone(), run)));
+        let reference = against.reference.as_deref().map(|name| pick_reference((!name.is_empty()).then_some(name)));
+        Ok(Prepared {
+            save: against.save_baseline.clone(),
+            baseline: baseline.transpose()?,
+            reference: reference.transpose()?,
+            noise_band: against.noise_band,
+        })
+    }
+
+    /// Saves the run and prints its comparisons.
+    pub fn report(&self, document: &Document) -> anyhow::Result<()> {
+        let run = SavedRun::of(document);
+        if let Some((name, before)) = &self.baseline {
+            print!("{}", baseline::render(name, &baseline::changes(before, &run, self.noise_band)));
+        }
+        if let Some((reference, why)) = &self.reference {
+            print!("{}", against_reference(&run, reference, why)?);
+        }
+        if let Some(name) = &self.save {
+            let text = serde_json::to_string_pretty(document)?;
+            let path = baseline::save(name, &text)?;
+            println!(
+                "saved as baseline '{name}' of this machine ({}): compare later runs with --baseline {name}",
+                path.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The named reference, or the nearest to this machine, with why it was picked.
+pub fn pick_reference(name: Option<&str>) -> anyhow::Result<(Reference, String)> {
+    let workspace = crate::paths::workspace()
+        .ok_or_else(|| anyhow::anyhow!("reference timings live in the workspace: run this inside it"))?;
+    let peak = Limits::cached().map(|l| l.core_peak_gflops);
+    reference::pick(&workspace, name, &Fingerprint::here(), peak)
+}
+
+/// `run` beside the reference's run of the same thread count, as text.
+pub fn against_reference(run: &SavedRun, reference: &Reference, why: &str) -> anyhow::Result<String> {
+    let here =
+        run.machine.limits.as_ref().ok_or_else(|| anyhow::anyhow!("this run did not read the machine's limits"))?;
+    let there_limits = &reference.file.limits;
+    let Some(there) = reference.run_for(run.machine.threads) else {
+        return Ok(format!("reference {} has no run on {} thread(s)\n", reference.name, run.machine.threads));
+    };
+    let comparisons = compare::compare(run, there, &Machines { here, there: there_limits });
+    let mut out = format!(
+        "\nvs reference {} ({why}; recorded {} with `{}`), {} thread(s) here, {} there.\n\
+         'the machine': as far from this machine's limits as the reference is from its own (within {:.0}%); 'the code': \
+         markedly further from them here.\n\n",
+        reference.name,
+        reference.file.recorded.at,
+        reference.file.recorded.command,
+        run.machine.threads,
+        there.machine.threads,
+        compare::MACHINE_BAND * 100.0
+    );
+    if comparisons.is_empty() {
+        out += "no variant of this run was timed at the same size there (the reference has each lab's default sizes)\n";
+    }
+    out += &compare::render(&comparisons, run, there, &reference.name);
+    Ok(out)
+}

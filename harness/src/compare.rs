@@ -1,0 +1,277 @@
+//! This machine's run beside a reference machine's (`cargo lab compare`, `--reference`): per
+//! variant both times, both fractions of the limit that binds it there and here (the FMA peak, or
+//! the memory bandwidth where the machine's balance says the variant is memory-bound), and whether
+//! the gap is *the machine* (as far from this machine's limits as the reference is from its own)
+//! or *the code* (markedly further from the limits here), with what the difference between the two
+//! machines suggests. Then the ladder as shapes: each rung's speedup over the one below.
+
+use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
+use perflab_labs::caches::{self, Cache};
+use serde::Serialize;
+
+use crate::baseline::seconds;
+use crate::limits::Limits;
+use crate::saved::{SavedRecord, SavedRun, SavedVariant};
+
+/// A variant counts as *the code* when its fraction of its limit here is below (1 − this) times
+/// the reference's. Single runs of identical code on these 2-core VMs differ by up to 20%
+/// (alternating runs of one binary, issue 17's measurements); a smaller gap across machines
+/// is not evidence of anything.
+pub const MACHINE_BAND: f64 = 0.20;
+
+/// Which limit bounds a variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bound {
+    /// Arithmetic: its fraction is of the FMA peak of the cores it uses.
+    Compute,
+    /// Memory: it does fewer FLOP per byte of its inputs and outputs than the machine's balance,
+    /// and its fraction is of the memory bandwidth.
+    Memory,
+    /// Work that is not counted in FLOP (Lloyd's iterations): only relative speed is compared,
+    /// per core-peak.
+    Relative,
+}
+
+/// One side of a comparison: a variant's time and how far it is from its limit.
+#[derive(Clone, Debug, Serialize)]
+pub struct Side {
+    pub median_s: f64,
+    pub bound: Bound,
+    /// Of the peak or of the bandwidth (None for `Relative`).
+    pub fraction: Option<f64>,
+    /// Work per second per unit of the limit, for the ratio of the two sides.
+    efficiency: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VariantComparison {
+    pub lab: String,
+    pub size: String,
+    pub variant: String,
+    pub role: String,
+    pub here: Side,
+    pub there: Side,
+    /// Here's efficiency over there's: 1 is "as far from the limits here as there".
+    pub relative: f64,
+    /// `the machine` or `the code`.
+    pub verdict: &'static str,
+    /// What the difference between the machines suggests (for `the code`).
+    pub suggests: Vec<String>,
+}
+
+/// The two machines' limits and how the runs line up.
+pub struct Machines<'a> {
+    pub here: &'a Limits,
+    pub there: &'a Limits,
+}
+
+/// Every variant timed in both runs, record by record (same lab and size).
+pub fn compare(here: &SavedRun, there: &SavedRun, machines: &Machines) -> Vec<VariantComparison> {
+    let mut out = Vec::new();
+    for record in &here.records {
+        let Some(theirs) = there.records.iter().find(|r| r.lab == record.lab && r.size == record.size) else {
+            continue;
+        };
+        for variant in &record.variants {
+            let Some(their_variant) = theirs.variant(&variant.name) else { continue };
+            let (Some(h), Some(t)) =
+                (side(record, variant, machines.here), side(theirs, their_variant, machines.there))
+            else {
+                continue;
+            };
+            out.push(judge(record, variant, h, t, machines));
+        }
+    }
+    out
+}
+
+/// A variant's time and fraction of the limit that binds it on `limits`' machine.
+fn side(record: &SavedRecord, variant: &SavedVariant, limits: &Limits) -> Option<Side> {
+    let median_s = variant.timing.as_ref()?.median_s;
+    let parallel = variant.cores > 1;
+    let peak = record.core_peak_gflops.max(limits.core_peak_gflops) * variant.cores as f64;
+    let gflops = variant.speed.as_ref().and_then(|s| s.gflops);
+    let Some(gflops) = gflops else {
+        return Some(Side { median_s, bound: Bound::Relative, fraction: None, efficiency: 1.0 / (median_s * peak) });
+    };
+    let intensity = record.footprint_bytes.map(|bytes| gflops * 1e9 * median_s / bytes as f64);
+    if let Some(bytes) = record.footprint_bytes.filter(|_| intensity.is_some_and(|i| i < limits.balance(parallel))) {
+        let bandwidth = if parallel { limits.bandwidth.all_threads_gbs } else { limits.bandwidth.one_thread_gbs };
+        let fraction = bytes as f64 / median_s / 1e9 / bandwidth;
+        return Some(Side { median_s, bound: Bound::Memory, fraction: Some(fraction), efficiency: fraction });
+    }
+    let fraction = gflops / peak;
+    Some(Side { median_s, bound: Bound::Compute, fraction: Some(fraction), efficiency: fraction })
+}
+
+fn judge(record: &SavedRecord, variant: &SavedVariant, here: Side, there: Side, m: &Machines) -> VariantComparison {
+    let relative = here.efficiency / there.efficiency;
+    let is_code = relative < 1.0 - MACHINE_BAND;
+    let suggests = if is_code { suggestions(record, variant, &here, &there, m) } else { Vec::new() };
+    VariantComparison {
+        lab: record.lab.clone(),
+        size: record.size.clone(),
+        variant: variant.name.clone(),
+        role: variant.role.clone(),
+        here,
+        there,
+        relative,
+        verdict: if is_code { "the code" } else { "the machine" },
+        suggests,
+    }
+}
+
+/// What differs between the machines that could put this variant further from its limits here.
+fn suggestions(record: &SavedRecord, variant: &SavedVariant, here: &Side, there: &Side, m: &Machines) -> Vec<String> {
+    let (h, t) = (&m.here.fingerprint, &m.there.fingerprint);
+    let mut said = Vec::new();
+    if h.simd_level != t.simd_level {
+        said.push(format!(
+            "the SIMD level: {} here, {} there (a different vector width, and AVX2 has 16 vector registers where \
+             AVX-512 has 32: a register tile sized for one spills or idles on the other)",
+            h.simd_level, t.simd_level
+        ));
+    }
+    if here.bound != there.bound {
+        said.push(format!(
+            "bound by {} here and by {} there: this machine's balance of compute to bandwidth differs",
+            word(here.bound),
+            word(there.bound)
+        ));
+    }
+    if let Some(bytes) = record.footprint_bytes {
+        for level in [2, 3] {
+            let (ours, theirs) = (data_cache(m.here, level), data_cache(m.there, level));
+            if let (Some(ours), Some(theirs)) = (ours, theirs)
+                && bytes <= theirs.size_bytes
+                && bytes > ours.size_bytes
+            {
+                said.push(format!(
+                    "a cache size: its data ({}) fits the reference's L{level} ({}) but not this machine's ({})",
+                    caches::bytes(bytes),
+                    caches::bytes(theirs.size_bytes),
+                    caches::bytes(ours.size_bytes)
+                ));
+            }
+        }
+        let (l2_here, l2_there) = (data_cache(m.here, 2), data_cache(m.there, 2));
+        if let (Some(a), Some(b)) = (l2_here, l2_there)
+            && a.size_bytes != b.size_bytes
+            && said.iter().all(|s| !s.starts_with("a cache size"))
+        {
+            said.push(format!(
+                "block sizes tuned for the reference's L2 ({}) rather than this machine's ({})",
+                caches::bytes(b.size_bytes),
+                caches::bytes(a.size_bytes)
+            ));
+        }
+    }
+    if variant.cores > 1 && m.here.fingerprint.cores != m.there.fingerprint.cores {
+        said.push(format!(
+            "the thread count: {} cores here, {} there (a split that balances on one count may not on the other)",
+            m.here.fingerprint.cores, m.there.fingerprint.cores
+        ));
+    }
+    if said.is_empty() {
+        said.push(format!(
+            "no difference in the machines' limits explains it: profile it (`cargo lab profile {} {}`) and look \
+             for a choice that suits the reference's CPU",
+            record.lab, variant.name
+        ));
+    }
+    said
+}
+
+fn data_cache(limits: &Limits, level: u32) -> Option<Cache> {
+    caches::data_cache(&limits.cache_list(), level).cloned()
+}
+
+fn word(bound: Bound) -> &'static str {
+    match bound {
+        Bound::Compute => "compute",
+        Bound::Memory => "memory",
+        Bound::Relative => "its own work",
+    }
+}
+
+fn fraction(side: &Side) -> String {
+    match (side.bound, side.fraction) {
+        (Bound::Compute, Some(f)) => format!("{:.0}% of peak", f * 100.0),
+        (Bound::Memory, Some(f)) => format!("{:.0}% of bandwidth", f * 100.0),
+        _ => "-".into(),
+    }
+}
+
+/// The comparison as tables, one per case, with the verdicts in words and the ladder as shapes.
+pub fn render(comparisons: &[VariantComparison], here: &SavedRun, there: &SavedRun, there_name: &str) -> String {
+    let mut out = String::new();
+    let mut cases: Vec<(&str, &str)> = comparisons.iter().map(|c| (c.lab.as_str(), c.size.as_str())).collect();
+    cases.dedup();
+    for (lab, size) in cases {
+        let rows: Vec<&VariantComparison> = comparisons.iter().filter(|c| c.lab == lab && c.size == size).collect();
+        out += &format!("{lab} {size}: here vs {there_name}\n{}\n", table(&rows));
+        for row in rows.iter().filter(|r| r.verdict == "the code") {
+            out += &format!(
+                "  {} is {:.1}x further from its limits here than there; what differs: {}\n",
+                row.variant,
+                1.0 / row.relative,
+                row.suggests.join("; ")
+            );
+        }
+        if let (Some(ours), Some(theirs)) = (
+            here.records.iter().find(|r| r.lab == lab && r.size == size),
+            there.records.iter().find(|r| r.lab == lab && r.size == size),
+        ) {
+            out += &ladder(ours, theirs);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn table(rows: &[&VariantComparison]) -> Table {
+    let mut table = Table::new();
+    table.load_preset(UTF8_BORDERS_ONLY);
+    table.set_header(["variant", "here", "there", "here: of limit", "there: of limit", "here/there", "verdict"]);
+    for row in rows {
+        let cells = [
+            row.variant.clone(),
+            seconds(row.here.median_s),
+            seconds(row.there.median_s),
+            fraction(&row.here),
+            fraction(&row.there),
+            format!("{:.2}", row.relative),
+            row.verdict.to_string(),
+        ];
+        table.add_row(cells.into_iter().enumerate().map(|(i, text)| {
+            Cell::new(text).set_alignment(if (1..6).contains(&i) { CellAlignment::Right } else { CellAlignment::Left })
+        }));
+    }
+    table
+}
+
+/// `ladder: naive → loop-order 37.1x here, 36.9x there → blocked ...`: each rung (the baseline
+/// and the reference rungs, in ladder order) over the one below it.
+fn ladder(here: &SavedRecord, there: &SavedRecord) -> String {
+    let rungs: Vec<&str> = here
+        .variants
+        .iter()
+        .filter(|v| (v.role == "baseline" || v.role == "reference") && v.timing.is_some())
+        .map(|v| v.name.as_str())
+        .filter(|name| there.variant(name).is_some_and(|v| v.timing.is_some()))
+        .collect();
+    if rungs.len() < 2 {
+        return String::new();
+    }
+    let time =
+        |record: &SavedRecord, name: &str| record.variant(name).and_then(|v| v.timing.as_ref()).map(|t| t.median_s);
+    let steps: Vec<String> = rungs
+        .windows(2)
+        .filter_map(|pair| {
+            let step = |r: &SavedRecord| Some(time(r, pair[0])? / time(r, pair[1])?);
+            Some(format!("{} {:.2}x here, {:.2}x there", pair[1], step(here)?, step(there)?))
+        })
+        .collect();
+    format!("  ladder, each rung over the one below: {} → {}\n", rungs[0], steps.join(" → "))
+}

@@ -1,0 +1,339 @@
+//! The machine's limits beyond one run's FMA probe: its memory bandwidth (a STREAM-triad probe)
+//! and its cache hierarchy (from the OS), kept per machine fingerprint under the target folder so
+//! that a run reads them instead of measuring again. `cargo lab machine` prints them, and
+//! `cargo lab machine --remeasure` measures again.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use perflab_labs::caches::{self, Cache};
+use perflab_labs::{cpu, simd};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::paths;
+
+/// The version of the limits file's layout.
+pub const LIMITS_SCHEMA: u32 = 1;
+/// Each triad array spans at least this many times the last-level cache, so that every pass
+/// streams from memory (and at least 64 MiB where the OS names no cache).
+const ARRAY_OVER_LLC: u64 = 4;
+const MIN_ARRAY_BYTES: u64 = 64 << 20;
+/// Triad passes per thread count: the best one is kept (load can only slow a pass).
+const PASSES: usize = 12;
+/// How long the FMA probe of `cargo lab machine` runs.
+const PEAK_PROBE: Duration = Duration::from_millis(300);
+
+/// Which machine a set of limits, a baseline or a reference file belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// `amd-epyc-f25m17-avx512f-2c`: vendor and model name, family and model numbers, the CPU's
+    /// widest SIMD level, and its physical cores.
+    pub id: String,
+    pub cpu: String,
+    pub vendor: String,
+    pub family: Option<u32>,
+    pub model: Option<u32>,
+    pub simd_level: String,
+    pub cores: usize,
+}
+
+impl Fingerprint {
+    /// This machine's.
+    pub fn here() -> Fingerprint {
+        let identity = cpu::identity();
+        let name = cpu::model_name();
+        let simd_level = simd::detected().to_string();
+        let cores = cpu::physical_cores().unwrap_or_else(rayon::current_num_threads);
+        let generation = match (identity.family, identity.model) {
+            (Some(family), Some(model)) => format!("-f{family}m{model}"),
+            _ => String::new(),
+        };
+        let id = format!("{}{generation}-{simd_level}-{cores}c", slug(&identity.vendor, &name));
+        Fingerprint {
+            id,
+            cpu: name,
+            vendor: identity.vendor,
+            family: identity.family,
+            model: identity.model,
+            simd_level,
+            cores,
+        }
+    }
+}
+
+/// `intel-xeon-platinum-8488c` from `Intel(R) Xeon(R) Platinum 8488C CPU @ 2.40GHz`.
+fn slug(vendor: &str, name: &str) -> String {
+    let before_clock = name.split('@').next().unwrap_or(name);
+    let lower = before_clock.to_lowercase().replace("(r)", "").replace("(tm)", "");
+    let words: Vec<String> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty() && *w != "cpu" && *w != "processor")
+        .map(str::to_string)
+        .collect();
+    let mut parts: Vec<String> = Vec::new();
+    if words.first().map(String::as_str) != Some(vendor) {
+        parts.push(vendor.to_string());
+    }
+    parts.extend(words.into_iter().take_while(|w| w != "with"));
+    parts.join("-")
+}
+
+/// Sustained memory bandwidth, GB/s (10⁹ bytes), from the triad `a = b + s·c` over arrays far
+/// larger than the last-level cache, counting 3 × 8 bytes per element as STREAM does (two reads and
+/// one write; the write-allocate read is not counted).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Bandwidth {
+    pub one_thread_gbs: f64,
+    pub all_threads_gbs: f64,
+    /// The threads of the second figure.
+    pub threads: usize,
+    /// Bytes of each of the three arrays.
+    pub array_bytes: u64,
+    /// Passes per figure; the best is kept.
+    pub passes: usize,
+}
+
+/// One cache level as recorded.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CacheLevel {
+    pub level: u32,
+    pub kind: String,
+    pub size_bytes: u64,
+    pub line_bytes: Option<u64>,
+    pub ways: Option<u64>,
+    pub shared_by: Option<usize>,
+}
+
+impl From<&Cache> for CacheLevel {
+    fn from(c: &Cache) -> CacheLevel {
+        CacheLevel {
+            level: c.level,
+            kind: c.kind.clone(),
+            size_bytes: c.size_bytes,
+            line_bytes: c.line_bytes,
+            ways: c.ways,
+            shared_by: c.shared_by,
+        }
+    }
+}
+
+impl CacheLevel {
+    fn as_cache(&self) -> Cache {
+        Cache {
+            level: self.level,
+            kind: self.kind.clone(),
+            size_bytes: self.size_bytes,
+            line_bytes: self.line_bytes,
+            ways: self.ways,
+            shared_by: self.shared_by,
+        }
+    }
+}
+
+/// What this machine can do at most, and when that was measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Limits {
+    pub schema: u32,
+    pub fingerprint: Fingerprint,
+    /// One core's f32 FMA peak, GFLOP/s (the best probe of `cargo lab machine`).
+    pub core_peak_gflops: f64,
+    pub bandwidth: Bandwidth,
+    /// Data and unified caches first level first; empty where unknown (see `caches_unknown`).
+    pub caches: Vec<CacheLevel>,
+    /// Why the caches are unknown (an OS perflab cannot read them on).
+    pub caches_unknown: Option<String>,
+    /// RFC 3339, UTC.
+    pub measured_at: String,
+}
+
+impl Limits {
+    /// Measures this machine's limits now, on `pool`'s threads (nothing else should run).
+    pub fn measure(pool: &rayon::ThreadPool) -> Limits {
+        let fingerprint = Fingerprint::here();
+        let (caches, caches_unknown) = match caches::hierarchy() {
+            Ok(list) => (list.iter().map(CacheLevel::from).collect(), None),
+            Err(why) => (Vec::new(), Some(why)),
+        };
+        let llc = caches.iter().filter(|c| c.kind != "Instruction").map(|c| c.size_bytes).max().unwrap_or(0);
+        let array_bytes = (llc * ARRAY_OVER_LLC).max(MIN_ARRAY_BYTES);
+        let core_peak_gflops = pool.install(|| cpu::fma_peak_gflops(simd::detected(), PEAK_PROBE));
+        let bandwidth = triad(pool, array_bytes);
+        let measured_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        Limits { schema: LIMITS_SCHEMA, fingerprint, core_peak_gflops, bandwidth, caches, caches_unknown, measured_at }
+    }
+
+    /// The cached limits of this machine, or measured now and cached. `remeasure` measures
+    /// whatever the cache holds.
+    pub fn load_or_measure(pool: &rayon::ThreadPool, remeasure: bool) -> Limits {
+        let path = cache_path(&Fingerprint::here().id);
+        if !remeasure && let Some(limits) = path.as_ref().and_then(|p| read(p).ok()) {
+            return limits;
+        }
+        let limits = Limits::measure(pool);
+        if let Some(path) = path {
+            // A cache that cannot be written is measured again next time: nothing worse.
+            let _ = write(&path, &limits);
+        }
+        limits
+    }
+
+    /// This machine's cached limits, if a run has measured them.
+    pub fn cached() -> Option<Limits> {
+        read(&cache_path(&Fingerprint::here().id)?).ok()
+    }
+
+    /// The caches as the labs describe them.
+    pub fn cache_list(&self) -> Vec<Cache> {
+        self.caches.iter().map(CacheLevel::as_cache).collect()
+    }
+
+    /// FLOP per byte at which one core's FMA peak and one thread's bandwidth meet: a kernel doing
+    /// fewer FLOP per byte it must move is bound by memory, not by arithmetic.
+    pub fn balance(&self, parallel: bool) -> f64 {
+        let cores = if parallel { self.fingerprint.cores.max(1) as f64 } else { 1.0 };
+        let bandwidth = if parallel { self.bandwidth.all_threads_gbs } else { self.bandwidth.one_thread_gbs };
+        self.core_peak_gflops * cores / bandwidth
+    }
+
+    /// The lines `cargo lab machine` prints.
+    pub fn describe(&self) -> Vec<String> {
+        let f = &self.fingerprint;
+        let mut lines = vec![
+            format!("machine {}", f.id),
+            format!(
+                "  CPU: {} ({}, family {}, model {}), widest SIMD {}, {} core{}",
+                f.cpu,
+                f.vendor,
+                f.family.map_or("?".into(), |n| n.to_string()),
+                f.model.map_or("?".into(), |n| n.to_string()),
+                f.simd_level,
+                f.cores,
+                if f.cores == 1 { "" } else { "s" }
+            ),
+            format!("  f32 FMA peak: {:.1} GFLOP/s per core", self.core_peak_gflops),
+            format!(
+                "  memory bandwidth (triad, 3 arrays of {}): {:.1} GB/s on 1 thread, {:.1} GB/s on {} threads",
+                caches::bytes(self.bandwidth.array_bytes),
+                self.bandwidth.one_thread_gbs,
+                self.bandwidth.all_threads_gbs,
+                self.bandwidth.threads
+            ),
+            format!(
+                "  balance: {:.1} FLOP per byte on one core, {:.1} on all (below it, a kernel is bound by memory)",
+                self.balance(false),
+                self.balance(true)
+            ),
+        ];
+        match &self.caches_unknown {
+            Some(why) => lines.push(format!("  caches: {why}")),
+            None => lines.extend(self.cache_list().iter().map(|c| format!("  {}", c.describe()))),
+        }
+        lines.push(format!("  measured {}", self.measured_at));
+        lines
+    }
+}
+
+/// `<target>/perflab/machine-<fingerprint>.json`, in the workspace this is run from.
+pub fn cache_path(fingerprint: &str) -> Option<PathBuf> {
+    let workspace = paths::workspace()?;
+    Some(paths::target_dir(&workspace).join("perflab").join(format!("machine-{fingerprint}.json")))
+}
+
+fn read(path: &PathBuf) -> anyhow::Result<Limits> {
+    let text = std::fs::read_to_string(path)?;
+    let limits: Limits = serde_json::from_str(&text)?;
+    anyhow::ensure!(limits.schema == LIMITS_SCHEMA, "an older layout");
+    Ok(limits)
+}
+
+/// Writes through a temporary file and a rename: two runs never leave half a file.
+fn write(path: &PathBuf, limits: &Limits) -> anyhow::Result<()> {
+    let dir = path.parent().context("no folder")?;
+    std::fs::create_dir_all(dir)?;
+    let file = tempfile::NamedTempFile::new_in(dir)?;
+    serde_json::to_writer_pretty(&file, limits)?;
+    file.persist(path)?;
+    Ok(())
+}
+
+/// The best triad bandwidth on one thread and on every thread of `pool`.
+fn triad(pool: &rayon::ThreadPool, array_bytes: u64) -> Bandwidth {
+    let len = (array_bytes / 8) as usize;
+    let threads = pool.current_num_threads();
+    pool.install(|| {
+        // Written in parallel first: each page lands where the thread that streams it runs.
+        let mut a = vec![0.0f64; len];
+        let (mut b, mut c) = (vec![0.0f64; len], vec![0.0f64; len]);
+        b.par_iter_mut().for_each(|x| *x = 1.0);
+        c.par_iter_mut().for_each(|x| *x = 2.0);
+        let chunk = len.div_ceil(threads);
+        let parallel = |a: &mut [f64]| {
+            a.par_chunks_mut(chunk)
+                .zip(b.par_chunks(chunk))
+                .zip(c.par_chunks(chunk))
+                .for_each(|((a, b), c)| triad_pass(a, b, c));
+        };
+        let bytes = 3.0 * 8.0 * len as f64;
+        let all_threads_gbs = best_rate(bytes, || parallel(&mut a));
+        let one_thread_gbs = best_rate(bytes, || triad_pass(&mut a, &b, &c));
+        std::hint::black_box(&a);
+        Bandwidth { one_thread_gbs, all_threads_gbs, threads, array_bytes: len as u64 * 8, passes: PASSES }
+    })
+}
+
+/// `a[i] = b[i] + 3·c[i]`.
+fn triad_pass(a: &mut [f64], b: &[f64], c: &[f64]) {
+    for ((a, b), c) in a.iter_mut().zip(b).zip(c) {
+        *a = b + 3.0 * c;
+    }
+}
+
+/// The best of `PASSES` runs of `pass` (after one warm-up), in GB/s for `bytes` moved.
+fn best_rate(bytes: f64, mut pass: impl FnMut()) -> f64 {
+    pass();
+    (0..PASSES)
+        .map(|_| {
+            let start = Instant::now();
+            pass();
+            bytes / start.elapsed().as_secs_f64() / 1e9
+        })
+        .fold(0.0, f64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fingerprint_names_vendor_model_generation_simd_and_cores() {
+        assert_eq!(slug("intel", "Intel(R) Xeon(R) Platinum 8488C CPU @ 2.40GHz"), "intel-xeon-platinum-8488c");
+        assert_eq!(slug("amd", "AMD EPYC"), "amd-epyc");
+        assert_eq!(slug("amd", "AMD EPYC 9R14 96-Core Processor"), "amd-epyc-9r14-96-core");
+        assert_eq!(slug("aarch64", "aarch64"), "aarch64");
+        let here = Fingerprint::here();
+        assert!(here.id.ends_with(&format!("-{}-{}c", here.simd_level, here.cores)), "{}", here.id);
+        assert!(here.id.starts_with(&here.vendor), "{}", here.id);
+    }
+
+    #[test]
+    fn the_triad_probe_moves_bytes_at_a_plausible_rate_and_balance_follows() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        // Small arrays: this checks the arithmetic, not the machine.
+        let bandwidth = triad(&pool, 8 << 20);
+        assert!(bandwidth.one_thread_gbs > 0.1 && bandwidth.one_thread_gbs < 10_000.0, "{bandwidth:?}");
+        assert_eq!((bandwidth.threads, bandwidth.array_bytes, bandwidth.passes), (2, 8 << 20, PASSES));
+        let limits = Limits {
+            schema: LIMITS_SCHEMA,
+            fingerprint: Fingerprint { cores: 2, ..Fingerprint::here() },
+            core_peak_gflops: 100.0,
+            bandwidth: Bandwidth { one_thread_gbs: 20.0, all_threads_gbs: 25.0, ..bandwidth },
+            caches: Vec::new(),
+            caches_unknown: Some("unknown: test".into()),
+            measured_at: String::new(),
+        };
+        assert_eq!((limits.balance(false), limits.balance(true)), (5.0, 8.0));
+        assert!(limits.describe().iter().any(|l| l == "  caches: unknown: test"));
+    }
+}

@@ -1,0 +1,101 @@
+//! A run read back from JSON: a baseline, a reference machine's file, or this run itself turned
+//! into the same form, so that every comparison reads one kind of thing. Only the fields the
+//! comparisons use; the layout is the report's (`report::SCHEMA`).
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::limits::Limits;
+use crate::report::{Document, SCHEMA};
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SavedRun {
+    pub schema: u32,
+    pub machine: SavedMachine,
+    pub records: Vec<SavedRecord>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SavedMachine {
+    pub cpu: String,
+    pub threads: usize,
+    pub core_peak_gflops: f64,
+    pub limits: Option<Limits>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SavedRecord {
+    pub lab: String,
+    pub size: String,
+    pub threads: usize,
+    pub cores: usize,
+    pub core_peak_gflops: f64,
+    pub footprint_bytes: Option<u64>,
+    pub probe_gflops: Vec<f64>,
+    pub variants: Vec<SavedVariant>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SavedVariant {
+    pub name: String,
+    pub role: String,
+    pub reference: Option<String>,
+    pub cores: usize,
+    pub timing: Option<SavedTiming>,
+    pub speed: Option<SavedSpeed>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SavedTiming {
+    pub median_s: f64,
+    pub spread: f64,
+    pub samples_s: Vec<f64>,
+    pub epochs: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SavedSpeed {
+    pub gflops: Option<f64>,
+    pub fraction_of_peak: Option<f64>,
+}
+
+impl SavedRun {
+    /// This run's document in the saved form.
+    pub fn of(document: &Document) -> SavedRun {
+        let value = serde_json::to_value(document).expect("a report serialises");
+        serde_json::from_value(value).expect("a report reads back as a saved run")
+    }
+
+    /// Reads a run from JSON text (`what` names it in errors), refusing another layout.
+    pub fn parse(text: &str, what: &str) -> anyhow::Result<SavedRun> {
+        let value: serde_json::Value = serde_json::from_str(text).with_context(|| format!("{what} is not JSON"))?;
+        let schema = value.get("schema").and_then(serde_json::Value::as_u64);
+        anyhow::ensure!(
+            schema == Some(SCHEMA as u64),
+            "{what} has report layout {} and this perflab reads layout {SCHEMA}: record it again",
+            schema.map_or("(none)".to_string(), |s| s.to_string())
+        );
+        serde_json::from_value(value).with_context(|| format!("{what} does not have a report's fields"))
+    }
+
+    /// The machine's fingerprint, where the run read its limits.
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.machine.limits.as_ref().map(|l| l.fingerprint.id.as_str())
+    }
+
+    /// The record of `lab` at `size` with `threads` threads.
+    pub fn record(&self, lab: &str, size: &str, threads: usize) -> Option<&SavedRecord> {
+        self.records.iter().find(|r| r.lab == lab && r.size == size && r.threads == threads)
+    }
+}
+
+impl SavedRecord {
+    pub fn variant(&self, name: &str) -> Option<&SavedVariant> {
+        self.variants.iter().find(|v| v.name == name)
+    }
+
+    /// The lab's baseline variant, where it was timed: the anchor of a round-by-round correction.
+    pub fn baseline(&self) -> Option<&SavedVariant> {
+        self.variants.iter().find(|v| v.role == "baseline" && v.timing.is_some())
+    }
+}
