@@ -7,7 +7,8 @@
 //!
 //! Shared by every lab: [`simd`] (the vector trait and the one place that picks the instruction
 //! set), [`gemm`] (packing, micro-kernels and block sizes for GEMM-shaped flagships), [`cpu`]
-//! (CPU name and identity, FMA-peak probe), [`caches`] (the cache hierarchy the OS reports) and [`threads`] (the one thread-pool builder).
+//! (CPU name and identity, FMA-peak probe), [`caches`] (the cache hierarchy the OS reports) and
+//! [`threads`] (the one thread-pool builder).
 
 pub mod assignment;
 pub mod caches;

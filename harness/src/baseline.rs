@@ -22,6 +22,29 @@ pub fn folder(fingerprint: &str) -> anyhow::Result<PathBuf> {
     Ok(paths::target_dir(&workspace).join("perflab").join("baselines").join(fingerprint))
 }
 
+/// Where `cargo lab check` keeps an exercise's last timed result on this machine.
+pub fn last_check_path(lab: &str, exercise: &str) -> anyhow::Result<PathBuf> {
+    let fingerprint = Fingerprint::here().id;
+    let baselines = folder(&fingerprint)?;
+    let perflab = baselines.parent().and_then(|p| p.parent()).expect("baselines/<machine> sits in perflab/");
+    Ok(perflab.join("last-check").join(fingerprint).join(format!("{lab}-{exercise}.json")))
+}
+
+/// "vs your last check: 1.12x faster (significant)" for `exercise` in `now`, then keeps `now` as
+/// its last check. None: no earlier check at this size and thread count (or nothing to keep).
+pub fn against_last_check(lab: &str, exercise: &str, now: &serde_json::Value, band: f64) -> Option<String> {
+    let path = last_check_path(lab, exercise).ok()?;
+    let before = std::fs::read_to_string(&path).ok().and_then(|text| SavedRun::parse(&text, "the last check").ok());
+    let line = before.and_then(|before| {
+        let now = SavedRun::parse(&now.to_string(), "this check").ok()?;
+        let change = changes(&before, &now, band).into_iter().find(|c| c.variant == exercise)?;
+        Some(format!("vs your last check: {}", change.change.describe()))
+    });
+    std::fs::create_dir_all(path.parent()?).ok()?;
+    std::fs::write(&path, now.to_string()).ok()?;
+    line
+}
+
 /// A baseline's file: names are words (letters, digits, `-`, `_`, `.`), not paths.
 pub fn path(name: &str) -> anyhow::Result<PathBuf> {
     let ok = !name.is_empty()

@@ -19,6 +19,7 @@ use crate::alloc::AllocStats;
 use crate::exercises::Exercise;
 use crate::machine::Machine;
 use crate::measure::{self, Budget, Outcome, Stats};
+use crate::report::{self, Document, Row};
 use crate::{isolate, panics};
 
 /// Random sizes checked after the edge sizes.
@@ -223,6 +224,9 @@ pub struct Timing {
     /// as in a process without the counting allocator).
     pub exercise_allocs: Option<AllocStats>,
     pub reference_allocs: Option<AllocStats>,
+    /// The run as a report document (JSON, `report::SCHEMA`): for the last check, baselines and
+    /// reference comparisons.
+    pub document: serde_json::Value,
 }
 
 impl Timing {
@@ -277,6 +281,9 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
     let variants = [exercise.variant, naive, reference];
     let outcomes =
         pool.install(|| measure::measure(&mut *case, &mut copies, &variants, &mut [], &budget, &title, &mut machine));
+    let table = lab.variants();
+    let rows: Vec<Row> = variants.iter().zip(&outcomes).map(|(&v, o)| Row::of(table[v], Some(o.clone()))).collect();
+    let record = report::record(lab, &*case, &machine, &rows);
     let (mut stats, mut allocs) = (Vec::new(), Vec::new());
     for (outcome, &v) in outcomes.into_iter().zip(&variants) {
         match outcome {
@@ -295,5 +302,7 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
     }
     let [exercise, naive, reference] = <[Stats; 3]>::try_from(stats).expect("three outcomes");
     let (exercise_allocs, reference_allocs) = (allocs[0], allocs[2]);
-    Ok(Timing { label: case.label(), threads, level, exercise, naive, reference, exercise_allocs, reference_allocs })
+    let document = serde_json::to_value(Document::new(machine, vec![record])).map_err(|e| e.to_string())?;
+    let label = case.label();
+    Ok(Timing { label, threads, level, exercise, naive, reference, exercise_allocs, reference_allocs, document })
 }

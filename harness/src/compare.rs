@@ -60,10 +60,12 @@ pub struct VariantComparison {
     pub suggests: Vec<String>,
 }
 
-/// The two machines' limits and how the runs line up.
+/// The two machines' limits, and the SIMD level each run's kernels ran at.
 pub struct Machines<'a> {
     pub here: &'a Limits,
     pub there: &'a Limits,
+    pub here_level: &'a str,
+    pub there_level: &'a str,
 }
 
 /// Every variant timed in both runs, record by record (same lab and size).
@@ -124,13 +126,12 @@ fn judge(record: &SavedRecord, variant: &SavedVariant, here: Side, there: Side, 
 
 /// What differs between the machines that could put this variant further from its limits here.
 fn suggestions(record: &SavedRecord, variant: &SavedVariant, here: &Side, there: &Side, m: &Machines) -> Vec<String> {
-    let (h, t) = (&m.here.fingerprint, &m.there.fingerprint);
     let mut said = Vec::new();
-    if h.simd_level != t.simd_level {
+    if m.here_level != m.there_level {
         said.push(format!(
-            "the SIMD level: {} here, {} there (a different vector width, and AVX2 has 16 vector registers where \
-             AVX-512 has 32: a register tile sized for one spills or idles on the other)",
-            h.simd_level, t.simd_level
+            "the SIMD level the kernels ran at: {} here, {} there (a different vector width, and AVX2 has 16 \
+             vector registers where AVX-512 has 32: a register tile sized for one spills or idles on the other)",
+            m.here_level, m.there_level
         ));
     }
     if here.bound != there.bound {
@@ -274,4 +275,105 @@ fn ladder(here: &SavedRecord, there: &SavedRecord) -> String {
         })
         .collect();
     format!("  ladder, each rung over the one below: {} → {}\n", rungs[0], steps.join(" → "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::{Bandwidth, CacheLevel, Fingerprint, LIMITS_SCHEMA};
+
+    fn limits(simd: &str, peak: f64, gbs: f64, l2: u64) -> Limits {
+        let fingerprint = Fingerprint {
+            id: format!("test-{simd}"),
+            cpu: "test".into(),
+            vendor: "test".into(),
+            family: None,
+            model: None,
+            simd_level: simd.into(),
+            cores: 2,
+        };
+        let cache = |level, size_bytes| CacheLevel {
+            level,
+            kind: "Unified".into(),
+            size_bytes,
+            line_bytes: Some(64),
+            ways: Some(8),
+            shared_by: Some(1),
+        };
+        Limits {
+            schema: LIMITS_SCHEMA,
+            fingerprint,
+            core_peak_gflops: peak,
+            bandwidth: Bandwidth { one_thread_gbs: gbs, all_threads_gbs: gbs, threads: 2, array_bytes: 1, passes: 1 },
+            caches: vec![cache(2, l2), cache(3, 32 << 20)],
+            caches_unknown: None,
+            measured_at: String::new(),
+        }
+    }
+
+    /// A run of one matmul record: (variant, role, seconds, GFLOP/s) on a 12 MiB footprint.
+    fn run(peak: f64, variants: &[(&str, &str, f64, f64)]) -> SavedRun {
+        let variants: Vec<serde_json::Value> = variants
+            .iter()
+            .map(|(name, role, seconds, gflops)| {
+                serde_json::json!({
+                    "name": name, "role": role, "reference": null, "cores": 1,
+                    "timing": { "median_s": seconds, "spread": 0.01, "samples_s": [seconds], "epochs": 1 },
+                    "speed": { "gflops": gflops, "fraction_of_peak": gflops / peak }
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "schema": crate::report::SCHEMA,
+            "machine": { "cpu": "test", "simd_level": "avx512f", "threads": 1, "core_peak_gflops": peak, "limits": null },
+            "records": [{
+                "lab": "matmul", "size": "1024x1024x1024", "threads": 1, "cores": 1, "core_peak_gflops": peak,
+                "footprint_bytes": 12u64 << 20, "probe_gflops": [], "variants": variants
+            }]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_rung_as_far_from_its_peak_is_the_machine_and_one_much_further_is_the_code() {
+        let (here_limits, there_limits) =
+            (limits("avx2+fma", 100.0, 20.0, 1 << 20), limits("avx512f", 200.0, 20.0, 2 << 20));
+        // There: naive 1 GFLOP/s, simd 150 (75% of 200). Here: naive 0.5 (same 0.5% of peak), simd 30 (30%).
+        let there = run(200.0, &[("naive", "baseline", 2.0, 1.0), ("simd", "reference", 2.0 / 150.0, 150.0)]);
+        let here = run(100.0, &[("naive", "baseline", 4.0, 0.5), ("simd", "reference", 4.0 / 60.0, 30.0)]);
+        let machines =
+            Machines { here: &here_limits, there: &there_limits, here_level: "avx2+fma", there_level: "avx512f" };
+        let rows = compare(&here, &there, &machines);
+        let naive = rows.iter().find(|r| r.variant == "naive").unwrap();
+        assert_eq!((naive.verdict, naive.here.bound), ("the machine", Bound::Compute));
+        let simd = rows.iter().find(|r| r.variant == "simd").unwrap();
+        assert_eq!(simd.verdict, "the code");
+        assert!((simd.relative - 0.4).abs() < 1e-9, "{simd:?}");
+        let said = simd.suggests.join(" | ");
+        assert!(said.contains("avx2+fma here, avx512f there") && said.contains("16"), "{said}");
+        assert!(!said.contains("fits the reference's L2"), "12 MiB fits neither L2: {said}");
+        assert!(said.contains("block sizes tuned for the reference's L2 (2 MiB)"), "{said}");
+        let text = render(&rows, &here, &there, "test-avx512f");
+        assert!(text.contains("simd is 2.5x further from its limits here than there"), "{text}");
+        assert!(
+            text.contains("ladder, each rung over the one below: naive → simd 60.00x here, 150.00x there"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_variant_below_the_balance_is_judged_against_the_bandwidth() {
+        let limits = limits("avx512f", 100.0, 20.0, 1 << 20);
+        // 12 MiB moved and 0.01 GFLOP done in 1 ms: 0.8 FLOP/byte, below a balance of 5.
+        let memory_bound = run(100.0, &[("copy", "reference", 1e-3, 10.0)]);
+        let rows = compare(
+            &memory_bound,
+            &memory_bound,
+            &Machines { here: &limits, there: &limits, here_level: "x", there_level: "x" },
+        );
+        assert_eq!(rows[0].here.bound, Bound::Memory);
+        let fraction = rows[0].here.fraction.unwrap();
+        assert!((fraction - (12u64 << 20) as f64 / 1e-3 / 20e9).abs() < 1e-9, "{fraction}");
+        assert_eq!(rows[0].verdict, "the machine");
+    }
 }

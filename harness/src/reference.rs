@@ -182,3 +182,76 @@ pub fn versions(workspace: &Path) -> (Option<String>, Option<String>) {
     };
     (run("git", &["rev-parse", "HEAD"]), run("rustc", &["--version"]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::{Bandwidth, LIMITS_SCHEMA};
+
+    fn fingerprint(id: &str, vendor: &str, simd: &str, model: u32) -> Fingerprint {
+        Fingerprint {
+            id: id.into(),
+            cpu: "test".into(),
+            vendor: vendor.into(),
+            family: Some(25),
+            model: Some(model),
+            simd_level: simd.into(),
+            cores: 2,
+        }
+    }
+
+    fn file(fingerprint: Fingerprint, peak: f64) -> ReferenceFile {
+        let limits = Limits {
+            schema: LIMITS_SCHEMA,
+            fingerprint: fingerprint.clone(),
+            core_peak_gflops: peak,
+            bandwidth: Bandwidth { one_thread_gbs: 20.0, all_threads_gbs: 30.0, threads: 2, array_bytes: 1, passes: 1 },
+            caches: Vec::new(),
+            caches_unknown: Some("unknown: test".into()),
+            measured_at: String::new(),
+        };
+        let recorded = Recorded {
+            at: "2026-01-01T00:00:00Z".into(),
+            command: "cargo lab record-reference".into(),
+            perflab_version: "0".into(),
+            commit: None,
+            rustc: None,
+            threads: vec![1, 2],
+            seconds: 0.5,
+            note: String::new(),
+        };
+        ReferenceFile { reference_schema: REFERENCE_SCHEMA, fingerprint, limits, recorded, runs: Vec::new() }
+    }
+
+    #[test]
+    fn the_nearest_file_shares_vendor_and_simd_level_and_the_reason_is_said() {
+        let workspace = tempfile::tempdir().unwrap();
+        let dir = workspace.path().join(FOLDER);
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = [
+            file(fingerprint("intel-avx512", "intel", "avx512f", 207), 176.0),
+            file(fingerprint("amd-zen3", "amd", "avx2+fma", 1), 100.0),
+            file(fingerprint("amd-zen4", "amd", "avx512f", 17), 117.0),
+        ];
+        for f in &files {
+            std::fs::write(dir.join(format!("{}.json", f.fingerprint.id)), serde_json::to_string(f).unwrap()).unwrap();
+        }
+        // A Zen 4 of another core count: no file of its own; the Zen 4 file is nearest.
+        let here = fingerprint("amd-zen4-16c", "amd", "avx512f", 17);
+        let (picked, why) = pick(workspace.path(), None, &here, Some(115.0)).unwrap();
+        assert_eq!(picked.name, "amd-zen4");
+        assert!(why.starts_with("no file for this machine (amd-zen4-16c); nearest:"), "{why}");
+        assert!(why.contains("same vendor (amd)") && why.contains("same SIMD level (avx512f)"), "{why}");
+        // An AVX2-only AMD: the Zen 3 file (same SIMD level and vendor) beats the Zen 4 one.
+        let zen3 = fingerprint("amd-zen3-other", "amd", "avx2+fma", 1);
+        assert_eq!(pick(workspace.path(), None, &zen3, None).unwrap().0.name, "amd-zen3");
+        // The same fingerprint wins outright; a name picks that file; an unknown name lists them.
+        assert_eq!(
+            pick(workspace.path(), None, &files[0].fingerprint, None).unwrap().1,
+            "the same machine fingerprint"
+        );
+        assert_eq!(pick(workspace.path(), Some("amd-zen3"), &here, None).unwrap().0.name, "amd-zen3");
+        let unknown = pick(workspace.path(), Some("nope"), &here, None).unwrap_err().to_string();
+        assert!(unknown.contains("amd-zen3, amd-zen4, intel-avx512"), "{unknown}");
+    }
+}

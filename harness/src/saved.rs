@@ -18,6 +18,8 @@ pub struct SavedRun {
 #[derive(Clone, Debug, Deserialize)]
 pub struct SavedMachine {
     pub cpu: String,
+    /// The level the kernels ran at (`PERFLAB_SIMD` may have narrowed it below the CPU's).
+    pub simd_level: String,
     pub threads: usize,
     pub core_peak_gflops: f64,
     pub limits: Option<Limits>,
@@ -87,6 +89,17 @@ impl SavedRun {
     pub fn record(&self, lab: &str, size: &str, threads: usize) -> Option<&SavedRecord> {
         self.records.iter().find(|r| r.lab == lab && r.size == size && r.threads == threads)
     }
+}
+
+/// One report document from two (as JSON): the first's machine, both's records.
+pub fn merge(into: Option<serde_json::Value>, next: serde_json::Value) -> serde_json::Value {
+    let Some(mut into) = into else { return next };
+    if let (Some(records), Some(more)) =
+        (into.get_mut("records").and_then(|r| r.as_array_mut()), next.get("records").and_then(|r| r.as_array()))
+    {
+        records.extend(more.iter().cloned());
+    }
+    into
 }
 
 impl SavedRecord {

@@ -50,6 +50,11 @@ fn bench_validates_times_and_writes_the_documented_json() {
             assert_eq!(record["params"][name], value, "{record}");
         }
         assert_eq!(record["threads"], 1);
+        assert_eq!(record["footprint_bytes"], lab.footprint(size).unwrap(), "{record}");
+        assert!(!record["probe_gflops"].as_array().unwrap().is_empty(), "each round's probe");
+        let limits = &doc["machine"]["limits"];
+        assert!(limits["bandwidth"]["one_thread_gbs"].as_f64().unwrap() > 0.0, "{limits}");
+        assert!(limits["fingerprint"]["id"].is_string(), "{limits}");
         assert!(doc["machine"]["cpu"].is_string() && doc["machine"]["simd_level"].is_string());
         let variants = record["variants"].as_array().unwrap();
         let names: Vec<_> = variants.iter().map(|v| v["name"].as_str().unwrap()).collect();
@@ -63,6 +68,9 @@ fn bench_validates_times_and_writes_the_documented_json() {
             assert_eq!(v["verdict"]["correct"], true, "{v}");
             let median = v["timing"]["median_s"].as_f64().unwrap();
             assert!(median > 0.0);
+            let samples = v["timing"]["samples_s"].as_array().unwrap();
+            assert_eq!(samples.len() as u64, v["timing"]["samples"].as_u64().unwrap(), "every round's sample, {v}");
+            assert!(v["timing"]["epochs"].as_u64().unwrap() >= 1);
             assert_eq!(v["speed"]["throughput"]["unit"], work.name);
             let rate = v["speed"]["throughput"]["value"].as_f64().unwrap();
             assert!((rate - work.per_call / median / work.scale).abs() <= 1e-9 * rate.max(1.0), "{v}");
@@ -275,5 +283,70 @@ fn reset_refuses_to_overwrite_without_confirmation_and_leaves_a_shipped_file_alo
         let as_shipped = stdout.contains("already as shipped");
         assert!(as_shipped || stderr.contains("confirm with --yes"), "{lab} {exercise}: {stdout}{stderr}");
         assert_eq!(output.status.code(), Some(if as_shipped { 0 } else { 2 }));
+    }
+}
+
+#[test]
+fn machine_prints_the_limits_and_keeps_them() {
+    perflab()
+        .arg("machine")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("f32 FMA peak:"))
+        .stdout(predicate::str::contains("memory bandwidth (triad"))
+        .stdout(predicate::str::contains("balance:"))
+        .stdout(predicate::str::contains("target/perflab/machine-"));
+}
+
+#[test]
+fn a_baseline_is_saved_then_compared_and_a_missing_one_is_refused_before_timing() {
+    let lab = labs()[0];
+    let size = lab.allocation_sizes()[0];
+    let name = format!("cli-test-{}", std::process::id());
+    let bench = |extra: &[&str]| {
+        let mut command = perflab();
+        command.args(["bench", lab.name(), "--size", size, "--variant", lab.flagship(), "--threads", "1"]);
+        command.args(["--seconds", "0.05"]).args(extra);
+        command
+    };
+    bench(&["--save-baseline", &name])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("saved as baseline '{name}'")));
+    bench(&["--baseline", &name])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("vs baseline '{name}'")))
+        .stdout(predicate::str::contains(lab.flagship()))
+        .stdout(predicate::str::is_match("unchanged|inconclusive|faster|slower").unwrap());
+    bench(&["--baseline", "no-such-baseline"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no baseline 'no-such-baseline' on this machine"))
+        .stdout(predicate::str::contains("threads:").not());
+    bench(&["--save-baseline", "../escape"]).assert().code(2).stderr(predicate::str::contains("baseline name"));
+    let path = perflab_harness::baseline::path(&name).unwrap();
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn compare_runs_against_every_shipped_reference_file() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("reference-timings");
+    let shipped: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json").map(str::to_string))
+        .collect();
+    assert!(!shipped.is_empty(), "at least one reference file is shipped");
+    perflab().args(["compare", "--list"]).assert().success().stdout(predicate::str::contains("(nearest)"));
+    let lab = labs()[0];
+    for name in shipped {
+        perflab()
+            .args(["compare", lab.name(), "--reference", &name, "--variant", lab.flagship()])
+            .args(["--threads", "1", "--seconds", "0.05"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!("vs reference {name}")))
+            .stdout(predicate::str::is_match("the machine|the code").unwrap());
     }
 }

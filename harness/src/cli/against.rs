@@ -5,7 +5,6 @@ use crate::baseline;
 use crate::compare::{self, Machines};
 use crate::limits::{Fingerprint, Limits};
 use crate::reference::{self, Reference};
-use crate::report::Document;
 use crate::saved::SavedRun;
 
 use super::Against;
@@ -33,9 +32,9 @@ impl Prepared {
         })
     }
 
-    /// Saves the run and prints its comparisons.
-    pub fn report(&self, document: &Document) -> anyhow::Result<()> {
-        let run = SavedRun::of(document);
+    /// Saves the run (a report document as JSON) and prints its comparisons.
+    pub fn report(&self, document: &serde_json::Value) -> anyhow::Result<()> {
+        let run = SavedRun::parse(&document.to_string(), "this run")?;
         if let Some((name, before)) = &self.baseline {
             print!("{}", baseline::render(name, &baseline::changes(before, &run, self.noise_band)));
         }
@@ -70,7 +69,13 @@ pub fn against_reference(run: &SavedRun, reference: &Reference, why: &str) -> an
     let Some(there) = reference.run_for(run.machine.threads) else {
         return Ok(format!("reference {} has no run on {} thread(s)\n", reference.name, run.machine.threads));
     };
-    let comparisons = compare::compare(run, there, &Machines { here, there: there_limits });
+    let machines = Machines {
+        here,
+        there: there_limits,
+        here_level: &run.machine.simd_level,
+        there_level: &there.machine.simd_level,
+    };
+    let comparisons = compare::compare(run, there, &machines);
     let mut out = format!(
         "\nvs reference {} ({why}; recorded {} with `{}`), {} thread(s) here, {} there.\n\
          'the machine': as far from this machine's limits as the reference is from its own (within {:.0}%); 'the code': \

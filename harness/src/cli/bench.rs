@@ -74,7 +74,7 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
     if let Some((file, path)) = json {
         write_json(file, path, &document)?;
     }
-    against.report(&document)?;
+    against.report(&serde_json::to_value(&document)?)?;
     if failures > 0 {
         eprintln!("{failures} variant(s) failed validation: see the notes under the tables");
         return Ok(ExitCode::from(1));

@@ -68,7 +68,7 @@ pub fn record_reference(args: &RecordArgs) -> anyhow::Result<ExitCode> {
             let status = command.status().context("running cargo lab bench")?;
             anyhow::ensure!(status.success(), "{} on {t} thread(s) failed ({status}): no file written", lab.name());
             let document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
-            merged = Some(merge(merged, document));
+            merged = Some(crate::saved::merge(merged, document));
         }
         runs.push(merged.expect("at least one lab"));
     }
@@ -97,17 +97,6 @@ pub fn record_reference(args: &RecordArgs) -> anyhow::Result<ExitCode> {
 fn recorded_variants(lab: &dyn Lab) -> Vec<&'static str> {
     let own = lab.variants().into_iter().filter(|v| v.role != Role::Exercise).map(|v| v.name);
     own.chain(lab.out_of_process().iter().filter(|a| a.role != Role::Exercise).map(|a| a.name)).collect()
-}
-
-/// One document from two: the first's machine, both's records.
-fn merge(into: Option<serde_json::Value>, next: serde_json::Value) -> serde_json::Value {
-    let Some(mut into) = into else { return next };
-    if let (Some(records), Some(more)) =
-        (into.get_mut("records").and_then(|r| r.as_array_mut()), next.get("records").and_then(|r| r.as_array()))
-    {
-        records.extend(more.iter().cloned());
-    }
-    into
 }
 
 fn recorded(workspace: &std::path::Path, args: &RecordArgs, threads: Vec<usize>) -> Recorded {

@@ -244,6 +244,8 @@ pub struct CheckArgs {
     /// kernel is reported, not inherited)
     #[arg(long, default_value_t = 60.0, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub deadline: f64,
+    #[command(flatten)]
+    pub against: Against,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{CheckArgs, StatusArgs};
+use crate::baseline;
 use crate::checker::{self, Correct, Failure, Timing};
 use crate::exercises::{self, Exercise};
 use perflab_labs::simd::{self, SimdLevel};
@@ -304,11 +305,23 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         seconds: args.seconds,
         seed: args.seed,
     };
+    let against = super::against::Prepared::new(&args.against)?;
     let mut failed = false;
+    let mut documents = None;
     for exercise in &chosen {
         let report = check_one(exercise, &workspace, &options);
         failed |= report.failed();
         println!("{}", render_check(&report));
+        if let Some(Ok(timing)) = &report.timing {
+            let (lab, name) = (exercise.lab.name(), exercise.lab.variants()[exercise.variant].name);
+            if let Some(line) = baseline::against_last_check(lab, name, &timing.document, args.against.noise_band) {
+                println!("  {line}\n");
+            }
+            documents = Some(crate::saved::merge(documents, timing.document.clone()));
+        }
+    }
+    if let Some(documents) = documents {
+        against.report(&documents)?;
     }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
