@@ -2,8 +2,10 @@
 //! many logical CPUs share it. Linux reads sysfs; macOS asks `sysctl`; elsewhere the hierarchy is
 //! unknown and says so. Read by the harness's machine limits (`cargo lab machine`).
 
+use serde::{Deserialize, Serialize};
+
 /// One cache as the OS describes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cache {
     pub level: u32,
     /// `Data`, `Instruction` or `Unified`.

@@ -367,13 +367,15 @@ mod tests {
     use perflab_labs::Lab;
     use perflab_labs::matmul::Matmul;
 
-    /// A stand-in for Python: a shell script that answers as told.
-    fn fake_python(name: &str, body: &str) -> PathBuf {
-        let path = std::env::temp_dir().join(format!("perflab-fake-python-{name}-{}", std::process::id()));
+    /// A stand-in for Python: a shell script that answers as told, in a folder removed when the
+    /// returned guard drops.
+    fn fake_python(name: &str, body: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("fake-python-{name}"));
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        path
+        (dir, path)
     }
 
     fn start(python: &Path, startup: Duration) -> Result<Result<Anchor, String>, Unavailable> {
@@ -391,28 +393,28 @@ mod tests {
 
     #[test]
     fn a_missing_package_is_unavailable() {
-        let python = fake_python("missing", "echo \"unavailable No module named 'numpy'\"");
+        let (_python_dir, python) = fake_python("missing", "echo \"unavailable No module named 'numpy'\"");
         let Err(Unavailable(why)) = start(&python, STARTUP) else { panic!("started") };
         assert!(why.contains("No module named 'numpy'") && why.contains(ENABLE), "{why}");
     }
 
     #[test]
     fn garbage_a_crash_and_a_hang_are_failures_not_hangs() {
-        let garbage = fake_python("garbage", "echo 'Segmentation fault (core dumped)'");
+        let (_garbage_dir, garbage) = fake_python("garbage", "echo 'Segmentation fault (core dumped)'");
         let error = start(&garbage, STARTUP).unwrap().err().unwrap();
         assert!(error.contains("unexpected first line"), "{error}");
 
-        let crash = fake_python("crash", "echo 'Traceback: ImportError in numpy' >&2; exit 3");
+        let (_crash_dir, crash) = fake_python("crash", "echo 'Traceback: ImportError in numpy' >&2; exit 3");
         let error = start(&crash, STARTUP).unwrap().err().unwrap();
         assert!(error.contains("the Python process ended") && error.contains("Traceback: ImportError"), "{error}");
 
-        let not_text = fake_python("binary", "printf '\\377\\376 ready\\n'; exec 1>&-; sleep 30");
+        let (_not_text_dir, not_text) = fake_python("binary", "printf '\\377\\376 ready\\n'; exec 1>&-; sleep 30");
         let started = std::time::Instant::now();
         let error = start(&not_text, STARTUP).unwrap().err().unwrap();
         assert!(error.contains("unexpected first line"), "{error}");
         assert!(started.elapsed() < Duration::from_secs(10));
 
-        let hang = fake_python("hang", "sleep 30");
+        let (_hang_dir, hang) = fake_python("hang", "sleep 30");
         let started = std::time::Instant::now();
         let error = start(&hang, Duration::from_millis(300)).unwrap().err().unwrap();
         assert!(error.contains("no reply from Python within"), "{error}");
@@ -422,7 +424,8 @@ mod tests {
     #[test]
     fn a_reply_that_is_not_a_number_fails_the_sample() {
         // Ready, then 'ok' to setup, then nonsense to sample.
-        let python = fake_python("nonsense", "echo 'ready {}'; read l; echo ok; read l; echo 'seconds soon'; read l");
+        let (_python_dir, python) =
+            fake_python("nonsense", "echo 'ready {}'; read l; echo ok; read l; echo 'seconds soon'; read l");
         let mut anchor = start(&python, STARTUP).unwrap().unwrap();
         let error = anchor.sample(3, Duration::from_secs(5)).unwrap_err();
         assert!(error.contains("expected 'seconds <number>', got 'seconds soon'"), "{error}");

@@ -41,6 +41,7 @@ pub struct Side {
     /// Of the peak or of the bandwidth (None for `Relative`).
     pub fraction: Option<f64>,
     /// Work per second per unit of the limit, for the ratio of the two sides.
+    #[serde(skip)]
     efficiency: f64,
 }
 
@@ -185,7 +186,7 @@ fn suggestions(record: &SavedRecord, variant: &SavedVariant, here: &Side, there:
 }
 
 fn data_cache(limits: &Limits, level: u32) -> Option<Cache> {
-    caches::data_cache(&limits.cache_list(), level).cloned()
+    caches::data_cache(&limits.caches, level).cloned()
 }
 
 fn word(bound: Bound) -> &'static str {
@@ -280,7 +281,8 @@ fn ladder(here: &SavedRecord, there: &SavedRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::{Bandwidth, CacheLevel, Fingerprint, LIMITS_SCHEMA};
+    use crate::limits::{Bandwidth, Fingerprint, LIMITS_SCHEMA};
+    use perflab_labs::caches::Cache;
 
     fn limits(simd: &str, peak: f64, gbs: f64, l2: u64) -> Limits {
         let fingerprint = Fingerprint {
@@ -292,7 +294,7 @@ mod tests {
             simd_level: simd.into(),
             cores: 2,
         };
-        let cache = |level, size_bytes| CacheLevel {
+        let cache = |level, size_bytes| Cache {
             level,
             kind: "Unified".into(),
             size_bytes,

@@ -95,43 +95,6 @@ pub struct Bandwidth {
     pub passes: usize,
 }
 
-/// One cache level as recorded.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CacheLevel {
-    pub level: u32,
-    pub kind: String,
-    pub size_bytes: u64,
-    pub line_bytes: Option<u64>,
-    pub ways: Option<u64>,
-    pub shared_by: Option<usize>,
-}
-
-impl From<&Cache> for CacheLevel {
-    fn from(c: &Cache) -> CacheLevel {
-        CacheLevel {
-            level: c.level,
-            kind: c.kind.clone(),
-            size_bytes: c.size_bytes,
-            line_bytes: c.line_bytes,
-            ways: c.ways,
-            shared_by: c.shared_by,
-        }
-    }
-}
-
-impl CacheLevel {
-    fn as_cache(&self) -> Cache {
-        Cache {
-            level: self.level,
-            kind: self.kind.clone(),
-            size_bytes: self.size_bytes,
-            line_bytes: self.line_bytes,
-            ways: self.ways,
-            shared_by: self.shared_by,
-        }
-    }
-}
-
 /// What this machine can do at most, and when that was measured.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Limits {
@@ -140,8 +103,8 @@ pub struct Limits {
     /// One core's f32 FMA peak, GFLOP/s (the best probe of `cargo lab machine`).
     pub core_peak_gflops: f64,
     pub bandwidth: Bandwidth,
-    /// Data and unified caches first level first; empty where unknown (see `caches_unknown`).
-    pub caches: Vec<CacheLevel>,
+    /// The caches, first level first; empty where unknown (see `caches_unknown`).
+    pub caches: Vec<Cache>,
     /// Why the caches are unknown (an OS perflab cannot read them on).
     pub caches_unknown: Option<String>,
     /// RFC 3339, UTC.
@@ -153,7 +116,7 @@ impl Limits {
     pub fn measure(pool: &rayon::ThreadPool) -> Limits {
         let fingerprint = Fingerprint::here();
         let (caches, caches_unknown) = match caches::hierarchy() {
-            Ok(list) => (list.iter().map(CacheLevel::from).collect(), None),
+            Ok(list) => (list, None),
             Err(why) => (Vec::new(), Some(why)),
         };
         let llc = caches.iter().filter(|c| c.kind != "Instruction").map(|c| c.size_bytes).max().unwrap_or(0);
@@ -182,11 +145,6 @@ impl Limits {
     /// This machine's cached limits, if a run has measured them.
     pub fn cached() -> Option<Limits> {
         read(&cache_path(&Fingerprint::here().id)?).ok()
-    }
-
-    /// The caches as the labs describe them.
-    pub fn cache_list(&self) -> Vec<Cache> {
-        self.caches.iter().map(CacheLevel::as_cache).collect()
     }
 
     /// FLOP per byte at which one core's FMA peak and one thread's bandwidth meet: a kernel doing
@@ -228,7 +186,7 @@ impl Limits {
         ];
         match &self.caches_unknown {
             Some(why) => lines.push(format!("  caches: {why}")),
-            None => lines.extend(self.cache_list().iter().map(|c| format!("  {}", c.describe()))),
+            None => lines.extend(self.caches.iter().map(|c| format!("  {}", c.describe()))),
         }
         lines.push(format!("  measured {}", self.measured_at));
         lines

@@ -121,7 +121,7 @@ impl Machine {
         let caches = if limits.caches.is_empty() {
             "unknown".to_string()
         } else {
-            let data = limits.cache_list().into_iter().filter(|c| c.holds_data());
+            let data = limits.caches.iter().filter(|c| c.holds_data());
             data.map(|c| format!("L{} {}", c.level, perflab_labs::caches::bytes(c.size_bytes)))
                 .collect::<Vec<_>>()
                 .join(", ")

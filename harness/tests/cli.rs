@@ -313,12 +313,19 @@ fn a_baseline_is_saved_then_compared_and_a_missing_one_is_refused_before_timing(
         .assert()
         .success()
         .stdout(predicate::str::contains(format!("saved as baseline '{name}'")));
-    bench(&["--baseline", &name])
+    let json = std::env::temp_dir().join(format!("{name}.json"));
+    bench(&["--baseline", &name, "--json", json.to_str().unwrap()])
         .assert()
         .success()
         .stdout(predicate::str::contains(format!("vs baseline '{name}'")))
         .stdout(predicate::str::contains(lab.flagship()))
         .stdout(predicate::str::is_match("unchanged|inconclusive|faster|slower").unwrap());
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let change = &doc["against"]["baseline"]["changes"][0];
+    assert_eq!(change["variant"], lab.flagship(), "{doc}");
+    let verdict = change["change"]["verdict"].as_str().unwrap();
+    assert!(["faster", "slower", "unchanged", "inconclusive"].contains(&verdict), "{change}");
+    std::fs::remove_file(json).ok();
     bench(&["--baseline", "no-such-baseline"])
         .assert()
         .code(2)
@@ -341,12 +348,19 @@ fn compare_runs_against_every_shipped_reference_file() {
     perflab().args(["compare", "--list"]).assert().success().stdout(predicate::str::contains("(nearest)"));
     let lab = labs()[0];
     for name in shipped {
+        let json = std::env::temp_dir().join(format!("perflab-compare-{}-{name}.json", std::process::id()));
         perflab()
             .args(["compare", lab.name(), "--reference", &name, "--variant", lab.flagship()])
-            .args(["--threads", "1", "--seconds", "0.05"])
+            .args(["--threads", "1", "--seconds", "0.05", "--json"])
+            .arg(&json)
             .assert()
             .success()
             .stdout(predicate::str::contains(format!("vs reference {name}")))
             .stdout(predicate::str::is_match("the machine|the code").unwrap());
+        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let row = &doc["comparisons"][0];
+        assert_eq!((&row["variant"], &doc["reference"]["name"]), (&lab.flagship().into(), &name.clone().into()));
+        assert!(row["here"]["median_s"].as_f64().unwrap() > 0.0 && row["there"]["median_s"].as_f64().unwrap() > 0.0);
+        std::fs::remove_file(json).ok();
     }
 }

@@ -2,7 +2,7 @@
 //! before anything is timed, applied to the run's document afterwards.
 
 use crate::baseline;
-use crate::compare::{self, Machines};
+use crate::compare::{self, Machines, VariantComparison};
 use crate::limits::{Fingerprint, Limits};
 use crate::reference::{self, Reference};
 use crate::saved::SavedRun;
@@ -32,14 +32,21 @@ impl Prepared {
         })
     }
 
-    /// Saves the run (a report document as JSON) and prints its comparisons.
-    pub fn report(&self, document: &serde_json::Value) -> anyhow::Result<()> {
+    /// Saves the run (a report document as JSON) and prints its comparisons; returns them as
+    /// JSON (the document's `against`; null when there was nothing to compare with).
+    pub fn report(&self, document: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
         let run = SavedRun::parse(&document.to_string(), "this run")?;
+        let mut out = serde_json::Map::new();
         if let Some((name, before)) = &self.baseline {
-            print!("{}", baseline::render(name, &baseline::changes(before, &run, self.noise_band)));
+            let changes = baseline::changes(before, &run, self.noise_band);
+            print!("{}", baseline::render(name, &changes));
+            out.insert("baseline".into(), serde_json::json!({ "name": name, "changes": changes }));
         }
         if let Some((reference, why)) = &self.reference {
-            print!("{}", against_reference(&run, reference, why)?);
+            let (text, comparisons) = against_reference(&run, reference, why)?;
+            print!("{text}");
+            let value = serde_json::json!({ "name": reference.name, "why": why, "comparisons": comparisons });
+            out.insert("reference".into(), value);
         }
         if let Some(name) = &self.save {
             let text = serde_json::to_string_pretty(document)?;
@@ -49,7 +56,7 @@ impl Prepared {
                 path.display()
             );
         }
-        Ok(())
+        Ok(if out.is_empty() { serde_json::Value::Null } else { serde_json::Value::Object(out) })
     }
 }
 
@@ -61,13 +68,19 @@ pub fn pick_reference(name: Option<&str>) -> anyhow::Result<(Reference, String)>
     reference::pick(&workspace, name, &Fingerprint::here(), peak)
 }
 
-/// `run` beside the reference's run of the same thread count, as text.
-pub fn against_reference(run: &SavedRun, reference: &Reference, why: &str) -> anyhow::Result<String> {
+/// `run` beside the reference's run of the same thread count: the text, and each variant's
+/// comparison.
+pub fn against_reference(
+    run: &SavedRun,
+    reference: &Reference,
+    why: &str,
+) -> anyhow::Result<(String, Vec<VariantComparison>)> {
     let here =
         run.machine.limits.as_ref().ok_or_else(|| anyhow::anyhow!("this run did not read the machine's limits"))?;
     let there_limits = &reference.file.limits;
     let Some(there) = reference.run_for(run.machine.threads) else {
-        return Ok(format!("reference {} has no run on {} thread(s)\n", reference.name, run.machine.threads));
+        let text = format!("reference {} has no run on {} thread(s)\n", reference.name, run.machine.threads);
+        return Ok((text, Vec::new()));
     };
     let machines = Machines {
         here,
@@ -91,5 +104,5 @@ pub fn against_reference(run: &SavedRun, reference: &Reference, why: &str) -> an
         out += "no variant of this run was timed at the same size there (the reference has each lab's default sizes)\n";
     }
     out += &compare::render(&comparisons, run, there, &reference.name);
-    Ok(out)
+    Ok((out, comparisons))
 }

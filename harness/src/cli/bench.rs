@@ -71,10 +71,14 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
     let json = common.json.as_deref().map(|path| create_json(path).map(|file| (file, path))).transpose()?;
     let against = against::Prepared::new(&common.against)?;
     let (failures, document) = measure_jobs(jobs, common, budget)?;
+    let mut document = serde_json::to_value(&document)?;
+    let compared = against.report(&document)?;
+    if !compared.is_null() {
+        document["against"] = compared;
+    }
     if let Some((file, path)) = json {
         write_json(file, path, &document)?;
     }
-    against.report(&serde_json::to_value(&document)?)?;
     if failures > 0 {
         eprintln!("{failures} variant(s) failed validation: see the notes under the tables");
         return Ok(ExitCode::from(1));
@@ -169,7 +173,7 @@ fn run_case(
 }
 
 /// Writes the document to `path` through its temporary file, then renames it into place.
-fn write_json(file: File, path: &Path, document: &Document) -> anyhow::Result<()> {
+fn write_json(file: File, path: &Path, document: &serde_json::Value) -> anyhow::Result<()> {
     let mut out = BufWriter::new(file);
     serde_json::to_writer_pretty(&mut out, document)
         .map_err(std::io::Error::from)

@@ -24,7 +24,18 @@ pub fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         }
         None => run_now(args, &reference)?,
     };
-    print!("{}", against::against_reference(&run, &reference, &why)?);
+    let (text, comparisons) = against::against_reference(&run, &reference, &why)?;
+    print!("{text}");
+    if let Some(path) = &args.json {
+        let value = serde_json::json!({
+            "schema": crate::report::SCHEMA,
+            "reference": { "name": reference.name, "why": why, "recorded": reference.file.recorded },
+            "comparisons": comparisons,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&value)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("comparisons written to {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -286,6 +286,9 @@ pub struct CompareArgs {
     /// List the shipped reference files, nearest first, and stop
     #[arg(long)]
     pub list: bool,
+    /// Also write the comparisons as JSON to this file (schema in README.md)
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
