@@ -74,8 +74,12 @@ pub struct AllocStats {
 
 /// Runs `call` once to warm up (first-use buffers, thread pools), then once more while dhat
 /// counts. `None` when this process's global allocator is not [`Switch`] (nothing would be seen).
+/// One count at a time per process: dhat allows one profiler, and a second caller (two tests of
+/// one binary measuring at once) waits its turn instead of panicking.
 pub fn count(mut call: impl FnMut()) -> Option<AllocStats> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     call();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let profiler = dhat::Profiler::builder().testing().trim_backtraces(Some(8)).build();
     COUNTING.store(true, Ordering::SeqCst);
     let probe = std::hint::black_box(Box::new(0u8)); // proves the counting allocator is in place

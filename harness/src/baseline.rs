@@ -123,6 +123,7 @@ pub struct VariantChange {
     pub size: String,
     pub threads: usize,
     pub variant: String,
+    /// The [`change::QUANTILE`] of each run's round times.
     pub before_s: f64,
     pub now_s: f64,
     /// The variant whose rounds corrected the change for the machine's speed (None: raw only).
@@ -170,8 +171,8 @@ pub fn variant_change(old: &SavedRecord, new: &SavedRecord, name: &str, band: f6
         size: new.size.clone(),
         threads: new.threads,
         variant: name.to_string(),
-        before_s: before.median_s,
-        now_s: now.median_s,
+        before_s: change::low(&before.samples_s),
+        now_s: change::low(&now.samples_s),
         anchor: anchored.then(|| "FMA probe".to_string()),
         change,
     })
@@ -184,7 +185,7 @@ pub fn render(name: &str, changes: &[VariantChange]) -> String {
     }
     let mut table = Table::new();
     table.load_preset(UTF8_BORDERS_ONLY);
-    table.set_header(["case", "variant", "baseline", "now", "raw (95%)", "corrected (95%)", "verdict"]);
+    table.set_header(["case", "variant", "baseline", "now", "now/then (95%)", "corrected (95%)", "verdict"]);
     for c in changes {
         let ratio = |r: f64, (low, high): (f64, f64)| format!("{r:.3} ({low:.2}-{high:.2})");
         let corrected = match (c.change.corrected_ratio, c.change.corrected_interval) {
@@ -205,10 +206,11 @@ pub fn render(name: &str, changes: &[VariantChange]) -> String {
         }));
     }
     format!(
-        "vs baseline '{name}': median time now over then (below 1 is faster) with its 95% interval, from both runs' \
-         rounds in epochs (fresh copies of the input); 'corrected' first divides each round by that round's FMA probe, \
-         so a machine that ran slower as a whole cancels out. Faster or slower needs both intervals beyond ±{:.0}%; \
-         unchanged, an interval inside it.\n{table}\n",
+        "vs baseline '{name}': each run's time is the 20th percentile of its rounds (another process only adds time \
+         to a round, so the low rounds are the undisturbed ones); now/then below 1 is faster, with its 95% interval \
+         from both runs' rounds in epochs (fresh copies of the input); 'corrected' also divides by the FMA probe's \
+         own change, so a machine that ran slower as a whole cancels out. Faster or slower needs both intervals \
+         beyond ±{:.0}% (wider where a run's own epochs differed more); unchanged, an interval inside it.\n{table}\n",
         changes[0].change.noise_band * 100.0
     )
 }

@@ -1,19 +1,25 @@
 //! Did a variant get faster between two runs on one machine? A verdict from the per-round samples
 //! of both runs, not from two medians: the samples are resampled (a bootstrap) to give an interval
-//! for the ratio of the two runs' median times, and the verdict asks where that interval lies
-//! against a noise band.
+//! for the ratio of the two runs' times, and the verdict asks where that interval lies against a
+//! noise band.
 //!
-//! The rounds of one run are not independent draws: what differs between two allocations of the
-//! same input (where its pages fall in the caches) is fixed for a whole run, and moved
+//! Which time: the 20th percentile of each run's rounds ([`QUANTILE`]). Another process can only
+//! add time to a round (a sample that the scheduler interrupts waits out the other's time slice),
+//! so on a busy machine the rounds split into undisturbed ones and ones 2-3x slower, and a median
+//! flips between the two as the share of interrupted rounds crosses one half: two runs of
+//! unchanged code beside a CPU hog read 2.9x apart by their medians. A low quantile moves only
+//! when nearly every round is disturbed, the reasoning of the FMA probe's best-of.
+//!
+//! The rounds of one run are not independent draws either: what differs between two allocations
+//! of the same input (where its pages fall in the caches) is fixed for a whole run, and moved
 //! `loop-order` at n = 256 by 1.3x between two runs of one binary. So each run is timed in epochs,
 //! each on a fresh copy of the input (`measure::measure`), and the bootstrap resamples epochs
-//! first, then rounds within each: two runs differ significantly only where they differ by more
-//! than their epochs differ among themselves.
+//! first, then rounds within each; and a run whose own epochs differ by more than the noise band
+//! widens the band a change must clear.
 //!
-//! Between two runs the machine itself may change speed (another process, a clock, the page
-//! placement of a new process). A variant that did not change and ran in the same rounds (the
-//! lab's baseline) measures that: dividing each round's time by the anchor's time of the same round
-//! cancels it, and the report shows both the raw and the corrected change.
+//! Between two runs the machine itself may change speed (a clock, a thermal limit). The FMA probe,
+//! run once per round, measures that: the corrected ratio divides by the probe's own change (its
+//! time per FMA, by the same quantile), and the report shows both the raw and the corrected change.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -68,7 +74,7 @@ pub struct Samples<'a> {
 /// The change from `before` to `now` (a ratio of times: below 1 is faster).
 #[derive(Clone, Debug, Serialize)]
 pub struct Change {
-    /// Median time now over median time before.
+    /// Time now over time before, each the [`QUANTILE`] of its run's rounds.
     pub raw_ratio: f64,
     /// Its 95% bootstrap interval.
     pub raw_interval: (f64, f64),
@@ -100,49 +106,46 @@ impl Change {
     }
 }
 
+/// The quantile of a run's round times that comparisons use (see the module's docs).
+pub const QUANTILE: f64 = 0.2;
+
 /// The change of one variant between two runs, with `noise_band` (a fraction) as the smallest
 /// change that counts, widened to the spread between the epochs of either run (max/min − 1 of
-/// their medians): epochs of one run differ only by allocation and the machine's state, and a
-/// change no larger than that cannot be told from them. Where the anchor itself moved (the
+/// their [`QUANTILE`]s): epochs of one run differ only by allocation and the machine's state, and
+/// a change no larger than that cannot be told from them. Where the anchor itself moved (the
 /// machine ran faster or slower as a whole), the corrected change decides; otherwise a change is
 /// significant only when the raw and the corrected intervals both say so, so that the correction's
-/// own noise cannot create one.
-/// None when either run has no samples.
+/// own noise cannot create one. None when either run has no samples.
 pub fn change(before: Samples, now: Samples, noise_band: f64, seed: u64) -> Option<Change> {
     if before.variant.is_empty() || now.variant.is_empty() {
         return None;
     }
     let bands = (noise_band, noise_band.max(epoch_spread(before)).max(epoch_spread(now)));
-    let raw_ratio = median(now.variant) / median(before.variant);
-    let raw_interval = bootstrap_interval((before.variant, before.epochs), (now.variant, now.epochs), seed);
-    let corrected = normalised(before).zip(normalised(now));
-    let corrected_ratio = corrected.as_ref().map(|(b, n)| median(n) / median(b));
-    let corrected_interval =
-        corrected.as_ref().map(|(b, n)| bootstrap_interval((b, before.epochs), (n, now.epochs), seed ^ 1));
-    let raw = judge(raw_interval, bands);
-    let verdict = match (corrected_interval.map(|i| judge(i, bands)), anchor_moved(before, now, bands, seed)) {
+    let raw_ratio = low(now.variant) / low(before.variant);
+    let anchors = before.anchor.zip(now.anchor).filter(|(b, n)| {
+        b.len() == before.variant.len() && n.len() == now.variant.len() && !b.is_empty() && !n.is_empty()
+    });
+    let anchor_ratio = anchors.map(|(b, n)| low(n) / low(b));
+    let intervals = bootstrap(before, now, anchors, seed);
+    let raw = judge(intervals.raw, bands);
+    let anchor_moved = intervals
+        .anchor
+        .is_some_and(|i| matches!(judge(i, (noise_band, noise_band)), Verdict::Faster | Verdict::Slower));
+    let verdict = match (intervals.corrected.map(|i| judge(i, bands)), anchor_moved) {
         (None, _) => raw,
         // The machine itself ran at another speed: only the corrected change speaks of the code.
         (Some(corrected), true) => corrected,
         (Some(corrected), false) => combine(raw, corrected),
     };
-    let significance_band = bands.1;
     Some(Change {
         raw_ratio,
-        raw_interval,
-        corrected_ratio,
-        corrected_interval,
+        raw_interval: intervals.raw,
+        corrected_ratio: anchor_ratio.map(|a| raw_ratio / a),
+        corrected_interval: intervals.corrected,
         noise_band,
-        significance_band,
+        significance_band: bands.1,
         verdict,
     })
-}
-
-/// Whether the anchor itself (the machine's speed) changed significantly between the runs.
-fn anchor_moved(before: Samples, now: Samples, bands: (f64, f64), seed: u64) -> bool {
-    let (Some(b), Some(n)) = (before.anchor, now.anchor) else { return false };
-    let interval = bootstrap_interval((b, before.epochs), (n, now.epochs), seed ^ 2);
-    matches!(judge(interval, (bands.0, bands.0)), Verdict::Faster | Verdict::Slower)
 }
 
 /// Faster or slower when both agree; unchanged when either finds the change inside the band and
@@ -154,13 +157,6 @@ fn combine(raw: Verdict, corrected: Verdict) -> Verdict {
         (Unchanged, Inconclusive) | (Inconclusive, Unchanged) => Unchanged,
         _ => Inconclusive,
     }
-}
-
-/// Each round's time over the anchor's time in the same round, where the anchor ran in every round.
-fn normalised(samples: Samples) -> Option<Vec<f64>> {
-    let anchor = samples.anchor?;
-    (anchor.len() == samples.variant.len() && !anchor.is_empty())
-        .then(|| samples.variant.iter().zip(anchor).map(|(v, a)| v / a).collect())
 }
 
 /// Slower or faster beyond the significance band; unchanged inside the asked band.
@@ -176,48 +172,84 @@ fn judge((low, high): (f64, f64), (asked, significance): (f64, f64)) -> Verdict 
     }
 }
 
-/// The 95% percentile interval of median(now*) / median(before*), where each resample draws a
-/// run's epochs with replacement and then the rounds within each drawn epoch.
-fn bootstrap_interval(before: (&[f64], usize), now: (&[f64], usize), seed: u64) -> (f64, f64) {
+/// The 95% intervals of the raw ratio, the corrected ratio and the anchor's own ratio.
+struct Intervals {
+    raw: (f64, f64),
+    corrected: Option<(f64, f64)>,
+    anchor: Option<(f64, f64)>,
+}
+
+/// Resamples both runs `RESAMPLES` times (each: a run's epochs drawn with replacement, then the
+/// rounds within each drawn epoch; a round keeps its anchor) and takes the 2.5th and 97.5th
+/// percentiles of each ratio.
+fn bootstrap(before: Samples, now: Samples, anchors: Option<(&[f64], &[f64])>, seed: u64) -> Intervals {
     let mut rng = StdRng::seed_from_u64(seed);
-    let (before, now) = (epochs(before.0, before.1), epochs(now.0, now.1));
-    let mut resample = |parts: &[&[f64]], scratch: &mut Vec<f64>| {
-        scratch.clear();
-        for _ in 0..parts.len() {
-            let part = parts[rng.random_range(0..parts.len())];
-            scratch.extend((0..part.len()).map(|_| part[rng.random_range(0..part.len())]));
-        }
-        median(scratch)
-    };
-    let (mut scratch, mut ratios) = (Vec::new(), Vec::with_capacity(RESAMPLES));
+    let (parts_before, parts_now) =
+        (epoch_ranges(before.variant.len(), before.epochs), epoch_ranges(now.variant.len(), now.epochs));
+    let (mut b, mut n) = (Vec::new(), Vec::new());
+    let (mut raw, mut corrected, mut anchor) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RESAMPLES {
-        let b = resample(&before, &mut scratch);
-        let n = resample(&now, &mut scratch);
-        ratios.push(n / b);
+        resample(&parts_before, &mut rng, &mut b);
+        resample(&parts_now, &mut rng, &mut n);
+        let r = low_at(now.variant, &n) / low_at(before.variant, &b);
+        raw.push(r);
+        if let Some((ab, an)) = anchors {
+            let a = low_at(an, &n) / low_at(ab, &b);
+            anchor.push(a);
+            corrected.push(r / a);
+        }
     }
-    ratios.sort_by(f64::total_cmp);
-    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    let corrected_interval = anchors.map(|_| percentile_interval(&mut corrected));
+    let anchor_interval = anchors.map(|_| percentile_interval(&mut anchor));
+    Intervals { raw: percentile_interval(&mut raw), corrected: corrected_interval, anchor: anchor_interval }
+}
+
+/// Indices of one resample: `parts.len()` epochs drawn with replacement, then as many rounds as
+/// each drawn epoch has, drawn with replacement within it.
+fn resample(parts: &[std::ops::Range<usize>], rng: &mut StdRng, out: &mut Vec<usize>) {
+    out.clear();
+    for _ in 0..parts.len() {
+        let part = &parts[rng.random_range(0..parts.len())];
+        out.extend((0..part.len()).map(|_| rng.random_range(part.clone())));
+    }
+}
+
+fn percentile_interval(values: &mut [f64]) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
     (at(TAIL), at(1.0 - TAIL))
 }
 
-/// max/min − 1 of the epochs' medians (0 for one epoch).
+/// max/min − 1 of the epochs' [`QUANTILE`]s (0 for one epoch).
 fn epoch_spread(samples: Samples) -> f64 {
-    let medians: Vec<f64> = epochs(samples.variant, samples.epochs).iter().map(|e| median(e)).collect();
-    let (low, high) = medians.iter().fold((f64::INFINITY, 0.0f64), |(l, h), &m| (l.min(m), h.max(m)));
-    if medians.len() < 2 { 0.0 } else { high / low - 1.0 }
+    let ranges = epoch_ranges(samples.variant.len(), samples.epochs);
+    let lows: Vec<f64> = ranges.into_iter().map(|r| low(&samples.variant[r])).collect();
+    let (least, most) = lows.iter().fold((f64::INFINITY, 0.0f64), |(l, h), &m| (l.min(m), h.max(m)));
+    if lows.len() < 2 { 0.0 } else { most / least - 1.0 }
 }
 
-/// `values` cut into `count` consecutive parts of (nearly) equal length, none empty.
-fn epochs(values: &[f64], count: usize) -> Vec<&[f64]> {
-    let count = count.clamp(1, values.len());
-    (0..count).map(|e| &values[values.len() * e / count..values.len() * (e + 1) / count]).collect()
+/// `len` samples cut into `count` consecutive parts of (nearly) equal length, none empty.
+fn epoch_ranges(len: usize, count: usize) -> Vec<std::ops::Range<usize>> {
+    let count = count.clamp(1, len.max(1));
+    (0..count).map(|e| len * e / count..len * (e + 1) / count).collect()
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let middle = sorted.len() / 2;
-    if sorted.len() % 2 == 1 { sorted[middle] } else { (sorted[middle - 1] + sorted[middle]) / 2.0 }
+/// The [`QUANTILE`] of `values`: the time a comparison uses.
+pub fn low(values: &[f64]) -> f64 {
+    quantile(values.to_vec(), QUANTILE)
+}
+
+/// The [`QUANTILE`] of `values` at `indices`.
+fn low_at(values: &[f64], indices: &[usize]) -> f64 {
+    quantile(indices.iter().map(|&i| values[i]).collect(), QUANTILE)
+}
+
+/// The `q` quantile, by linear interpolation between the nearest ranks.
+fn quantile(mut values: Vec<f64>, q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let position = (values.len() - 1) as f64 * q;
+    let (below, above) = (position.floor() as usize, position.ceil() as usize);
+    values[below] + (values[above] - values[below]) * (position - below as f64)
 }
 
 #[cfg(test)]
@@ -275,21 +307,45 @@ mod tests {
 
     #[test]
     fn epochs_that_disagree_make_a_shift_of_one_run_inconclusive_not_slower() {
-        // Each run: four epochs, one of them (a bad allocation) 40% slower. The second run drew
-        // two bad ones: pooled rounds would call it slower; its epochs say that is placement.
+        // The first run: four epochs, one of them (a bad allocation) 40% slower. The second drew
+        // four bad ones: pooled rounds call it slower; the first run's own epochs say that 40% is
+        // what placement alone does here.
         let epoch = |centre: f64, seed| around(centre, 0.01, 8, seed);
         let before: Vec<f64> = [1.0, 1.0, 1.4, 1.0].iter().enumerate().flat_map(|(i, &c)| epoch(c, i as u64)).collect();
-        let now: Vec<f64> =
-            [1.4, 1.0, 1.4, 1.0].iter().enumerate().flat_map(|(i, &c)| epoch(c, 10 + i as u64)).collect();
+        let now: Vec<f64> = [1.4; 4].iter().enumerate().flat_map(|(i, &c)| epoch(c, 10 + i as u64)).collect();
         fn s(v: &[f64], epochs: usize) -> Samples<'_> {
             Samples { variant: v, epochs, anchor: None }
         }
         let pooled = change(s(&before, 1), s(&now, 1), DEFAULT_NOISE_BAND, 0).unwrap();
-        assert_ne!(pooled.verdict, Verdict::Unchanged, "{pooled:?}");
+        assert_eq!(pooled.verdict, Verdict::Slower, "{pooled:?}");
         let by_epoch = change(s(&before, 4), s(&now, 4), DEFAULT_NOISE_BAND, 0).unwrap();
         assert_eq!(by_epoch.verdict, Verdict::Inconclusive, "{by_epoch:?}");
-        assert_eq!(epochs(&before, 4).iter().map(|e| e.len()).collect::<Vec<_>>(), [8, 8, 8, 8]);
-        assert_eq!(epochs(&[1.0, 2.0], 5).len(), 2);
+        assert_eq!(epoch_ranges(32, 4).iter().map(|e| e.len()).collect::<Vec<_>>(), [8, 8, 8, 8]);
+        assert_eq!(epoch_ranges(2, 5).len(), 2);
+    }
+
+    #[test]
+    fn rounds_a_hog_interrupted_do_not_move_the_verdict_while_a_few_undisturbed_remain() {
+        // Both runs: rounds of 1.0, and rounds a time slice of another process made 3x slower,
+        // 20% of them in the first run and 65% in the second. The medians read 3x apart.
+        let mixed = |slow: usize, seed| {
+            let mut v = around(1.0, 0.01, 40, seed);
+            v.iter_mut().take(slow).for_each(|x| *x *= 3.0);
+            v
+        };
+        let (quiet, busy) = (mixed(8, 20), mixed(26, 21));
+        assert!(median(&busy) / median(&quiet) > 2.5);
+        let c = change(s(&quiet), s(&busy), DEFAULT_NOISE_BAND, 0).unwrap();
+        assert!(matches!(c.verdict, Verdict::Unchanged | Verdict::Inconclusive), "{c:?}");
+        assert!((c.raw_ratio - 1.0).abs() < 0.05, "{c:?}");
+    }
+
+    fn median(values: &[f64]) -> f64 {
+        quantile(values.to_vec(), 0.5)
+    }
+
+    fn s(v: &[f64]) -> Samples<'_> {
+        Samples { variant: v, epochs: 1, anchor: None }
     }
 
     #[test]

@@ -15,6 +15,9 @@ use perflab_labs::Lab;
 use perflab_labs::lab::Swapped;
 use perflab_labs::matmul::{self, Kernel, Matmul, Shape};
 
+/// The two tests take turns: each one's verdicts are about its own runs (and its own hogs).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// simd takes about 50 µs here at this size: small enough for many rounds, large enough to time.
 const SIZE: &str = "128";
 /// What the slowed kernel adds to every call: about the kernel's own time, so about 2x.
@@ -75,6 +78,7 @@ fn verdict_of<'c>(changes: &'c [VariantChange], name: &str) -> &'c VariantChange
 
 #[test]
 fn a_slowed_variant_reads_slower_and_the_untouched_one_does_not() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let before = run(&Matmul);
     let lab: &'static Swapped = Box::leak(Box::new(Swapped::new(&Matmul, "simd", slowed as Kernel)));
     let after = run(lab);
@@ -88,6 +92,7 @@ fn a_slowed_variant_reads_slower_and_the_untouched_one_does_not() {
 
 #[test]
 fn the_same_code_twice_is_never_slower_or_faster_even_with_a_hog_for_part_of_the_second_run() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let before = run(&Matmul);
     let after = with_hogs(Duration::from_millis(400), || run(&Matmul));
     for change in baseline::changes(&before, &after, DEFAULT_NOISE_BAND) {
