@@ -31,8 +31,10 @@ pub fn machine(args: &MachineArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every lab at its default sizes, on one thread and on all, every variant but the exercises, each
-/// lab in a fresh process of its own (`cargo lab bench`), and the machine's limits measured first.
+/// Every lab at its default sizes (and its quick sizes and its exercises' goal sizes, so that
+/// `cargo lab --reference` and `check --reference` find their cases), on one thread and on all,
+/// every variant but the exercises, each lab in a fresh process of its own (`cargo lab bench`), and
+/// the machine's limits measured first.
 pub fn record_reference(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     let workspace =
         crate::paths::workspace().context("record-reference writes into the workspace: run it inside it")?;
@@ -43,6 +45,7 @@ pub fn record_reference(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     let all_threads = limits.fingerprint.cores.max(1);
     let threads: Vec<usize> = if all_threads == 1 { vec![1] } else { vec![1, all_threads] };
     let labs = perflab_labs::all();
+    let (_, exercises) = crate::exercises::load_all()?;
     let exe = std::env::current_exe().context("finding the perflab binary")?;
     let scratch = tempfile::tempdir().context("creating a scratch folder")?;
     let mut runs = Vec::new();
@@ -59,6 +62,9 @@ pub fn record_reference(args: &RecordArgs) -> anyhow::Result<ExitCode> {
             let mut command = std::process::Command::new(&exe);
             command.args(["bench", lab.name(), "--threads", &t.to_string(), "--seconds", &args.seconds.to_string()]);
             command.arg("--json").arg(&json);
+            for size in recorded_sizes(*lab, &exercises) {
+                command.args(["--size", &size]);
+            }
             if let Some(python) = &args.python {
                 command.arg("--python").arg(python);
             }
@@ -90,6 +96,23 @@ pub fn record_reference(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("writing {}", out.display()))?;
     println!("\nreference timings written to {}", out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The lab's default sizes, then its quick sizes and its exercises' goal sizes not already among
+/// them (compared as the lab prints them).
+fn recorded_sizes(lab: &dyn Lab, exercises: &[crate::exercises::Exercise]) -> Vec<String> {
+    let goals = exercises.iter().filter(|e| e.lab.name() == lab.name()).map(|e| e.goal.size.as_str());
+    let candidates = lab.default_sizes().iter().chain(lab.quick_sizes()).copied().chain(goals);
+    let mut labels = Vec::new();
+    let mut sizes = Vec::new();
+    for size in candidates {
+        let label = lab.label(size).unwrap_or_else(|_| size.to_string());
+        if !labels.contains(&label) {
+            labels.push(label);
+            sizes.push(size.to_string());
+        }
+    }
+    sizes
 }
 
 /// Every variant of the lab but the exercises (a learner's file is not a reference), and its

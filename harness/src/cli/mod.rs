@@ -38,6 +38,11 @@ cargo lab bench matmul --size 512x2048x256 --json out.json\n  \
 cargo lab profile matmul best --size 2048 --seconds 10   flamegraph of one variant\n  \
 cargo lab callgrind matmul                         instruction counts, checked against the reference\n  \
 cargo lab list                                     labs, variants, size syntax\n\n\
+Is it the machine or the code?\n  \
+cargo lab machine                                  this machine's FMA peak, memory bandwidth, caches\n  \
+cargo lab bench matmul --save-baseline before      keep this run; after a change:\n  \
+cargo lab bench matmul --baseline before           faster, slower, unchanged or inconclusive, per variant\n  \
+cargo lab compare matmul                           against the nearest reference machine (reference-timings/)\n\n\
 Your exercises (labs/<lab>/exercises/):\n  \
 cargo lab status                                   every exercise: correct? speedup? goal met?\n  \
 cargo lab check matmul your-simd                   validate one exercise everywhere, then time it against its goal\n  \
@@ -90,8 +95,9 @@ Examples:\n  cargo lab compare --list\n  cargo lab compare matmul\n  cargo lab c
 cargo lab bench matmul --json run.json && cargo lab compare --run run.json")]
     Compare(CompareArgs),
     /// Record this machine's reference timings into reference-timings/<fingerprint>.json (minutes; nothing else should run)
-    #[command(long_about = "Measures this machine's limits again, then runs every lab at its default sizes on one \
-thread and on all cores, every variant but the exercises (reference rungs, flagship, Rust libraries, and the \
+    #[command(long_about = "Measures this machine's limits again, then runs every lab at its default sizes (and its \
+quick sizes and its exercises' goal sizes, so that `cargo lab --reference` and `check --reference` find their \
+cases) on one thread and on all cores, every variant but the exercises (reference rungs, flagship, Rust libraries, and the \
 Python anchors where a Python with the pinned packages is found), each lab in a fresh process, and writes \
 reference-timings/<fingerprint>.json: the fingerprint, the limits, how and when it was recorded (command, \
 commit, rustc) and the runs. The layout is described in reference-timings/README.md.\n\n\
