@@ -10,6 +10,7 @@ use perflab_labs::caches::{self, Cache};
 use serde::Serialize;
 
 use crate::baseline::seconds;
+use crate::change;
 use crate::limits::Limits;
 use crate::saved::{SavedRecord, SavedRun, SavedVariant};
 
@@ -36,7 +37,9 @@ pub enum Bound {
 /// One side of a comparison: a variant's time and how far it is from its limit.
 #[derive(Clone, Debug, Serialize)]
 pub struct Side {
-    pub median_s: f64,
+    /// Seconds per call: the 20th percentile of its rounds ([`change::QUANTILE`]), as baselines
+    /// take it, so that rounds another process interrupted on either machine do not count.
+    pub time_s: f64,
     pub bound: Bound,
     /// Of the peak or of the bandwidth (None for `Relative`).
     pub fraction: Option<f64>,
@@ -91,21 +94,30 @@ pub fn compare(here: &SavedRun, there: &SavedRun, machines: &Machines) -> Vec<Va
 
 /// A variant's time and fraction of the limit that binds it on `limits`' machine.
 fn side(record: &SavedRecord, variant: &SavedVariant, limits: &Limits) -> Option<Side> {
-    let median_s = variant.timing.as_ref()?.median_s;
+    let time_s = time_of(variant)?;
     let parallel = variant.cores > 1;
     let peak = record.core_peak_gflops.max(limits.core_peak_gflops) * variant.cores as f64;
-    let gflops = variant.speed.as_ref().and_then(|s| s.gflops);
+    // The record's GFLOP/s is at the median; at the quantile it is higher by median / quantile.
+    let at_median = variant.timing.as_ref()?.median_s;
+    let gflops = variant.speed.as_ref().and_then(|s| s.gflops).map(|g| g * at_median / time_s);
     let Some(gflops) = gflops else {
-        return Some(Side { median_s, bound: Bound::Relative, fraction: None, efficiency: 1.0 / (median_s * peak) });
+        return Some(Side { time_s, bound: Bound::Relative, fraction: None, efficiency: 1.0 / (time_s * peak) });
     };
-    let intensity = record.footprint_bytes.map(|bytes| gflops * 1e9 * median_s / bytes as f64);
+    let intensity = record.footprint_bytes.map(|bytes| gflops * 1e9 * time_s / bytes as f64);
     if let Some(bytes) = record.footprint_bytes.filter(|_| intensity.is_some_and(|i| i < limits.balance(parallel))) {
         let bandwidth = if parallel { limits.bandwidth.all_threads_gbs } else { limits.bandwidth.one_thread_gbs };
-        let fraction = bytes as f64 / median_s / 1e9 / bandwidth;
-        return Some(Side { median_s, bound: Bound::Memory, fraction: Some(fraction), efficiency: fraction });
+        let fraction = bytes as f64 / time_s / 1e9 / bandwidth;
+        return Some(Side { time_s, bound: Bound::Memory, fraction: Some(fraction), efficiency: fraction });
     }
     let fraction = gflops / peak;
-    Some(Side { median_s, bound: Bound::Compute, fraction: Some(fraction), efficiency: fraction })
+    Some(Side { time_s, bound: Bound::Compute, fraction: Some(fraction), efficiency: fraction })
+}
+
+/// A variant's seconds per call: the [`change::QUANTILE`] of its rounds (the median where the
+/// rounds were not kept).
+fn time_of(variant: &SavedVariant) -> Option<f64> {
+    let timing = variant.timing.as_ref()?;
+    Some(if timing.samples_s.is_empty() { timing.median_s } else { change::low(&timing.samples_s) })
 }
 
 fn judge(record: &SavedRecord, variant: &SavedVariant, here: Side, there: Side, m: &Machines) -> VariantComparison {
@@ -239,8 +251,8 @@ fn table(rows: &[&VariantComparison]) -> Table {
     for row in rows {
         let cells = [
             row.variant.clone(),
-            seconds(row.here.median_s),
-            seconds(row.there.median_s),
+            seconds(row.here.time_s),
+            seconds(row.there.time_s),
             fraction(&row.here),
             fraction(&row.there),
             format!("{:.2}", row.relative),
@@ -266,8 +278,7 @@ fn ladder(here: &SavedRecord, there: &SavedRecord) -> String {
     if rungs.len() < 2 {
         return String::new();
     }
-    let time =
-        |record: &SavedRecord, name: &str| record.variant(name).and_then(|v| v.timing.as_ref()).map(|t| t.median_s);
+    let time = |record: &SavedRecord, name: &str| record.variant(name).and_then(time_of);
     let steps: Vec<String> = rungs
         .windows(2)
         .filter_map(|pair| {
