@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::change::{self, Change, Samples};
 use crate::limits::Fingerprint;
 use crate::paths;
+use crate::report::format_seconds;
 use crate::saved::{SavedRecord, SavedRun};
 
 /// `<target>/perflab/baselines/<fingerprint>/`, in the workspace this is run from.
@@ -36,7 +37,7 @@ pub fn against_last_check(lab: &str, exercise: &str, now: &serde_json::Value, ba
     let path = last_check_path(lab, exercise).ok()?;
     let before = std::fs::read_to_string(&path).ok().and_then(|text| SavedRun::parse(&text, "the last check").ok());
     let line = before.and_then(|before| {
-        let now = SavedRun::parse(&now.to_string(), "this check").ok()?;
+        let now = SavedRun::from_value(now.clone(), "this check").ok()?;
         let change = changes(&before, &now, band).into_iter().find(|c| c.variant == exercise)?;
         Some(format!("vs your last check: {}", change.change.describe()))
     });
@@ -195,8 +196,8 @@ pub fn render(name: &str, changes: &[VariantChange]) -> String {
         let row = [
             format!("{} {} t={}", c.lab, c.size, c.threads),
             c.variant.clone(),
-            seconds(c.before_s),
-            seconds(c.now_s),
+            format_seconds(c.before_s),
+            format_seconds(c.now_s),
             ratio(c.change.raw_ratio, c.change.raw_interval),
             corrected,
             c.change.describe(),
@@ -213,13 +214,4 @@ pub fn render(name: &str, changes: &[VariantChange]) -> String {
          beyond ±{:.0}% (wider where a run's own epochs differed more); unchanged, an interval inside it.\n{table}\n",
         changes[0].change.noise_band * 100.0
     )
-}
-
-/// `23.2 ms`.
-pub fn seconds(s: f64) -> String {
-    match s {
-        s if s >= 1.0 => format!("{s:.3} s"),
-        s if s >= 1e-3 => format!("{:.3} ms", s * 1e3),
-        s => format!("{:.2} µs", s * 1e6),
-    }
 }

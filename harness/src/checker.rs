@@ -269,7 +269,7 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
     let mut machine = Machine::probe(&pool).with_limits(&pool);
-    let mut copies = measure::copies(lab, size, seed);
+    let mut fresh = measure::fresh_copies(lab, size, seed);
     // `cargo lab bench`'s budget, with shorter samples and fewer rounds: a check is a quick loop.
     let budget =
         Budget { min_sample: Duration::from_millis(5), min_rounds: 5, max_rounds: 100, ..Budget::thorough(seconds) };
@@ -280,7 +280,7 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
     isolate::step(&format!("timing {title} ({level}, {threads} thread(s))"), allowed);
     let variants = [exercise.variant, naive, reference];
     let outcomes =
-        pool.install(|| measure::measure(&mut *case, &mut copies, &variants, &mut [], &budget, &title, &mut machine));
+        pool.install(|| measure::measure(&mut *case, &mut fresh, &variants, &mut [], &budget, &title, &mut machine));
     let table = lab.variants();
     let rows: Vec<Row> = variants.iter().zip(&outcomes).map(|(&v, o)| Row::of(table[v], Some(o.clone()))).collect();
     let record = report::record(lab, &*case, &machine, &rows);

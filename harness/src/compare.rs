@@ -9,9 +9,9 @@ use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
 use perflab_labs::caches::{self, Cache};
 use serde::Serialize;
 
-use crate::baseline::seconds;
 use crate::change;
 use crate::limits::Limits;
+use crate::report::format_seconds;
 use crate::saved::{SavedRecord, SavedRun, SavedVariant};
 
 /// A variant counts as *the code* when its fraction of its limit here is below (1 − this) times
@@ -251,8 +251,8 @@ fn table(rows: &[&VariantComparison]) -> Table {
     for row in rows {
         let cells = [
             row.variant.clone(),
-            seconds(row.here.time_s),
-            seconds(row.there.time_s),
+            format_seconds(row.here.time_s),
+            format_seconds(row.there.time_s),
             fraction(&row.here),
             fraction(&row.there),
             format!("{:.2}", row.relative),

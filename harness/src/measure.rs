@@ -134,13 +134,18 @@ impl Stats {
 /// Epochs of a run (see [`measure`]): the input and three fresh copies of it.
 pub const EPOCHS: usize = 4;
 
-/// `EPOCHS - 1` fresh copies of `lab`'s input at `size` (the same seed, so the same values), fewer
-/// where memory would run short (all of them within half the available memory).
-pub fn copies(lab: &dyn Lab, size: &str, seed: u64) -> Vec<Box<dyn Case>> {
-    let footprint = lab.footprint(size).unwrap_or(0);
-    let room = crate::machine::available_memory().map_or(EPOCHS as u64, |a| a / 2 / footprint.max(1));
-    let count = (EPOCHS - 1).min(room.saturating_sub(1) as usize);
-    (0..count).filter_map(|_| lab.prepare(size, seed).ok()).collect()
+/// Where an epoch after the first gets its fresh copy of the input (see [`measure`]): a new
+/// case, or None to stay on the first.
+pub type Fresh<'f> = &'f mut dyn FnMut() -> Option<Box<dyn Case>>;
+
+/// Fresh copies of `lab`'s input at `size`, made when an epoch starts (the same seed, so the
+/// same values); None where the input and one copy would not fit in half the available memory.
+pub fn fresh_copies<'l>(lab: &'l dyn Lab, size: &'l str, seed: u64) -> impl FnMut() -> Option<Box<dyn Case>> + 'l {
+    move || {
+        let footprint = lab.footprint(size).ok()?;
+        let fits = crate::machine::available_memory().is_none_or(|available| 2 * footprint <= available / 2);
+        fits.then(|| lab.prepare(size, seed).ok()).flatten()
+    }
 }
 
 /// Something timed beside the lab's own variants that measures its own time: a library in
@@ -164,13 +169,13 @@ enum Target {
 /// beside them, probing `machine`'s FMA peak once per round. Runs on the current rayon pool.
 /// The outcomes come in the order of `variants`, then `externals`.
 ///
-/// `copies` are the same input prepared again (the same seed, fresh allocations): the rounds are
-/// split into epochs, the first on `case` and one on each copy, so that the samples include what
-/// differs between two allocations of one input (where its pages land in the caches), which
-/// otherwise differs only between two runs and would pass for a change of the code.
+/// The rounds are split into up to [`EPOCHS`] epochs, the first on `case` and each later one on
+/// a copy `fresh` makes as it starts (the same input, fresh allocations), so that the samples
+/// include what differs between two allocations of one input (where its pages land in the
+/// caches), which otherwise differs only between two runs and would pass for a change of the code.
 pub fn measure(
     case: &mut dyn Case,
-    copies: &mut [Box<dyn Case>],
+    fresh: Fresh,
     variants: &[usize],
     externals: &mut [&mut dyn External],
     budget: &Budget,
@@ -193,7 +198,7 @@ pub fn measure(
     }
     bar.finish_and_clear();
     machine.round_probes.clear();
-    time_in_rounds(case, copies, externals, &mut plans, budget, title, machine);
+    time_in_rounds(case, fresh, externals, &mut plans, budget, title, machine);
     // Allocations last, in a pass of their own: dhat's allocator is never on while timing.
     let bar = progress_bar(plans.len() as u64, &format!("{title}: counting allocations"));
     for plan in plans {
@@ -268,11 +273,11 @@ struct Failed {
 
 /// The timing rounds: in each, every plan takes one sample (`reps` calls) and the peak is probed
 /// once, in an order rotated round by round. The first round of each epoch is a warm-up and is
-/// dropped; epoch `e > 0` runs on `copies[e - 1]`, where each variant is first limited as on
-/// `case` and validated again.
+/// dropped; a later epoch runs on a copy from `fresh` (one copy alive at a time), where each
+/// variant is first limited as on `case` and validated again.
 fn time_in_rounds(
     case: &mut dyn Case,
-    copies: &mut [Box<dyn Case>],
+    fresh: Fresh,
     externals: &mut [&mut dyn External],
     plans: &mut [Plan],
     budget: &Budget,
@@ -287,15 +292,23 @@ fn time_in_rounds(
         (wanted.ceil() as usize).clamp(budget.min_rounds, budget.max_rounds)
     };
     // At least two kept rounds per epoch, or fewer epochs.
-    let epochs = (copies.len() + 1).min(rounds / 2).max(1);
+    let epochs = EPOCHS.min(rounds / 2).max(1);
     let bar = progress_bar(((rounds + epochs) * plans.len()) as u64, &format!("{title}: timing"));
     let count = plans.len();
     let mut round = 0;
+    let mut copy: Option<Box<dyn Case>> = None;
     for epoch in 0..epochs {
-        let case: &mut dyn Case = if epoch == 0 { &mut *case } else { &mut *copies[epoch - 1] };
         if epoch > 0 {
-            revalidate(case, plans);
+            drop(copy.take()); // the last epoch's copy goes before the next is made
+            copy = fresh();
         }
+        let case: &mut dyn Case = match copy.as_deref_mut() {
+            Some(copy) => {
+                revalidate(copy, plans);
+                copy
+            }
+            None => &mut *case,
+        };
         // Rounds [first, last) of `rounds` are this epoch's, after its warm-up round.
         let kept = rounds * (epoch + 1) / epochs - rounds * epoch / epochs;
         for r in 0..=kept {
@@ -318,9 +331,9 @@ fn time_in_rounds(
             }
             round += 1;
         }
-        for plan in plans.iter_mut() {
-            plan.epochs = epoch + 1;
-        }
+    }
+    for plan in plans.iter_mut() {
+        plan.epochs = epochs;
     }
     bar.finish_and_clear();
 }
@@ -484,7 +497,8 @@ mod tests {
         let budget = Budget { per_variant: Duration::from_millis(20), ..Budget::quick() };
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let mut machine = Machine::probe(&pool);
-        let outcomes = pool.install(|| measure(&mut Fragile, &mut [], &[0, 1], &mut [], &budget, "test", &mut machine));
+        let outcomes =
+            pool.install(|| measure(&mut Fragile, &mut || None, &[0, 1], &mut [], &budget, "test", &mut machine));
         assert!(machine.peak_probes > budget.min_rounds, "the peak is probed in every round");
         assert!(matches!(&outcomes[0], Outcome::Measured { stats, .. } if stats.samples >= budget.min_rounds));
         match &outcomes[1] {

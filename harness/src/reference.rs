@@ -70,7 +70,7 @@ impl Reference {
         );
         let file: ReferenceFile = serde_json::from_value(value).with_context(|| format!("{what} lacks fields"))?;
         let runs =
-            file.runs.iter().map(|run| SavedRun::parse(&run.to_string(), &what)).collect::<anyhow::Result<Vec<_>>>()?;
+            file.runs.iter().map(|run| SavedRun::from_value(run.clone(), &what)).collect::<anyhow::Result<Vec<_>>>()?;
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
         Ok(Reference { name, path: path.to_path_buf(), file, runs })
     }

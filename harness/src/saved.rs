@@ -71,6 +71,11 @@ impl SavedRun {
     /// Reads a run from JSON text (`what` names it in errors), refusing another layout.
     pub fn parse(text: &str, what: &str) -> anyhow::Result<SavedRun> {
         let value: serde_json::Value = serde_json::from_str(text).with_context(|| format!("{what} is not JSON"))?;
+        SavedRun::from_value(value, what)
+    }
+
+    /// Reads a run from a parsed JSON document, refusing another layout.
+    pub fn from_value(value: serde_json::Value, what: &str) -> anyhow::Result<SavedRun> {
         let schema = value.get("schema").and_then(serde_json::Value::as_u64);
         anyhow::ensure!(
             schema == Some(SCHEMA as u64),

@@ -44,10 +44,10 @@ fn run(lab: &dyn Lab) -> SavedRun {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let mut machine = Machine::probe(&pool);
     let mut case = lab.prepare(SIZE, 42).unwrap();
-    let mut copies = measure::copies(lab, SIZE, 42);
+    let mut fresh = measure::fresh_copies(lab, SIZE, 42);
     let budget = Budget { min_sample: Duration::from_millis(2), min_rounds: 24, ..Budget::thorough(0.4) };
     let outcomes =
-        pool.install(|| measure::measure(&mut *case, &mut copies, &variants, &mut [], &budget, "test", &mut machine));
+        pool.install(|| measure::measure(&mut *case, &mut fresh, &variants, &mut [], &budget, "test", &mut machine));
     let rows: Vec<Row> = variants.iter().zip(outcomes).map(|(&v, o)| Row::of(table[v], Some(o))).collect();
     let record = report::record(lab, &*case, &machine, &rows);
     SavedRun::of(&Document::new(machine, vec![record]))

@@ -35,7 +35,7 @@ impl Prepared {
     /// Saves the run (a report document as JSON) and prints its comparisons; returns them as
     /// JSON (the document's `against`; null when there was nothing to compare with).
     pub fn report(&self, document: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
-        let run = SavedRun::parse(&document.to_string(), "this run")?;
+        let run = SavedRun::from_value(document.clone(), "this run")?;
         let mut out = serde_json::Map::new();
         if let Some((name, before)) = &self.baseline {
             let changes = baseline::changes(before, &run, self.noise_band);

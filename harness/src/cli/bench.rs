@@ -147,11 +147,10 @@ fn run_case(
     let mut started = start_anchors(job.lab, &wanted, &run.python, run.pool.current_num_threads(), &*case);
     let mut externals: Vec<&mut dyn External> =
         started.iter_mut().filter_map(|(_, s)| s.as_mut().ok()).map(|a| a as &mut dyn External).collect();
-    let mut copies = measure::copies(job.lab, size, run.seed);
+    let mut fresh = measure::fresh_copies(job.lab, size, run.seed);
     let outcomes = run
         .pool
-        .install(|| measure::measure(&mut *case, &mut copies, &runnable, &mut externals, run.budget, &title, machine));
-    drop(copies);
+        .install(|| measure::measure(&mut *case, &mut fresh, &runnable, &mut externals, run.budget, &title, machine));
     let mut failures = outcomes.iter().filter(|o| matches!(o, Outcome::Failed { finding: false, .. })).count();
     // `outcomes` follow `runnable`, then the anchors that started: hand them out in order.
     let mut outcomes = outcomes.into_iter();
