@@ -144,6 +144,21 @@ pub enum Runner {
     /// A library call in the harness's Python anchor (`harness/python/anchor.py`), which
     /// implements it under the variant's name.
     PythonAnchor,
+    /// A Python file of the lab's (`labs/<lab>/python/<file>`), defining the lab's function
+    /// (`assign(x, c)` for k-means: each lab's `python/README.md` gives its signature), run by the
+    /// same driver as the anchors.
+    PythonFile(PythonFile),
+}
+
+/// A Python file that is a variant of a lab: a rung of the Python ladder, or the learner's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PythonFile {
+    /// Where it lives, relative to the workspace (`labs/kmeans/python/loops.py`).
+    pub path: &'static str,
+    /// Its text, built into the binary for a rung of the ladder (so that it runs from any
+    /// directory); None for the learner's file, read from the workspace at every run so that an
+    /// edit needs no rebuild.
+    pub embedded: Option<&'static str>,
 }
 
 impl OutOfProcess {
@@ -156,6 +171,41 @@ impl OutOfProcess {
             reference: None,
             parallel: true,
             runner: Runner::PythonAnchor,
+        }
+    }
+
+    /// A rung of the lab's Python ladder: a file under `labs/<lab>/python/`, embedded in the
+    /// binary, compared with the flagship. `parallel` when its BLAS uses every thread.
+    pub const fn python_rung(
+        name: &'static str,
+        summary: &'static str,
+        path: &'static str,
+        source: &'static str,
+        parallel: bool,
+    ) -> OutOfProcess {
+        let file = PythonFile { path, embedded: Some(source) };
+        OutOfProcess { name, summary, role: Role::Reference, reference: None, parallel, runner: Runner::PythonFile(file) }
+    }
+
+    /// The learner's Python file for the Python rung `of`, read from the workspace at each run.
+    pub const fn python_exercise(name: &'static str, of: &'static str, path: &'static str) -> OutOfProcess {
+        let file = PythonFile { path, embedded: None };
+        let summary = "your Python file (starts as the slow loop, works from the start)";
+        OutOfProcess {
+            name,
+            summary,
+            role: Role::Exercise,
+            reference: Some(of),
+            parallel: true,
+            runner: Runner::PythonFile(file),
+        }
+    }
+
+    /// The Python file it runs, if it is one.
+    pub fn file(&self) -> Option<PythonFile> {
+        match self.runner {
+            Runner::PythonFile(file) => Some(file),
+            Runner::PythonAnchor => None,
         }
     }
 
@@ -174,6 +224,54 @@ pub struct NamedArray<'a> {
     /// Row-major shape.
     pub shape: [usize; 2],
     pub data: &'a [f32],
+    /// Whether its rows are the rows a slow variant is limited to the first of (see
+    /// [`Case::limit`]): the points of k-means, the queries of k-NN, the rows of A.
+    pub sliced: bool,
+}
+
+/// One array a variant outside this process returned, read back as f64 (exact for f32 values
+/// and for integers below 2⁵³). A scalar is a 1 × 1 array, a vector an n × 1 one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Output {
+    /// What it is (`labels`, `inertia`; `out` for a library anchor's one array).
+    pub name: String,
+    pub shape: [usize; 2],
+    pub data: Vec<f64>,
+}
+
+impl Output {
+    /// The output called `name` among `outputs`, or what is missing.
+    pub fn find<'a>(outputs: &'a [Output], name: &str) -> Result<&'a Output, String> {
+        outputs.iter().find(|o| o.name == name).ok_or_else(|| {
+            let given: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+            format!("no output '{name}' was returned (returned: {})", given.join(", "))
+        })
+    }
+
+    /// The output called `name`, of shape `shape`, or what is wrong with it.
+    pub fn expect<'a>(outputs: &'a [Output], name: &str, shape: [usize; 2]) -> Result<&'a Output, String> {
+        let output = Output::find(outputs, name)?;
+        match output.shape == shape {
+            true => Ok(output),
+            false => Err(format!("{name} has shape {:?}, expected {shape:?}", output.shape)),
+        }
+    }
+
+    /// The values as f32: a library anchor's output, which was f32 before it was written as f64.
+    pub fn to_f32(&self) -> Vec<f32> {
+        self.data.iter().map(|&x| x as f32).collect()
+    }
+
+    /// The values as indices below `below` (labels, neighbour ids), or the first that is not one.
+    pub fn indices(&self, below: usize, of_what: &str) -> Result<Vec<u32>, String> {
+        self.data
+            .iter()
+            .map(|&x| match x.fract() == 0.0 && x >= 0.0 && x < below as f64 && below <= u32::MAX as usize {
+                true => Ok(x as u32),
+                false => Err(format!("{} holds {x}, which is not the index of one of the {below} {of_what}", self.name)),
+            })
+            .collect()
+    }
 }
 
 /// What a lab is, as data: everything about it that is not code. Each lab returns one from
@@ -428,9 +526,12 @@ pub trait Case: Send {
     /// The inputs, for a variant that runs outside this process, and the size parameters it
     /// needs ([`Case::params`]).
     fn inputs(&self) -> Vec<NamedArray<'_>>;
-    /// Checks an output computed outside this process on the whole input (its shape, then its
-    /// values) against the oracle, as [`Case::validate`] does for a variant.
-    fn check_output(&self, shape: &[usize], output: &[f32]) -> Result<String, String>;
+    /// The rows a variant can be limited to a slice of (see [`Case::limit`]); None: never limited.
+    fn rows(&self) -> Option<crate::problem::Rows>;
+    /// Checks the outputs of a variant computed outside this process on the first `rows` rows
+    /// (all of them, or a slice: see [`NamedArray::sliced`]) against the oracle, as
+    /// [`Case::validate`] does for a variant.
+    fn check_output(&self, rows: usize, outputs: &[Output]) -> Result<String, String>;
 }
 
 /// One variant's kernel replaced by another of the lab's kernel type (a `fn` pointer, as `Any`).

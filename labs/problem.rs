@@ -3,7 +3,7 @@
 //! implements [`Case`] from it: row limits, one call of a variant, and validation on junk-filled
 //! outputs. A lab writes only what is its own.
 
-use crate::lab::{Case, NamedArray, Role, Swap, Variant, WorkUnit};
+use crate::lab::{Case, NamedArray, Output, Role, Swap, Variant, WorkUnit};
 
 /// What a lab's prepared input must say for itself; [`Prepared`] does the rest.
 pub trait Problem: Send + 'static {
@@ -52,9 +52,10 @@ pub trait Problem: Send + 'static {
     fn inputs(&self) -> Vec<NamedArray<'_>> {
         Vec::new()
     }
-    /// Checks an output computed outside this process (see [`Case::check_output`]).
-    fn check_output(&self, shape: &[usize], output: &[f32]) -> Result<String, String> {
-        let _ = (shape, output);
+    /// Checks outputs computed outside this process on the first `rows` rows (see
+    /// [`Case::check_output`]).
+    fn check_output(&self, rows: usize, outputs: &[Output]) -> Result<String, String> {
+        let _ = (rows, outputs);
         Err("this lab cannot check outputs computed elsewhere".into())
     }
 }
@@ -158,7 +159,11 @@ impl<P: Problem> Case for Prepared<P> {
         self.problem.inputs()
     }
 
-    fn check_output(&self, shape: &[usize], output: &[f32]) -> Result<String, String> {
-        self.problem.check_output(shape, output)
+    fn rows(&self) -> Option<Rows> {
+        self.problem.rows()
+    }
+
+    fn check_output(&self, rows: usize, outputs: &[Output]) -> Result<String, String> {
+        self.problem.check_output(rows, outputs)
     }
 }

@@ -1,25 +1,36 @@
-"""One Python anchor of a perflab lab, driven by the harness over stdin/stdout.
+"""One Python variant of a perflab lab, driven by the harness over stdin/stdout: a library
+anchor (numpy, scikit-learn, faiss) or a Python file of the lab's (a rung of its Python ladder,
+or the learner's own).
 
-Started as `python anchor.py <lab> <anchor> <threads>`, one process per anchor (importing faiss
-changes how scikit-learn threads, so libraries never share a process). The harness sets the BLAS
-and OpenMP thread variables before this starts; the limits are enforced again here with
+Started as `python anchor.py <lab> <name> <threads> [<file>]`, one process per variant (importing
+faiss changes how scikit-learn threads, so libraries never share a process). The harness sets
+the BLAS and OpenMP thread variables before this starts; the limits are enforced again here with
 threadpoolctl. Every reply is one line on stdout:
 
     ready <json>            after the imports: library versions, BLAS, threads
     unavailable <reason>    a library is missing (then the process exits)
-    ok                      after `setup <json>` and `validate <path>`
+    ok                      after `setup <json>` and `rows <count>`
+    ok <names>              after `validate <dir>`: the outputs written there, comma-separated
     seconds <float>         after `sample <calls>`: the time of the calls alone, measured here
+    memory <peak> <blocks>  after `memory`: one call's peak bytes above its start and the memory
+                            blocks it left allocated, by tracemalloc (which sees numpy's buffers)
     error <message>         anything that went wrong with a command
 
-Commands: `setup {"dir": ..., "inputs": [...], "params": {...}}` loads `<dir>/<input>.npy` (not
-timed, like building an index), `validate <path>` runs once and saves the output there as .npy,
-`sample <calls>` runs the calls and replies with their seconds, `quit` ends the process.
+Commands: `setup {"dir": ..., "inputs": [...], "sliced": [...], "params": {...}}` loads
+`<dir>/<input>.npy` (not timed, like building an index; may be sent again with other inputs),
+`rows <count>` limits the inputs named in "sliced" to their first rows (a slow variant runs on a
+slice, as the lab's own do), `validate <dir>` runs once and saves each output as
+`<dir>/<name>.npy` in float64 (exact for float32 values and for indices), `sample <calls>` runs
+the calls and replies with their seconds, `memory` runs one call under tracemalloc, `quit` ends
+the process.
 """
 
+import importlib.util
 import json
 import os
 import sys
 import time
+import tracemalloc
 
 # The protocol gets a private copy of stdout; whatever a library prints goes to stderr instead
 # and can never be mistaken for a reply.
@@ -262,6 +273,92 @@ class KmeansNumpy(Anchor):
         return labels(self.np, self.ids)
 
 
+class PythonFile(Anchor):
+    """A Python file of the lab's, imported as a module: a rung of the lab's Python ladder or the
+    learner's own. Each lab's subclass says which function it calls and what comes back."""
+
+    libraries = []
+
+    def __init__(self, threads, path):
+        super().__init__(threads)
+        spec = importlib.util.spec_from_file_location("rung", path)
+        self.module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self.module)
+        if not callable(getattr(self.module, self.function, None)):
+            raise AttributeError(f"{path} defines no function {self.function}(...)")
+
+    def setup(self, np, inputs, params):
+        self.np, self.inputs, self.params = np, inputs, params
+        self.result = None
+
+
+class KmeansFile(PythonFile):
+    """kmeans: `assign(x, c)` returns `(labels, inertia)`: each point's nearest centroid (the
+    lower index on a tie) and the sum of the points' squared distances to their centroids."""
+
+    function = "assign"
+
+    def call(self):
+        self.result = self.module.assign(self.inputs["x"], self.inputs["c"])
+
+    def output(self):
+        labels, inertia = self.result
+        return {"labels": labels, "inertia": inertia}
+
+
+class LloydFile(PythonFile):
+    """lloyd: `lloyd(x, c0, iterations)` returns `(centroids, labels, inertias)`: the centroids
+    after T iterations, the labels of the last assignment and the T inertias. For the check, the
+    validating run is preceded by one of T - 1 iterations, whose centroids the last labels were
+    computed against."""
+
+    function = "lloyd"
+
+    def call(self):
+        self.result = self.module.lloyd(self.inputs["x"], self.inputs["c"], self.params["iters"])
+
+    def output(self):
+        centroids, labels, inertias = self.result
+        iterations = self.params["iters"]
+        if iterations == 1:
+            previous = self.inputs["c"]
+        else:
+            previous = self.module.lloyd(self.inputs["x"], self.inputs["c"], iterations - 1)[0]
+        return {"centroids": centroids, "labels": labels, "inertia": inertias, "previous": previous}
+
+
+FILES = {"kmeans": KmeansFile, "lloyd": LloydFile}
+
+
+def save_outputs(np, outputs, folder):
+    """Writes each output as <folder>/<name>.npy, 2-D float64 (a scalar as 1 x 1, a vector as a
+    column); returns the names."""
+    if not isinstance(outputs, dict):
+        outputs = {"out": outputs}
+    for name, value in outputs.items():
+        array = np.asarray(value)
+        if array.ndim < 2:
+            array = array.reshape(-1, 1)
+        np.save(f"{folder}/{name}.npy", np.ascontiguousarray(array, dtype=np.float64))
+    return list(outputs)
+
+
+def memory_of(call):
+    """One call under tracemalloc: its peak bytes above what was allocated at its start, and the
+    blocks still allocated after it (what it keeps or leaks)."""
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        blocks = len(tracemalloc.take_snapshot().traces)
+        tracemalloc.reset_peak()
+        call()
+        _, peak = tracemalloc.get_traced_memory()
+        kept = len(tracemalloc.take_snapshot().traces) - blocks
+    finally:
+        tracemalloc.stop()
+    return peak - before, max(kept, 0)
+
+
 ANCHORS = {
     ("matmul", "numpy"): Numpy,
     ("knn", "faiss"): Faiss,
@@ -298,57 +395,89 @@ def versions(libraries):
     return found
 
 
-def main():
-    if len(sys.argv) != 4:
-        reply("error usage: anchor.py <lab> <anchor> <threads>")
-        return 2
-    lab, name, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def start(lab, name, threads, path):
+    """The variant to run: a lab's Python file when a path is given, else a library anchor.
+    Returns (variant, libraries) or raises LookupError with the reason it cannot run."""
+    if path is not None:
+        if lab not in FILES:
+            raise LookupError(f"perflab runs no Python files for the lab '{lab}'")
+        return FILES[lab](threads, path), FILES[lab].libraries
     anchor_class = ANCHORS.get((lab, name))
     if anchor_class is None:
-        reply(f"unavailable perflab has no Python anchor '{name}' for the lab '{lab}'")
-        return 0
-    try:
-        import numpy as np
-        from threadpoolctl import threadpool_limits
+        raise LookupError(f"perflab has no Python anchor '{name}' for the lab '{lab}'")
+    for library in anchor_class.libraries:
+        __import__(library)
+    return anchor_class(threads), anchor_class.libraries
 
-        for library in anchor_class.libraries:
-            __import__(library)
-    except ImportError as missing:
-        reply(f"unavailable {missing}")
-        return 0
-    limits = threadpool_limits(limits=threads)  # noqa: F841 (kept alive for the whole process)
-    anchor = anchor_class(threads)
-    info = versions(anchor_class.libraries)
-    info["threads"] = threads
-    reply("ready " + json.dumps(info))
+
+def serve(np, variant):
+    """Answers the harness's commands until `quit` or the end of stdin."""
+    loaded = {}
     for line in sys.stdin:
         command, _, argument = line.strip().partition(" ")
         try:
             if command == "setup":
                 spec = json.loads(argument)
-                inputs = {n: np.load(f"{spec['dir']}/{n}.npy") for n in spec["inputs"]}
-                anchor.setup(np, inputs, spec["params"])
+                loaded = {n: np.load(f"{spec['dir']}/{n}.npy") for n in spec["inputs"]}
+                sliced, params = spec.get("sliced", []), spec["params"]
+                variant.setup(np, loaded, params)
+                reply("ok")
+            elif command == "rows":
+                rows = int(argument)
+                variant.setup(np, {n: a[:rows] if n in sliced else a for n, a in loaded.items()}, params)
                 reply("ok")
             elif command == "validate":
-                anchor.call()
-                np.save(argument, np.ascontiguousarray(anchor.output(), dtype=np.float32))
-                reply("ok")
+                variant.call()
+                reply("ok " + ",".join(save_outputs(np, variant.output(), argument)))
             elif command == "sample":
                 calls = int(argument)
                 start = time.perf_counter()
                 for _ in range(calls):
-                    anchor.call()
+                    variant.call()
                 seconds = time.perf_counter() - start
                 # Untimed: let the BLAS workers reach their sleep (OPENBLAS_THREAD_TIMEOUT) before
                 # the next variant's turn, so they never spin on its cores.
                 time.sleep(0.001)
                 reply(f"seconds {seconds!r}")
+            elif command == "memory":
+                peak, blocks = memory_of(variant.call)
+                reply(f"memory {peak} {blocks}")
             elif command == "quit":
-                return 0
+                return
             else:
                 reply(f"error unknown command '{command}'")
-        except Exception as failure:  # reported to the harness, which fails the anchor
+        except Exception as failure:  # reported to the harness, which fails the variant
             reply(f"error {type(failure).__name__}: {failure}")
+
+
+def main():
+    if len(sys.argv) not in (4, 5):
+        reply("error usage: anchor.py <lab> <name> <threads> [<file>]")
+        return 2
+    lab, name, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    path = sys.argv[4] if len(sys.argv) == 5 else None
+    try:
+        import numpy as np
+        from threadpoolctl import threadpool_limits
+    except ImportError as missing:
+        reply(f"unavailable {missing}")
+        return 0
+    limits = threadpool_limits(limits=threads)  # noqa: F841 (kept alive for the whole process)
+    try:
+        variant, libraries = start(lab, name, threads, path)
+    except ImportError as missing:
+        reply(f"unavailable {missing}")
+        return 0
+    except LookupError as why:
+        reply(f"unavailable {why.args[0]}")
+        return 0
+    except Exception as failure:  # the file itself fails to import: a broken variant
+        reply(f"error {path}: {type(failure).__name__}: {failure}")
+        return 0
+    info = versions(["numpy", *libraries])
+    info["threads"] = threads
+    reply("ready " + json.dumps(info))
+    serve(np, variant)
     return 0
 
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ndarray::{Array2, ArrayView2};
-use perflab_labs::{Case, OutOfProcess, Runner};
+use perflab_labs::{Case, OutOfProcess, Output, PythonFile, Runner};
 
 use crate::measure::{External, Rejection, Stats};
 use crate::paths;
@@ -53,6 +53,9 @@ pub fn find_python(explicit: Option<&Path>) -> Result<PathBuf, String> {
 /// One running anchor process.
 pub struct Anchor {
     name: &'static str,
+    /// A lab's Python file (which takes any number of rows), not a library anchor (whose buffers
+    /// are sized for the whole input).
+    is_file: bool,
     child: Child,
     stdin: ChildStdin,
     replies: Receiver<String>,
@@ -86,15 +89,18 @@ impl Anchor {
         threads: usize,
         case: &dyn Case,
     ) -> Result<Result<Anchor, String>, Unavailable> {
-        match anchor.runner {
-            Runner::PythonAnchor => Anchor::start_with(python, lab, anchor.name, threads, case, STARTUP),
-        }
+        let file = match anchor.runner {
+            Runner::PythonAnchor => None,
+            Runner::PythonFile(file) => Some(file),
+        };
+        Anchor::start_with(python, lab, anchor.name, file, threads, case, STARTUP)
     }
 
     fn start_with(
         python: &Path,
         lab: &str,
         name: &'static str,
+        file: Option<PythonFile>,
         threads: usize,
         case: &dyn Case,
         startup: Duration,
@@ -109,6 +115,9 @@ impl Anchor {
         let threads_text = threads.to_string();
         let mut command = Command::new(python);
         command.arg(&script).args([lab, name, &threads_text]);
+        if let Some(file) = file {
+            command.arg(python_file(file, dir.path())?);
+        }
         // Every thread pool the libraries may bring, limited before they are imported; and the
         // OpenBLAS overrides some machines set for older builds, which slow a current numpy.
         for variable in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"] {
@@ -130,6 +139,7 @@ impl Anchor {
         let (stderr_tail, stderr_reader) = tail_of(child.stderr.take().expect("piped"));
         let mut anchor = Anchor {
             name,
+            is_file: file.is_some(),
             child,
             stdin,
             replies,
@@ -145,6 +155,7 @@ impl Anchor {
                 Ok(info) => anchor.info = info,
                 Err(e) => return Ok(Err(format!("{name}: its ready line is not JSON ({e}): {line}"))),
             },
+            Ok(line) if line.starts_with("error ") => return Ok(Err(format!("{name}: {}", &line["error ".len()..]))),
             Ok(line) if line.starts_with("unavailable ") => {
                 let why = &line["unavailable ".len()..];
                 return Err(Unavailable(format!("{why} in {}; to enable: {ENABLE}", python.display())));
@@ -155,18 +166,21 @@ impl Anchor {
         Ok(anchor.load(case).map(|()| anchor))
     }
 
-    /// Writes the case's inputs as `.npy` and has Python load them.
-    fn load(&mut self, case: &dyn Case) -> Result<(), String> {
-        let mut names = Vec::new();
+    /// Writes the case's inputs as `.npy` and has Python load them (again, for another case).
+    pub fn load(&mut self, case: &dyn Case) -> Result<(), String> {
+        let (mut names, mut sliced) = (Vec::new(), Vec::new());
         for input in case.inputs() {
             let view = ArrayView2::from_shape(input.shape, input.data).map_err(|e| e.to_string())?;
             let path = self.dir.path().join(format!("{}.npy", input.name));
             ndarray_npy::write_npy(&path, &view).map_err(|e| format!("writing {}: {e}", path.display()))?;
             names.push(input.name);
+            if input.sliced {
+                sliced.push(input.name);
+            }
         }
         let params: serde_json::Map<String, serde_json::Value> =
             case.params().into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
-        let spec = serde_json::json!({ "dir": self.dir.path(), "inputs": names, "params": params });
+        let spec = serde_json::json!({ "dir": self.dir.path(), "inputs": names, "sliced": sliced, "params": params });
         self.expect_ok(&format!("setup {spec}"), SETUP)?;
         // Loaded: the copies on disk (tens of MiB at large sizes) are no longer needed.
         for name in names {
@@ -260,16 +274,31 @@ impl Anchor {
 }
 
 impl External for Anchor {
-    fn validate(&mut self, case: &dyn Case) -> Result<String, Rejection> {
-        let path = self.dir.path().join("out.npy");
-        let _ = std::fs::remove_file(&path); // an anchor that writes nothing must not pass on an old file
-        self.expect_ok(&format!("validate {}", path.display()), SETUP).map_err(Rejection::Broken)?;
-        let output: Array2<f32> = ndarray_npy::read_npy(&path).map_err(|e| {
-            Rejection::Broken(format!("{}: its output {} is not a 2-D float32 .npy: {e}", self.name, path.display()))
-        })?;
-        let shape = output.shape().to_vec();
-        let data = output.as_standard_layout().iter().copied().collect::<Vec<f32>>();
-        case.check_output(&shape, &data).map_err(Rejection::Wrong)
+    fn sliceable(&self) -> bool {
+        self.is_file
+    }
+
+    fn limit(&mut self, rows: usize) -> Result<(), String> {
+        self.expect_ok(&format!("rows {rows}"), SETUP)
+    }
+
+    fn validate(&mut self, case: &dyn Case, rows: usize) -> Result<String, Rejection> {
+        let folder = self.dir.path().join("out");
+        // An anchor that writes nothing must not pass on an old file.
+        let _ = std::fs::remove_dir_all(&folder);
+        std::fs::create_dir_all(&folder)
+            .map_err(|e| Rejection::Broken(format!("cannot create {}: {e}", folder.display())))?;
+        let reply = self.request(&format!("validate {}", folder.display()), SETUP).map_err(Rejection::Broken)?;
+        let Some(names) = reply.strip_prefix("ok ") else {
+            return Err(Rejection::Broken(format!("{}: expected 'ok <outputs>', got '{reply}'", self.name)));
+        };
+        let outputs = names
+            .split(',')
+            .filter(|n| !n.is_empty())
+            .map(|name| read_output(&folder, name))
+            .collect::<Result<Vec<Output>, String>>()
+            .map_err(|e| Rejection::Broken(format!("{}: {e}", self.name)))?;
+        case.check_output(rows, &outputs).map_err(Rejection::Wrong)
     }
 
     fn sample(&mut self, calls: usize, deadline: Duration) -> Result<f64, String> {
@@ -286,6 +315,56 @@ impl External for Anchor {
                 Err(format!("{}: Python reported {seconds} s for a sample that took {wall} s from here", self.name))
             }
             _ => Err(format!("{}: expected 'seconds <number>', got '{reply}'", self.name)),
+        }
+    }
+
+    fn memory(&mut self, deadline: Duration) -> Option<PythonMemory> {
+        let reply = self.request("memory", deadline).ok()?;
+        let mut numbers = reply.strip_prefix("memory ")?.split_whitespace().map(|n| n.parse::<u64>().ok());
+        Some(PythonMemory { peak_bytes: numbers.next()??, blocks_kept: numbers.next()?? })
+    }
+}
+
+/// One call's memory in Python, as tracemalloc (which also sees numpy's buffers) measured it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PythonMemory {
+    /// The most bytes allocated at once during the call, above what was allocated at its start.
+    pub peak_bytes: u64,
+    /// Memory blocks still allocated after the call (what it kept, or leaked).
+    pub blocks_kept: u64,
+}
+
+/// Reads `<folder>/<name>.npy`, a 2-D float64 array the driver wrote.
+fn read_output(folder: &Path, name: &str) -> Result<Output, String> {
+    if name.contains(['/', '\\']) || name.starts_with('.') {
+        return Err(format!("'{name}' is not an output name"));
+    }
+    let path = folder.join(format!("{name}.npy"));
+    let array: Array2<f64> =
+        ndarray_npy::read_npy(&path).map_err(|e| format!("its output {} is not a 2-D .npy: {e}", path.display()))?;
+    let shape = [array.nrows(), array.ncols()];
+    Ok(Output { name: name.to_string(), shape, data: array.as_standard_layout().iter().copied().collect() })
+}
+
+/// The path of a Python file for the driver: the embedded text of a ladder rung written into
+/// `dir` (under the file's own name, which tracebacks and profiles show), or the learner's file
+/// in the workspace.
+fn python_file(file: PythonFile, dir: &Path) -> Result<PathBuf, Unavailable> {
+    let name = Path::new(file.path).file_name().expect("a file name");
+    match file.embedded {
+        Some(text) => {
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|e| Unavailable(format!("cannot write {}: {e}", path.display())))?;
+            Ok(path)
+        }
+        None => {
+            let workspace = paths::workspace()
+                .ok_or_else(|| Unavailable(format!("{} is read from the perflab workspace: run inside it", file.path)))?;
+            let path = workspace.join(file.path);
+            match path.is_file() {
+                true => Ok(path),
+                false => Err(Unavailable(format!("{} is missing; `cargo lab reset` restores it", path.display()))),
+            }
         }
     }
 }
@@ -380,7 +459,7 @@ mod tests {
 
     fn start(python: &Path, startup: Duration) -> Result<Result<Anchor, String>, Unavailable> {
         let case = Matmul.prepare("8", 1).unwrap();
-        Anchor::start_with(python, "matmul", "numpy", 1, &*case, startup)
+        Anchor::start_with(python, "matmul", "numpy", None, 1, &*case, startup)
     }
 
     #[test]

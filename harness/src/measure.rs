@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use perflab_labs::problem::Rows;
 use perflab_labs::{Case, Lab};
 
 use crate::alloc::{self, AllocStats};
@@ -65,7 +66,15 @@ impl Budget {
 pub enum Outcome {
     /// Validated, then timed, then its allocations counted (None: no counting allocator).
     /// `counted`: what the case counted beside time ([`Case::counted`]).
-    Measured { validation: String, counted: Option<String>, fraction: f64, stats: Stats, allocs: Option<AllocStats> },
+    Measured {
+        validation: String,
+        counted: Option<String>,
+        fraction: f64,
+        stats: Stats,
+        allocs: Option<AllocStats>,
+        /// A Python variant's memory, by tracemalloc.
+        python_memory: Option<crate::anchors::PythonMemory>,
+    },
     /// Failed validation: never timed. `finding`: a library answered, and the oracle rejected
     /// the answer (a fact about the library on this input, not an error of the run); otherwise a
     /// variant of ours was wrong or panicked, or a library could not answer at all.
@@ -148,14 +157,21 @@ pub fn fresh_copies<'l>(lab: &'l dyn Lab, size: &'l str, seed: u64) -> impl FnMu
     }
 }
 
-/// Something timed beside the lab's own variants that measures its own time: a library in
-/// another process (see `anchors.rs`). It always runs the whole input.
+/// Something timed beside the lab's own variants that measures its own time: a Python variant in
+/// another process (see `anchors.rs`).
 pub trait External: Send {
-    /// Runs once on the case's input and checks the output against the case's oracle.
-    fn validate(&mut self, case: &dyn Case) -> Result<String, Rejection>;
+    /// Whether it can run on a slice of the input (a library anchor always runs the whole).
+    fn sliceable(&self) -> bool;
+    /// Limits it to the first `rows` rows of the case's input (see [`Case::rows`]).
+    fn limit(&mut self, rows: usize) -> Result<(), String>;
+    /// Runs once on the case's input (its first `rows` rows) and checks the outputs against the
+    /// case's oracle.
+    fn validate(&mut self, case: &dyn Case, rows: usize) -> Result<String, Rejection>;
     /// Runs `calls` calls and returns their seconds, measured around the calls alone; an error
     /// (or no answer within `deadline`) fails the external.
     fn sample(&mut self, calls: usize, deadline: Duration) -> Result<f64, String>;
+    /// One call's memory, as its own runtime measures it (None: not measured).
+    fn memory(&mut self, deadline: Duration) -> Option<crate::anchors::PythonMemory>;
 }
 
 /// What a plan times: a variant of the case, or an external (index into `externals`).
@@ -203,7 +219,7 @@ pub fn measure(
     let bar = progress_bar(plans.len() as u64, &format!("{title}: counting allocations"));
     for plan in plans {
         let slot = plan.slot;
-        outcomes[slot] = Some(plan.outcome(case));
+        outcomes[slot] = Some(plan.outcome(case, externals));
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -234,12 +250,11 @@ fn validate(
         }
         Target::External(e) => {
             let external = &mut *externals[e];
-            match external.validate(case) {
-                // The validating call warmed it; one more call estimates its time.
-                Ok(validation) => match external.sample(1, sample_deadline(1.0)) {
-                    Ok(call) => (call, 1.0, validation),
-                    Err(error) => return Err(failed(error, false)),
-                },
+            let (call, rows, fraction) =
+                calibrate_external(case, external, budget.call_limit.as_secs_f64()).map_err(|e| failed(e, false))?;
+            let failed = |error, finding| Failed { error, fraction, finding };
+            match external.validate(case, rows) {
+                Ok(validation) => (call, fraction, validation),
                 Err(Rejection::Wrong(error)) => return Err(failed(error, true)),
                 Err(Rejection::Broken(error)) => return Err(failed(error, false)),
             }
@@ -350,6 +365,48 @@ fn revalidate(case: &mut dyn Case, plans: &mut [Plan]) {
     }
 }
 
+/// [`calibrate`] for an external: the rows it runs on (all of them unless a call on the whole
+/// input would exceed `limit`), its seconds per call there, and the fraction of the input.
+/// Starts from a thinner slice than for a variant of ours: the slowest Python rung is a thousand
+/// times slower than the slowest Rust one.
+fn calibrate_external(case: &dyn Case, external: &mut dyn External, limit: f64) -> Result<(f64, usize, f64), String> {
+    let rows = case.rows().filter(|rows| rows.total > 0 && external.sliceable());
+    let Some(Rows { total, min }) = rows else {
+        let all = case.rows().map_or(0, |rows| rows.total);
+        return Ok((timed_call(external)?, all, 1.0));
+    };
+    let rows_for = |fraction: f64| ((total as f64 * fraction).ceil() as usize).clamp(min.min(total), total);
+    let mut rows = rows_for(1.0 / 4096.0);
+    loop {
+        external.limit(rows)?;
+        let seconds = timed_call(external)?;
+        let fraction = rows as f64 / total as f64;
+        if rows == total {
+            return Ok((seconds, rows, 1.0));
+        }
+        let per_full_call = seconds / fraction;
+        if per_full_call <= limit {
+            rows = total;
+        } else if seconds >= limit / 8.0 {
+            let limited = rows_for(limit / per_full_call);
+            external.limit(limited)?;
+            return Ok((per_full_call * limited as f64 / total as f64, limited, limited as f64 / total as f64));
+        } else {
+            rows = rows_for(fraction * 8.0);
+        }
+    }
+}
+
+/// One warm call of an external: the first call warms it, the second is timed. Either may take
+/// two minutes (a slice is meant to take milliseconds): a variant that never returns is stopped.
+fn timed_call(external: &mut dyn External) -> Result<f64, String> {
+    external.sample(1, CALIBRATION_DEADLINE)?;
+    external.sample(1, CALIBRATION_DEADLINE)
+}
+
+/// How long one call of an external may take while it is calibrated.
+const CALIBRATION_DEADLINE: Duration = Duration::from_secs(120);
+
 /// How long an external may take to answer a sample it expects to take `seconds`: generous, so
 /// that only a hang (not a slow machine) trips it.
 fn sample_deadline(seconds: f64) -> Duration {
@@ -394,17 +451,17 @@ impl Plan {
     }
 
     /// What became of the plan, with one call's allocations counted for a variant of ours.
-    fn outcome(self, case: &mut dyn Case) -> Outcome {
+    fn outcome(self, case: &mut dyn Case, externals: &mut [&mut dyn External]) -> Outcome {
         let fraction = self.fraction;
         if let Some(error) = self.failed {
             return Outcome::Failed { error: format!("failed while being timed: {error}"), fraction, finding: false };
         }
-        let allocs = match self.target {
-            Target::Variant(v) => alloc::count(|| case.run(v)),
-            Target::External(_) => None, // another process: not ours to count
+        let (allocs, python_memory) = match self.target {
+            Target::Variant(v) => (alloc::count(|| case.run(v)), None),
+            Target::External(e) => (None, externals[e].memory(sample_deadline(self.call))),
         };
         let stats = Stats { epochs: self.epochs, ..Stats::of(self.seconds) };
-        Outcome::Measured { validation: self.validation, counted: self.counted, fraction, stats, allocs }
+        Outcome::Measured { validation: self.validation, counted: self.counted, fraction, stats, allocs, python_memory }
     }
 }
 
@@ -487,7 +544,10 @@ mod tests {
         fn inputs(&self) -> Vec<perflab_labs::NamedArray<'_>> {
             Vec::new()
         }
-        fn check_output(&self, _: &[usize], _: &[f32]) -> Result<String, String> {
+        fn rows(&self) -> Option<Rows> {
+            None
+        }
+        fn check_output(&self, _: usize, _: &[perflab_labs::Output]) -> Result<String, String> {
             Err("not checked here".into())
         }
     }

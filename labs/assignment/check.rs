@@ -11,6 +11,7 @@
 use rayon::prelude::*;
 
 use super::Inputs;
+use crate::lab::Output;
 use crate::distance::bound::{Bound, true_distance};
 
 /// Up to this many point × centroid × coordinate operations, every point's label is checked.
@@ -74,26 +75,23 @@ pub fn check(inputs: &Inputs, returned: &Returned) -> Result<String, String> {
     })
 }
 
-/// Checks an output computed outside this process: n × 1 labels (as f32, exact below 2²⁴). Its
-/// distances are the direct form's, computed here, so only the labels are the anchor's.
-pub fn check_output(inputs: &Inputs, shape: &[usize], output: &[f32]) -> Result<String, String> {
+/// Checks outputs computed outside this process: `labels` (n × 1, or a library anchor's `out`)
+/// and, when given, `inertia` (1 × 1, as returned: a sum in f32 keeps its f32 error). Distances
+/// are the direct form's, computed here, so only the labels and the inertia are the variant's.
+pub fn check_output(inputs: &Inputs, outputs: &[Output]) -> Result<String, String> {
     let super::Shape { n, k, .. } = inputs.shape;
-    if shape != [n, 1] || output.len() != n {
-        return Err(format!("the output has shape {shape:?}, expected [{n}, 1] (one label per point)"));
-    }
-    let mut labels = Vec::with_capacity(n);
-    for &label in output {
-        if label.fract() != 0.0 || label < 0.0 || label >= k as f32 {
-            return Err(format!("{label} is not the index of one of the {k} centroids"));
-        }
-        labels.push(label as u32);
-    }
+    let name = if outputs.iter().any(|o| o.name == "labels") { "labels" } else { "out" };
+    let labels = Output::expect(outputs, name, [n, 1])?.indices(k, "centroids")?;
+    let inertia = match outputs.iter().any(|o| o.name == "inertia") {
+        true => Some(Output::expect(outputs, "inertia", [1, 1])?.data[0]),
+        false => None,
+    };
     let distances: Vec<f32> = labels
         .iter()
         .enumerate()
         .map(|(i, &c)| crate::distance::squared_distance(inputs.point(i), inputs.centroid(c as usize)))
         .collect();
-    check(inputs, &Returned { labels: &labels, distances: &distances, inertia: None })
+    check(inputs, &Returned { labels: &labels, distances: &distances, inertia })
 }
 
 /// The points whose label is checked against all k centroids, ascending.

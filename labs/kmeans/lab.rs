@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 
 use super::check::{Returned, check};
 use super::{Answer, DataSet, Inputs, Kernel, Shape, check_shape, generate, variants};
-use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Variant, WorkUnit, pick};
+use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 use crate::sizes::parse_keyed;
 
@@ -41,6 +41,15 @@ static INFO: LabInfo = LabInfo {
         OutOfProcess::python_library("faiss", "faiss IndexFlatL2(C).search(X, 1), as faiss's k-means does"),
         OutOfProcess::python_library("sklearn", "scikit-learn's Lloyd labelling kernel (chunks of 256, a GEMM each)"),
         OutOfProcess::python_library("numpy", "numpy: argmin of ‖c‖² − 2·X·Cᵀ per chunk of points"),
+        // The Python ladder (labs/kmeans/python/): what an interview in Python climbs.
+        OutOfProcess::python_rung("py-loops", "pure Python: a loop per point, centroid and coordinate",
+            "labs/kmeans/python/loops.py", include_str!("python/loops.py"), false),
+        OutOfProcess::python_rung("py-broadcast", "numpy broadcasting: an n×k×d temporary",
+            "labs/kmeans/python/broadcast.py", include_str!("python/broadcast.py"), false),
+        OutOfProcess::python_rung("py-gemm", "numpy: argmin of ‖c‖² − 2·X·Cᵀ, one n×k GEMM, float32",
+            "labs/kmeans/python/gemm.py", include_str!("python/gemm.py"), true),
+        OutOfProcess::python_rung("py-chunked", "numpy: the GEMM per 2 MiB chunk of points, centred",
+            "labs/kmeans/python/chunked.py", include_str!("python/chunked.py"), true),
     ],
     // Every variant on a small assignment; blocked and best also on shifted data (their filters'
     // hardest case); best also with 8 centroids, its path for few.
@@ -166,16 +175,12 @@ impl Problem for KmeansProblem {
     fn inputs(&self) -> Vec<NamedArray<'_>> {
         let Shape { n, d, k } = self.shape;
         vec![
-            NamedArray { name: "x", shape: [n, d], data: &self.points },
-            NamedArray { name: "c", shape: [k, d], data: &self.centroids },
+            NamedArray { name: "x", shape: [n, d], data: &self.points, sliced: true },
+            NamedArray { name: "c", shape: [k, d], data: &self.centroids, sliced: false },
         ]
     }
 
-    fn check_output(&self, shape: &[usize], output: &[f32]) -> Result<String, String> {
-        super::check::check_output(
-            &first_points(self.shape, &self.points, &self.centroids, self.shape.n),
-            shape,
-            output,
-        )
+    fn check_output(&self, rows: usize, outputs: &[Output]) -> Result<String, String> {
+        super::check::check_output(&first_points(self.shape, &self.points, &self.centroids, rows), outputs)
     }
 }

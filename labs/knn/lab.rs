@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use super::check::{Oracle, Returned};
 use super::data::{DataSet, generate, parse_size};
 use super::{Answer, Inputs, Kernel, Shape, variants};
-use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Variant, WorkUnit, pick};
+use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 
 /// The lab: exact k nearest neighbours in squared L2, f32.
@@ -177,14 +177,15 @@ impl Problem for KnnProblem {
     fn inputs(&self) -> Vec<NamedArray<'_>> {
         let Shape { n, d, m, .. } = self.shape;
         vec![
-            NamedArray { name: "x", shape: [n, d], data: &self.train },
-            NamedArray { name: "q", shape: [m, d], data: &self.queries },
+            NamedArray { name: "x", shape: [n, d], data: &self.train, sliced: false },
+            NamedArray { name: "q", shape: [m, d], data: &self.queries, sliced: true },
         ]
     }
 
-    fn check_output(&self, shape: &[usize], output: &[f32]) -> Result<String, String> {
-        let inputs = first_queries(self.shape, &self.train, &self.labels, &self.queries, self.shape.m);
+    fn check_output(&self, rows: usize, outputs: &[Output]) -> Result<String, String> {
+        let inputs = first_queries(self.shape, &self.train, &self.labels, &self.queries, rows);
+        let output = Output::find(outputs, "out")?;
         // The oracle's cache is per case; an anchor's check is rare, so a fresh oracle will do.
-        Oracle::default().check_output(&inputs, shape, output)
+        Oracle::default().check_output(&inputs, &output.shape, &output.to_f32())
     }
 }

@@ -3,7 +3,7 @@
 use super::check::{Returned, check, same_as_plain};
 use super::{Inputs, Kernel, LloydShape, variants};
 use crate::assignment::{DataSet, Shape, check_shape, generate};
-use crate::lab::{CallgrindSize, Define, LabInfo, Variant, WorkUnit, pick};
+use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 use crate::sizes::parse_keyed;
 use rand::Rng;
@@ -35,7 +35,15 @@ static INFO: LabInfo = LabInfo {
     allocation_sizes: &["n=5000,d=20,k=7,iters=4", "n=9000,d=32,k=33,iters=4,data=shifted"],
     flagship: "hamerly",
     data_sets: DataSet::NAMES,
-    out_of_process: &[],
+    // The Python ladder's answer (labs/lloyd/python/); a loop version is the k-means lab's
+    // py-loops once per iteration, too slow to run whole here (a Lloyd run is never sliced).
+    out_of_process: &[OutOfProcess::python_rung(
+        "py-numpy",
+        "numpy: the chunked, centred GEMM assignment, np.add.at update in float64",
+        "labs/lloyd/python/numpy_lloyd.py",
+        include_str!("python/numpy_lloyd.py"),
+        true,
+    )],
     callgrind_sizes: &[CallgrindSize { name: "small", size: "n=4096,d=16,k=32,iters=8", only: None }],
 };
 
@@ -218,6 +226,29 @@ impl Problem for LloydProblem {
         self.fill_with_junk();
         self.run_for(kernel, t);
         self.check(rows, seed)
+    }
+
+    fn inputs(&self) -> Vec<NamedArray<'_>> {
+        let Shape { n, d, k } = self.shape.shape;
+        vec![
+            NamedArray { name: "x", shape: [n, d], data: &self.points, sliced: false },
+            NamedArray { name: "c", shape: [k, d], data: &self.initial, sliced: false },
+        ]
+    }
+
+    /// Checks 1 to 3 of a run in another process: `centroids` (k × d), `labels` (n × 1),
+    /// `inertia` (T × 1) and `previous`, the centroids its own run of T − 1 iterations returned
+    /// (the initial ones for T = 1). Not check 4: plain Lloyd's bits come from this lab's fixed
+    /// order of f64 sums, which another language's sums need not follow.
+    fn check_output(&self, _rows: usize, outputs: &[Output]) -> Result<String, String> {
+        let (Shape { n, d, k }, t) = (self.shape.shape, self.shape.iterations);
+        let f32s = |name: &str, shape: [usize; 2]| Output::expect(outputs, name, shape).map(Output::to_f32);
+        let centroids = f32s("centroids", [k, d])?;
+        let previous = f32s("previous", [k, d])?;
+        let labels = Output::expect(outputs, "labels", [n, 1])?.indices(k, "centroids")?;
+        let inertia = Output::expect(outputs, "inertia", [t, 1])?.data.clone();
+        let inputs = Inputs { shape: self.shape.shape, iterations: t, points: &self.points, initial: &self.initial };
+        check(&inputs, &previous, &Returned { centroids: &centroids, labels: &labels, inertia: &inertia })
     }
 
     fn describe_count(&self, computed: u64) -> Option<String> {

@@ -21,7 +21,8 @@ pub fn list() -> String {
         }
         for variant in lab.out_of_process() {
             let process = match variant.runner {
-                perflab_labs::Runner::PythonAnchor => "Python, its own process",
+                perflab_labs::Runner::PythonAnchor => "Python, its own process".to_string(),
+                perflab_labs::Runner::PythonFile(file) => format!("Python, {}", file.path),
             };
             out += &format!("    {:<14} {:<9} {} [{process}]\n", variant.name, variant.role.as_str(), variant.summary);
         }

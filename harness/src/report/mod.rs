@@ -76,8 +76,11 @@ pub struct VariantRecord {
     /// None unless measured.
     pub timing: Option<Timing>,
     pub speed: Option<Speed>,
-    /// None unless measured in this process (a Python anchor's heap is not counted).
+    /// None unless measured in this process (a Python variant's is `python_memory`).
     pub memory: Option<Memory>,
+    /// A Python variant's memory of one call, by tracemalloc (absent for the others).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub python_memory: Option<crate::anchors::PythonMemory>,
     /// What the lab counted beside time (distance computations a bound skipped, say).
     pub counted: Option<String>,
     /// For a Python anchor: library versions, BLAS (from threadpoolctl) and threads.
@@ -248,6 +251,7 @@ fn variant_record(
         timing: None,
         speed: None,
         memory: None,
+        python_memory: None,
         counted: None,
         library: row.library.clone(),
     };
@@ -264,7 +268,7 @@ fn variant_record(
                 detail: error.clone(),
             };
         }
-        Some(Outcome::Measured { validation, counted, fraction, stats, allocs }) => {
+        Some(Outcome::Measured { validation, counted, fraction, stats, allocs, python_memory }) => {
             record.verdict = Verdict {
                 status: Status::Measured,
                 correct: Some(true),
@@ -284,6 +288,7 @@ fn variant_record(
                 epochs: stats.epochs,
             });
             record.speed = Some(speed(stats, work, machine.peak_for(info.parallel), compared));
+            record.python_memory = *python_memory;
             record.memory = allocs.map(|a| Memory {
                 allocs_per_call: a.blocks,
                 alloc_bytes_per_call: a.bytes,
@@ -372,7 +377,8 @@ mod tests {
 
     fn measured(seconds: f64) -> Option<Outcome> {
         let stats = Stats::of(vec![seconds; 5]);
-        Some(Outcome::Measured { validation: "ok".into(), counted: None, fraction: 1.0, stats, allocs: None })
+        let python_memory = None;
+        Some(Outcome::Measured { validation: "ok".into(), counted: None, fraction: 1.0, stats, allocs: None, python_memory })
     }
 
     #[test]

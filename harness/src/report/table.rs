@@ -56,7 +56,13 @@ const COLUMNS: &[Column] = &[
     },
     Column { header: |_| Some("allocs".into()), cell: |v| memory(v, |m| m.allocs_per_call.to_string()) },
     Column { header: |_| Some("bytes".into()), cell: |v| memory(v, |m| format_bytes(m.alloc_bytes_per_call)) },
-    Column { header: |_| Some("peak".into()), cell: |v| memory(v, |m| format_bytes(m.peak_heap_bytes)) },
+    Column {
+        header: |_| Some("peak".into()),
+        cell: |v| match v.python_memory {
+            Some(python) => format!("{}ᵖ", format_bytes(python.peak_bytes)),
+            None => memory(v, |m| format_bytes(m.peak_heap_bytes)),
+        },
+    },
     Column {
         header: |_| Some("check".into()),
         cell: |v| if v.timing.as_ref().is_some_and(|t| t.fraction_run < 1.0) { "ok*".into() } else { "ok".into() },
@@ -105,7 +111,8 @@ pub fn render(record: &Record) -> String {
         format!("{} {} | threads {}{}\n{table}\n", record.lab, record.size, record.threads, peak_line(record));
     out.push_str(
         "vs naive: speedup over the baseline; vs ref: speedup over the named reference (below 1: slower)\n\
-         allocs, bytes, peak: heap allocations of one call, bytes allocated, most bytes live at once (dhat)\n",
+         allocs, bytes, peak: heap allocations of one call, bytes allocated, most bytes live at once (dhat);\n\
+         peak with ᵖ: a Python row's most bytes allocated at once in one call, numpy's buffers included (tracemalloc)\n",
     );
     for note in record.variants.iter().flat_map(|v| variant_notes(v, record)).chain(record_notes(record)) {
         out.push_str(&note);
@@ -135,9 +142,10 @@ fn variant_notes(v: &VariantRecord, record: &Record) -> Vec<String> {
     let detail = &v.verdict.detail;
     match v.verdict.status {
         Status::Failed if v.verdict.rejected_library_answer => notes.push(format!(
-            "{}'s answer does not meet the oracle on this input, so it was not timed (a fact about the \
-             library, not an error of this run; the exit code ignores it):\n{}",
+            "{}'s answer does not meet the oracle on this input, so it was not timed (a fact about the {}, not an \
+             error of this run; the exit code ignores it):\n{}",
             v.name,
+            if v.role == Role::Library { "library" } else { "rung on this input, which its file explains" },
             indent(detail)
         )),
         Status::Failed => notes.push(format!("{} FAILED validation and was not timed:\n{}", v.name, indent(detail))),
