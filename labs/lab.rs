@@ -184,7 +184,14 @@ impl OutOfProcess {
         parallel: bool,
     ) -> OutOfProcess {
         let file = PythonFile { path, embedded: Some(source) };
-        OutOfProcess { name, summary, role: Role::Reference, reference: None, parallel, runner: Runner::PythonFile(file) }
+        OutOfProcess {
+            name,
+            summary,
+            role: Role::Reference,
+            reference: None,
+            parallel,
+            runner: Runner::PythonFile(file),
+        }
     }
 
     /// The learner's Python file for the Python rung `of`, read from the workspace at each run.
@@ -268,7 +275,9 @@ impl Output {
             .iter()
             .map(|&x| match x.fract() == 0.0 && x >= 0.0 && x < below as f64 && below <= u32::MAX as usize {
                 true => Ok(x as u32),
-                false => Err(format!("{} holds {x}, which is not the index of one of the {below} {of_what}", self.name)),
+                false => {
+                    Err(format!("{} holds {x}, which is not the index of one of the {below} {of_what}", self.name))
+                }
             })
             .collect()
     }

@@ -25,7 +25,7 @@ use crate::measure::{External, Rejection, Stats};
 use crate::paths;
 
 /// The anchor process's source, embedded so that the binary works from any directory.
-const SCRIPT: &str = include_str!("../python/anchor.py");
+pub const SCRIPT: &str = include_str!("../python/anchor.py");
 
 /// The one command that enables the anchors, run at the workspace root.
 pub const ENABLE: &str = "python3 -m venv .venv && .venv/bin/pip install -r harness/python/requirements.txt";
@@ -56,6 +56,8 @@ pub struct Anchor {
     /// A lab's Python file (which takes any number of rows), not a library anchor (whose buffers
     /// are sized for the whole input).
     is_file: bool,
+    /// How long one validating call may take (a learner's loop that never ends is stopped).
+    call_deadline: Duration,
     child: Child,
     stdin: ChildStdin,
     replies: Receiver<String>,
@@ -140,6 +142,7 @@ impl Anchor {
         let mut anchor = Anchor {
             name,
             is_file: file.is_some(),
+            call_deadline: SETUP,
             child,
             stdin,
             replies,
@@ -187,6 +190,16 @@ impl Anchor {
             let _ = std::fs::remove_file(self.dir.path().join(format!("{name}.npy")));
         }
         Ok(())
+    }
+
+    /// How long one validating call may take from now on.
+    pub fn set_call_deadline(&mut self, deadline: Duration) {
+        self.call_deadline = deadline;
+    }
+
+    /// Whether the process still runs (it is stopped after a call that did not answer in time).
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Sends one command and waits for its reply line.
@@ -288,7 +301,8 @@ impl External for Anchor {
         let _ = std::fs::remove_dir_all(&folder);
         std::fs::create_dir_all(&folder)
             .map_err(|e| Rejection::Broken(format!("cannot create {}: {e}", folder.display())))?;
-        let reply = self.request(&format!("validate {}", folder.display()), SETUP).map_err(Rejection::Broken)?;
+        let deadline = self.call_deadline;
+        let reply = self.request(&format!("validate {}", folder.display()), deadline).map_err(Rejection::Broken)?;
         let Some(names) = reply.strip_prefix("ok ") else {
             return Err(Rejection::Broken(format!("{}: expected 'ok <outputs>', got '{reply}'", self.name)));
         };
@@ -358,8 +372,9 @@ fn python_file(file: PythonFile, dir: &Path) -> Result<PathBuf, Unavailable> {
             Ok(path)
         }
         None => {
-            let workspace = paths::workspace()
-                .ok_or_else(|| Unavailable(format!("{} is read from the perflab workspace: run inside it", file.path)))?;
+            let workspace = paths::workspace().ok_or_else(|| {
+                Unavailable(format!("{} is read from the perflab workspace: run inside it", file.path))
+            })?;
             let path = workspace.join(file.path);
             match path.is_file() {
                 true => Ok(path),

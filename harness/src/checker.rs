@@ -18,7 +18,7 @@ use perflab_labs::simd::{self, SimdLevel};
 use crate::alloc::AllocStats;
 use crate::exercises::Exercise;
 use crate::machine::Machine;
-use crate::measure::{self, Budget, Outcome, Stats};
+use crate::measure::{self, Budget, External, Outcome, Stats};
 use crate::report::{self, Document, Row};
 use crate::{isolate, panics};
 
@@ -80,8 +80,12 @@ pub struct Correct {
 }
 
 impl Correct {
-    /// `correct on 38 shapes at avx512f, avx2+fma, scalar on 3 threads, and at avx512f on 1`
+    /// `correct on 38 shapes at avx512f, avx2+fma, scalar on 3 threads, and at avx512f on 1`;
+    /// `correct on 31 shapes in Python` (no levels: a Python exercise).
     pub fn describe(&self) -> String {
+        if self.levels.is_empty() {
+            return format!("correct on {} shapes in Python", self.shapes);
+        }
         let levels: Vec<&str> = self.levels.iter().map(|l| l.as_str()).collect();
         let mut out =
             format!("correct on {} shapes at {} on {} threads", self.shapes, levels.join(", "), self.pools[0]);
@@ -96,7 +100,8 @@ impl Correct {
 #[derive(Clone, Debug)]
 pub struct Failure {
     pub shape: Shape,
-    pub level: SimdLevel,
+    /// None: in Python, where there are no levels to force.
+    pub level: Option<SimdLevel>,
     pub threads: usize,
     /// The oracle's message (or the panic's).
     pub error: String,
@@ -110,7 +115,7 @@ impl Failure {
     /// `it also fails on 17 more of the 39 sizes at avx512f, 3 threads: 13x9x33, ...`, or that it
     /// is the only one.
     pub fn pattern(&self) -> String {
-        let at = format!("at {}, {} thread{}", self.level, self.threads, if self.threads == 1 { "" } else { "s" });
+        let at = self.at();
         if self.also.is_empty() {
             return format!("the only failing size of the {} {at}", self.checked);
         }
@@ -126,14 +131,15 @@ impl Failure {
 
     /// The headline: `FAILED on 13x9x33 (edge size 11 of 24) at avx2+fma, 3 threads`.
     pub fn headline(&self) -> String {
-        format!(
-            "FAILED on {} ({}) at {}, {} thread{}",
-            self.shape.size,
-            self.shape.describe(),
-            self.level,
-            self.threads,
-            if self.threads == 1 { "" } else { "s" }
-        )
+        format!("FAILED on {} ({}) {}", self.shape.size, self.shape.describe(), self.at())
+    }
+
+    /// `at avx2+fma, 3 threads`, or `in Python`.
+    fn at(&self) -> String {
+        match self.level {
+            Some(level) => format!("at {level}, {} thread{}", self.threads, if self.threads == 1 { "" } else { "s" }),
+            None => "in Python".into(),
+        }
     }
 }
 
@@ -164,6 +170,9 @@ impl Drop for ForcedLevel {
 /// Validates `exercise` on every shape, at every SIMD level, in every pool; stops at the first
 /// failure. `progress` is told each step (for a progress bar).
 pub fn check_correctness(exercise: &Exercise, seed: u64, mut progress: impl FnMut(&str)) -> Result<Correct, Failure> {
+    if let Some(file) = exercise.python() {
+        return crate::python_check::check_correctness(exercise, file, seed, progress);
+    }
     let _turn = one_at_a_time();
     let shapes = shapes(exercise, seed);
     let mut levels = SimdLevel::available();
@@ -186,6 +195,7 @@ pub fn check_correctness(exercise: &Exercise, seed: u64, mut progress: impl FnMu
                     (Ok(()), _) => {}
                     (Err(error), None) => {
                         let (also, checked) = (Vec::new(), shapes.len());
+                        let level = Some(level);
                         first = Some(Failure { shape: shape.clone(), level, threads, error, also, checked });
                     }
                     (Err(_), Some(failure)) => failure.also.push(shape.size.clone()),
@@ -278,21 +288,39 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
     let allowed = isolate::step_deadline() + Duration::from_secs_f64(8.0 * seconds);
     let level = simd::simd_level();
     isolate::step(&format!("timing {title} ({level}, {threads} thread(s))"), allowed);
-    let variants = [exercise.variant, naive, reference];
-    let outcomes =
-        pool.install(|| measure::measure(&mut *case, &mut fresh, &variants, &mut [], &budget, &title, &mut machine));
+    // The lab's own variants run here; a Python exercise and its Python reference in processes
+    // of their own, in the same rounds.
+    let order = [exercise.variant, naive, reference];
     let table = lab.variants();
-    let rows: Vec<Row> = variants.iter().zip(&outcomes).map(|(&v, o)| Row::of(table[v], Some(o.clone()))).collect();
+    let own: Vec<usize> = order.iter().copied().filter(|&v| v < table.len()).collect();
+    let mut anchors = crate::python_check::start_all(exercise, &order, threads, &*case)?;
+    let mut externals: Vec<&mut dyn External> = anchors.iter_mut().map(|a| a as &mut dyn External).collect();
+    let outcomes =
+        pool.install(|| measure::measure(&mut *case, &mut fresh, &own, &mut externals, &budget, &title, &mut machine));
+    // `outcomes` follow `own`, then the anchors: put them back in `order`.
+    let (mut ours, mut theirs) = (outcomes[..own.len()].iter(), outcomes[own.len()..].iter().zip(&anchors));
+    let rows: Vec<Row> = order
+        .iter()
+        .map(|&v| match table.get(v) {
+            Some(&variant) => Row::of(variant, ours.next().cloned()),
+            None => {
+                let (outcome, anchor) = theirs.next().expect("one outcome per anchor");
+                let variant = lab.out_of_process()[v - table.len()].describe();
+                Row { library: Some(anchor.library_info()), ..Row::of(variant, Some(outcome.clone())) }
+            }
+        })
+        .collect();
+    drop(anchors);
     let record = report::record(lab, &*case, &machine, &rows);
     let (mut stats, mut allocs) = (Vec::new(), Vec::new());
-    for (outcome, &v) in outcomes.into_iter().zip(&variants) {
-        match outcome {
+    for row in rows {
+        match row.outcome.expect("every variant timed has an outcome") {
             Outcome::Measured { stats: s, allocs: a, .. } => {
                 stats.push(s);
                 allocs.push(a);
             }
             Outcome::Failed { error, .. } => {
-                let name = lab.variants()[v].name;
+                let name = row.variant.name;
                 return Err(format!(
                     "{name} FAILED at {}, {threads} thread(s), so nothing was timed:\n{error}",
                     case.label()

@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use perflab_labs::{Lab, Role};
+use perflab_labs::{Lab, OutOfProcess, Role, Variant};
 use serde::Deserialize;
 
 use crate::paths;
@@ -18,7 +18,8 @@ use crate::paths;
 #[derive(Clone)]
 pub struct Exercise {
     pub lab: &'static dyn Lab,
-    /// Index into the lab's variants.
+    /// Index into the lab's variants; for a Python exercise, past them, into its out-of-process
+    /// variants (as `cargo lab bench` numbers them).
     pub variant: usize,
     /// `your-simd`.
     pub name: &'static str,
@@ -45,11 +46,27 @@ impl Exercise {
         format!("{} {}", self.lab.name(), self.name)
     }
 
-    /// The index of the lab's baseline and of this exercise's reference in the lab's variants.
+    /// The learner's Python file, for an exercise in Python (None: a Rust exercise).
+    pub fn python(&self) -> Option<&'static OutOfProcess> {
+        self.variant.checked_sub(self.lab.variants().len()).map(|i| &self.lab.out_of_process()[i])
+    }
+
+    /// The variant as the reports see it.
+    pub fn describe(&self) -> Variant {
+        match self.python() {
+            Some(file) => file.describe(),
+            None => self.lab.variants()[self.variant],
+        }
+    }
+
+    /// The index of the lab's baseline and of this exercise's reference in the lab's variants
+    /// (for a Python exercise, whose reference is a Python rung: past them, as for
+    /// [`Exercise::variant`]).
     pub fn baseline_and_reference(&self) -> (usize, usize) {
         let table = self.lab.variants();
         let baseline = table.iter().position(|v| v.role == Role::Baseline).expect("every lab has a baseline");
-        let reference = table.iter().position(|v| v.name == self.reference).expect("the rung's reference exists");
+        let names = table.iter().map(|v| v.name).chain(self.lab.out_of_process().iter().map(|v| v.name));
+        let reference = names.into_iter().position(|v| v == self.reference).expect("the rung's reference exists");
         (baseline, reference)
     }
 
@@ -191,7 +208,7 @@ pub fn load(workspace: &Path, labs: &[&'static dyn Lab]) -> anyhow::Result<Vec<E
                 bail!("{} lists the exercise {} twice", path.display(), twice.name);
             }
         }
-        for (variant, v) in lab.variants().iter().enumerate().filter(|(_, v)| v.role == Role::Exercise) {
+        for (variant, v) in every_variant(lab).iter().enumerate().filter(|(_, v)| v.role == Role::Exercise) {
             let entry = entries.remove(v.name).with_context(|| {
                 format!("{} has no [[exercise]] for lab {} exercise {}", path.display(), lab.name(), v.name)
             })?;
@@ -204,8 +221,13 @@ pub fn load(workspace: &Path, labs: &[&'static dyn Lab]) -> anyhow::Result<Vec<E
     Ok(exercises)
 }
 
+/// The lab's own variants, then its out-of-process ones (the numbering of [`Exercise::variant`]).
+fn every_variant(lab: &dyn Lab) -> Vec<Variant> {
+    lab.variants().into_iter().chain(lab.out_of_process().iter().map(OutOfProcess::describe)).collect()
+}
+
 fn resolve(lab: &'static dyn Lab, variant: usize, entry: Entry, manifest: &Path) -> anyhow::Result<Exercise> {
-    let info = lab.variants()[variant];
+    let info = every_variant(lab)[variant];
     let reference = info.reference.expect("an exercise names its rung");
     let where_ = format!("{} ({} {})", manifest.display(), lab.name(), info.name);
     if entry.hints.is_empty() || entry.hints.iter().any(|h| h.trim().is_empty()) {
@@ -218,10 +240,16 @@ fn resolve(lab: &'static dyn Lab, variant: usize, entry: Entry, manifest: &Path)
         bail!("{where_}: the goal's threads must be at least 1, or \"all\"");
     }
     lab.footprint(&entry.goal.size).map_err(|e| anyhow::anyhow!("{where_}: the goal's size: {e}"))?;
-    if entry.file.contains('/') || !entry.file.ends_with(".rs") {
-        bail!("{where_}: file must be a .rs file in the manifest's folder, not '{}'", entry.file);
+    let extension = if variant < lab.variants().len() { ".rs" } else { ".py" };
+    if entry.file.contains('/') || !entry.file.ends_with(extension) {
+        bail!("{where_}: file must be a {extension} file in the manifest's folder, not '{}'", entry.file);
     }
     let file = manifest.with_file_name(&entry.file);
+    if let Some(python) = lab.out_of_process().get(variant.wrapping_sub(lab.variants().len()))
+        && python.file().is_none_or(|f| Path::new(f.path) != file)
+    {
+        bail!("{where_}: the file is {}, but the lab runs {:?}", file.display(), python.file().map(|f| f.path));
+    }
     let (goal, hints, solution) = (entry.goal, entry.hints, entry.solution);
     Ok(Exercise { lab, variant, name: info.name, reference, file, goal, hints, solution })
 }
@@ -342,7 +370,7 @@ mod tests {
         let all = all();
         let exercises: usize = perflab_labs::all()
             .iter()
-            .map(|lab| lab.variants().iter().filter(|v| v.role == Role::Exercise).count())
+            .map(|lab| every_variant(*lab).iter().filter(|v| v.role == Role::Exercise).count())
             .sum();
         assert_eq!(all.len(), exercises, "one entry per exercise variant");
         for e in &all {

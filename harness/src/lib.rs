@@ -22,6 +22,7 @@ pub mod measure;
 pub mod panics;
 pub mod paths;
 pub mod profile;
+pub mod python_check;
 pub mod reference;
 pub mod report;
 pub mod sampler;

@@ -11,8 +11,8 @@
 use rayon::prelude::*;
 
 use super::Inputs;
-use crate::lab::Output;
 use crate::distance::bound::{Bound, true_distance};
+use crate::lab::Output;
 
 /// Up to this many point × centroid × coordinate operations, every point's label is checked.
 const EXACT_LIMIT: f64 = 5e7;
@@ -81,7 +81,12 @@ pub fn check(inputs: &Inputs, returned: &Returned) -> Result<String, String> {
 pub fn check_output(inputs: &Inputs, outputs: &[Output]) -> Result<String, String> {
     let super::Shape { n, k, .. } = inputs.shape;
     let name = if outputs.iter().any(|o| o.name == "labels") { "labels" } else { "out" };
-    let labels = Output::expect(outputs, name, [n, 1])?.indices(k, "centroids")?;
+    let given = Output::find(outputs, name)?;
+    if given.shape != [n, 1] {
+        let axis = if given.shape[0] == k { ": one per centroid, as an argmin over the wrong axis gives" } else { "" };
+        return Err(format!("{name} has shape {:?}, expected one label per point, [{n}, 1]{axis}", given.shape));
+    }
+    let labels = given.indices(k, "centroids")?;
     let inertia = match outputs.iter().any(|o| o.name == "inertia") {
         true => Some(Output::expect(outputs, "inertia", [1, 1])?.data[0]),
         false => None,

@@ -50,6 +50,7 @@ static INFO: LabInfo = LabInfo {
             "labs/kmeans/python/gemm.py", include_str!("python/gemm.py"), true),
         OutOfProcess::python_rung("py-chunked", "numpy: the GEMM per 2 MiB chunk of points, centred",
             "labs/kmeans/python/chunked.py", include_str!("python/chunked.py"), true),
+        OutOfProcess::python_exercise("your-numpy", "py-chunked", "labs/kmeans/exercises/numpy.py"),
     ],
     // Every variant on a small assignment; blocked and best also on shifted data (their filters'
     // hardest case); best also with 8 centroids, its path for few.

@@ -7,6 +7,7 @@ mod hint;
 mod list;
 mod machine;
 mod profile;
+mod profile_python;
 pub mod status;
 
 use std::path::PathBuf;

@@ -11,11 +11,30 @@ use perflab_labs::Case;
 use super::{ProfileArgs, check_size, find_lab, select_variants, thread_pool, with_data};
 use crate::{measure, panics, profile, sampler};
 
+/// A Python rung or exercise, under py-spy (a library anchor is not ours to profile).
+fn profile_python(
+    args: &ProfileArgs,
+    lab: &'static dyn perflab_labs::Lab,
+    file: &'static perflab_labs::OutOfProcess,
+) -> anyhow::Result<ExitCode> {
+    if file.file().is_none() {
+        bail!("'{}' is a library anchor: profile perflab's variants, or a Python rung (py-*) or your-numpy", file.name);
+    }
+    let size = args.size.clone().unwrap_or_else(|| lab.default_sizes()[0].to_string());
+    let size = with_data(lab, &size, args.data.as_deref())?;
+    check_size(lab, &size)?;
+    let case = lab.prepare(&size, args.seed).map_err(anyhow::Error::msg)?;
+    let threads = thread_pool(args.threads)?.current_num_threads();
+    let path =
+        args.out.clone().unwrap_or_else(|| profile::flamegraph_path(lab.name(), file.name, &case.label(), threads));
+    super::profile_python::run(lab, file, &*case, threads, args.seconds, &path)
+}
+
 pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
     let lab = find_lab(&args.lab)?;
     let variant = select_variants(lab, std::slice::from_ref(&args.variant))?[0];
     let Some(&info) = lab.variants().get(variant) else {
-        bail!("'{}' is a Python anchor: only perflab's own variants can be profiled here", args.variant);
+        return profile_python(args, lab, &lab.out_of_process()[variant - lab.variants().len()]);
     };
     if let Some(why) = info.unavailable() {
         bail!("variant '{}' is not available in this build: {why}", info.name);

@@ -147,7 +147,7 @@ pub fn render_check(report: &Report) -> String {
 fn render_timing(report: &Report, t: &Timing, goal: &str) -> String {
     let e = &report.exercise;
     let mut out = String::new();
-    let name = e.lab.variants()[e.variant].name;
+    let name = e.name;
     out += &format!(
         "  timed at {}, {} thread{}, {}: {name} {} | naive {} (speedup {}x) | {} {} ({:.2}x {})\n",
         t.label,
@@ -313,7 +313,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         failed |= report.failed();
         println!("{}", render_check(&report));
         if let Some(Ok(timing)) = &report.timing {
-            let (lab, name) = (exercise.lab.name(), exercise.lab.variants()[exercise.variant].name);
+            let (lab, name) = (exercise.lab.name(), exercise.name);
             if let Some(line) = baseline::against_last_check(lab, name, &timing.document, args.against.noise_band) {
                 println!("  {line}\n");
             }

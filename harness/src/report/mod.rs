@@ -378,7 +378,14 @@ mod tests {
     fn measured(seconds: f64) -> Option<Outcome> {
         let stats = Stats::of(vec![seconds; 5]);
         let python_memory = None;
-        Some(Outcome::Measured { validation: "ok".into(), counted: None, fraction: 1.0, stats, allocs: None, python_memory })
+        Some(Outcome::Measured {
+            validation: "ok".into(),
+            counted: None,
+            fraction: 1.0,
+            stats,
+            allocs: None,
+            python_memory,
+        })
     }
 
     #[test]

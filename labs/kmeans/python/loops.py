@@ -10,10 +10,11 @@ the Rust `naive`. The arithmetic is Python's float (f64), more precise than the 
 def assign(x, c):
     """Each point's nearest centroid (the lower index on a tie) and the inertia: the sum of the
     points' squared distances to their centroids. x: n x d, c: k x d, both float32 numpy arrays."""
-    points, centroids = x.tolist(), c.tolist()  # Python lists of Python floats
+    centroids = c.tolist()  # a list of lists of Python floats
     labels = []
     inertia = 0.0
-    for point in points:
+    for row in x:
+        point = row.tolist()
         best, best_distance = 0, float("inf")
         for j, centroid in enumerate(centroids):
             distance = 0.0

@@ -1,0 +1,108 @@
+//! Checking a learner's Python file: the same sizes and oracle as a Rust exercise, in one Python
+//! process that loads each size in turn (no SIMD levels or pools to force: numpy picks its own).
+
+use std::time::Duration;
+
+use perflab_labs::{Case, OutOfProcess};
+
+use crate::anchors::{self, Anchor, Unavailable};
+use crate::checker::{Correct, Failure, shapes};
+use crate::exercises::Exercise;
+use crate::measure::{External, Rejection};
+
+/// How long one validating call on a checked size may take: those sizes are small (the shipped
+/// loop takes seconds on the largest), so more than this is a loop that never ends.
+const CALL_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Validates the Python exercise `file` on every shape; stops at the first failure, then
+/// checks the other shapes for the pattern, as the Rust checker does.
+pub fn check_correctness(
+    exercise: &Exercise,
+    file: &'static OutOfProcess,
+    seed: u64,
+    mut progress: impl FnMut(&str),
+) -> Result<Correct, Failure> {
+    let shapes = shapes(exercise, seed);
+    let failure_on = |index: usize, error: String| Failure {
+        shape: shapes[index].clone(),
+        level: None,
+        threads: 1,
+        error,
+        also: Vec::new(),
+        checked: shapes.len(),
+    };
+    let python = anchors::find_python(None).map_err(|why| failure_on(0, why))?;
+    let mut process: Option<Anchor> = None;
+    let mut first: Option<Failure> = None;
+    for (i, shape) in shapes.iter().enumerate() {
+        progress(&format!("Python, {}", shape.size));
+        let verdict = match exercise.lab.prepare(&shape.size, seed.wrapping_add(i as u64)) {
+            Ok(case) => validate(&mut process, &python, exercise, file, &*case),
+            Err(e) => Err(format!("bad size: {e}")),
+        };
+        match (verdict, &mut first) {
+            (Ok(()), _) => {}
+            (Err(error), None) => first = Some(failure_on(i, error)),
+            (Err(_), Some(failure)) => failure.also.push(shape.size.clone()),
+        }
+    }
+    match first {
+        Some(failure) => Err(failure),
+        None => Ok(Correct { shapes: shapes.len(), levels: Vec::new(), pools: vec![1] }),
+    }
+}
+
+/// One validation of the file on `case`, in `process` (started, or restarted after a crash or a
+/// call that never returned, as needed).
+fn validate(
+    process: &mut Option<Anchor>,
+    python: &std::path::Path,
+    exercise: &Exercise,
+    file: &'static OutOfProcess,
+    case: &dyn Case,
+) -> Result<(), String> {
+    let running = match process.take() {
+        Some(mut running) => running.load(case).map(|()| running),
+        None => start(python, exercise.lab.name(), file, 1, case),
+    };
+    let mut running = running?;
+    running.set_call_deadline(CALL_DEADLINE);
+    let rows = case.rows().map_or(0, |rows| rows.total);
+    let verdict = running.validate(case, rows);
+    if running.is_alive() {
+        *process = Some(running);
+    }
+    match verdict {
+        Ok(_) => Ok(()),
+        Err(Rejection::Wrong(error)) => Err(error),
+        Err(Rejection::Broken(error)) => Err(error),
+    }
+}
+
+fn start(
+    python: &std::path::Path,
+    lab: &str,
+    file: &OutOfProcess,
+    threads: usize,
+    case: &dyn Case,
+) -> Result<Anchor, String> {
+    match Anchor::start(python, lab, file, threads, case) {
+        Ok(Ok(anchor)) => Ok(anchor),
+        Ok(Err(error)) => Err(error),
+        Err(Unavailable(why)) => Err(why),
+    }
+}
+
+/// Starts the Python processes of the variants in `order` that are the lab's out-of-process ones
+/// (numbered past its own, as [`Exercise::variant`]), in that order.
+pub fn start_all(exercise: &Exercise, order: &[usize], threads: usize, case: &dyn Case) -> Result<Vec<Anchor>, String> {
+    let lab = exercise.lab;
+    let own = lab.variants().len();
+    let files: Vec<&OutOfProcess> =
+        order.iter().filter_map(|&v| v.checked_sub(own)).map(|i| &lab.out_of_process()[i]).collect();
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let python = anchors::find_python(None)?;
+    files.into_iter().map(|file| start(&python, lab.name(), file, threads, case)).collect()
+}

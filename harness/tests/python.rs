@@ -1,0 +1,75 @@
+//! A learner's Python exercise through the checker: the shipped scaffold passes, and the classic
+//! mistakes fail with the point (or the shape) named. Needs a Python with the pinned packages
+//! (skipped without one, unless `PERFLAB_REQUIRE_PYTHON` is set, as in CI).
+
+use std::path::PathBuf;
+
+use perflab_harness::{checker, exercises};
+use perflab_labs::OutOfProcess;
+
+fn python_available() -> bool {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let candidate = std::env::var_os("PERFLAB_PYTHON").map(PathBuf::from).unwrap_or(workspace.join(".venv/bin/python"));
+    let works = std::process::Command::new(&candidate)
+        .args(["-c", "import numpy, threadpoolctl"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !works && std::env::var_os("PERFLAB_REQUIRE_PYTHON").is_some() {
+        panic!("PERFLAB_REQUIRE_PYTHON is set but {} cannot import numpy and threadpoolctl", candidate.display());
+    }
+    works
+}
+
+fn your_numpy() -> exercises::Exercise {
+    let (_, all) = exercises::load_all().unwrap();
+    exercises::select_one(&all, &["kmeans".into(), "your-numpy".into()]).unwrap()
+}
+
+/// Checks `source` as if it were the learner's file (written to a temporary folder).
+fn check(source: &str) -> Result<checker::Correct, checker::Failure> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("numpy.py");
+    std::fs::write(&path, source).unwrap();
+    let path: &'static str = Box::leak(path.to_string_lossy().into_owned().into_boxed_str());
+    let file: &'static OutOfProcess =
+        Box::leak(Box::new(OutOfProcess::python_exercise("your-numpy", "py-chunked", path)));
+    perflab_harness::python_check::check_correctness(&your_numpy(), file, 42, |_| {})
+}
+
+const SCORES: &str =
+    "import numpy as np\n\ndef assign(x, c):\n    scores = x @ (c.T * np.float32(-2)) + np.einsum('ij,ij->i', c, c)\n";
+
+#[test]
+fn the_shipped_scaffold_passes_and_an_argmin_over_the_wrong_axis_fails_with_the_point_named() {
+    if !python_available() {
+        return eprintln!("skipped: no Python with the pinned packages");
+    }
+    let shipped = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../labs/kmeans/exercises/shipped/numpy.py.txt"),
+    )
+    .unwrap();
+    let correct = check(&shipped).unwrap_or_else(|f| panic!("{}: {}", f.headline(), f.error));
+    assert!(correct.describe().contains("in Python"), "{}", correct.describe());
+
+    let wrong_axis = format!(
+        "{SCORES}    labels = scores.argmin(axis=0)\n    d = x - c[labels]\n    return labels, float((d * d).sum(dtype=np.float64))\n"
+    );
+    let failure = check(&wrong_axis).unwrap_err();
+    let message = format!("{}\n{}\n{}", failure.headline(), failure.error, failure.pattern());
+    assert!(message.contains("in Python"), "{message}");
+    // Where n = k the shapes agree and the oracle names a point; elsewhere the shape says why.
+    assert!(failure.error.contains("one label per point") || failure.error.contains("point "), "{message}");
+    assert!(failure.also.iter().any(|size| size.contains("k=7")) || failure.shape.size.contains("k=7"), "{message}");
+}
+
+#[test]
+fn a_float32_running_sum_of_the_inertia_fails_with_the_inertia_named() {
+    if !python_available() {
+        return eprintln!("skipped: no Python with the pinned packages");
+    }
+    // TODO 1 done, but the inertia accumulates numpy float32 scalars: `0.0 + np.float32` stays
+    // float32 in numpy 2, and a running float32 sum drifts past the oracle's bound.
+    let float32_sum = "import numpy as np\n\ndef assign(x, c):\n    labels = []\n    inertia = 0.0\n    for point in x:\n        d = ((c - point) ** 2).sum(axis=1)\n        j = int(d.argmin())\n        labels.append(j)\n        inertia += d[j]\n    return labels, inertia\n";
+    let failure = check(float32_sum).unwrap_err();
+    assert!(failure.error.contains("inertia"), "{}: {}", failure.headline(), failure.error);
+}
