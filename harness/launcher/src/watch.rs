@@ -11,6 +11,8 @@ use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::Duration;
 
@@ -44,12 +46,17 @@ const REFUSED: u8 = 2;
 pub fn watch(check_args: &[OsString]) -> anyhow::Result<ExitCode> {
     let labs = workspace()?.join("labs");
     let (tx, rx) = mpsc::channel();
-    let watcher = watch_sources(&labs, tx.clone());
+    // Set by a saved file that is built into the harness; a learner's Python file is read at
+    // each run instead, so saving it re-runs the check without a build.
+    let rebuild = Arc::new(AtomicBool::new(true));
+    let watcher = watch_sources(&labs, tx.clone(), Arc::clone(&rebuild));
     announce(&labs, watcher.as_ref().err())?;
     read_keys(tx);
     let mut judged_before = false;
+    let mut enter = false;
     loop {
-        match round(check_args)? {
+        let build = rebuild.swap(false, Ordering::SeqCst) || enter;
+        match round(check_args, build)? {
             // Saving cannot fix a wrong exercise name: stop, as `cargo lab check` would.
             Round::Refused if !judged_before => return Ok(ExitCode::from(REFUSED)),
             Round::Refused | Round::Checked => judged_before = true,
@@ -57,7 +64,7 @@ pub fn watch(check_args: &[OsString]) -> anyhow::Result<ExitCode> {
         }
         match next_trigger(&rx) {
             None | Some(Trigger::Quit) => break,
-            Some(Trigger::Saved | Trigger::Enter) => {}
+            Some(trigger) => enter = matches!(trigger, Trigger::Enter),
         }
     }
     drop(watcher);
@@ -80,7 +87,10 @@ fn announce(labs: &Path, events_failed: Option<&anyhow::Error>) -> anyhow::Resul
     let keys = std::io::stdin().is_terminal();
     match events_failed {
         None => {
-            println!("watching {}: saving a .rs or .toml file re-runs the check, so does Enter; {STOP}", labs.display())
+            println!(
+                "watching {}: saving a .rs, .toml or .py file re-runs the check, so does Enter; {STOP}",
+                labs.display()
+            )
         }
         Some(error) if keys => {
             println!("file events are not available here ({error:#}): press Enter to re-run the check; {STOP}")
@@ -92,12 +102,12 @@ fn announce(labs: &Path, events_failed: Option<&anyhow::Error>) -> anyhow::Resul
     Ok(())
 }
 
-/// Builds the harness, then checks. The compiler's errors and the check's report go straight to
-/// the terminal; this only adds what to do next.
-fn round(check_args: &[OsString]) -> anyhow::Result<Round> {
+/// Builds the harness (when `build`), then checks. The compiler's errors and the check's report go
+/// straight to the terminal; this only adds what to do next.
+fn round(check_args: &[OsString], build: bool) -> anyhow::Result<Round> {
     let shown: Vec<_> = check_args.iter().map(|a| a.to_string_lossy()).collect();
     println!("\n─── cargo lab check {} ───", shown.join(" "));
-    if !crate::build_harness()?.success() {
+    if build && !crate::build_harness()?.success() {
         println!("(it does not compile: the compiler's errors are above; fix them and save again)");
         return Ok(Round::DoesNotCompile);
     }
@@ -116,11 +126,18 @@ fn round(check_args: &[OsString]) -> anyhow::Result<Round> {
 /// Watches `labs/` recursively and reports saved Rust sources and manifests (an exercise uses
 /// the lab's other files, and a save of any of them changes what is built). Editors often save by
 /// writing a new file and renaming it over the old one: creations count as saves.
-fn watch_sources(labs: &Path, tx: Sender<Trigger>) -> anyhow::Result<notify::RecommendedWatcher> {
+fn watch_sources(
+    labs: &Path,
+    tx: Sender<Trigger>,
+    rebuild: Arc<AtomicBool>,
+) -> anyhow::Result<notify::RecommendedWatcher> {
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
         let changed = event.kind.is_modify() || event.kind.is_create() || event.kind.is_remove();
         if changed && event.paths.iter().any(|p| is_source(p)) {
+            if event.paths.iter().any(|p| is_source(p) && is_built(p)) {
+                rebuild.store(true, Ordering::SeqCst);
+            }
             let _ = tx.send(Trigger::Saved);
         }
     })?;
@@ -128,9 +145,17 @@ fn watch_sources(labs: &Path, tx: Sender<Trigger>) -> anyhow::Result<notify::Rec
     Ok(watcher)
 }
 
-/// A file whose change changes the build (an editor's swap or backup file does not).
+/// A file whose change changes what a check runs (an editor's swap or backup file does not).
 fn is_source(path: &Path) -> bool {
-    path.extension().is_some_and(|ext| ext == "rs" || ext == "toml")
+    path.extension().is_some_and(|ext| ext == "rs" || ext == "toml" || ext == "py")
+}
+
+/// Whether a source is built into the harness: all but a learner's Python file under
+/// `exercises/`, which the harness reads at each run (the Python rungs are embedded).
+fn is_built(path: &Path) -> bool {
+    let learners_python = path.extension().is_some_and(|ext| ext == "py")
+        && path.parent().and_then(Path::file_name).is_some_and(|dir| dir == "exercises");
+    !learners_python
 }
 
 /// Enter (an empty line, or any line) re-runs the check; `q` stops. Standard input closing
@@ -181,8 +206,12 @@ mod tests {
     }
 
     #[test]
-    fn sources_are_rust_files_and_manifests_not_editor_files() {
+    fn sources_are_rust_and_python_files_and_manifests_not_editor_files() {
         assert!(is_source(Path::new("labs/knn/exercises/simd.rs")));
+        assert!(is_source(Path::new("labs/kmeans/exercises/numpy.py")));
+        assert!(!is_built(Path::new("labs/kmeans/exercises/numpy.py")), "read at each run: no build");
+        assert!(is_built(Path::new("labs/kmeans/python/chunked.py")), "embedded in the harness");
+        assert!(is_built(Path::new("labs/kmeans/exercises/simd.rs")));
         assert!(is_source(Path::new("labs/knn/exercises/exercises.toml")));
         for other in
             ["labs/knn/exercises/.simd.rs.swp", "labs/knn/exercises/simd.rs~", "labs/knn/README.md", "labs/knn/4913"]
