@@ -285,7 +285,12 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
         Budget { min_sample: Duration::from_millis(5), min_rounds: 5, max_rounds: 100, ..Budget::thorough(seconds) };
     let title = format!("{} {}", exercise.id(), case.label());
     // Calibration, then `seconds` for each of the three variants and the probe, in rounds.
-    let allowed = isolate::step_deadline() + Duration::from_secs_f64(8.0 * seconds);
+    let mut allowed = isolate::step_deadline() + Duration::from_secs_f64(8.0 * seconds);
+    if exercise.python().is_some() {
+        // A Python file starts as a loop thousands of times slower than naive, and its process
+        // has deadlines of its own for a call that never returns.
+        allowed += Duration::from_secs(300);
+    }
     let level = simd::simd_level();
     isolate::step(&format!("timing {title} ({level}, {threads} thread(s))"), allowed);
     // The lab's own variants run here; a Python exercise and its Python reference in processes

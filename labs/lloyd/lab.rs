@@ -37,13 +37,16 @@ static INFO: LabInfo = LabInfo {
     data_sets: DataSet::NAMES,
     // The Python ladder's answer (labs/lloyd/python/); a loop version is the k-means lab's
     // py-loops once per iteration, too slow to run whole here (a Lloyd run is never sliced).
-    out_of_process: &[OutOfProcess::python_rung(
-        "py-numpy",
-        "numpy: the chunked, centred GEMM assignment, np.add.at update in float64",
-        "labs/lloyd/python/numpy_lloyd.py",
-        include_str!("python/numpy_lloyd.py"),
-        true,
-    )],
+    out_of_process: &[
+        OutOfProcess::python_rung(
+            "py-numpy",
+            "numpy: the chunked, centred GEMM assignment, a bincount update in float64",
+            "labs/lloyd/python/numpy_lloyd.py",
+            include_str!("python/numpy_lloyd.py"),
+            true,
+        ),
+        OutOfProcess::python_exercise("your-numpy", "py-numpy", "labs/lloyd/exercises/numpy.py"),
+    ],
     callgrind_sizes: &[CallgrindSize { name: "small", size: "n=4096,d=16,k=32,iters=8", only: None }],
 };
 
