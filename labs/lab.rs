@@ -144,9 +144,10 @@ pub enum Runner {
     /// A library call in the harness's Python anchor (`harness/python/anchor.py`), which
     /// implements it under the variant's name.
     PythonAnchor,
-    /// A Python file of the lab's (`labs/<lab>/python/<file>`), defining the lab's function
-    /// (`assign(x, c)` for k-means: each lab's `python/README.md` gives its signature), run by the
-    /// same driver as the anchors.
+    /// A Python file of the lab's (`labs/<lab>/python/<file>`, or the learner's under
+    /// `exercises/`), defining the lab's function (`assign(x, c)` for k-means: the driver's
+    /// `FILES` in `harness/python/anchor.py` gives each lab's), run by the same driver as the
+    /// anchors.
     PythonFile(PythonFile),
 }
 
