@@ -327,7 +327,34 @@ class LloydFile(PythonFile):
         return {"centroids": centroids, "labels": labels, "inertia": inertias, "previous": previous}
 
 
-FILES = {"kmeans": KmeansFile, "lloyd": LloydFile}
+class KnnFile(PythonFile):
+    """knn: `knn(x, q, k)` returns `(ids, distances)`, both m x k: each query's k nearest
+    training points, nearest first (the lower index first among equal distances), and their
+    squared distances."""
+
+    function = "knn"
+
+    def call(self):
+        self.result = self.module.knn(self.inputs["x"], self.inputs["q"], self.params["k"])
+
+    def output(self):
+        ids, distances = self.result
+        return {"ids": ids, "distances": distances}
+
+
+class MatmulFile(PythonFile):
+    """matmul: `matmul(a, b)` returns C = A B (m x n)."""
+
+    function = "matmul"
+
+    def call(self):
+        self.result = self.module.matmul(self.inputs["a"], self.inputs["b"])
+
+    def output(self):
+        return {"c": self.result}
+
+
+FILES = {"kmeans": KmeansFile, "lloyd": LloydFile, "knn": KnnFile, "matmul": MatmulFile}
 
 
 def save_outputs(np, outputs, folder):

@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use super::Inputs;
 use super::topk::vote;
 use crate::distance::bound::{Bound, relative_bound, true_distance};
+use crate::lab::Output;
 
 /// Up to this many query × point × coordinate operations, check 4 runs on every query.
 const EXACT_LIMIT: f64 = 5e7;
@@ -116,6 +117,20 @@ impl Oracle {
         queries.sort_unstable();
         queries.dedup();
         queries
+    }
+
+    /// Checks outputs computed outside this process: `ids` and `distances` (m × k each: a Python
+    /// rung's), or one `out` of m × 2k values (a library anchor's: the k indices of each query, as
+    /// f32, exact below 2²⁴, then its k distances).
+    pub fn check_outputs(&mut self, inputs: &Inputs, outputs: &[Output]) -> Result<String, String> {
+        let super::Shape { n, m, k, .. } = inputs.shape;
+        if !outputs.iter().any(|o| o.name == "ids") {
+            let out = Output::find(outputs, "out")?;
+            return self.check_output(inputs, &out.shape, &out.to_f32());
+        }
+        let indices = Output::expect(outputs, "ids", [m, k])?.indices(n, "training points")?;
+        let distances = Output::expect(outputs, "distances", [m, k])?.to_f32();
+        self.check(inputs, &Returned { indices: &indices, distances: &distances, classes: None })
     }
 
     /// Checks an output computed outside this process: m × 2k values, the k indices of each query

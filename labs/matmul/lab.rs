@@ -38,7 +38,14 @@ static INFO: LabInfo = LabInfo {
     allocation_sizes: &["37x53x29", "301x260x177", "144x700x4100"],
     flagship: "best",
     data_sets: &[],
-    out_of_process: &[OutOfProcess::python_library("numpy", "numpy.matmul(A, B, out=C), float32, numpy's own BLAS")],
+    out_of_process: &[
+        OutOfProcess::python_library("numpy", "numpy.matmul(A, B, out=C), float32, numpy's own BLAS"),
+        // The Python ladder (labs/matmul/python/), below numpy's one BLAS call.
+        OutOfProcess::python_rung("py-loops", "pure Python: three loops, a sum per element of C",
+            "labs/matmul/python/loops.py", include_str!("python/loops.py"), false),
+        OutOfProcess::python_rung("py-rows", "numpy, i-p-j order: C[i] += A[i, p]·B[p], one call per (i, p)",
+            "labs/matmul/python/rows.py", include_str!("python/rows.py"), false),
+    ],
     // Every variant at 128; the baseline and the reference rungs also at 48, which fits in L1.
     callgrind_sizes: &[
         CallgrindSize { name: "128", size: "128", only: None },
@@ -165,7 +172,8 @@ impl Problem for MatmulProblem {
 
     fn check_output(&self, rows: usize, outputs: &[Output]) -> Result<String, String> {
         let Shape { k, n, .. } = self.shape;
-        let c = Output::expect(outputs, "out", [rows, n]).map_err(|e| format!("C: {e}"))?;
+        let name = if outputs.iter().any(|o| o.name == "c") { "c" } else { "out" };
+        let c = Output::expect(outputs, name, [rows, n]).map_err(|e| format!("C: {e}"))?;
         oracle(Shape { m: rows, ..self.shape }, &self.a[..rows * k], &self.b, &c.to_f32(), self.seed ^ 0xa4c4)
     }
 }
