@@ -39,7 +39,11 @@ pub fn against_last_check(lab: &str, exercise: &str, now: &serde_json::Value, ba
     let line = before.and_then(|before| {
         let now = SavedRun::from_value(now.clone(), "this check").ok()?;
         let change = changes(&before, &now, band).into_iter().find(|c| c.variant == exercise)?;
-        Some(format!("vs your last check: {}", change.change.describe()))
+        Some(format!(
+            "vs your last check: {} (from the fastest fifth of each run's rounds, corrected for the machine's speed \
+             by the FMA probe, so not the medians above)",
+            change.change.describe()
+        ))
     });
     std::fs::create_dir_all(path.parent()?).ok()?;
     std::fs::write(&path, now.to_string()).ok()?;

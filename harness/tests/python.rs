@@ -20,20 +20,24 @@ fn python_available() -> bool {
     works
 }
 
-fn your_numpy() -> exercises::Exercise {
+fn your_numpy(lab: &str) -> exercises::Exercise {
     let (_, all) = exercises::load_all().unwrap();
-    exercises::select_one(&all, &["kmeans".into(), "your-numpy".into()]).unwrap()
+    exercises::select_one(&all, &[lab.into(), "your-numpy".into()]).unwrap()
 }
 
-/// Checks `source` as if it were the learner's file (written to a temporary folder).
+/// Checks `source` as if it were the learner's file for kmeans (written to a temporary folder).
 fn check(source: &str) -> Result<checker::Correct, checker::Failure> {
+    check_in("kmeans", "py-chunked", source)
+}
+
+/// Checks `source` as if it were the learner's file of `lab`'s your-numpy.
+fn check_in(lab: &str, reference: &'static str, source: &str) -> Result<checker::Correct, checker::Failure> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("numpy.py");
     std::fs::write(&path, source).unwrap();
     let path: &'static str = Box::leak(path.to_string_lossy().into_owned().into_boxed_str());
-    let file: &'static OutOfProcess =
-        Box::leak(Box::new(OutOfProcess::python_exercise("your-numpy", "py-chunked", path)));
-    perflab_harness::python_check::check_correctness(&your_numpy(), file, 42, |_| {})
+    let file: &'static OutOfProcess = Box::leak(Box::new(OutOfProcess::python_exercise("your-numpy", reference, path)));
+    perflab_harness::python_check::check_correctness(&your_numpy(lab), file, 42, |_| {})
 }
 
 const SCORES: &str =
@@ -72,4 +76,25 @@ fn a_float32_running_sum_of_the_inertia_fails_with_the_inertia_named() {
     let float32_sum = "import numpy as np\n\ndef assign(x, c):\n    labels = []\n    inertia = 0.0\n    for point in x:\n        d = ((c - point) ** 2).sum(axis=1)\n        j = int(d.argmin())\n        labels.append(j)\n        inertia += d[j]\n    return labels, inertia\n";
     let failure = check(float32_sum).unwrap_err();
     assert!(failure.error.contains("inertia"), "{}: {}", failure.headline(), failure.error);
+}
+
+#[test]
+fn a_lloyd_update_that_divides_by_an_empty_clusters_zero_count_is_named() {
+    if !python_available() {
+        return eprintln!("skipped: no Python with the pinned packages");
+    }
+    // The reference's assignment, but every centroid set to its mean, also the ones with no
+    // point: 0/0 makes NaN, and the centroid never gets a point again.
+    let reference =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../labs/lloyd/python/numpy_lloyd.py"))
+            .unwrap();
+    let careless = reference.replace(
+        "moved[has_points] = (sums[has_points] / counts[has_points, None]).astype(np.float32)",
+        "moved[:] = (sums / counts[:, None]).astype(np.float32)",
+    );
+    assert_ne!(careless, reference, "the reference's update line is where this test expects it");
+    let failure = check_in("lloyd", "py-numpy", &careless).unwrap_err();
+    assert!(failure.error.contains("must keep its place"), "{}: {}", failure.headline(), failure.error);
+    check_in("lloyd", "py-numpy", &reference)
+        .unwrap_or_else(|f| panic!("the reference: {}: {}", f.headline(), f.error));
 }

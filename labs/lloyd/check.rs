@@ -57,6 +57,12 @@ fn check_means(inputs: &Inputs, previous: &[f32], returned: &Returned) -> Result
             let got = returned.centroids[c * d + p];
             let at = format!("centroid {c}, coordinate {p}");
             if counts[c] == 0 {
+                if !got.is_finite() {
+                    return Err(format!(
+                        "{at}: no point has label {c}, and it holds {got}: a centroid with no point must keep its \
+                         place (a mean over zero points divides by zero)"
+                    ));
+                }
                 if got.to_bits() != previous[c * d + p].to_bits() {
                     return Err(format!(
                         "{at}: no point has label {c}, so it must keep {}, got {got}",

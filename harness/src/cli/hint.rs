@@ -92,19 +92,20 @@ pub fn hint(args: &HintArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Copies the exercise's file to `backups/<lab>-<file>-<unix seconds>.rs` in `state` (see
+/// Copies the exercise's file to `backups/<lab>-<file>-<unix seconds>.<rs|py>` in `state` (see
 /// [`exercises::state_dir`]) and returns the copy's path.
 fn back_up(workspace: &Path, state: &Path, exercise: &Exercise) -> anyhow::Result<PathBuf> {
     let dir = state.join("backups");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let stem = exercise.file.file_stem().expect("a file name").to_string_lossy();
+    let extension = exercise.file.extension().map_or("rs".into(), |e| e.to_string_lossy());
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let mut backup = dir.join(format!("{}-{stem}-{stamp}.rs", exercise.lab.name()));
+    let mut backup = dir.join(format!("{}-{stem}-{stamp}.{extension}", exercise.lab.name()));
     for n in 1.. {
         if !backup.exists() {
             break;
         }
-        backup = dir.join(format!("{}-{stem}-{stamp}-{n}.rs", exercise.lab.name()));
+        backup = dir.join(format!("{}-{stem}-{stamp}-{n}.{extension}", exercise.lab.name()));
     }
     std::fs::copy(workspace.join(&exercise.file), &backup)
         .with_context(|| format!("backing up {} to {}", exercise.file.display(), backup.display()))?;

@@ -68,7 +68,7 @@ pub enum Command {
     Quick(Common),
     /// Validate and time one lab at chosen sizes
     Bench(BenchArgs),
-    /// Profile one variant: a flamegraph SVG of its functions under flamegraphs/ (pprof), then where the time goes by source line
+    /// Profile one variant: a flamegraph SVG under flamegraphs/ (pprof; py-spy for a Python rung or your-numpy), then the time by source line
     Profile(ProfileArgs),
     /// Deterministic instruction counts (callgrind via gungraun) and the regression check
     Callgrind(CallgrindArgs),
@@ -108,7 +108,7 @@ Example:\n  cargo lab record-reference --note \"quiet machine, nothing else runn
     #[command(long_about = "Checks one exercise (or all of a lab's, or every exercise): validates it against the \
 lab's oracle on the lab's edge sizes (empty, tiny, primes, one off every block and lane width), its larger \
 sizes and random sizes, at every SIMD level this CPU has, in pools of 3 threads (and 1 for a parallel \
-exercise). The first failure is printed alone, with the size, what was expected, what came back and the \
+exercise); a Python exercise (your-numpy) on the same sizes in one Python process. The first failure is printed alone, with the size, what was expected, what came back and the \
 bound. A correct exercise is then timed beside the baseline and its reference at its goal's size and \
 threads, and the goal (a ratio to the reference, from labs/<lab>/exercises/exercises.toml) is judged.\n\n\
 One exercise named alone is timed even as shipped (your starting point); checking a lab's or every \

@@ -148,12 +148,16 @@ fn render_timing(report: &Report, t: &Timing, goal: &str) -> String {
     let e = &report.exercise;
     let mut out = String::new();
     let name = e.name;
+    // A Python exercise is timed beside the Rust baseline: say which language each row is.
+    let (naive, at) = match e.python() {
+        Some(_) => ("Rust naive", "in Python".to_string()),
+        None => ("naive", describe_level(t.level)),
+    };
     out += &format!(
-        "  timed at {}, {} thread{}, {}: {name} {} | naive {} (speedup {}x) | {} {} ({:.2}x {})\n",
+        "  timed at {}, {} thread{}, {at}: {name} {} | {naive} {} (speedup {}x) | {} {} ({:.2}x {})\n",
         t.label,
         t.threads,
         if t.threads == 1 { "" } else { "s" },
-        describe_level(t.level),
         format_seconds(t.exercise.median),
         format_seconds(t.naive.median),
         format_ratio(t.speedup()),

@@ -16,15 +16,17 @@ centroid against the float64 mean of its points, and that the inertia never rise
 
 TODO 1  Profile first: `cargo lab profile lloyd your-numpy`. Which lines hold the time, the
         assignment's or the update's?
-TODO 2  The assignment in numpy, all points at once: the k-means exercise's answer
-        (labs/kmeans/python/chunked.py: the expanded form ||c||^2 - 2 x.c with one matrix
-        multiply per chunk of points, on data centred by the centroids' mean). Check: the
-        time falls by two orders of magnitude, and profile again: where is it now?
-TODO 3  The update in numpy: `np.bincount(labels, minlength=k)` counts the points per centroid;
-        the sums per centroid must be float64 (a float32 sum of many coordinates drifts past
-        what the checker accepts). Check: the profile's hot line moves back to the assignment.
-TODO 4  Centroids with no point keep their place (no division by zero), and the centroids stay
-        float32 between iterations. Check: every checked size passes, `data=shifted` included.
+TODO 2  The assignment in numpy, all points at once: your `assign(x, c)` from the k-means
+        exercise (`cargo lab check kmeans your-numpy`: the expanded form ||c||^2 - 2 x.c with one
+        matrix multiply, on centred data, the inertia from the direct form in float64). Check:
+        the time falls by about 10x, and the profile now points at the update's loops.
+TODO 3  The update in numpy. `np.bincount(labels, minlength=k)` counts the points per
+        centroid, and `np.bincount(labels, weights=x[:, p], minlength=k)` sums coordinate p per
+        centroid in float64 (a float32 sum of many coordinates drifts past what the checker
+        accepts). `np.add.at(sums, labels, x)` says it in one line but is about 20x slower here:
+        profile both and see. Check: the profile's hot line moves back to the assignment.
+TODO 4  Centroids with no point keep their place (no division by zero: 0/0 is NaN), and the
+        centroids stay float32 between iterations. Check: every checked size passes.
 """
 
 import numpy as np
