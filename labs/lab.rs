@@ -536,7 +536,8 @@ pub trait Case: Send {
     /// The inputs, for a variant that runs outside this process, and the size parameters it
     /// needs ([`Case::params`]).
     fn inputs(&self) -> Vec<NamedArray<'_>>;
-    /// The rows a variant can be limited to a slice of (see [`Case::limit`]); None: never limited.
+    /// The rows a variant outside this process can be limited to a slice of (as [`Case::limit`]
+    /// does for the lab's own); None: never limited.
     fn rows(&self) -> Option<crate::problem::Rows>;
     /// Checks the outputs of a variant computed outside this process on the first `rows` rows
     /// (all of them, or a slice: see [`NamedArray::sliced`]) against the oracle, as

@@ -21,7 +21,7 @@ static INFO: LabInfo = LabInfo {
     about: "k-means, Lloyd's iterations (assign + update) from given centroids: plain, and with Hamerly's bounds",
     size_syntax: "n=POINTS,d=DIMS,k=CENTROIDS,iters=T[,data=blobs|normal|shifted], keys in any order, omitted \
                   ones default to n=1000000,d=32,k=256,iters=20,data=blobs",
-    slice_unit: "iterations",
+    slice_unit: "points",
     quick_sizes: &["n=50000,d=32,k=64,iters=10"],
     default_sizes: &["n=1000000,d=32,k=256,iters=20", "n=100000,d=16,k=8,iters=20"],
     bench_sizes: &["n=20000,d=32,k=64,iters=10"],
@@ -231,10 +231,16 @@ impl Problem for LloydProblem {
         self.check(rows, seed)
     }
 
+    /// A Python run may take the first points (at least k): a plain Lloyd run on fewer points is
+    /// still one, and its time per call grows with n. (Hamerly's would not scale so.)
+    fn external_rows(&self) -> Option<Rows> {
+        Some(Rows { total: self.shape.shape.n, min: self.shape.shape.k })
+    }
+
     fn inputs(&self) -> Vec<NamedArray<'_>> {
         let Shape { n, d, k } = self.shape.shape;
         vec![
-            NamedArray { name: "x", shape: [n, d], data: &self.points, sliced: false },
+            NamedArray { name: "x", shape: [n, d], data: &self.points, sliced: true },
             NamedArray { name: "c", shape: [k, d], data: &self.initial, sliced: false },
         ]
     }
@@ -243,14 +249,16 @@ impl Problem for LloydProblem {
     /// `inertia` (T × 1) and `previous`, the centroids its own run of T − 1 iterations returned
     /// (the initial ones for T = 1). Not check 4: plain Lloyd's bits come from this lab's fixed
     /// order of f64 sums, which another language's sums need not follow.
-    fn check_output(&self, _rows: usize, outputs: &[Output]) -> Result<String, String> {
-        let (Shape { n, d, k }, t) = (self.shape.shape, self.shape.iterations);
+    fn check_output(&self, rows: usize, outputs: &[Output]) -> Result<String, String> {
+        let (Shape { d, k, .. }, t) = (self.shape.shape, self.shape.iterations);
+        let shape = Shape { n: rows, ..self.shape.shape };
+        let n = rows;
         let f32s = |name: &str, shape: [usize; 2]| Output::expect(outputs, name, shape).map(Output::to_f32);
         let centroids = f32s("centroids", [k, d])?;
         let previous = f32s("previous", [k, d])?;
         let labels = Output::expect(outputs, "labels", [n, 1])?.indices(k, "centroids")?;
         let inertia = Output::expect(outputs, "inertia", [t, 1])?.data.clone();
-        let inputs = Inputs { shape: self.shape.shape, iterations: t, points: &self.points, initial: &self.initial };
+        let inputs = Inputs { shape, iterations: t, points: &self.points[..rows * d], initial: &self.initial };
         check(&inputs, &previous, &Returned { centroids: &centroids, labels: &labels, inertia: &inertia })
     }
 

@@ -10,7 +10,7 @@ float32 mean can hold, and a centroid that got no point keeps its place (no divi
 
 import numpy as np
 
-CHUNK_BYTES = 2 << 20  # scores per chunk of points: 2 MiB, inside L2 on the machines measured
+CHUNK_BYTES = 2 << 20  # scores per chunk of points: 2 MiB, in L2 or L3 (1-2 MiB L2 measured)
 
 
 def assign(x, c):
