@@ -136,6 +136,9 @@ pub struct OutOfProcess {
     /// Whether it may use every thread of the run (a library does).
     pub parallel: bool,
     pub runner: Runner,
+    /// A rung whose lesson is its slowness (pure-Python loops, a huge temporary): left out of the
+    /// quick run (`cargo lab`), which names it; `cargo lab bench` times it.
+    pub slow: bool,
 }
 
 /// How an out-of-process variant is started.
@@ -172,6 +175,7 @@ impl OutOfProcess {
             reference: None,
             parallel: true,
             runner: Runner::PythonAnchor,
+            slow: false,
         }
     }
 
@@ -192,7 +196,13 @@ impl OutOfProcess {
             reference: None,
             parallel,
             runner: Runner::PythonFile(file),
+            slow: false,
         }
+    }
+
+    /// The same rung, marked as one whose lesson is its slowness (see [`OutOfProcess::slow`]).
+    pub const fn slow(self) -> OutOfProcess {
+        OutOfProcess { slow: true, ..self }
     }
 
     /// The learner's Python file for the Python rung `of`, read from the workspace at each run.
@@ -206,6 +216,7 @@ impl OutOfProcess {
             reference: Some(of),
             parallel: true,
             runner: Runner::PythonFile(file),
+            slow: false,
         }
     }
 

@@ -43,9 +43,9 @@ static INFO: LabInfo = LabInfo {
         OutOfProcess::python_library("numpy", "numpy: argmin of ‖c‖² − 2·X·Cᵀ per chunk of points"),
         // The Python ladder (labs/kmeans/python/): what an interview in Python climbs.
         OutOfProcess::python_rung("py-loops", "pure Python: a loop per point, centroid and coordinate",
-            "labs/kmeans/python/loops.py", include_str!("python/loops.py"), false),
+            "labs/kmeans/python/loops.py", include_str!("python/loops.py"), false).slow(),
         OutOfProcess::python_rung("py-broadcast", "numpy broadcasting: an n×k×d temporary",
-            "labs/kmeans/python/broadcast.py", include_str!("python/broadcast.py"), false),
+            "labs/kmeans/python/broadcast.py", include_str!("python/broadcast.py"), false).slow(),
         OutOfProcess::python_rung("py-gemm", "numpy: argmin of ‖c‖² − 2·X·Cᵀ, one n×k GEMM, float32",
             "labs/kmeans/python/gemm.py", include_str!("python/gemm.py"), true),
         OutOfProcess::python_rung("py-chunked", "numpy: the GEMM per 2 MiB chunk of points, centred",

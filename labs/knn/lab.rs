@@ -47,9 +47,9 @@ static INFO: LabInfo = LabInfo {
         OutOfProcess::python_library("numpy", "numpy: ‖q‖² + ‖x‖² − 2·Q·Xᵀ per 128 queries, argpartition"),
         // The Python ladder (labs/knn/python/).
         OutOfProcess::python_rung("py-loops", "pure Python: a loop per query, point and coordinate, heapq",
-            "labs/knn/python/loops.py", include_str!("python/loops.py"), false),
+            "labs/knn/python/loops.py", include_str!("python/loops.py"), false).slow(),
         OutOfProcess::python_rung("py-broadcast", "numpy broadcasting: an m×n×d temporary, argsort",
-            "labs/knn/python/broadcast.py", include_str!("python/broadcast.py"), false),
+            "labs/knn/python/broadcast.py", include_str!("python/broadcast.py"), false).slow(),
         OutOfProcess::python_rung("py-gemm", "numpy: ‖x‖² − 2·Q·Xᵀ in one m×n GEMM, argpartition, float32",
             "labs/knn/python/gemm.py", include_str!("python/gemm.py"), true),
         OutOfProcess::python_rung("py-chunked", "numpy: the GEMM per 128 queries, centred, direct-form re-rank",

@@ -42,9 +42,9 @@ static INFO: LabInfo = LabInfo {
         OutOfProcess::python_library("numpy", "numpy.matmul(A, B, out=C), float32, numpy's own BLAS"),
         // The Python ladder (labs/matmul/python/), below numpy's one BLAS call.
         OutOfProcess::python_rung("py-loops", "pure Python: three loops, a sum per element of C",
-            "labs/matmul/python/loops.py", include_str!("python/loops.py"), false),
+            "labs/matmul/python/loops.py", include_str!("python/loops.py"), false).slow(),
         OutOfProcess::python_rung("py-rows", "numpy, i-p-j order: C[i] += A[i, p]·B[p], one call per (i, p)",
-            "labs/matmul/python/rows.py", include_str!("python/rows.py"), false),
+            "labs/matmul/python/rows.py", include_str!("python/rows.py"), false).slow(),
     ],
     // Every variant at 128; the baseline and the reference rungs also at 48, which fits in L1.
     callgrind_sizes: &[

@@ -23,17 +23,31 @@ pub(super) struct Job {
     pub variants: Vec<usize>,
 }
 
-/// Every lab at its quick sizes, every variant.
+/// Every lab at its quick sizes, every variant but the Python rungs whose lesson is their
+/// slowness (named at the end: `cargo lab bench` times them).
 pub fn quick(common: &Common) -> anyhow::Result<ExitCode> {
-    let jobs = perflab_labs::all()
-        .into_iter()
-        .map(|lab| Job {
-            lab,
-            sizes: lab.quick_sizes().iter().map(|s| s.to_string()).collect(),
-            variants: (0..lab.variants().len() + lab.out_of_process().len()).collect(),
+    let labs = perflab_labs::all();
+    let jobs = labs
+        .iter()
+        .map(|&lab| {
+            let own = lab.variants().len();
+            let fast = |&i: &usize| i < own || !lab.out_of_process()[i - own].slow;
+            let variants = (0..own + lab.out_of_process().len()).filter(fast).collect();
+            Job { lab, sizes: lab.quick_sizes().iter().map(|s| s.to_string()).collect(), variants }
         })
         .collect();
-    run_jobs(jobs, common, &Budget::quick())
+    let code = run_jobs(jobs, common, &Budget::quick())?;
+    let slow: Vec<String> = labs
+        .iter()
+        .flat_map(|lab| {
+            lab.out_of_process().iter().filter(|v| v.slow).map(move |v| format!("{} {}", lab.name(), v.name))
+        })
+        .collect();
+    println!(
+        "left out of this quick run, as slow by design (their lesson): {}; `cargo lab bench <lab>` times them",
+        slow.join(", ")
+    );
+    Ok(code)
 }
 
 /// One lab, the sizes and variants asked for.

@@ -24,7 +24,11 @@ pub fn list() -> String {
                 perflab_labs::Runner::PythonAnchor => "Python, its own process".to_string(),
                 perflab_labs::Runner::PythonFile(file) => format!("Python, {}", file.path),
             };
-            out += &format!("    {:<14} {:<9} {} [{process}]\n", variant.name, variant.role.as_str(), variant.summary);
+            let summary = match goals.iter().find(|e| e.lab.name() == lab.name() && e.name == variant.name) {
+                Some(e) => format!("your file {}; goal {}", e.file.display(), e.goal.describe(e.reference)),
+                None => variant.summary.to_string(),
+            };
+            out += &format!("    {:<14} {:<9} {summary} [{process}]\n", variant.name, variant.role.as_str());
         }
     }
     out

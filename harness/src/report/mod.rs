@@ -443,6 +443,7 @@ mod tests {
             reference: Some("simd"),
             parallel: false,
             runner: perflab_labs::Runner::PythonAnchor,
+            slow: false,
         };
         let rows = [Row::of(simd, measured(1e-3)), Row::of(python.describe(), measured(2e-3))];
         let record = record(&Matmul, &*case, &machine(4.0), &rows);
