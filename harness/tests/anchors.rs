@@ -3,11 +3,12 @@
 //! sets `PERFLAB_REQUIRE_PYTHON=1` so that a missing one fails instead of skipping), and the
 //! unavailable path, which needs no Python at all.
 
-use std::path::PathBuf;
+mod support;
 
 use assert_cmd::Command;
 use perflab_labs::Lab;
 use predicates::prelude::*;
+use support::python;
 
 fn perflab() -> Command {
     Command::cargo_bin("perflab").unwrap()
@@ -16,20 +17,6 @@ fn perflab() -> Command {
 /// The labs that have Python anchors, each with one of them.
 fn labs_with_anchors() -> Vec<(&'static dyn Lab, &'static str)> {
     perflab_labs::all().into_iter().filter_map(|lab| lab.out_of_process().first().map(|a| (lab, a.name))).collect()
-}
-
-/// A Python that can import numpy, or None (a skip, unless CI demands one).
-fn python() -> Option<PathBuf> {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let candidate = std::env::var_os("PERFLAB_PYTHON").map(PathBuf::from).unwrap_or(workspace.join(".venv/bin/python"));
-    let works = std::process::Command::new(&candidate)
-        .args(["-c", "import numpy, threadpoolctl"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !works && std::env::var_os("PERFLAB_REQUIRE_PYTHON").is_some() {
-        panic!("PERFLAB_REQUIRE_PYTHON is set but {} cannot import numpy and threadpoolctl", candidate.display());
-    }
-    works.then_some(candidate)
 }
 
 #[test]

@@ -7,17 +7,10 @@ use std::path::PathBuf;
 use perflab_harness::{checker, exercises};
 use perflab_labs::OutOfProcess;
 
+mod support;
+
 fn python_available() -> bool {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let candidate = std::env::var_os("PERFLAB_PYTHON").map(PathBuf::from).unwrap_or(workspace.join(".venv/bin/python"));
-    let works = std::process::Command::new(&candidate)
-        .args(["-c", "import numpy, threadpoolctl"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !works && std::env::var_os("PERFLAB_REQUIRE_PYTHON").is_some() {
-        panic!("PERFLAB_REQUIRE_PYTHON is set but {} cannot import numpy and threadpoolctl", candidate.display());
-    }
-    works
+    support::python().is_some()
 }
 
 fn your_numpy(lab: &str) -> exercises::Exercise {
