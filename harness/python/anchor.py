@@ -12,8 +12,10 @@ threadpoolctl. Every reply is one line on stdout:
     ok                      after `setup <json>` and `rows <count>`
     ok <names>              after `validate <dir>`: the outputs written there, comma-separated
     seconds <float>         after `sample <calls>`: the time of the calls alone, measured here
-    memory <peak> <blocks>  after `memory`: one call's peak bytes above its start and the memory
-                            blocks it left allocated, by tracemalloc (which sees numpy's buffers)
+    memory <peak> <blocks> <buffers> <bytes>
+                            after `memory`: one call's peak bytes above its start and the memory
+                            blocks it left allocated, by tracemalloc (which sees numpy's buffers),
+                            then the numpy buffers it allocated and their bytes ("-": not counted)
     error <message>         anything that went wrong with a command
 
 Commands: `setup {"dir": ..., "inputs": [...], "sliced": [...], "params": {...}}` loads
@@ -372,18 +374,103 @@ def save_outputs(np, outputs, folder):
 
 def memory_of(call):
     """One call under tracemalloc: its peak bytes above what was allocated at its start, and the
-    blocks still allocated after it (what it keeps or leaks)."""
+    blocks still allocated after it (what it keeps or leaks); and, where numpy lets a handler be
+    installed, how many array buffers it allocated and their bytes (None otherwise)."""
     tracemalloc.start()
     try:
         before, _ = tracemalloc.get_traced_memory()
         blocks = len(tracemalloc.take_snapshot().traces)
         tracemalloc.reset_peak()
-        call()
+        buffers = counting_numpy_buffers(call)
         _, peak = tracemalloc.get_traced_memory()
         kept = len(tracemalloc.take_snapshot().traces) - blocks
     finally:
         tracemalloc.stop()
-    return peak - before, max(kept, 0)
+    return peak - before, max(kept, 0), buffers
+
+
+# Handlers stay alive for good: an array made under one is freed through it, maybe much later.
+_COUNTING_HANDLERS = []
+
+
+def counting_numpy_buffers(call):
+    """Runs `call` with numpy's data allocator (NEP 49: PyDataMem_SetHandler, slot 304 of numpy's
+    C API) replaced by one that counts each buffer and forwards to libc, then restores it.
+    Returns (allocations, bytes), or None where that cannot be done (then `call` still runs)."""
+    import ctypes
+
+    try:
+        from numpy._core import _multiarray_umath as umath
+
+        handler = _counting_handler(ctypes)
+        get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+        get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+        api = ctypes.cast(get_pointer(umath._ARRAY_API, None), ctypes.POINTER(ctypes.c_void_p))
+        set_handler = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.py_object)(api[304])
+        previous = set_handler(handler["capsule"])
+    except (ImportError, AttributeError, OSError, ValueError):
+        call()
+        return None
+    try:
+        call()
+    finally:
+        set_handler(previous)
+    return handler["counted"]["allocations"], handler["counted"]["bytes"]
+
+
+def _counting_handler(ctypes):
+    """A PyDataMem_Handler (numpy's ndarraytypes.h) whose functions count, then call libc."""
+    c_void_p, c_size_t = ctypes.c_void_p, ctypes.c_size_t
+    libc = ctypes.CDLL(None)
+    for name, result, arguments in [
+        ("malloc", c_void_p, [c_size_t]),
+        ("calloc", c_void_p, [c_size_t, c_size_t]),
+        ("realloc", c_void_p, [c_void_p, c_size_t]),
+        ("free", None, [c_void_p]),
+    ]:
+        function = getattr(libc, name)
+        function.restype, function.argtypes = result, arguments
+    counted = {"allocations": 0, "bytes": 0}
+
+    def malloc(_, size):
+        counted["allocations"] += 1
+        counted["bytes"] += size
+        return libc.malloc(size)
+
+    def calloc(_, count, size):
+        counted["allocations"] += 1
+        counted["bytes"] += count * size
+        return libc.calloc(count, size)
+
+    def realloc(_, pointer, size):
+        counted["allocations"] += 1
+        counted["bytes"] += size
+        return libc.realloc(pointer, size)
+
+    def free(_, pointer, size):
+        libc.free(pointer)
+
+    types = (
+        ctypes.CFUNCTYPE(c_void_p, c_void_p, c_size_t),
+        ctypes.CFUNCTYPE(c_void_p, c_void_p, c_size_t, c_size_t),
+        ctypes.CFUNCTYPE(c_void_p, c_void_p, c_void_p, c_size_t),
+        ctypes.CFUNCTYPE(None, c_void_p, c_void_p, c_size_t),
+    )
+
+    class Allocator(ctypes.Structure):
+        _fields_ = [("ctx", c_void_p), *zip(("malloc", "calloc", "realloc", "free"), types)]
+
+    class Handler(ctypes.Structure):
+        _fields_ = [("name", ctypes.c_char * 127), ("version", ctypes.c_uint8), ("allocator", Allocator)]
+
+    functions = tuple(kind(f) for kind, f in zip(types, (malloc, calloc, realloc, free)))
+    struct = Handler(b"perflab_counting", 1, Allocator(None, *functions))
+    new_capsule = ctypes.pythonapi.PyCapsule_New
+    new_capsule.restype, new_capsule.argtypes = ctypes.py_object, [c_void_p, ctypes.c_char_p, c_void_p]
+    capsule = new_capsule(ctypes.addressof(struct), b"mem_handler", None)
+    handler = {"capsule": capsule, "counted": counted, "keep": (struct, functions)}
+    _COUNTING_HANDLERS.append(handler)
+    return handler
 
 
 ANCHORS = {
@@ -467,8 +554,9 @@ def serve(np, variant):
                 time.sleep(0.001)
                 reply(f"seconds {seconds!r}")
             elif command == "memory":
-                peak, blocks = memory_of(variant.call)
-                reply(f"memory {peak} {blocks}")
+                peak, blocks, buffers = memory_of(variant.call)
+                allocations, allocated = buffers if buffers is not None else ("-", "-")
+                reply(f"memory {peak} {blocks} {allocations} {allocated}")
             elif command == "quit":
                 return
             else:

@@ -334,8 +334,14 @@ impl External for Anchor {
 
     fn memory(&mut self, deadline: Duration) -> Option<PythonMemory> {
         let reply = self.request("memory", deadline).ok()?;
+        // `-` where numpy's buffers could not be counted: None for those two.
         let mut numbers = reply.strip_prefix("memory ")?.split_whitespace().map(|n| n.parse::<u64>().ok());
-        Some(PythonMemory { peak_bytes: numbers.next()??, blocks_kept: numbers.next()?? })
+        Some(PythonMemory {
+            peak_bytes: numbers.next()??,
+            blocks_kept: numbers.next()??,
+            numpy_buffers: numbers.next().flatten(),
+            numpy_bytes: numbers.next().flatten(),
+        })
     }
 }
 
@@ -346,6 +352,11 @@ pub struct PythonMemory {
     pub peak_bytes: u64,
     /// Memory blocks still allocated after the call (what it kept, or leaked).
     pub blocks_kept: u64,
+    /// numpy array buffers the call allocated, and their bytes, counted by a data allocator
+    /// installed for that call (NEP 49); None where numpy did not allow it. Python's own objects
+    /// (a float in a loop) are not counted: this is what the temporaries cost.
+    pub numpy_buffers: Option<u64>,
+    pub numpy_bytes: Option<u64>,
 }
 
 /// Reads `<folder>/<name>.npy`, a 2-D float64 array the driver wrote.

@@ -61,6 +61,9 @@ fn a_python_anchor_is_validated_and_timed_in_the_same_rounds() {
             );
             assert_eq!(row["role"], role);
             assert!(row["timing"]["median_s"].as_f64().unwrap() > 0.0);
+            let memory = &row["python_memory"];
+            assert!(memory["peak_bytes"].is_u64(), "tracemalloc's peak for every Python row: {row}");
+            assert!(memory["numpy_buffers"].is_u64(), "numpy's buffers counted with the pinned numpy: {row}");
             assert!(row["speed"]["ratio_vs_reference"].as_f64().unwrap() > 0.0, "compared with the flagship: {row}");
             let library = &row["library"];
             let fields = library.as_object().unwrap();

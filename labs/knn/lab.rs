@@ -54,6 +54,7 @@ static INFO: LabInfo = LabInfo {
             "labs/knn/python/gemm.py", include_str!("python/gemm.py"), true),
         OutOfProcess::python_rung("py-chunked", "numpy: the GEMM per 128 queries, centred, direct-form re-rank",
             "labs/knn/python/chunked.py", include_str!("python/chunked.py"), true),
+        OutOfProcess::python_exercise("your-numpy", "py-chunked", "labs/knn/exercises/numpy.py"),
     ],
     // Every variant on a small search; the rungs that re-rank also far from the origin, where
     // re-ranking works hardest; `best` also on a batch small enough for its direct path.

@@ -45,6 +45,7 @@ static INFO: LabInfo = LabInfo {
             "labs/matmul/python/loops.py", include_str!("python/loops.py"), false).slow(),
         OutOfProcess::python_rung("py-rows", "numpy, i-p-j order: C[i] += A[i, p]·B[p], one call per (i, p)",
             "labs/matmul/python/rows.py", include_str!("python/rows.py"), false).slow(),
+        OutOfProcess::python_exercise("your-numpy", "numpy", "labs/matmul/exercises/numpy.py"),
     ],
     // Every variant at 128; the baseline and the reference rungs also at 48, which fits in L1.
     callgrind_sizes: &[

@@ -54,8 +54,20 @@ const COLUMNS: &[Column] = &[
             _ => "-".into(),
         },
     },
-    Column { header: |_| Some("allocs".into()), cell: |v| memory(v, |m| m.allocs_per_call.to_string()) },
-    Column { header: |_| Some("bytes".into()), cell: |v| memory(v, |m| format_bytes(m.alloc_bytes_per_call)) },
+    Column {
+        header: |_| Some("allocs".into()),
+        cell: |v| match v.python_memory.and_then(|p| p.numpy_buffers) {
+            Some(buffers) => format!("{buffers}ᵖ"),
+            None => memory(v, |m| m.allocs_per_call.to_string()),
+        },
+    },
+    Column {
+        header: |_| Some("bytes".into()),
+        cell: |v| match v.python_memory.and_then(|p| p.numpy_bytes) {
+            Some(bytes) => format!("{}ᵖ", format_bytes(bytes)),
+            None => memory(v, |m| format_bytes(m.alloc_bytes_per_call)),
+        },
+    },
     Column {
         header: |_| Some("peak".into()),
         cell: |v| match v.python_memory {
@@ -112,7 +124,8 @@ pub fn render(record: &Record) -> String {
     out.push_str(
         "vs naive: speedup over the baseline; vs ref: speedup over the named reference (below 1: slower)\n\
          allocs, bytes, peak: heap allocations of one call, bytes allocated, most bytes live at once (dhat);\n\
-         peak with ᵖ: a Python row's most bytes allocated at once in one call, numpy's buffers included (tracemalloc)\n",
+         with ᵖ, a Python row's: numpy buffers allocated in one call and their bytes (a counting allocator),\n\
+         and the most bytes allocated at once, Python's objects included (tracemalloc)\n",
     );
     for note in record.variants.iter().flat_map(|v| variant_notes(v, record)).chain(record_notes(record)) {
         out.push_str(&note);
