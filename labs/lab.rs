@@ -457,6 +457,12 @@ pub trait Lab: Sync {
     fn out_of_process(&self) -> &'static [OutOfProcess] {
         self.info().out_of_process
     }
+    /// Every variant as the reports see it: the lab's own ([`Lab::variants`]), then its
+    /// out-of-process ones. The harness numbers variants by this list (`cargo lab bench`, the
+    /// exercises).
+    fn every_variant(&self) -> Vec<Variant> {
+        self.variants().into_iter().chain(self.out_of_process().iter().map(OutOfProcess::describe)).collect()
+    }
 }
 
 /// A lab as its author writes it: what it is, how its sizes read, its variant table and its

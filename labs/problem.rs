@@ -74,6 +74,13 @@ pub struct Rows {
     pub min: usize,
 }
 
+impl Rows {
+    /// The rows a slice of about `fraction` of them keeps: rounded up, at least `min`, at most all.
+    pub fn at(&self, fraction: f64) -> usize {
+        ((self.total as f64 * fraction).ceil() as usize).clamp(self.min.min(self.total), self.total)
+    }
+}
+
 /// A lab's [`Problem`] with its variant table: the [`Case`] every lab hands the harness.
 pub struct Prepared<P: Problem> {
     problem: P,
@@ -137,10 +144,9 @@ impl<P: Problem> Case for Prepared<P> {
     }
 
     fn limit(&mut self, variant: usize, fraction: f64) -> f64 {
-        let Some(Rows { total, min }) = self.problem.rows() else { return 1.0 };
-        let rows = ((total as f64 * fraction).ceil() as usize).clamp(min.min(total), total);
-        self.rows[variant] = rows;
-        if total == 0 { 1.0 } else { rows as f64 / total as f64 }
+        let Some(rows) = self.problem.rows() else { return 1.0 };
+        self.rows[variant] = rows.at(fraction);
+        if rows.total == 0 { 1.0 } else { self.rows[variant] as f64 / rows.total as f64 }
     }
 
     fn scale_inputs(&mut self, factor: f32) -> Result<(), String> {

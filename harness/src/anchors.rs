@@ -171,23 +171,11 @@ impl Anchor {
 
     /// Writes the case's inputs as `.npy` and has Python load them (again, for another case).
     pub fn load(&mut self, case: &dyn Case) -> Result<(), String> {
-        let (mut names, mut sliced) = (Vec::new(), Vec::new());
-        for input in case.inputs() {
-            let view = ArrayView2::from_shape(input.shape, input.data).map_err(|e| e.to_string())?;
-            let path = self.dir.path().join(format!("{}.npy", input.name));
-            ndarray_npy::write_npy(&path, &view).map_err(|e| format!("writing {}: {e}", path.display()))?;
-            names.push(input.name);
-            if input.sliced {
-                sliced.push(input.name);
-            }
-        }
-        let params: serde_json::Map<String, serde_json::Value> =
-            case.params().into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
-        let spec = serde_json::json!({ "dir": self.dir.path(), "inputs": names, "sliced": sliced, "params": params });
+        let (spec, files) = write_inputs(case, self.dir.path())?;
         self.expect_ok(&format!("setup {spec}"), SETUP)?;
         // Loaded: the copies on disk (tens of MiB at large sizes) are no longer needed.
-        for name in names {
-            let _ = std::fs::remove_file(self.dir.path().join(format!("{name}.npy")));
+        for file in files {
+            let _ = std::fs::remove_file(file);
         }
         Ok(())
     }
@@ -359,6 +347,25 @@ pub struct PythonMemory {
     pub numpy_bytes: Option<u64>,
 }
 
+/// Writes the case's inputs as `<dir>/<name>.npy`; returns the driver's `setup` spec (`dir`,
+/// `inputs`, `sliced`: the inputs a row limit slices, `params`) and the files written.
+pub fn write_inputs(case: &dyn Case, dir: &Path) -> Result<(serde_json::Value, Vec<PathBuf>), String> {
+    let (mut names, mut sliced, mut files) = (Vec::new(), Vec::new(), Vec::new());
+    for input in case.inputs() {
+        let view = ArrayView2::from_shape(input.shape, input.data).map_err(|e| e.to_string())?;
+        let path = dir.join(format!("{}.npy", input.name));
+        ndarray_npy::write_npy(&path, &view).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        names.push(input.name);
+        if input.sliced {
+            sliced.push(input.name);
+        }
+        files.push(path);
+    }
+    let params: serde_json::Map<String, serde_json::Value> =
+        case.params().into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
+    Ok((serde_json::json!({ "dir": dir, "inputs": names, "sliced": sliced, "params": params }), files))
+}
+
 /// Reads `<folder>/<name>.npy`, a 2-D float64 array the driver wrote.
 fn read_output(folder: &Path, name: &str) -> Result<Output, String> {
     if name.contains(['/', '\\']) || name.starts_with('.') {
@@ -374,7 +381,7 @@ fn read_output(folder: &Path, name: &str) -> Result<Output, String> {
 /// The path of a Python file for the driver: the embedded text of a ladder rung written into
 /// `dir` (under the file's own name, which tracebacks and profiles show), or the learner's file
 /// in the workspace.
-fn python_file(file: PythonFile, dir: &Path) -> Result<PathBuf, Unavailable> {
+pub fn python_file(file: PythonFile, dir: &Path) -> Result<PathBuf, Unavailable> {
     let name = Path::new(file.path).file_name().expect("a file name");
     match file.embedded {
         Some(text) => {

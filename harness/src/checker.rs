@@ -296,8 +296,8 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
     // The lab's own variants run here; a Python exercise and its Python reference in processes
     // of their own, in the same rounds.
     let order = [exercise.variant, naive, reference];
-    let table = lab.variants();
-    let own: Vec<usize> = order.iter().copied().filter(|&v| v < table.len()).collect();
+    let (every, own_count) = (lab.every_variant(), lab.variants().len());
+    let own: Vec<usize> = order.iter().copied().filter(|&v| v < own_count).collect();
     let mut anchors = crate::python_check::start_all(exercise, &order, threads, &*case)?;
     let mut externals: Vec<&mut dyn External> = anchors.iter_mut().map(|a| a as &mut dyn External).collect();
     let outcomes =
@@ -306,12 +306,11 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
     let (mut ours, mut theirs) = (outcomes[..own.len()].iter(), outcomes[own.len()..].iter().zip(&anchors));
     let rows: Vec<Row> = order
         .iter()
-        .map(|&v| match table.get(v) {
-            Some(&variant) => Row::of(variant, ours.next().cloned()),
-            None => {
+        .map(|&v| match v < own_count {
+            true => Row::of(every[v], ours.next().cloned()),
+            false => {
                 let (outcome, anchor) = theirs.next().expect("one outcome per anchor");
-                let variant = lab.out_of_process()[v - table.len()].describe();
-                Row { library: Some(anchor.library_info()), ..Row::of(variant, Some(outcome.clone())) }
+                Row { library: Some(anchor.library_info()), ..Row::of(every[v], Some(outcome.clone())) }
             }
         })
         .collect();

@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use perflab_labs::{Lab, OutOfProcess, Role, Variant};
+use perflab_labs::{Lab, OutOfProcess, Role};
 use serde::Deserialize;
 
 use crate::paths;
@@ -51,22 +51,13 @@ impl Exercise {
         self.variant.checked_sub(self.lab.variants().len()).map(|i| &self.lab.out_of_process()[i])
     }
 
-    /// The variant as the reports see it.
-    pub fn describe(&self) -> Variant {
-        match self.python() {
-            Some(file) => file.describe(),
-            None => self.lab.variants()[self.variant],
-        }
-    }
-
-    /// The index of the lab's baseline and of this exercise's reference in the lab's variants
-    /// (for a Python exercise, whose reference is a Python rung: past them, as for
+    /// The index of the lab's baseline and of this exercise's reference in [`Lab::every_variant`]
+    /// (for a Python exercise, whose reference is a Python rung: past the lab's own, as for
     /// [`Exercise::variant`]).
     pub fn baseline_and_reference(&self) -> (usize, usize) {
-        let table = self.lab.variants();
-        let baseline = table.iter().position(|v| v.role == Role::Baseline).expect("every lab has a baseline");
-        let names = table.iter().map(|v| v.name).chain(self.lab.out_of_process().iter().map(|v| v.name));
-        let reference = names.into_iter().position(|v| v == self.reference).expect("the rung's reference exists");
+        let every = self.lab.every_variant();
+        let baseline = every.iter().position(|v| v.role == Role::Baseline).expect("every lab has a baseline");
+        let reference = every.iter().position(|v| v.name == self.reference).expect("the rung's reference exists");
         (baseline, reference)
     }
 
@@ -208,7 +199,7 @@ pub fn load(workspace: &Path, labs: &[&'static dyn Lab]) -> anyhow::Result<Vec<E
                 bail!("{} lists the exercise {} twice", path.display(), twice.name);
             }
         }
-        for (variant, v) in every_variant(lab).iter().enumerate().filter(|(_, v)| v.role == Role::Exercise) {
+        for (variant, v) in lab.every_variant().iter().enumerate().filter(|(_, v)| v.role == Role::Exercise) {
             let entry = entries.remove(v.name).with_context(|| {
                 format!("{} has no [[exercise]] for lab {} exercise {}", path.display(), lab.name(), v.name)
             })?;
@@ -221,13 +212,8 @@ pub fn load(workspace: &Path, labs: &[&'static dyn Lab]) -> anyhow::Result<Vec<E
     Ok(exercises)
 }
 
-/// The lab's own variants, then its out-of-process ones (the numbering of [`Exercise::variant`]).
-fn every_variant(lab: &dyn Lab) -> Vec<Variant> {
-    lab.variants().into_iter().chain(lab.out_of_process().iter().map(OutOfProcess::describe)).collect()
-}
-
 fn resolve(lab: &'static dyn Lab, variant: usize, entry: Entry, manifest: &Path) -> anyhow::Result<Exercise> {
-    let info = every_variant(lab)[variant];
+    let info = lab.every_variant()[variant];
     let reference = info.reference.expect("an exercise names its rung");
     let where_ = format!("{} ({} {})", manifest.display(), lab.name(), info.name);
     if entry.hints.is_empty() || entry.hints.iter().any(|h| h.trim().is_empty()) {
@@ -370,7 +356,7 @@ mod tests {
         let all = all();
         let exercises: usize = perflab_labs::all()
             .iter()
-            .map(|lab| every_variant(*lab).iter().filter(|v| v.role == Role::Exercise).count())
+            .map(|lab| lab.every_variant().iter().filter(|v| v.role == Role::Exercise).count())
             .sum();
         assert_eq!(all.len(), exercises, "one entry per exercise variant");
         for e in &all {

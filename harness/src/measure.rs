@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use perflab_labs::problem::Rows;
 use perflab_labs::{Case, Lab};
 
 use crate::alloc::{self, AllocStats};
@@ -370,31 +369,19 @@ fn revalidate(case: &mut dyn Case, plans: &mut [Plan]) {
 /// Starts from a thinner slice than for a variant of ours: the slowest Python rung is a thousand
 /// times slower than the slowest Rust one.
 fn calibrate_external(case: &dyn Case, external: &mut dyn External, limit: f64) -> Result<(f64, usize, f64), String> {
-    let rows = case.rows().filter(|rows| rows.total > 0 && external.sliceable());
-    let Some(Rows { total, min }) = rows else {
+    let slicing = case.rows().filter(|rows| rows.total > 0 && external.sliceable());
+    let Some(slicing) = slicing else {
         let all = case.rows().map_or(0, |rows| rows.total);
         return Ok((timed_call(external)?, all, 1.0));
     };
-    let rows_for = |fraction: f64| ((total as f64 * fraction).ceil() as usize).clamp(min.min(total), total);
-    let mut rows = rows_for(1.0 / 4096.0);
-    loop {
+    let mut rows = slicing.total;
+    let (call, fraction) = grow_slice(1.0 / 4096.0, limit, |asked, timed| {
+        rows = slicing.at(asked);
         external.limit(rows)?;
-        let seconds = timed_call(external)?;
-        let fraction = rows as f64 / total as f64;
-        if rows == total {
-            return Ok((seconds, rows, 1.0));
-        }
-        let per_full_call = seconds / fraction;
-        if per_full_call <= limit {
-            rows = total;
-        } else if seconds >= limit / 8.0 {
-            let limited = rows_for(limit / per_full_call);
-            external.limit(limited)?;
-            return Ok((per_full_call * limited as f64 / total as f64, limited, limited as f64 / total as f64));
-        } else {
-            rows = rows_for(fraction * 8.0);
-        }
-    }
+        let seconds = if timed { timed_call(external)? } else { 0.0 };
+        Ok::<_, String>((rows as f64 / slicing.total as f64, seconds))
+    })?;
+    Ok((call, rows, fraction))
 }
 
 /// One warm call of an external: the first call warms it, the second is timed. Either may take
@@ -474,22 +461,42 @@ impl Plan {
 /// all of B do not shrink with the slice). A variant is limited only when a slice taking at
 /// least `limit / 8` says the full call would exceed `limit`: a genuinely slow variant.
 pub fn calibrate(case: &mut dyn Case, variant: usize, limit: f64) -> (f64, f64) {
-    let mut asked = 1.0 / 512.0;
-    loop {
+    let at = |asked: f64, timed: bool| {
         let fraction = case.limit(variant, asked);
+        if !timed {
+            return Ok::<_, std::convert::Infallible>((fraction, 0.0));
+        }
         case.run(variant); // warm: first touch of the output, code and data into cache
         let start = Instant::now();
         case.run(variant);
-        let seconds = start.elapsed().as_secs_f64();
+        Ok((fraction, start.elapsed().as_secs_f64()))
+    };
+    let Ok(calibrated) = grow_slice(1.0 / 512.0, limit, at);
+    calibrated
+}
+
+/// The search [`calibrate`] and [`calibrate_external`] share: `at(asked, timed)` limits the
+/// variant to about `asked` of the input and returns the fraction it took, and (when `timed`) the
+/// seconds of one warm call there. From `first`, the slice grows eightfold until a call takes at
+/// least `limit / 8`; then the whole input if a call on it fits `limit`, else the slice that
+/// would take `limit`. Returns the estimated seconds per call as run, and the fraction.
+fn grow_slice<E>(
+    first: f64,
+    limit: f64,
+    mut at: impl FnMut(f64, bool) -> Result<(f64, f64), E>,
+) -> Result<(f64, f64), E> {
+    let mut asked = first;
+    loop {
+        let (fraction, seconds) = at(asked, true)?;
         if fraction >= 1.0 {
-            return (seconds, 1.0);
+            return Ok((seconds, 1.0));
         }
         if seconds / fraction <= limit {
             asked = 1.0;
         } else if seconds >= limit / 8.0 {
             let per_full_call = seconds / fraction;
-            let limited = case.limit(variant, limit / per_full_call);
-            return (per_full_call * limited, limited);
+            let (limited, _) = at(limit / per_full_call, false)?;
+            return Ok((per_full_call * limited, limited));
         } else {
             asked = (asked * 8.0).min(1.0);
         }
@@ -511,6 +518,7 @@ fn progress_bar(len: u64, message: &str) -> ProgressBar {
 mod tests {
     use super::*;
     use perflab_labs::WorkUnit;
+    use perflab_labs::problem::Rows;
 
     /// A case whose variant 0 works and variant 1 panics, like an exercise indexing out of bounds.
     struct Fragile;

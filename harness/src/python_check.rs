@@ -74,8 +74,7 @@ fn validate(
     }
     match verdict {
         Ok(_) => Ok(()),
-        Err(Rejection::Wrong(error)) => Err(error),
-        Err(Rejection::Broken(error)) => Err(error),
+        Err(Rejection::Wrong(error) | Rejection::Broken(error)) => Err(error),
     }
 }
 

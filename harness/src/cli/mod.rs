@@ -440,7 +440,7 @@ fn find_lab(name: &str) -> anyhow::Result<&'static dyn Lab> {
 
 /// Every name `--variant` accepts: the lab's variants, then those that run in a process of their own.
 fn variant_names(lab: &dyn Lab) -> Vec<&'static str> {
-    lab.variants().iter().map(|v| v.name).chain(lab.out_of_process().iter().map(|a| a.name)).collect()
+    lab.every_variant().iter().map(|v| v.name).collect()
 }
 
 /// Indices of the named variants into [`variant_names`] (all when none is named), or an error

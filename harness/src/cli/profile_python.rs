@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
-use ndarray::ArrayView2;
 use perflab_labs::{Case, Lab, OutOfProcess};
 
-use crate::{anchors, profile};
+use crate::anchors::{self, Unavailable};
+use crate::profile;
 
 /// py-spy's samples per second: a few hundred keep its cost small and give thousands of samples.
 const RATE: u32 = 250;
@@ -47,7 +47,9 @@ pub fn run(
         bail!("py-spy is not installed beside {}; {}", python.display(), anchors::ENABLE);
     }
     let dir = tempfile::tempdir().context("a temporary folder")?;
-    let script = write_inputs(lab, file, case, threads, seconds, dir.path())?;
+    let python_file = file.file().expect("a Python file");
+    let path = anchors::python_file(python_file, dir.path()).map_err(|Unavailable(why)| anyhow::anyhow!(why))?;
+    let script = write_runner(lab, &path, case, threads, seconds, dir.path())?;
     let raw = dir.path().join("stacks.txt");
     let status = Command::new(&py_spy)
         .args(["record", "--format", "raw", "--rate", &RATE.to_string(), "--output"])
@@ -68,57 +70,32 @@ pub fn run(
         );
     }
     write_flamegraph(&stacks, out, &format!("{} {} {}", lab.name(), file.name, case.label()))?;
-    let name = Path::new(file.file().expect("a Python file").path).file_name().expect("a name").to_string_lossy();
+    let name = path.file_name().expect("a name").to_string_lossy();
     println!("flamegraph: {} (Python frames, from py-spy)", out.display());
-    print!("{}", per_line(&stacks, &name, &source_of(file)));
+    print!("{}", per_line(&stacks, &name, &std::fs::read_to_string(&path).unwrap_or_default()));
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the inputs, the driver, the runner and its spec into `dir`; returns the runner's path.
-fn write_inputs(
+/// Writes the inputs (as the anchors do), the driver, the runner and its spec into `dir`, for the
+/// Python file at `path`; returns the runner's path.
+fn write_runner(
     lab: &dyn Lab,
-    file: &OutOfProcess,
+    path: &Path,
     case: &dyn Case,
     threads: usize,
     seconds: f64,
     dir: &Path,
 ) -> anyhow::Result<PathBuf> {
-    let python_file = file.file().expect("a Python file");
-    let path = match python_file.embedded {
-        Some(text) => {
-            let path = dir.join(Path::new(python_file.path).file_name().expect("a name"));
-            std::fs::write(&path, text)?;
-            path
-        }
-        None => crate::paths::workspace().context("run inside the perflab workspace")?.join(python_file.path),
-    };
-    let mut names = Vec::new();
-    for input in case.inputs() {
-        let view = ArrayView2::from_shape(input.shape, input.data)?;
-        ndarray_npy::write_npy(dir.join(format!("{}.npy", input.name)), &view)?;
-        names.push(input.name);
-    }
-    let params: serde_json::Map<String, serde_json::Value> =
-        case.params().into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
-    let spec = serde_json::json!({
-        "lab": lab.name(), "file": path, "threads": threads, "seconds": seconds,
-        "dir": dir, "inputs": names, "params": params,
-    });
+    let (mut spec, _) = anchors::write_inputs(case, dir).map_err(anyhow::Error::msg)?;
+    spec["lab"] = lab.name().into();
+    spec["file"] = path.to_string_lossy().into();
+    spec["threads"] = threads.into();
+    spec["seconds"] = seconds.into();
     std::fs::write(dir.join("spec.json"), spec.to_string())?;
     std::fs::write(dir.join("anchor.py"), anchors::SCRIPT)?;
     let runner = dir.join("profile_runner.py");
     std::fs::write(&runner, RUNNER)?;
     Ok(runner)
-}
-
-/// The file's text, for the lines of the breakdown.
-fn source_of(file: &OutOfProcess) -> String {
-    let python_file = file.file().expect("a Python file");
-    python_file.embedded.map(str::to_string).unwrap_or_else(|| {
-        crate::paths::workspace()
-            .and_then(|w| std::fs::read_to_string(w.join(python_file.path)).ok())
-            .unwrap_or_default()
-    })
 }
 
 /// Renders py-spy's collapsed stacks (`frame;frame;... count`) as an SVG.
