@@ -333,6 +333,28 @@ pub struct LabInfo {
     /// The sizes of its instruction-count benchmarks (`cargo lab callgrind`), the first for every
     /// variant: see [`callgrind_cases`].
     pub callgrind_sizes: &'static [CallgrindSize],
+    /// How `cargo lab sweep` grows the problem, so that its working set crosses each cache level.
+    pub sweep: Sweep,
+}
+
+/// A lab's size sweep: one count grows (the others held), and the lab's footprint model says
+/// how many bytes each value moves, so the harness can place sizes around each cache level.
+#[derive(Debug)]
+pub struct Sweep {
+    /// A size in the lab's syntax with `{}` where the swept count goes (`n={},d=32,k=256`).
+    pub size: &'static str,
+    /// The swept count's name, as the tables and plots say it (`n`).
+    pub axis: &'static str,
+    /// The smallest and the largest value the sweep may use.
+    pub from: usize,
+    pub to: usize,
+}
+
+impl Sweep {
+    /// The size with `count` in its place.
+    pub fn at(&self, count: usize) -> String {
+        self.size.replacen("{}", &count.to_string(), 1)
+    }
 }
 
 /// One size of a lab's instruction-count benchmarks: small, since valgrind runs code about 50
@@ -456,6 +478,9 @@ pub trait Lab: Sync {
     }
     fn out_of_process(&self) -> &'static [OutOfProcess] {
         self.info().out_of_process
+    }
+    fn sweep(&self) -> &'static Sweep {
+        &self.info().sweep
     }
     /// Every variant as the reports see it: the lab's own ([`Lab::variants`]), then its
     /// out-of-process ones. The harness numbers variants by this list (`cargo lab bench`, the

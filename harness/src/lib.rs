@@ -21,6 +21,7 @@ pub mod machine;
 pub mod measure;
 pub mod panics;
 pub mod paths;
+pub mod pictures;
 pub mod profile;
 pub mod python_check;
 pub mod reference;

@@ -28,6 +28,9 @@ pub struct SavedMachine {
 #[derive(Clone, Debug, Deserialize)]
 pub struct SavedRecord {
     pub lab: String,
+    /// The size's parameters, as the record names them (`n`, `d`, ...).
+    #[serde(default)]
+    pub params: serde_json::Map<String, serde_json::Value>,
     pub size: String,
     pub threads: usize,
     pub cores: usize,
@@ -43,13 +46,34 @@ pub struct SavedVariant {
     pub role: String,
     pub reference: Option<String>,
     pub cores: usize,
+    #[serde(default)]
+    pub verdict: Option<SavedVerdict>,
     pub timing: Option<SavedTiming>,
     pub speed: Option<SavedSpeed>,
+    /// For a Python anchor: its libraries, BLAS and threads.
+    #[serde(default)]
+    pub library: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SavedVerdict {
+    /// `measured`, `failed` or `unavailable`.
+    pub status: String,
+    #[serde(default)]
+    pub rejected_library_answer: bool,
+    pub detail: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct SavedTiming {
     pub median_s: f64,
+    #[serde(default)]
+    pub p25_s: f64,
+    #[serde(default)]
+    pub p75_s: f64,
+    /// Below 1: timed on a slice, scaled up.
+    #[serde(default = "whole")]
+    pub fraction_run: f64,
     pub spread: f64,
     pub samples_s: Vec<f64>,
     pub epochs: usize,
@@ -57,8 +81,31 @@ pub struct SavedTiming {
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct SavedSpeed {
+    #[serde(default)]
+    pub throughput: Option<SavedThroughput>,
     pub gflops: Option<f64>,
     pub fraction_of_peak: Option<f64>,
+    #[serde(default)]
+    pub speedup_vs_naive: Option<f64>,
+    #[serde(default)]
+    pub ratio_vs_reference: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SavedThroughput {
+    pub value: f64,
+    pub unit: String,
+}
+
+impl SavedSpeed {
+    /// Work per second in the lab's unit (0 where not recorded).
+    pub fn throughput_value(&self) -> f64 {
+        self.throughput.as_ref().map_or(0.0, |t| t.value)
+    }
+}
+
+fn whole() -> f64 {
+    1.0
 }
 
 impl SavedRun {

@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 
 use super::check::{Returned, check};
 use super::{Answer, DataSet, Inputs, Kernel, Shape, check_shape, generate, variants};
-use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Variant, WorkUnit, pick};
+use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Sweep, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 use crate::sizes::parse_keyed;
 
@@ -59,6 +59,8 @@ static INFO: LabInfo = LabInfo {
         CallgrindSize { name: "shifted", size: "n=4096,d=32,k=32,data=shifted", only: Some(&["blocked", "best"]) },
         CallgrindSize { name: "few", size: "n=4096,d=16,k=8", only: Some(&["best"]) },
     ],
+    // The points grow past every cache; 256 centroids of 32 coordinates (32 KiB) held.
+    sweep: Sweep { size: "n={},d=32,k=256", axis: "n", from: 256, to: 8_000_000 },
 };
 
 impl Define for Kmeans {

@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use super::check::{Oracle, Returned};
 use super::data::{DataSet, generate, parse_size};
 use super::{Answer, Inputs, Kernel, Shape, variants};
-use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Variant, WorkUnit, pick};
+use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Sweep, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 
 /// The lab: exact k nearest neighbours in squared L2, f32.
@@ -63,6 +63,8 @@ static INFO: LabInfo = LabInfo {
         CallgrindSize { name: "shifted", size: "n=4096,d=32,m=32,k=10,data=shifted", only: Some(&["blocked", "best"]) },
         CallgrindSize { name: "few", size: "n=4096,d=32,m=4,k=10", only: Some(&["best"]) },
     ],
+    // The points grow past every cache; 200 queries of 64 coordinates, k = 10 held.
+    sweep: Sweep { size: "n={},d=64,m=200,k=10", axis: "n", from: 64, to: 4_000_000 },
 };
 
 impl Define for Knn {

@@ -3,7 +3,7 @@
 use super::check::{Returned, check, same_as_plain};
 use super::{Inputs, Kernel, LloydShape, variants};
 use crate::assignment::{DataSet, Shape, check_shape, generate};
-use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Variant, WorkUnit, pick};
+use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Sweep, Variant, WorkUnit, pick};
 use crate::problem::{Problem, Rows};
 use crate::sizes::parse_keyed;
 use rand::Rng;
@@ -48,6 +48,8 @@ static INFO: LabInfo = LabInfo {
         OutOfProcess::python_exercise("your-numpy", "py-numpy", "labs/lloyd/exercises/numpy.py"),
     ],
     callgrind_sizes: &[CallgrindSize { name: "small", size: "n=4096,d=16,k=32,iters=8", only: None }],
+    // The points grow past every cache; 64 centroids of 32 coordinates, 5 iterations held.
+    sweep: Sweep { size: "n={},d=32,k=64,iters=5", axis: "n", from: 64, to: 4_000_000 },
 };
 
 impl Define for Lloyd {

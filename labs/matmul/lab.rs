@@ -4,7 +4,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 use super::{Kernel, Shape, check, libraries, random_matrix, variants};
-use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Variant, WorkUnit};
+use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Sweep, Variant, WorkUnit};
 use crate::problem::{Problem, Rows};
 use crate::sizes::Label;
 
@@ -54,6 +54,8 @@ static INFO: LabInfo = LabInfo {
             name: "48", size: "48", only: Some(&["naive", "loop-order", "blocked", "simd", "parallel", "best"]),
         },
     ],
+    // Square n×n: the working set 12·n² bytes, from 3 KiB to 192 MiB.
+    sweep: Sweep { size: "{}", axis: "n", from: 16, to: 4_096 },
 };
 
 impl Define for Matmul {

@@ -140,3 +140,16 @@ fn the_magnitude_limit_is_the_same_rule_in_every_lab() {
         assert!(refusal.contains("row ") && refusal.contains("norm"), "{}: {refusal}", lab.name());
     }
 }
+
+#[test]
+fn every_sweep_parses_at_both_ends_and_grows_its_footprint() {
+    for lab in perflab_labs::all() {
+        let sweep = lab.sweep();
+        assert!(sweep.from < sweep.to, "{}: the sweep must grow", lab.name());
+        let bytes = |count: usize| {
+            lab.footprint(&sweep.at(count)).unwrap_or_else(|e| panic!("{} sweep at {count}: {e}", lab.name()))
+        };
+        let (small, middle, large) = (bytes(sweep.from), bytes((sweep.from + sweep.to) / 2), bytes(sweep.to));
+        assert!(small < middle && middle < large, "{}: footprints {small}, {middle}, {large}", lab.name());
+    }
+}

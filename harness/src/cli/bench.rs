@@ -1,5 +1,6 @@
 //! `cargo lab` / `cargo lab quick` and `cargo lab bench <lab>`: validate, time and report.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -8,12 +9,16 @@ use std::process::ExitCode;
 use anyhow::Context;
 use perflab_labs::{Case, Lab, OutOfProcess, Role};
 
-use super::{BenchArgs, Common, against, check_size, find_lab, select_variants, thread_pool, with_data};
+use super::{
+    BenchArgs, Common, ThreadCounts, against, check_size, find_lab, scaling, select_variants, thread_pool, with_data,
+};
 use crate::anchors::{self, Anchor, Unavailable};
 use crate::exercises::{self, Exercise};
 use crate::machine::Machine;
 use crate::measure::{self, Budget, External, Outcome};
+use crate::pictures::html::Report;
 use crate::report::{self, Document, Row};
+use crate::saved::SavedRun;
 
 /// One lab to run: which sizes, which variants (indices into its variants, then its Python
 /// anchors: see `variant_names`).
@@ -21,6 +26,8 @@ pub(super) struct Job {
     pub lab: &'static dyn Lab,
     pub sizes: Vec<String>,
     pub variants: Vec<usize>,
+    /// One line per size instead of a table (a sweep: its own table follows).
+    pub compact: bool,
 }
 
 /// Every lab at its quick sizes, every variant but the Python rungs whose lesson is their
@@ -33,10 +40,11 @@ pub fn quick(common: &Common) -> anyhow::Result<ExitCode> {
             let own = lab.variants().len();
             let fast = |&i: &usize| i < own || !lab.out_of_process()[i - own].slow;
             let variants = (0..own + lab.out_of_process().len()).filter(fast).collect();
-            Job { lab, sizes: lab.quick_sizes().iter().map(|s| s.to_string()).collect(), variants }
+            Job { lab, sizes: lab.quick_sizes().iter().map(|s| s.to_string()).collect(), variants, compact: false }
         })
         .collect();
-    let code = run_jobs(jobs, common, &Budget::quick())?;
+    let again = |threads: u16, json: &Path| args(["quick", "--threads", &threads.to_string(), "--json"], json);
+    let code = run_jobs(jobs, common, &Budget::quick(), &again)?;
     let slow: Vec<String> = labs
         .iter()
         .flat_map(|lab| {
@@ -58,9 +66,52 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.size.clone()
     };
-    let sizes = sizes.iter().map(|size| with_data(lab, size, args.data.as_deref())).collect::<anyhow::Result<_>>()?;
+    let sizes: Vec<String> =
+        sizes.iter().map(|size| with_data(lab, size, args.data.as_deref())).collect::<anyhow::Result<_>>()?;
     let variants = select_variants(lab, &args.variant)?;
-    run_jobs(vec![Job { lab, sizes, variants }], &args.common, &Budget::thorough(args.seconds))
+    let again = |threads: u16, json: &Path| {
+        let mut line = vec!["bench".to_string(), lab.name().to_string(), "--seconds".into(), args.seconds.to_string()];
+        for size in &sizes {
+            line.extend(["--size".to_string(), size.to_string()]);
+        }
+        for name in &args.variant {
+            line.extend(["--variant".to_string(), name.clone()]);
+        }
+        line.extend(["--threads".to_string(), threads.to_string(), "--json".into()]);
+        args_with(line, json)
+    };
+    run_jobs(
+        vec![Job { lab, sizes: sizes.clone(), variants, compact: false }],
+        &args.common,
+        &Budget::thorough(args.seconds),
+        &again,
+    )
+}
+
+/// A command line of words, then a path.
+fn args<const N: usize>(words: [&str; N], path: &Path) -> Vec<OsString> {
+    args_with(words.iter().map(|w| w.to_string()).collect(), path)
+}
+
+fn args_with(words: Vec<String>, path: &Path) -> Vec<OsString> {
+    words.into_iter().map(OsString::from).chain(std::iter::once(path.as_os_str().to_owned())).collect()
+}
+
+/// Creates the report's folder before a run, so that an unwritable one is refused at once.
+pub(super) fn create_report_folder(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the report folder {}", dir.display()))
+}
+
+/// Writes the HTML report of `report` into `dir` and says where.
+pub(super) fn write_report(dir: &Path, report: &Report) -> anyhow::Result<()> {
+    let path = crate::pictures::html::write(dir, report)?;
+    println!("report written to {} (opens offline; its charts are SVG files beside it)", path.display());
+    Ok(())
+}
+
+/// The command line as typed, for a report.
+pub(super) fn command_line() -> String {
+    std::iter::once("cargo lab".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ")
 }
 
 /// What every case of a run shares.
@@ -74,7 +125,14 @@ struct Run<'r> {
     workspace: Option<PathBuf>,
 }
 
-fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<ExitCode> {
+/// Measures `jobs` and reports them; with several thread counts, runs `again(threads, json)` (this
+/// command for one count) once per count instead, and adds the scaling.
+fn run_jobs(
+    jobs: Vec<Job>,
+    common: &Common,
+    budget: &Budget,
+    again: &dyn Fn(u16, &Path) -> Vec<OsString>,
+) -> anyhow::Result<ExitCode> {
     // Everything that can be refused is refused before any time is spent: sizes (parsed, and
     // checked against memory), the JSON path, the baseline and the reference.
     for job in &jobs {
@@ -83,15 +141,47 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
         }
     }
     let json = common.json.as_deref().map(|path| create_json(path).map(|file| (file, path))).transpose()?;
+    if let Some(dir) = &common.report {
+        create_report_folder(dir)?;
+    }
+    if ThreadCounts::several(common.threads.as_ref()) {
+        let (documents, failed) = scaling::per_count(common, again)?;
+        let runs = scaling::saved(&documents)?;
+        scaling::print(&runs);
+        let document = scaling::merged(&documents);
+        if let Some((file, path)) = json {
+            write_json(file, path, &document)?;
+        }
+        if let Some(dir) = &common.report {
+            let run = SavedRun::from_value(document, "this run")?;
+            let title = "perflab: thread scaling".to_string();
+            write_report(
+                dir,
+                &Report { title, command: command_line(), run: Some(run), by_threads: runs, ..Default::default() },
+            )?;
+        }
+        return Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS });
+    }
     let against = against::Prepared::new(&common.against)?;
     let (failures, document) = measure_jobs(jobs, common, budget)?;
     let mut document = serde_json::to_value(&document)?;
     let compared = against.report(&document)?;
     if !compared.is_null() {
-        document["against"] = compared;
+        document["against"] = compared.clone();
     }
     if let Some((file, path)) = json {
         write_json(file, path, &document)?;
+    }
+    if let Some(dir) = &common.report {
+        let run = SavedRun::from_value(document, "this run")?;
+        let report = Report {
+            title: "perflab run".to_string(),
+            command: command_line(),
+            run: Some(run),
+            against: (!compared.is_null()).then_some(compared),
+            ..Default::default()
+        };
+        write_report(dir, &report)?;
     }
     if failures > 0 {
         eprintln!("{failures} variant(s) failed validation: see the notes under the tables");
@@ -105,7 +195,7 @@ fn run_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<
 pub(super) fn measure_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<(usize, Document)> {
     let wants_python = jobs.iter().any(|job| job.variants.iter().any(|&v| v >= job.lab.variants().len()));
     let python = if wants_python { anchors::find_python(common.python.as_deref()) } else { Err(String::new()) };
-    let pool = thread_pool(common.threads)?;
+    let pool = thread_pool(ThreadCounts::single(common.threads.as_ref()))?;
     let labs: Vec<&'static dyn Lab> = jobs.iter().map(|job| job.lab).collect();
     let (workspace, goals) = match exercises::workspace().and_then(|w| exercises::load(&w, &labs).map(|g| (w, g))) {
         Ok((workspace, goals)) => (Some(workspace), goals),
@@ -123,6 +213,12 @@ pub(super) fn measure_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> 
         for size in &job.sizes {
             let Some((record, failed)) = run_case(&run, job, size, &mut machine)? else { continue };
             failures += failed;
+            let any_failed = record.variants.iter().any(|v| v.verdict.status == report::Status::Failed);
+            if job.compact && !any_failed {
+                println!("{}", report::one_line(&record));
+                records.push(record);
+                continue;
+            }
             print!("{}", report::render(&record));
             for note in goal_notes(&record, &run.goals, run.workspace.as_deref()) {
                 println!("{note}");
@@ -196,7 +292,7 @@ fn run_case(
 }
 
 /// Writes the document to `path` through its temporary file, then renames it into place.
-fn write_json(file: File, path: &Path, document: &serde_json::Value) -> anyhow::Result<()> {
+pub(super) fn write_json(file: File, path: &Path, document: &serde_json::Value) -> anyhow::Result<()> {
     let mut out = BufWriter::new(file);
     serde_json::to_writer_pretty(&mut out, document)
         .map_err(std::io::Error::from)
@@ -269,7 +365,7 @@ fn start_anchors<'a>(
 
 /// Opens the JSON output at once (as `<path>.tmp`, renamed when complete, so an interrupted run
 /// leaves an earlier file intact), so that an unwritable path is refused before the run.
-fn create_json(path: &Path) -> anyhow::Result<File> {
+pub(super) fn create_json(path: &Path) -> anyhow::Result<File> {
     File::create(temporary(path)).with_context(|| format!("cannot write the JSON output {}", path.display()))
 }
 

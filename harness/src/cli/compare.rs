@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::bench::{Job, measure_jobs};
+use super::bench::{Job, command_line, create_report_folder, measure_jobs, write_report};
 use super::{Against, Common, CompareArgs, against, find_lab, variant_names};
 use crate::limits::Fingerprint;
 use crate::measure::Budget;
+use crate::pictures::html::Report;
 use crate::reference::{self, Reference};
 use crate::saved::SavedRun;
 
@@ -17,6 +18,9 @@ pub fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         return list();
     }
     let (reference, why) = against::pick_reference(args.reference.as_deref())?;
+    if let Some(dir) = &args.report {
+        create_report_folder(dir)?;
+    }
     let run = match &args.run {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -35,6 +39,17 @@ pub fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, serde_json::to_string_pretty(&value)? + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
         println!("comparisons written to {}", path.display());
+    }
+    if let Some(dir) = &args.report {
+        let values = comparisons.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?;
+        let report = Report {
+            title: format!("perflab: this machine against reference {}", reference.name),
+            command: command_line(),
+            run: Some(run),
+            compare: Some((reference.name.clone(), why, values)),
+            ..Default::default()
+        };
+        write_report(dir, &report)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -75,12 +90,13 @@ fn run_now(args: &CompareArgs, reference: &Reference) -> anyhow::Result<SavedRun
             })
             .collect();
         if !sizes.is_empty() && !variants.is_empty() {
-            jobs.push(Job { lab, sizes, variants });
+            jobs.push(Job { lab, sizes, variants, compact: false });
         }
     }
     anyhow::ensure!(!jobs.is_empty(), "nothing to compare: reference {} has none of those cases", reference.name);
     let common = Common {
-        threads: Some(threads as u16),
+        threads: Some(super::ThreadCounts(vec![threads as u16])),
+        report: None,
         json: None,
         seed: args.seed,
         python: args.python.clone(),

@@ -8,7 +8,9 @@ mod list;
 mod machine;
 mod profile;
 mod profile_python;
+mod scaling;
 pub mod status;
+mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +70,17 @@ pub enum Command {
     Quick(Common),
     /// Validate and time one lab at chosen sizes
     Bench(BenchArgs),
+    /// Time variants over sizes whose working set crosses each cache level, and name the cliffs
+    #[command(long_about = "Times each variant over a range of sizes of one lab (the same validation and \
+interleaved rounds as `bench`), from a working set inside L1 to four times the last-level cache: `--sizes auto` \
+places sizes at half and twice each cache level the OS reports, from the lab's own model of its working set \
+(its inputs and outputs). Prints a compact table (GFLOP/s and fraction of peak per size, a line where each cache \
+level fills) and names the cliffs: where a variant falls by more than a quarter from one size to the next, and \
+which cache its working set stopped fitting.\n\n\
+Examples:\n  cargo lab sweep matmul --variant simd --variant best --threads 1\n  \
+cargo lab sweep matmul --sizes 64,128,256,512,1024 --report r/\n  \
+cargo lab sweep kmeans --variant best --threads 1..all --report r/   (and thread scaling at every size)")]
+    Sweep(SweepArgs),
     /// Profile one variant: a flamegraph SVG under flamegraphs/ (pprof; py-spy for a Python rung or your-numpy), then the time by source line
     Profile(ProfileArgs),
     /// Deterministic instruction counts (callgrind via gungraun) and the regression check
@@ -138,12 +151,17 @@ Takes check's arguments and options (`cargo lab check --help`).\n\nExample:\n  c
 
 #[derive(Debug, Args)]
 pub struct Common {
-    /// Threads for rayon variants and for the libraries [default: all cores]
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
+    /// Threads for rayon variants and for the libraries [default: all cores]. Several (1,2 or 1..all:
+    /// 1, 2, 4, ... up to all cores) run the whole command once per count, each in a fresh process,
+    /// and add each parallel variant's speedup and efficiency
+    #[arg(long, value_name = "N|N,N,..|1..N|1..all", value_parser = thread_counts)]
+    pub threads: Option<ThreadCounts>,
     /// Also write the results as JSON to this file (schema in README.md)
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Also write an HTML report (one self-contained file, opens offline) and each chart as SVG into DIR
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// Seed of the random inputs
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -185,6 +203,26 @@ pub struct BenchArgs {
     pub data: Option<String>,
     /// Sampling time per variant, in seconds
     #[arg(long, default_value_t = 2.0, value_parser = positive_seconds)]
+    pub seconds: f64,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The lab (see `cargo lab list`)
+    pub lab: String,
+    /// `auto` (around each cache level: see above), or values of the swept count (`n` of the lab's sweep
+    /// size, `cargo lab list`), comma-separated: 64,128,256
+    #[arg(long, default_value = "auto", value_name = "auto|N,N,..")]
+    pub sizes: String,
+    /// Only these variants, repeatable [default: all but the exercises and the slow Python rungs]
+    #[arg(long)]
+    pub variant: Vec<String>,
+    #[arg(long, value_name = "NAME", help = data_help())]
+    pub data: Option<String>,
+    /// Sampling time per variant and size, in seconds
+    #[arg(long, default_value_t = 0.5, value_parser = positive_seconds)]
     pub seconds: f64,
     #[command(flatten)]
     pub common: Common,
@@ -296,6 +334,9 @@ pub struct CompareArgs {
     /// Also write the comparisons as JSON to this file (schema in README.md)
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Also write an HTML report (the run, the comparison, charts) into DIR
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -361,6 +402,49 @@ fn data_help() -> String {
     format!("Data set, for labs that generate several ({}) [default: the lab's first]", with.join("; "))
 }
 
+/// `--threads`: one count, a list (`1,2,4`) or a doubling range (`1..8`: 1, 2, 4, 8; `1..all`: up
+/// to every core), in increasing order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadCounts(pub Vec<u16>);
+
+impl ThreadCounts {
+    /// The one count of `counts` (None: all cores); callers split several counts first.
+    pub fn single(counts: Option<&ThreadCounts>) -> Option<u16> {
+        counts.map(|c| c.0[0])
+    }
+
+    /// More than one count: the command runs once per count.
+    pub fn several(counts: Option<&ThreadCounts>) -> bool {
+        counts.is_some_and(|c| c.0.len() > 1)
+    }
+}
+
+fn thread_counts(text: &str) -> Result<ThreadCounts, String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let one = |word: &str| match word.trim() {
+        "all" => Ok(cores.min(u16::MAX as usize) as u16),
+        w => w.parse::<u16>().ok().filter(|&n| n >= 1).ok_or_else(|| {
+            format!("'{w}' is not a thread count: write a whole number from 1 (or `all`), e.g. 2, 1,2,4 or 1..all")
+        }),
+    };
+    let mut counts = match text.split_once("..") {
+        Some((low, high)) => {
+            let (low, high) = (one(low)?, one(high)?);
+            if low > high {
+                return Err(format!("'{text}': the range must grow, e.g. 1..{high}"));
+            }
+            let mut counts: Vec<u16> =
+                std::iter::successors(Some(low), |&t| t.checked_mul(2)).take_while(|&t| t < high).collect();
+            counts.push(high);
+            counts
+        }
+        None => text.split(',').map(one).collect::<Result<Vec<u16>, String>>()?,
+    };
+    counts.sort_unstable();
+    counts.dedup();
+    Ok(ThreadCounts(counts))
+}
+
 fn percent(text: &str) -> Result<f64, String> {
     match text.trim_end_matches('%').parse::<f64>() {
         Ok(p) if p.is_finite() && p > 0.0 && p < 100.0 => Ok(p / 100.0),
@@ -402,6 +486,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Quick(cli.quick)) {
         Command::Quick(common) => bench::quick(&common),
         Command::Bench(args) => bench::bench(&args),
+        Command::Sweep(args) => sweep::sweep(&args),
         Command::Profile(args) => profile::run(&args),
         Command::Callgrind(args) => {
             let labs = match &args.lab {
@@ -512,4 +597,23 @@ fn thread_pool(threads: Option<u16>) -> anyhow::Result<rayon::ThreadPool> {
     // SAFETY: called from `run`, before the harness starts any thread (progress bars draw from
     // this thread).
     unsafe { perflab_labs::threads::pool(threads) }.context("starting the thread pool")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_counts_are_one_a_list_or_a_doubling_range() {
+        let counts = |text: &str| thread_counts(text).map(|c| c.0);
+        assert_eq!(counts("3"), Ok(vec![3]));
+        assert_eq!(counts("2,1,2"), Ok(vec![1, 2]));
+        assert_eq!(counts("1..8"), Ok(vec![1, 2, 4, 8]));
+        assert_eq!(counts("1..6"), Ok(vec![1, 2, 4, 6]));
+        assert_eq!(counts("2..2"), Ok(vec![2]));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u16;
+        assert_eq!(counts("1..all").unwrap().last(), Some(&cores));
+        assert!(counts("0").unwrap_err().contains("'0' is not a thread count"));
+        assert!(counts("4..1").unwrap_err().contains("the range must grow"));
+    }
 }

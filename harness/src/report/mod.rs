@@ -329,6 +329,23 @@ pub fn rescale_to_peak(records: &mut [Record], core_peak: f64) {
     }
 }
 
+/// A record in one line: its case, then each variant's speed (a sweep's progress).
+pub fn one_line(record: &Record) -> String {
+    let cells: Vec<String> = record
+        .variants
+        .iter()
+        .map(|v| match (&v.speed, v.verdict.status) {
+            (Some(Speed { gflops: Some(g), fraction_of_peak: Some(f), .. }), _) => {
+                format!("{} {g:.1} GFLOP/s ({:.0}%)", v.name, f * 100.0)
+            }
+            (Some(speed), _) => format!("{} {:.3e} {}", v.name, speed.throughput.value, speed.throughput.unit),
+            (None, Status::Failed) => format!("{} FAILED", v.name),
+            (None, _) => format!("{} -", v.name),
+        })
+        .collect();
+    format!("{} {} ({} thread(s)): {}", record.lab, record.size, record.threads, cells.join(", "))
+}
+
 pub(crate) fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
 }
