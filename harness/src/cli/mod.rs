@@ -46,6 +46,10 @@ cargo lab machine                                  this machine's FMA peak, memo
 cargo lab bench matmul --save-baseline before      keep this run; after a change:\n  \
 cargo lab bench matmul --baseline before           faster, slower, unchanged or inconclusive, per variant\n  \
 cargo lab compare matmul                           against the nearest reference machine (reference-timings/)\n\n\
+Pictures (one HTML report, charts as SVG):\n  \
+cargo lab --report r/                              the quick run: tables, the ladder as bars, rooflines\n  \
+cargo lab sweep matmul --variant simd --variant best --threads 1 --report r/   sizes across the caches, cliffs named\n  \
+cargo lab bench kmeans --threads 1..all --report r/    thread scaling: speedup and efficiency per variant\n\n\
 Your exercises (labs/<lab>/exercises/):\n  \
 cargo lab status                                   every exercise: correct? speedup? goal met?\n  \
 cargo lab check matmul your-simd                   validate one exercise everywhere, then time it against its goal\n  \

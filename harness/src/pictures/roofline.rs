@@ -41,17 +41,26 @@ pub struct Point {
     pub roof_gflops: f64,
     /// `gflops / roof_gflops`.
     pub fraction_of_roof: f64,
+    /// Where the memory roof understates: the data fits the last-level cache, so calls after the
+    /// first may read it from there, faster than memory.
+    pub note: Option<String>,
 }
 
 impl Point {
     /// "compute-bound: 78% of the 2-core peak (232 GFLOP/s)".
     pub fn describe(&self) -> String {
         let whose = if self.cores == 1 { "one core's".to_string() } else { format!("{} cores'", self.cores) };
+        let threads = if self.cores == 1 { "one thread's".to_string() } else { format!("{} threads'", self.cores) };
         let roof = match self.roof {
             Roof::Compute => format!("compute-bound: under {whose} FMA peak"),
-            Roof::Memory => format!("memory-bound: under {whose} bandwidth × {:.1} FLOP/B", self.intensity),
+            Roof::Memory => format!("memory-bound: under {threads} bandwidth × {:.1} FLOP/B", self.intensity),
         };
-        format!("{roof} ({:.0} GFLOP/s), at {:.0}% of it", self.roof_gflops, self.fraction_of_roof * 100.0)
+        let mut line =
+            format!("{roof} ({:.0} GFLOP/s), at {:.0}% of it", self.roof_gflops, self.fraction_of_roof * 100.0);
+        if let Some(note) = &self.note {
+            line = format!("{line}; {note}");
+        }
+        line
     }
 }
 
@@ -66,6 +75,7 @@ fn roofs(limits: &Limits, core_peak: f64, cores: usize) -> (f64, f64) {
 pub fn place(record: &SavedRecord, limits: &Limits) -> Vec<Point> {
     let Some(bytes) = record.footprint_bytes.filter(|&b| b > 0) else { return Vec::new() };
     let core_peak = record.core_peak_gflops.max(limits.core_peak_gflops);
+    let last_level = limits.caches.iter().filter(|c| c.kind != "Instruction").max_by_key(|c| c.level);
     let mut points = Vec::new();
     for variant in &record.variants {
         let (Some(timing), Some(gflops)) = (&variant.timing, variant.speed.as_ref().and_then(|s| s.gflops)) else {
@@ -87,6 +97,14 @@ pub fn place(record: &SavedRecord, limits: &Limits) -> Vec<Point> {
             roof,
             roof_gflops,
             fraction_of_roof: gflops / roof_gflops,
+            note: last_level.filter(|c| roof == Roof::Memory && bytes <= c.size_bytes).map(|c| {
+                format!(
+                    "its data ({}) fits L{} ({}): calls after the first may read it from there, above this roof",
+                    perflab_labs::caches::bytes(bytes),
+                    c.level,
+                    perflab_labs::caches::bytes(c.size_bytes)
+                )
+            }),
         });
     }
     points

@@ -192,12 +192,19 @@ pub fn summaries(curves: &[Curve], caches: &[Cache], axis: &str, lab: &dyn Lab, 
         .collect()
 }
 
-/// "67% of peak" (one decimal below 10%), or work per second where the lab counts no FLOP.
+/// "67% of peak", or work per second where the lab counts no FLOP.
 fn describe_speed(step: &Step, counts_flop: bool) -> String {
-    match (counts_flop, step.speed * 100.0) {
-        (true, p) if p < 10.0 => format!("{p:.1}% of peak"),
-        (true, p) => format!("{p:.0}% of peak"),
-        (false, _) => format!("{} per second", super::charts::format_value(step.speed, super::charts::Unit::Plain)),
+    match counts_flop {
+        true => format!("{} of peak", percent(step.speed)),
+        false => format!("{} per second", super::charts::format_value(step.speed, super::charts::Unit::Plain)),
+    }
+}
+
+/// A fraction as a percentage, with one decimal below 10%.
+fn percent(fraction: f64) -> String {
+    match fraction * 100.0 {
+        p if p < 10.0 => format!("{p:.1}%"),
+        p => format!("{p:.0}%"),
     }
 }
 
@@ -238,7 +245,7 @@ pub fn table(curves: &[Curve], caches: &[Cache], lab: &dyn Lab, counts_flop: boo
         out += &format!("{:>10} {:>10}", swept_value(lab, size, axis), caches::bytes(*bytes));
         for c in curves {
             let cell = match c.steps.iter().find(|s| &s.size == size) {
-                Some(s) if counts_flop => format!("{:.1} ({:.0}%)", s.gflops.unwrap_or(0.0), s.speed * 100.0),
+                Some(s) if counts_flop => format!("{:.1} ({})", s.gflops.unwrap_or(0.0), percent(s.speed)),
                 Some(s) => crate::report::format_seconds(s.median_s),
                 None => "-".into(),
             };
