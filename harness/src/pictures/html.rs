@@ -241,7 +241,38 @@ fn variants_table(record: &SavedRecord) -> Markup {
                 }
             }
         }
+        @let notes = notes(record);
+        @if !notes.is_empty() { ul.note { @for note in &notes { li { (note) } } } }
     }
+}
+
+/// The notes under a case's table: slices, how each library ran, what a run counted.
+fn notes(record: &SavedRecord) -> Vec<String> {
+    let mut notes = Vec::new();
+    for v in &record.variants {
+        if let Some(t) = v.timing.as_ref().filter(|t| t.fraction_run < 1.0) {
+            notes.push(format!(
+                "{} ran on {:.1}% of the input to bound its run time; its time is scaled up to the whole",
+                v.name,
+                t.fraction_run * 100.0
+            ));
+        }
+        if let Some(library) = v.library.as_ref().and_then(|l| l.as_object()) {
+            let parts: Vec<String> = library
+                .iter()
+                .filter(|(key, _)| !key.ends_with("_ms"))
+                .map(|(key, value)| format!("{key} {}", value.as_str().map_or(value.to_string(), str::to_string)))
+                .collect();
+            notes.push(format!("{} (Python, its own process): {}", v.name, parts.join(", ")));
+        }
+        if let Some(verdict) = v.verdict.as_ref().filter(|d| d.rejected_library_answer) {
+            notes.push(format!(
+                "{}: its answer was rejected by the oracle (a finding about it): {}",
+                v.name, verdict.detail
+            ));
+        }
+    }
+    notes
 }
 
 fn sweep_section(

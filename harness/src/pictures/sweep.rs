@@ -60,6 +60,10 @@ pub struct Step {
     /// Fraction of the peak where the lab counts FLOP, else work per second.
     pub speed: f64,
     pub gflops: Option<f64>,
+    /// Work per second in the lab's unit (`unit`), and its inverse: the time of one unit of work.
+    pub throughput: f64,
+    pub unit: String,
+    pub seconds_per_unit: f64,
 }
 
 /// One variant across the sweep.
@@ -99,6 +103,9 @@ pub fn curves(run: &SavedRun, lab: &str) -> (Vec<Curve>, bool) {
                 median_s: timing.median_s,
                 speed: value,
                 gflops: speed.gflops,
+                throughput: speed.throughput_value(),
+                unit: speed.throughput.as_ref().map_or(String::new(), |t| t.unit.clone()),
+                seconds_per_unit: 1.0 / speed.throughput_value(),
             };
             match curves.iter_mut().find(|c| c.variant == name) {
                 Some(curve) => curve.steps.push(step),
@@ -304,7 +311,18 @@ mod tests {
 
     fn step(n: usize, speed: f64) -> Step {
         let bytes = 12 * (n * n) as u64;
-        Step { size: format!("{n}x{n}x{n}"), bytes, median_s: 1.0, speed, gflops: Some(speed * 100.0) }
+        let gflops = speed * 100.0;
+        let (throughput, unit, seconds_per_unit) = (gflops, "GFLOP/s".to_string(), 1.0 / gflops);
+        Step {
+            size: format!("{n}x{n}x{n}"),
+            bytes,
+            median_s: 1.0,
+            speed,
+            gflops: Some(gflops),
+            throughput,
+            unit,
+            seconds_per_unit,
+        }
     }
 
     #[test]
