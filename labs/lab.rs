@@ -421,8 +421,9 @@ pub trait Lab: Sync {
     fn info(&self) -> &'static LabInfo;
     /// Every variant, in ladder order.
     fn variants(&self) -> Vec<Variant>;
-    /// Parses `size` without building anything, and returns the bytes its inputs and outputs need.
-    fn footprint(&self, size: &str) -> Result<u64, String>;
+    /// Parses `size` without building anything, and returns the bytes each of its inputs and
+    /// outputs needs, named (`A`, `points`): the lab's model of the data a call moves.
+    fn footprint_parts(&self, size: &str) -> Result<Vec<(&'static str, u64)>, String>;
     /// How `size` is printed ([`Case::label`]: `1024` is `1024x1024x1024`), so that two spellings
     /// of one size compare equal, without building the inputs.
     fn label(&self, size: &str) -> Result<String, String>;
@@ -439,6 +440,10 @@ pub trait Lab: Sync {
     /// while the process has a single thread.
     unsafe fn set_library_threads(&self, threads: usize);
 
+    /// Parses `size` without building anything, and returns the bytes its inputs and outputs need.
+    fn footprint(&self, size: &str) -> Result<u64, String> {
+        self.footprint_parts(size).map(|parts| parts.iter().map(|p| p.1).sum())
+    }
     /// Builds the input for one size (random data from `seed`), or says what is wrong with `size`.
     fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
         self.prepare_with(size, seed, None)
@@ -502,8 +507,8 @@ pub trait Define: Sync + 'static {
     const INFO: &'static LabInfo;
     /// Parses a size, with the lab's defaults for what it leaves out, or says what is expected.
     fn parse(size: &str) -> Result<Self::Size, String>;
-    /// Bytes the inputs and outputs of a size take.
-    fn footprint(size: &Self::Size) -> u64;
+    /// Bytes each input and output of a size takes, named as the lab's README names them.
+    fn footprint_parts(size: &Self::Size) -> Vec<(&'static str, u64)>;
     /// The inputs of a size, random from `seed`, with their answer buffers and oracle.
     fn problem(size: Self::Size, seed: u64) -> Result<Self::Problem, String>;
     /// Every variant, in ladder order, with its kernel.
@@ -526,8 +531,8 @@ impl<L: Define> Lab for L {
     fn variants(&self) -> Vec<Variant> {
         L::variants().iter().map(Variant::describe).collect()
     }
-    fn footprint(&self, size: &str) -> Result<u64, String> {
-        L::parse(size).map(|size| L::footprint(&size))
+    fn footprint_parts(&self, size: &str) -> Result<Vec<(&'static str, u64)>, String> {
+        L::parse(size).map(|size| L::footprint_parts(&size))
     }
     fn label(&self, size: &str) -> Result<String, String> {
         L::parse(size).map(|size| size.label())
@@ -621,8 +626,8 @@ impl Lab for Swapped {
     fn variants(&self) -> Vec<Variant> {
         self.lab.variants()
     }
-    fn footprint(&self, size: &str) -> Result<u64, String> {
-        self.lab.footprint(size)
+    fn footprint_parts(&self, size: &str) -> Result<Vec<(&'static str, u64)>, String> {
+        self.lab.footprint_parts(size)
     }
     fn label(&self, size: &str) -> Result<String, String> {
         self.lab.label(size)

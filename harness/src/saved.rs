@@ -36,6 +36,9 @@ pub struct SavedRecord {
     pub cores: usize,
     pub core_peak_gflops: f64,
     pub footprint_bytes: Option<u64>,
+    /// Absent in runs recorded before it was kept.
+    #[serde(default)]
+    pub footprint_parts: Vec<crate::report::FootprintPart>,
     pub probe_gflops: Vec<f64>,
     pub variants: Vec<SavedVariant>,
 }

@@ -73,9 +73,10 @@ impl Define for Kmeans {
         parse_size(size)
     }
 
-    fn footprint((shape, _): &(Shape, DataSet)) -> u64 {
+    fn footprint_parts((shape, _): &(Shape, DataSet)) -> Vec<(&'static str, u64)> {
         let Shape { n, d, k } = *shape;
-        [n * d, k * d, 2 * n].iter().map(|&f| f as u64).sum::<u64>() * 4
+        let bytes = |count: usize| count as u64 * 4;
+        vec![("the points", bytes(n * d)), ("the centroids", bytes(k * d)), ("the labels and distances", bytes(2 * n))]
     }
 
     fn problem((shape, data): (Shape, DataSet), seed: u64) -> Result<KmeansProblem, String> {

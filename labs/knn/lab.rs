@@ -77,9 +77,16 @@ impl Define for Knn {
         parse_size(size)
     }
 
-    fn footprint((shape, _): &(Shape, DataSet)) -> u64 {
+    fn footprint_parts((shape, _): &(Shape, DataSet)) -> Vec<(&'static str, u64)> {
         let Shape { n, d, m, k } = *shape;
-        [n * d, n, m * d, 3 * m * k, m].iter().map(|&f| f as u64).sum::<u64>() * 4
+        let bytes = |count: usize| count as u64 * 4;
+        vec![
+            ("the points", bytes(n * d)),
+            ("their labels", bytes(n)),
+            ("the queries", bytes(m * d)),
+            ("the answers", bytes(3 * m * k)),
+            ("the votes", bytes(m)),
+        ]
     }
 
     fn problem((shape, data): (Shape, DataSet), seed: u64) -> Result<KnnProblem, String> {

@@ -62,10 +62,15 @@ impl Define for Lloyd {
         parse_size(size)
     }
 
-    fn footprint((LloydShape { shape, iterations }, _): &(LloydShape, DataSet)) -> u64 {
-        // Points, initial and final centroids, labels, and the bounds' per-point state.
+    fn footprint_parts((LloydShape { shape, iterations }, _): &(LloydShape, DataSet)) -> Vec<(&'static str, u64)> {
         let Shape { n, d, k } = *shape;
-        [n * d, 3 * k * d, 5 * n, iterations * 2].iter().map(|&f| f as u64).sum::<u64>() * 4
+        let bytes = |count: usize| count as u64 * 4;
+        vec![
+            ("the points", bytes(n * d)),
+            ("the initial and final centroids", bytes(3 * k * d)),
+            ("the labels and the bounds' per-point state", bytes(5 * n)),
+            ("the inertias", bytes(iterations * 2)),
+        ]
     }
 
     fn problem((shape, data): (LloydShape, DataSet), seed: u64) -> Result<LloydProblem, String> {

@@ -70,9 +70,10 @@ impl Define for Matmul {
         Ok(shape)
     }
 
-    fn footprint(shape: &Shape) -> u64 {
+    fn footprint_parts(shape: &Shape) -> Vec<(&'static str, u64)> {
         let Shape { m, k, n } = *shape;
-        (m * k + k * n + m * n) as u64 * size_of::<f32>() as u64
+        let bytes = |count: usize| (count * size_of::<f32>()) as u64;
+        vec![("A", bytes(m * k)), ("B", bytes(k * n)), ("C", bytes(m * n))]
     }
 
     fn problem(shape: Shape, seed: u64) -> Result<MatmulProblem, String> {

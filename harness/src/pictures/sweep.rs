@@ -6,6 +6,7 @@ use perflab_labs::caches::{self, Cache};
 use serde::Serialize;
 
 use super::charts::{Axis, LineChart, Mark, Series, Unit};
+use crate::report::FootprintPart;
 use crate::saved::SavedRun;
 
 /// A fall to below this share of the speed at the previous size is a cliff (single runs of one
@@ -56,6 +57,8 @@ fn levels(list: &[Cache]) -> Vec<Cache> {
 pub struct Step {
     pub size: String,
     pub bytes: u64,
+    /// The bytes of each input and output (the lab's footprint model).
+    pub parts: Vec<FootprintPart>,
     pub median_s: f64,
     /// Fraction of the peak where the lab counts FLOP, else work per second.
     pub speed: f64,
@@ -100,6 +103,7 @@ pub fn curves(run: &SavedRun, lab: &str) -> (Vec<Curve>, bool) {
             let step = Step {
                 size: record.size.clone(),
                 bytes: record.footprint_bytes.unwrap_or(0),
+                parts: record.footprint_parts.clone(),
                 median_s: timing.median_s,
                 speed: value,
                 gflops: speed.gflops,
@@ -143,22 +147,38 @@ pub fn cliffs(curves: &[Curve], caches: &[Cache], axis: &str, lab: &dyn Lab, cou
 }
 
 fn cliff(curve: &Curve, from: &Step, to: &Step, caches: &[Cache], axis: &str, lab: &dyn Lab, flop: bool) -> Cliff {
-    let filled: Vec<String> = levels(caches)
-        .iter()
-        .filter(|c| from.bytes <= c.size_bytes && c.size_bytes < to.bytes)
-        .map(|c| format!("L{} ({})", c.level, caches::bytes(c.size_bytes)))
-        .collect();
     let speed = |s: &Step| describe_speed(s, flop);
     let at = |s: &Step| swept_value(lab, &s.size, axis);
-    let reason = match filled.as_slice() {
-        [] => "no cache level fills between them (a block size or the work's shape changed, or noise: run it again)"
+    let mut filled = Vec::new();
+    let mut reasons = Vec::new();
+    for level in levels(caches) {
+        let crossed = |before: u64, after: u64| before <= level.size_bytes && level.size_bytes < after;
+        let name = format!("L{} ({})", level.level, caches::bytes(level.size_bytes));
+        // An input or output that stops fitting says more than the whole working set does.
+        let parts: Vec<String> = to
+            .parts
+            .iter()
+            .filter(|p| crossed(from.parts.iter().find(|q| q.name == p.name).map_or(0, |q| q.bytes), p.bytes))
+            .map(|p| format!("{} ({})", p.name, caches::bytes(p.bytes)))
+            .collect();
+        if !parts.is_empty() {
+            let verb = if parts.len() == 1 { "fits" } else { "fit" };
+            reasons.push(format!("{} no longer {verb} {name} at {axis} = {}", listed(&parts), at(to)));
+        } else if crossed(from.bytes, to.bytes) {
+            reasons.push(format!(
+                "the working set ({}) no longer fits {name} at {axis} = {}",
+                caches::bytes(to.bytes),
+                at(to)
+            ));
+        } else {
+            continue;
+        }
+        filled.push(name);
+    }
+    let reason = match reasons.is_empty() {
+        true => "no cache level fills between them (a block size or the work's shape changed, or noise: run it again)"
             .to_string(),
-        levels => format!(
-            "the working set ({} at {axis} = {}) no longer fits {}",
-            caches::bytes(to.bytes),
-            at(to),
-            levels.join(", nor ")
-        ),
+        false => reasons.join("; "),
     };
     let sentence = format!(
         "{} falls from {} to {} between {axis} = {} and {axis} = {}: {reason}",
@@ -197,6 +217,15 @@ pub fn summaries(curves: &[Curve], caches: &[Cache], axis: &str, lab: &dyn Lab, 
             Some(line)
         })
         .collect()
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn listed(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 /// "67% of peak", or work per second where the lab counts no FLOP.
@@ -313,9 +342,11 @@ mod tests {
         let bytes = 12 * (n * n) as u64;
         let gflops = speed * 100.0;
         let (throughput, unit, seconds_per_unit) = (gflops, "GFLOP/s".to_string(), 1.0 / gflops);
+        let part = |name: &str| FootprintPart { name: name.to_string(), bytes: bytes / 3 };
         Step {
             size: format!("{n}x{n}x{n}"),
             bytes,
+            parts: vec![part("A"), part("B"), part("C")],
             median_s: 1.0,
             speed,
             gflops: Some(gflops),
@@ -354,7 +385,8 @@ mod tests {
         assert_eq!(cliff.filled, ["L2 (1 MiB)"]);
         assert!(
             cliff.sentence.starts_with("simd falls from 80% of peak to 31% of peak between n = 256 and n = 1024")
-                && cliff.sentence.contains("no longer fits L2 (1 MiB)"),
+                && cliff.sentence.contains("A (4 MiB), B (4 MiB) and C (4 MiB) no longer fit L2 (1 MiB) at n = 1024")
+                && !cliff.sentence.contains("working set"),
             "{}",
             cliff.sentence
         );

@@ -55,10 +55,19 @@ pub struct Record {
     /// Bytes of the inputs and outputs of one call: the least a call moves from memory once
     /// they no longer fit the caches (for the roofline's arithmetic intensity).
     pub footprint_bytes: Option<u64>,
+    /// The same bytes per input and output, named (`A`, `B`, `C`): which one stops fitting a cache.
+    pub footprint_parts: Vec<FootprintPart>,
     /// The FMA probe of each kept round (GFLOP/s of one core), in the order of the variants'
     /// `samples_s`: how fast the machine ran in each round, to correct a baseline comparison.
     pub probe_gflops: Vec<f64>,
     pub variants: Vec<VariantRecord>,
+}
+
+/// One input or output of a call, and its bytes.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct FootprintPart {
+    pub name: String,
+    pub bytes: u64,
 }
 
 /// One variant's result, in parts: what it is, whether it was right, and (when it was timed) its
@@ -216,6 +225,12 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, rows: &[Row]) -
         core_peak_gflops: machine.core_peak_gflops,
         fma_peak_gflops: machine.fma_peak_gflops,
         footprint_bytes: lab.footprint(&case.label()).ok(),
+        footprint_parts: lab
+            .footprint_parts(&case.label())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, bytes)| FootprintPart { name: name.to_string(), bytes })
+            .collect(),
         probe_gflops: machine.round_probes.clone(),
         variants,
     }
