@@ -37,7 +37,7 @@ fn sweep_report(dir: &Path) -> PathBuf {
     assert_eq!(names, ["naive (1 thr)", "best (1 thr)", "naive (2 thr)", "best (2 thr)"]);
     assert!(curves.iter().all(|c| c["steps"].as_array().unwrap().len() == 2), "{curves:?}");
     assert_eq!(document["records"].as_array().unwrap().len(), 4, "two sizes at two thread counts");
-    dir.join("sweep/report.html")
+    dir.join("sweep/sweep-matmul.html")
 }
 
 /// A bench of every lab's first quick size at one thread, with a report: a table, the ladder's bars
@@ -50,7 +50,7 @@ fn bench_report(dir: &Path) -> PathBuf {
         .assert()
         .success()
         .stdout(predicate::str::contains("report written to"));
-    let html = dir.join("bench/report.html");
+    let html = dir.join("bench/bench-kmeans.html");
     let text = std::fs::read_to_string(&html).unwrap();
     for part in ["The machine", "kmeans n=3000", "Roofline", "bound", "time per call", "fraction of peak"] {
         assert!(text.contains(part), "the report lacks '{part}'");
@@ -83,6 +83,9 @@ fn sweep_and_bench_write_reports_whose_charts_are_svg_with_data() {
             .unwrap()
             .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "svg"));
         assert_eq!(files.count(), charts, "every chart also as an SVG file");
+        let index = std::fs::read_to_string(html.with_file_name("index.html")).unwrap();
+        let page = html.file_name().unwrap().to_str().unwrap();
+        assert!(index.contains(&format!("href=\"{page}\"")), "the folder's index links to {page}: {index}");
     }
 }
 

@@ -44,7 +44,7 @@ pub fn quick(common: &Common) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let again = |threads: u16, json: &Path| args(["quick", "--threads", &threads.to_string(), "--json"], json);
-    let code = run_jobs(jobs, common, &Budget::quick(), &again)?;
+    let code = run_jobs(jobs, common, &Budget::quick(), &again, "quick")?;
     let slow: Vec<String> = labs
         .iter()
         .flat_map(|lab| {
@@ -85,6 +85,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         &args.common,
         &Budget::thorough(args.seconds),
         &again,
+        &format!("bench-{}", lab.name()),
     )
 }
 
@@ -103,8 +104,8 @@ pub(super) fn create_report_folder(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Writes the HTML report of `report` into `dir` and says where.
-pub(super) fn write_report(dir: &Path, report: &Report) -> anyhow::Result<()> {
-    let path = crate::pictures::html::write(dir, report)?;
+pub(super) fn write_report(dir: &Path, page: &str, report: &Report) -> anyhow::Result<()> {
+    let path = crate::pictures::html::write(dir, page, report)?;
     println!("report written to {} (opens offline; its charts are SVG files beside it)", path.display());
     Ok(())
 }
@@ -132,6 +133,7 @@ fn run_jobs(
     common: &Common,
     budget: &Budget,
     again: &dyn Fn(u16, &Path) -> Vec<OsString>,
+    page: &str,
 ) -> anyhow::Result<ExitCode> {
     // Everything that can be refused is refused before any time is spent: sizes (parsed, and
     // checked against memory), the JSON path, the baseline and the reference.
@@ -157,6 +159,7 @@ fn run_jobs(
             let title = "perflab: thread scaling".to_string();
             write_report(
                 dir,
+                page,
                 &Report { title, command: command_line(), run: Some(run), by_threads: runs, ..Default::default() },
             )?;
         }
@@ -181,7 +184,7 @@ fn run_jobs(
             against: (!compared.is_null()).then_some(compared),
             ..Default::default()
         };
-        write_report(dir, &report)?;
+        write_report(dir, page, &report)?;
     }
     if failures > 0 {
         eprintln!("{failures} variant(s) failed validation: see the notes under the tables");

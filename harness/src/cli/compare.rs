@@ -49,7 +49,7 @@ pub fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
             compare: Some((reference.name.clone(), why, values)),
             ..Default::default()
         };
-        write_report(dir, &report)?;
+        write_report(dir, &format!("compare-{}", reference.name), &report)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -93,7 +93,7 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
             sweep: Some(SweepPart { lab, curves, cliffs, summaries, counts_flop }),
             ..Default::default()
         };
-        write_report(dir, &report)?;
+        write_report(dir, &format!("sweep-{}", lab.name()), &report)?;
     }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

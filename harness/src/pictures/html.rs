@@ -39,14 +39,49 @@ pub struct SweepPart {
     pub counts_flop: bool,
 }
 
-/// Writes `dir/report.html` and each chart as `dir/<name>.svg`; the HTML file's path.
-pub fn write(dir: &Path, report: &Report) -> anyhow::Result<PathBuf> {
+/// Writes `dir/<page>.html` (`quick`, `bench-matmul`, `sweep-matmul`: one page per command, so that
+/// several commands can share a folder), each chart as `dir/<chart>.svg`, and `dir/index.html`,
+/// which lists every page of the folder; the page's path.
+pub fn write(dir: &Path, page_name: &str, report: &Report) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the report folder {}", dir.display()))?;
     let mut figures = Figures { dir: dir.to_path_buf(), written: Vec::new() };
     let page = page(report, &mut figures)?;
-    let path = dir.join("report.html");
+    let path = dir.join(format!("{}.html", slug(page_name)));
     std::fs::write(&path, page.into_string()).with_context(|| format!("cannot write {}", path.display()))?;
+    write_index(dir)?;
     Ok(path)
+}
+
+/// `dir/index.html`: a link to every report page in `dir`, newest first, with its title.
+fn write_index(dir: &Path) -> anyhow::Result<()> {
+    let mut pages: Vec<(std::time::SystemTime, String, String)> = Vec::new();
+    for entry in std::fs::read_dir(dir)?.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !name.ends_with(".html") || name == "index.html" {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let title = text.split_once("<title>").and_then(|(_, rest)| rest.split_once("</title>")).map(|(t, _)| t);
+        let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+        pages.push((modified, name, title.unwrap_or("a report").to_string()));
+    }
+    pages.sort_by_key(|page| std::cmp::Reverse(page.0));
+    let when = |t: std::time::SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+    let index = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { "perflab reports" } style { (PreEscaped(STYLE)) } }
+            body {
+                h1 { "perflab reports in this folder" }
+                ul { @for (modified, name, title) in &pages {
+                    // The title was escaped when its page was written: keep it as it is.
+                    li { a href=(name) { (PreEscaped(title)) } " (" (when(*modified)) ")" }
+                } }
+            }
+        }
+    };
+    let path = dir.join("index.html");
+    std::fs::write(&path, index.into_string()).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Charts drawn so far, each also saved as an SVG file.
