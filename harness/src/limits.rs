@@ -112,8 +112,13 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Measures this machine's limits now, on `pool`'s threads (nothing else should run).
+    /// Measures this machine's limits now (nothing else should run): the all-threads bandwidth on
+    /// every logical core, whatever `pool` a run asked for (a `--threads 1` run may be the first
+    /// on a machine, and what it measures is kept for every later run); `pool` only where a pool
+    /// of every core cannot be started.
     pub fn measure(pool: &rayon::ThreadPool) -> Limits {
+        let every_core = every_core_pool(pool);
+        let pool = every_core.as_ref().unwrap_or(pool);
         let fingerprint = Fingerprint::here();
         let (caches, caches_unknown) = match caches::hierarchy() {
             Ok(list) => (list, None),
@@ -216,6 +221,13 @@ fn write(path: &PathBuf, limits: &Limits) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A pool of every logical core where `pool` has fewer threads (None where it has them all, or
+/// where one cannot be started).
+fn every_core_pool(pool: &rayon::ThreadPool) -> Option<rayon::ThreadPool> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (pool.current_num_threads() < cores).then(|| rayon::ThreadPoolBuilder::new().num_threads(cores).build().ok())?
+}
+
 /// The best triad bandwidth on one thread and on every thread of `pool`.
 fn triad(pool: &rayon::ThreadPool, array_bytes: u64) -> Bandwidth {
     let len = (array_bytes / 8) as usize;
@@ -273,6 +285,18 @@ mod tests {
         let here = Fingerprint::here();
         assert!(here.id.ends_with(&format!("-{}-{}c", here.simd_level, here.cores)), "{}", here.id);
         assert!(here.id.starts_with(&here.vendor), "{}", here.id);
+    }
+
+    #[test]
+    fn limits_measured_from_a_one_thread_run_still_use_every_core() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let all = rayon::ThreadPoolBuilder::new().num_threads(cores).build().unwrap();
+        match every_core_pool(&one) {
+            Some(pool) => assert_eq!(pool.current_num_threads(), cores),
+            None => assert_eq!(cores, 1, "a one-thread pool on {cores} cores must not measure the all-threads figure"),
+        }
+        assert!(every_core_pool(&all).is_none());
     }
 
     #[test]
