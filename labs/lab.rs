@@ -439,6 +439,9 @@ pub trait Lab: Sync {
     /// May set environment variables (some libraries read their thread count from one): call it
     /// while the process has a single thread.
     unsafe fn set_library_threads(&self, threads: usize);
+    /// The kernel each of its in-process library anchors loaded (the linked OpenBLAS's core type),
+    /// for the report: a library on a kernel older than the CPU is no anchor.
+    fn library_kernels(&self) -> Vec<LibraryKernel>;
 
     /// Parses `size` without building anything, and returns the bytes its inputs and outputs need.
     fn footprint(&self, size: &str) -> Result<u64, String> {
@@ -522,6 +525,24 @@ pub trait Define: Sync + 'static {
     unsafe fn set_library_threads(threads: usize) {
         let _ = threads;
     }
+    /// As [`Lab::library_kernels`] (none by default).
+    fn library_kernels() -> Vec<LibraryKernel> {
+        Vec::new()
+    }
+}
+
+/// The kernel a library anchor of this process loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LibraryKernel {
+    /// The variant that calls it (`openblas`).
+    pub variant: &'static str,
+    /// The library and its version (`OpenBLAS 0.3.21`).
+    pub library: String,
+    pub version: String,
+    /// The kernel it picked for this CPU, in the library's own words (`Cooperlake`).
+    pub kernel: String,
+    /// How the library describes its build (`NO_LAPACKE DYNAMIC_ARCH ...`).
+    pub detail: String,
 }
 
 impl<L: Define> Lab for L {
@@ -550,6 +571,9 @@ impl<L: Define> Lab for L {
     unsafe fn set_library_threads(&self, threads: usize) {
         // SAFETY: forwarded to the caller (a single thread).
         unsafe { L::set_library_threads(threads) }
+    }
+    fn library_kernels(&self) -> Vec<LibraryKernel> {
+        L::library_kernels()
     }
 }
 
@@ -642,6 +666,9 @@ impl Lab for Swapped {
     unsafe fn set_library_threads(&self, threads: usize) {
         // SAFETY: forwarded to the caller (a single thread).
         unsafe { self.lab.set_library_threads(threads) }
+    }
+    fn library_kernels(&self) -> Vec<LibraryKernel> {
+        self.lab.library_kernels()
     }
 }
 

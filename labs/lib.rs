@@ -26,7 +26,9 @@ pub mod simd;
 pub mod sizes;
 pub mod threads;
 
-pub use lab::{Case, Lab, NamedArray, OutOfProcess, Output, PythonFile, Role, Runner, Variant, WorkUnit};
+pub use lab::{
+    Case, Lab, LibraryKernel, NamedArray, OutOfProcess, Output, PythonFile, Role, Runner, Variant, WorkUnit,
+};
 
 /// Every lab, in the order reports show them: the registry.
 pub fn all() -> Vec<&'static dyn Lab> {

@@ -83,7 +83,7 @@ class Faiss(Anchor):
     libraries = ["faiss"]
 
     def setup(self, np, inputs, params):
-        import faiss
+        faiss = load("faiss")
 
         faiss.omp_set_num_threads(self.threads)
         self.index = faiss.IndexFlatL2(params["d"])
@@ -105,7 +105,7 @@ class FaissBlas(Faiss):
     (m*d < threshold never holds) is taken for any batch size."""
 
     def setup(self, np, inputs, params):
-        import faiss
+        faiss = load("faiss")
 
         faiss.cvar.distance_compute_blas_threshold = 0
         super().setup(np, inputs, params)
@@ -119,7 +119,7 @@ class Sklearn(Anchor):
     libraries = ["sklearn"]
 
     def setup(self, np, inputs, params):
-        from sklearn.neighbors import NearestNeighbors
+        NearestNeighbors = load("sklearn.neighbors").NearestNeighbors
 
         self.model = NearestNeighbors(n_neighbors=params["k"], algorithm="brute").fit(inputs["x"])
         self.q = inputs["q"]
@@ -182,7 +182,7 @@ class KmeansFaiss(Anchor):
     libraries = ["faiss"]
 
     def setup(self, np, inputs, params):
-        import faiss
+        faiss = load("faiss")
 
         faiss.omp_set_num_threads(self.threads)
         self.index = faiss.IndexFlatL2(params["d"])
@@ -213,7 +213,7 @@ class KmeansSklearn(Anchor):
     libraries = ["sklearn"]
 
     def setup(self, np, inputs, params):
-        from sklearn.cluster._k_means_lloyd import lloyd_iter_chunked_dense
+        lloyd_iter_chunked_dense = load("sklearn.cluster._k_means_lloyd").lloyd_iter_chunked_dense
         from threadpoolctl import threadpool_limits
 
         self.blas = threadpool_limits(limits=1, user_api="blas")
@@ -485,6 +485,21 @@ ANCHORS = {
 }
 
 
+def load(module):
+    """Imports a library's module. PERFLAB_LIBRARY_CORETYPE, when set, is the OpenBLAS kernel that
+    the library's own OpenBLAS (faiss bundles one) is told to use as it loads: OPENBLAS_CORETYPE for
+    this import only, so numpy's OpenBLAS, loaded before, keeps the kernel it chose."""
+    import importlib
+
+    forced = os.environ.get("PERFLAB_LIBRARY_CORETYPE")
+    if forced:
+        os.environ["OPENBLAS_CORETYPE"] = forced
+    try:
+        return importlib.import_module(module)
+    finally:
+        os.environ.pop("OPENBLAS_CORETYPE", None)
+
+
 def versions(libraries):
     import importlib.metadata
 
@@ -498,12 +513,17 @@ def versions(libraries):
     try:
         from threadpoolctl import threadpool_info
 
+        blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
         pools = [
             f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')}, {p.get('num_threads')} threads)"
-            for p in threadpool_info()
-            if p.get("user_api") == "blas"
+            for p in blas
         ]
         found["blas"] = "; ".join(pools) or "unknown"
+        # Each BLAS's kernel, for the harness to judge against this CPU (harness/src/blas.rs).
+        found["blas_kernels"] = [
+            {"library": p.get("internal_api"), "version": p.get("version"), "kernel": p.get("architecture")}
+            for p in blas
+        ]
     except ImportError:
         found["blas"] = "unknown (threadpoolctl missing)"
     return found
@@ -520,7 +540,7 @@ def start(lab, name, threads, path):
     if anchor_class is None:
         raise LookupError(f"perflab has no Python anchor '{name}' for the lab '{lab}'")
     for library in anchor_class.libraries:
-        __import__(library)
+        load(library)  # here, where a missing package is reported; with the kernel asked for
     return anchor_class(threads), anchor_class.libraries
 
 

@@ -9,6 +9,7 @@
 pub mod alloc;
 pub mod anchors;
 pub mod baseline;
+pub mod blas;
 pub mod callgrind;
 pub mod change;
 pub mod checker;

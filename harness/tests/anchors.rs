@@ -68,12 +68,15 @@ fn a_python_anchor_is_validated_and_timed_in_the_same_rounds() {
             let library = &row["library"];
             let fields = library.as_object().unwrap();
             let version = fields.iter().any(|(key, value)| {
-                !["blas", "threads", "round_trip_ms", "sample_ms"].contains(&key.as_str()) && value.is_string()
+                !["blas", "threads", "round_trip_ms", "sample_ms", "kernel_note"].contains(&key.as_str())
+                    && value.is_string()
             });
             assert!(version && library["blas"].is_string(), "versions recorded: {library}");
             assert_eq!(library["threads"], 1, "--threads governs the anchor too");
             let blas = library["blas"].as_str().unwrap();
             assert!(blas.contains("1 threads"), "threadpoolctl sees the BLAS limited to one thread: {blas}");
+            let kernels = library["blas_kernels"].as_array().expect("each BLAS's kernel, to judge against the CPU");
+            assert!(!kernels.is_empty() && kernels.iter().all(|k| k["kernel"].is_string()), "{library}");
         }
     }
     std::fs::remove_dir_all(&dir).ok();

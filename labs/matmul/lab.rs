@@ -94,6 +94,10 @@ impl Define for Matmul {
         // SAFETY: forwarded to the caller (a single thread).
         unsafe { libraries::set_library_threads(threads) };
     }
+
+    fn library_kernels() -> Vec<crate::LibraryKernel> {
+        libraries::kernels()
+    }
 }
 
 /// `N` or `MxKxN` (also with `×`), each a non-negative integer.

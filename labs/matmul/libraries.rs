@@ -32,6 +32,19 @@ pub fn openblas_kernel() -> Result<Kernel, &'static str> {
     }
 }
 
+/// The kernel each in-process library loaded: the linked OpenBLAS's core type, where this build
+/// links it (ndarray's matrixmultiply dispatches per call at run time, like perflab's own kernels).
+pub fn kernels() -> Vec<crate::LibraryKernel> {
+    #[cfg(feature = "openblas")]
+    {
+        vec![openblas::kernel()]
+    }
+    #[cfg(not(feature = "openblas"))]
+    {
+        Vec::new()
+    }
+}
+
 /// Sets the thread count of the library anchors. matrixmultiply reads `MATMUL_NUM_THREADS`
 /// once, on its first multiply, so call this at the start of `main`, before any multiply.
 ///
@@ -74,6 +87,37 @@ mod openblas {
             ldc: c_int,
         );
         fn openblas_set_num_threads(threads: c_int);
+        fn openblas_get_corename() -> *const std::os::raw::c_char;
+        fn openblas_get_config() -> *const std::os::raw::c_char;
+    }
+
+    /// The core type OpenBLAS picked at load time for this CPU (`Cooperlake`), and its build.
+    pub(super) fn kernel() -> crate::LibraryKernel {
+        // SAFETY: both return a pointer to a static NUL-terminated string owned by OpenBLAS (or
+        // null, handled by `text`), valid for the life of the process.
+        let (core, config) = unsafe { (text(openblas_get_corename()), text(openblas_get_config())) };
+        // `OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64`
+        let mut words = config.split_whitespace();
+        let (name, version) = (words.next().unwrap_or("OpenBLAS"), words.next().unwrap_or("?"));
+        crate::LibraryKernel {
+            variant: "openblas",
+            library: name.to_string(),
+            version: version.to_string(),
+            kernel: core,
+            detail: words.collect::<Vec<_>>().join(" "),
+        }
+    }
+
+    /// A C string OpenBLAS owns, as text.
+    ///
+    /// # Safety
+    /// `pointer` is null or points to a NUL-terminated string that outlives this call.
+    unsafe fn text(pointer: *const std::os::raw::c_char) -> String {
+        if pointer.is_null() {
+            return "unknown".into();
+        }
+        // SAFETY: non-null, and NUL-terminated by the caller's guarantee.
+        unsafe { std::ffi::CStr::from_ptr(pointer) }.to_string_lossy().into_owned()
     }
 
     pub(super) fn set_threads(threads: usize) {

@@ -267,8 +267,15 @@ fn run_case(
     let mut failures = outcomes.iter().filter(|o| matches!(o, Outcome::Failed { finding: false, .. })).count();
     // `outcomes` follow `runnable`, then the anchors that started: hand them out in order.
     let mut outcomes = outcomes.into_iter();
-    let mut rows: Vec<Row> =
-        own.iter().map(|&v| Row::of(table[v], table[v].kernel.is_ok().then(|| outcomes.next()).flatten())).collect();
+    let kernels = job.lab.library_kernels();
+    let mut rows: Vec<Row> = own
+        .iter()
+        .map(|&v| {
+            let outcome = table[v].kernel.is_ok().then(|| outcomes.next()).flatten();
+            let library = kernels.iter().find(|k| k.variant == table[v].name).map(in_process_library);
+            Row { library, ..Row::of(table[v], outcome) }
+        })
+        .collect();
     for (anchor, state) in &started {
         let variant = anchor.describe();
         rows.push(match state {
@@ -291,7 +298,30 @@ fn run_case(
         });
     }
     drop(started); // the Python processes end here
+    for row in &mut rows {
+        judge_kernels(row, &machine.cpu_simd_level);
+    }
     Ok(Some((report::record(job.lab, &*case, machine, &rows), failures)))
+}
+
+/// An in-process library's kernel, as the Python anchors report theirs.
+fn in_process_library(kernel: &perflab_labs::LibraryKernel) -> serde_json::Value {
+    serde_json::json!({
+        "in_process": true,
+        "blas": format!("{} {} ({})", kernel.library, kernel.version, kernel.kernel),
+        "build": kernel.detail,
+        "blas_kernels": [{ "library": kernel.library, "version": kernel.version, "kernel": kernel.kernel }],
+    })
+}
+
+/// Adds `kernel_note` to a library row whose BLAS runs an older kernel than this CPU's widest SIMD
+/// level (`crate::blas`): its time understates the library, and the report says so.
+fn judge_kernels(row: &mut Row, cpu_level: &str) {
+    let Some(library) = row.library.as_mut() else { return };
+    let notes = crate::blas::notes(row.variant.name, library, cpu_level);
+    if let (false, Some(object)) = (notes.is_empty(), library.as_object_mut()) {
+        object.insert("kernel_note".into(), notes.join("; ").into());
+    }
 }
 
 /// Writes the document to `path` through its temporary file, then renames it into place.

@@ -295,10 +295,16 @@ fn notes(record: &SavedRecord) -> Vec<String> {
         if let Some(library) = v.library.as_ref().and_then(|l| l.as_object()) {
             let parts: Vec<String> = library
                 .iter()
-                .filter(|(key, _)| !key.ends_with("_ms"))
+                .filter(|(key, _)| {
+                    !key.ends_with("_ms") && !matches!(key.as_str(), "blas_kernels" | "in_process" | "kernel_note")
+                })
                 .map(|(key, value)| format!("{key} {}", value.as_str().map_or(value.to_string(), str::to_string)))
                 .collect();
-            notes.push(format!("{} (Python, its own process): {}", v.name, parts.join(", ")));
+            let place = if library.contains_key("in_process") { "in this process" } else { "Python, its own process" };
+            notes.push(format!("{} ({place}): {}", v.name, parts.join(", ")));
+            if let Some(warning) = library.get("kernel_note").and_then(|n| n.as_str()) {
+                notes.push(format!("Not at its strongest: {warning}"));
+            }
         }
         if let Some(verdict) = v.verdict.as_ref().filter(|d| d.rejected_library_answer) {
             notes.push(format!(

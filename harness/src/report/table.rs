@@ -168,15 +168,21 @@ fn variant_notes(v: &VariantRecord, record: &Record) -> Vec<String> {
     if let Some(library) = v.library.as_ref().and_then(|l| l.as_object()) {
         let parts: Vec<String> = library
             .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "blas_kernels" | "in_process" | "kernel_note"))
             .map(|(k, x)| format!("{k} {}", x.as_str().map_or_else(|| x.to_string(), str::to_string)))
             .collect();
-        let mut note = format!("{} (Python, its own process, same rounds): {}", v.name, parts.join(", "));
+        let place =
+            if library.contains_key("in_process") { "in this process" } else { "Python, its own process, same rounds" };
+        let mut note = format!("{} ({place}): {}", v.name, parts.join(", "));
         if let (Some(trip), Some(sample)) = (library.get("round_trip_ms"), library.get("sample_ms")) {
             note += &format!(
                 "; each sample's process round-trip ({trip} ms) is left out: Python times the calls ({sample} ms a sample)"
             );
         }
         notes.push(note);
+        if let Some(warning) = library.get("kernel_note").and_then(|n| n.as_str()) {
+            notes.push(format!("! {warning}"));
+        }
     }
     if let Some(f) = v.timing.as_ref().map(|t| t.fraction_run).filter(|f| *f < 1.0) {
         notes.push(format!(
