@@ -95,9 +95,25 @@ impl Anchor {
             Runner::PythonAnchor => None,
             Runner::PythonFile(file) => Some(file),
         };
-        Anchor::start_with(python, lab, anchor.name, file, threads, case, STARTUP)
+        Anchor::start_with(python, lab, anchor.name, file, threads, case, STARTUP, None)
     }
 
+    /// As [`Anchor::start`], with the library's own OpenBLAS told to load its `core` kernel
+    /// (`PERFLAB_LIBRARY_CORETYPE`, which `anchor.py` hands to that library's import alone).
+    pub fn start_forced(
+        python: &Path,
+        lab: &str,
+        anchor: &OutOfProcess,
+        threads: usize,
+        case: &dyn Case,
+        core: &str,
+    ) -> Result<Result<Anchor, String>, Unavailable> {
+        Anchor::start_with(python, lab, anchor.name, None, threads, case, STARTUP, Some(core))
+    }
+
+    // One private constructor behind the three public ways to start an anchor: its parameters are
+    // what each of them varies.
+    #[allow(clippy::too_many_arguments)]
     fn start_with(
         python: &Path,
         lab: &str,
@@ -106,6 +122,7 @@ impl Anchor {
         threads: usize,
         case: &dyn Case,
         startup: Duration,
+        forced_core: Option<&str>,
     ) -> Result<Result<Anchor, String>, Unavailable> {
         // A fresh private folder per anchor process, removed with it (or on any early return).
         let dir = tempfile::Builder::new()
@@ -126,6 +143,9 @@ impl Anchor {
             command.env(variable, &threads_text);
         }
         command.env_remove("OPENBLAS_CORETYPE").env_remove("OPENBLAS_L2_SIZE");
+        if let Some(core) = forced_core {
+            command.env("PERFLAB_LIBRARY_CORETYPE", core);
+        }
         // After a call, OpenBLAS's worker threads spin for about 2^28 cycles (a tenth of a second)
         // before they sleep, and OpenMP's do the same: on the cores that the next variant in the
         // rotation needs. Measured here on 2 threads: `best` right after numpy lost half its speed.
@@ -492,7 +512,7 @@ mod tests {
 
     fn start(python: &Path, startup: Duration) -> Result<Result<Anchor, String>, Unavailable> {
         let case = Matmul.prepare("8", 1).unwrap();
-        Anchor::start_with(python, "matmul", "numpy", None, 1, &*case, startup)
+        Anchor::start_with(python, "matmul", "numpy", None, 1, &*case, startup, None)
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub(super) struct Job {
     pub variants: Vec<usize>,
     /// One line per size instead of a table (a sweep: its own table follows).
     pub compact: bool,
+    /// Time a Python library whose OpenBLAS loaded a kernel narrower than this CPU a second time,
+    /// with the nearest core type forced (`faiss-blas@SkylakeX`); the quick run only notes it.
+    pub forced_twins: bool,
 }
 
 /// Every lab at its quick sizes, every variant but the Python rungs whose lesson is their
@@ -40,7 +43,13 @@ pub fn quick(common: &Common) -> anyhow::Result<ExitCode> {
             let own = lab.variants().len();
             let fast = |&i: &usize| i < own || !lab.out_of_process()[i - own].slow;
             let variants = (0..own + lab.out_of_process().len()).filter(fast).collect();
-            Job { lab, sizes: lab.quick_sizes().iter().map(|s| s.to_string()).collect(), variants, compact: false }
+            Job {
+                lab,
+                sizes: lab.quick_sizes().iter().map(|s| s.to_string()).collect(),
+                variants,
+                compact: false,
+                forced_twins: false,
+            }
         })
         .collect();
     let again = |threads: u16, json: &Path| args(["quick", "--threads", &threads.to_string(), "--json"], json);
@@ -81,7 +90,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         args_with(line, json)
     };
     run_jobs(
-        vec![Job { lab, sizes: sizes.clone(), variants, compact: false }],
+        vec![Job { lab, sizes: sizes.clone(), variants, compact: false, forced_twins: true }],
         &args.common,
         &Budget::thorough(args.seconds),
         &again,
@@ -257,7 +266,8 @@ fn run_case(
     let runnable: Vec<usize> = own.iter().copied().filter(|&v| table[v].kernel.is_ok()).collect();
     let wanted: Vec<&OutOfProcess> =
         job.variants.iter().filter_map(|&v| v.checked_sub(table.len())).map(|a| &job.lab.out_of_process()[a]).collect();
-    let mut started = start_anchors(job.lab, &wanted, &run.python, run.pool.current_num_threads(), &*case);
+    let twins = job.forced_twins.then_some(machine.cpu_simd_level.as_str());
+    let mut started = start_anchors(job.lab, &wanted, &run.python, run.pool.current_num_threads(), &*case, twins);
     let mut externals: Vec<&mut dyn External> =
         started.iter_mut().filter_map(|(_, s)| s.as_mut().ok()).map(|a| a as &mut dyn External).collect();
     let mut fresh = measure::fresh_copies(job.lab, size, run.seed);
@@ -301,6 +311,7 @@ fn run_case(
     for row in &mut rows {
         judge_kernels(row, &machine.cpu_simd_level);
     }
+    compare_twins(&mut rows);
     Ok(Some((report::record(job.lab, &*case, machine, &rows), failures)))
 }
 
@@ -372,28 +383,84 @@ enum AnchorState {
     Failed(String),
 }
 
-/// Starts every anchor asked for on `case`'s inputs.
+/// Starts every anchor asked for on `case`'s inputs; with `twins` (this CPU's SIMD level), a
+/// library whose OpenBLAS loaded a narrower kernel is started a second time with the nearest core
+/// type forced, as a row of its own (`faiss-blas@SkylakeX`).
 fn start_anchors<'a>(
     lab: &dyn Lab,
     wanted: &[&'a OutOfProcess],
     python: &Result<PathBuf, String>,
     threads: usize,
     case: &dyn Case,
+    twins: Option<&str>,
 ) -> Vec<(&'a OutOfProcess, Result<Anchor, AnchorState>)> {
-    wanted
-        .iter()
-        .map(|&anchor| {
-            let state = match python {
-                Err(why) => Err(AnchorState::Unavailable(why.clone())),
-                Ok(python) => match Anchor::start(python, lab.name(), anchor, threads, case) {
-                    Ok(Ok(process)) => Ok(process),
-                    Ok(Err(error)) => Err(AnchorState::Failed(error)),
-                    Err(Unavailable(why)) => Err(AnchorState::Unavailable(why)),
-                },
-            };
-            (anchor, state)
-        })
-        .collect()
+    let state = |started: Result<Result<Anchor, String>, Unavailable>| match started {
+        Ok(Ok(process)) => Ok(process),
+        Ok(Err(error)) => Err(AnchorState::Failed(error)),
+        Err(Unavailable(why)) => Err(AnchorState::Unavailable(why)),
+    };
+    let mut out = Vec::new();
+    for &anchor in wanted {
+        let python = match python {
+            Ok(python) => python,
+            Err(why) => {
+                out.push((anchor, Err(AnchorState::Unavailable(why.clone()))));
+                continue;
+            }
+        };
+        let first = state(Anchor::start(python, lab.name(), anchor, threads, case));
+        let core = match (&first, twins) {
+            (Ok(process), Some(level)) if !crate::blas::notes(anchor.name, &process.info, level).is_empty() => {
+                crate::blas::nearest_core(level)
+            }
+            _ => None,
+        };
+        out.push((anchor, first));
+        if let Some(core) = core {
+            out.push((
+                forced_twin(anchor, core),
+                state(Anchor::start_forced(python, lab.name(), anchor, threads, case, core)),
+            ));
+        }
+    }
+    out
+}
+
+/// `anchor` as the row of its twin with the library's OpenBLAS forced to `core`
+/// (`faiss-blas@SkylakeX`). Leaked: a few short strings per case, for the life of the process.
+fn forced_twin(anchor: &OutOfProcess, core: &str) -> &'static OutOfProcess {
+    let name = Box::leak(format!("{}@{core}", anchor.name).into_boxed_str());
+    let summary =
+        Box::leak(format!("{}; its own OpenBLAS forced to the {core} kernel", anchor.summary).into_boxed_str());
+    Box::leak(Box::new(OutOfProcess { name, summary, ..*anchor }))
+}
+
+/// Where a library was also timed with its kernel forced (`faiss-blas` and `faiss-blas@SkylakeX`),
+/// says on the library's row which of the two was faster: that one is the library at its
+/// strongest, the row to hold perflab's kernels against.
+fn compare_twins(rows: &mut [Row]) {
+    let median = |row: &Row| match &row.outcome {
+        Some(Outcome::Measured { stats, .. }) => Some(stats.median),
+        _ => None,
+    };
+    let twins: Vec<(String, Option<f64>)> =
+        rows.iter().filter(|r| r.variant.name.contains('@')).map(|r| (r.variant.name.to_string(), median(r))).collect();
+    for (twin, forced) in twins {
+        let original = twin.split('@').next().unwrap_or_default();
+        let Some(row) = rows.iter_mut().find(|r| r.variant.name == original) else { continue };
+        let (Some(own), Some(forced), Some(object)) =
+            (median(row), forced, row.library.as_mut().and_then(|l| l.as_object_mut()))
+        else {
+            continue;
+        };
+        let verdict = if forced < own {
+            format!("{twin} ran {:.2}x faster: it is {original} at its strongest", own / forced)
+        } else {
+            format!("{twin} ran {:.2}x slower: this row is {original} at its strongest", forced / own)
+        };
+        let note = object.get("kernel_note").and_then(|n| n.as_str()).unwrap_or_default().to_string();
+        object.insert("kernel_note".into(), format!("{note}; timed with it forced as well: {verdict}").into());
+    }
 }
 
 /// Opens the JSON output at once (as `<path>.tmp`, renamed when complete, so an interrupted run
@@ -406,4 +473,45 @@ fn temporary(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".tmp");
     PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::Stats;
+
+    fn timed(anchor: &OutOfProcess, seconds: f64, library: serde_json::Value) -> Row {
+        let stats = Stats::of(vec![seconds; 5]);
+        let outcome = Outcome::Measured {
+            validation: "ok".into(),
+            counted: None,
+            fraction: 1.0,
+            stats,
+            allocs: None,
+            python_memory: None,
+        };
+        Row { library: Some(library), ..Row::of(anchor.describe(), Some(outcome)) }
+    }
+
+    #[test]
+    fn a_library_timed_with_its_kernel_forced_is_told_apart_and_the_faster_named() {
+        let faiss = OutOfProcess::python_library("faiss", "faiss IndexFlatL2.search");
+        let twin = forced_twin(&faiss, "SkylakeX");
+        assert_eq!((twin.name, twin.role), ("faiss@SkylakeX", faiss.role));
+        assert!(twin.summary.ends_with("its own OpenBLAS forced to the SkylakeX kernel"), "{}", twin.summary);
+        let fallback = serde_json::json!({ "blas_kernels": [{ "library": "openblas", "version": "0.3.15", "kernel": "Prescott" }] });
+        let forced = serde_json::json!({ "blas_kernels": [{ "library": "openblas", "version": "0.3.15", "kernel": "SkylakeX" }] });
+        let mut rows = [timed(&faiss, 2.0, fallback), timed(twin, 1.0, forced)];
+        for row in &mut rows {
+            judge_kernels(row, "avx512f");
+        }
+        compare_twins(&mut rows);
+        let note = rows[0].library.as_ref().unwrap()["kernel_note"].as_str().unwrap().to_string();
+        assert!(
+            note.contains("Prescott kernel")
+                && note.ends_with("faiss@SkylakeX ran 2.00x faster: it is faiss at its strongest"),
+            "{note}"
+        );
+        assert!(rows[1].library.as_ref().unwrap().get("kernel_note").is_none(), "the forced twin is at its widest");
+    }
 }

@@ -90,7 +90,7 @@ fn run_now(args: &CompareArgs, reference: &Reference) -> anyhow::Result<SavedRun
             })
             .collect();
         if !sizes.is_empty() && !variants.is_empty() {
-            jobs.push(Job { lab, sizes, variants, compact: false });
+            jobs.push(Job { lab, sizes, variants, compact: false, forced_twins: false });
         }
     }
     anyhow::ensure!(!jobs.is_empty(), "nothing to compare: reference {} has none of those cases", reference.name);

@@ -56,7 +56,7 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
         };
         scaling::per_count(common, &again)?
     } else {
-        let job = Job { lab, sizes, variants, compact: true };
+        let job = Job { lab, sizes, variants, compact: true, forced_twins: true };
         let (failures, document) = measure_jobs(vec![job], common, &Budget::thorough(args.seconds))?;
         (vec![serde_json::to_value(&document)?], failures > 0)
     };
