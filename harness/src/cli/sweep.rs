@@ -40,42 +40,19 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &common.report {
         create_report_folder(dir)?;
     }
-    let (documents, failed) = if ThreadCounts::several(common.threads.as_ref()) {
-        let again = |threads: u16, json: &Path| {
-            let list = counts.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
-            let mut line = vec!["sweep".to_string(), lab.name().into(), "--sizes".into(), list];
-            line.extend(["--seconds".to_string(), args.seconds.to_string(), "--threads".into(), threads.to_string()]);
-            for &v in &variants {
-                line.extend(["--variant".to_string(), names[v].to_string()]);
-            }
-            if let Some(data) = &args.data {
-                line.extend(["--data".to_string(), data.clone()]);
-            }
-            line.push("--json".into());
-            line.into_iter().map(Into::into).chain(std::iter::once(json.as_os_str().to_owned())).collect()
-        };
-        scaling::per_count(common, &again)?
-    } else {
-        let job = Job { lab, sizes, variants, compact: true, forced_twins: true };
-        let (failures, document) = measure_jobs(vec![job], common, &Budget::thorough(args.seconds))?;
-        (vec![serde_json::to_value(&document)?], failures > 0)
-    };
+    let (documents, failed) = measure(args, lab, &counts, sizes, variants)?;
     let runs = scaling::saved(&documents)?;
     let document = scaling::merged(&documents);
     let run = SavedRun::from_value(document.clone(), "this sweep")?;
     let (curves, counts_flop) = sweep::curves(&run, lab.name());
     let cliffs = sweep::cliffs(&curves, &caches, axis, lab, counts_flop);
+    let summaries = sweep::summaries(&curves, &caches, axis, lab, counts_flop);
     println!("\n{}", sweep::table(&curves, &caches, lab, counts_flop));
     if cliffs.is_empty() {
         println!("no cliff: no variant lost more than {:.0}% from one size to the next", (1.0 - sweep::CLIFF) * 100.0);
     }
-    for cliff in &cliffs {
-        println!("cliff: {}", cliff.sentence);
-    }
-    let summaries = sweep::summaries(&curves, &caches, axis, lab, counts_flop);
-    for line in &summaries {
-        println!("{line}");
-    }
+    cliffs.iter().for_each(|cliff| println!("cliff: {}", cliff.sentence));
+    summaries.iter().for_each(|line| println!("{line}"));
     if runs.len() > 1 {
         scaling::print(&runs);
     }
@@ -96,6 +73,38 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
         write_report(dir, &format!("sweep-{}", lab.name()), &report)?;
     }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Every size measured as `bench` measures, in this process; or, with several thread counts, this
+/// sweep once per count in processes of their own. The runs' documents, and whether a variant failed.
+fn measure(
+    args: &SweepArgs,
+    lab: &'static dyn Lab,
+    counts: &[usize],
+    sizes: Vec<String>,
+    variants: Vec<usize>,
+) -> anyhow::Result<(Vec<serde_json::Value>, bool)> {
+    let common = &args.common;
+    if !ThreadCounts::several(common.threads.as_ref()) {
+        let job = Job { lab, sizes, variants, compact: true, forced_twins: true };
+        let (failures, document) = measure_jobs(vec![job], common, &Budget::thorough(args.seconds))?;
+        return Ok((vec![serde_json::to_value(&document)?], failures > 0));
+    }
+    let names = super::variant_names(lab);
+    let again = |threads: u16, json: &Path| {
+        let list = counts.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+        let mut line = vec!["sweep".to_string(), lab.name().into(), "--sizes".into(), list];
+        line.extend(["--seconds".to_string(), args.seconds.to_string(), "--threads".into(), threads.to_string()]);
+        for &v in &variants {
+            line.extend(["--variant".to_string(), names[v].to_string()]);
+        }
+        if let Some(data) = &args.data {
+            line.extend(["--data".to_string(), data.clone()]);
+        }
+        line.push("--json".into());
+        line.into_iter().map(Into::into).chain(std::iter::once(json.as_os_str().to_owned())).collect()
+    };
+    scaling::per_count(common, &again)
 }
 
 /// The values of the swept count: `auto` (around each cache level) or a comma-separated list.
