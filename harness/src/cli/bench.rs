@@ -34,15 +34,15 @@ pub(super) struct Job {
 }
 
 /// Every lab at its quick sizes, every variant but the Python rungs whose lesson is their
-/// slowness (named at the end: `cargo lab bench` times them).
+/// slowness and the exercises as shipped (the baseline's code until edited: `cargo lab check`
+/// validates and times them), both named at the end.
 pub fn quick(common: &Common) -> anyhow::Result<ExitCode> {
     let labs = perflab_labs::all();
+    let shipped = shipped_exercises(&labs);
     let jobs = labs
         .iter()
         .map(|&lab| {
-            let own = lab.variants().len();
-            let fast = |&i: &usize| i < own || !lab.out_of_process()[i - own].slow;
-            let variants = (0..own + lab.out_of_process().len()).filter(fast).collect();
+            let variants = quick_variants(lab, &shipped);
             Job {
                 lab,
                 sizes: lab.quick_sizes().iter().map(|s| s.to_string()).collect(),
@@ -64,7 +64,32 @@ pub fn quick(common: &Common) -> anyhow::Result<ExitCode> {
         "left out of this quick run, as slow by design (their lesson): {}; `cargo lab bench <lab>` times them",
         slow.join(", ")
     );
+    if !shipped.is_empty() {
+        let names: Vec<String> = shipped.iter().map(|e| e.id()).collect();
+        println!(
+            "and the exercises as shipped, which run the baseline's code until you edit them: {} \
+             (`cargo lab status` checks and times them; an edited one is in this run)",
+            names.join(", ")
+        );
+    }
     Ok(code)
+}
+
+/// The variants of `lab` the quick run times: all but the slow Python rungs and the `shipped`
+/// exercises.
+fn quick_variants(lab: &dyn Lab, shipped: &[Exercise]) -> Vec<usize> {
+    let own = lab.variants().len();
+    let fast = |&i: &usize| i < own || !lab.out_of_process()[i - own].slow;
+    let edited = |&i: &usize| !shipped.iter().any(|e| e.lab.name() == lab.name() && e.variant == i);
+    (0..own + lab.out_of_process().len()).filter(fast).filter(edited).collect()
+}
+
+/// The exercises whose files are as shipped (none outside the workspace, where their files are
+/// not to be read: there every variant runs).
+fn shipped_exercises(labs: &[&'static dyn Lab]) -> Vec<Exercise> {
+    let Ok(workspace) = exercises::workspace() else { return Vec::new() };
+    let all = exercises::load(&workspace, labs).unwrap_or_default();
+    all.into_iter().filter(|e| e.is_as_shipped(&workspace) == Some(true)).collect()
 }
 
 /// One lab, the sizes and variants asked for.
@@ -491,6 +516,23 @@ mod tests {
             python_memory: None,
         };
         Row { library: Some(library), ..Row::of(anchor.describe(), Some(outcome)) }
+    }
+
+    #[test]
+    fn the_quick_run_leaves_out_slow_rungs_and_shipped_exercises_but_times_edited_ones() {
+        let (_, exercises) = exercises::load_all().unwrap();
+        for lab in perflab_labs::all() {
+            let names = super::super::variant_names(lab);
+            let mine: Vec<Exercise> = exercises.iter().filter(|e| e.lab.name() == lab.name()).cloned().collect();
+            let all_edited = quick_variants(lab, &[]);
+            let all_shipped = quick_variants(lab, &mine);
+            for e in &mine {
+                assert!(all_edited.contains(&e.variant) && !all_shipped.contains(&e.variant), "{}", e.id());
+            }
+            assert!(all_shipped.contains(&names.iter().position(|n| *n == lab.flagship()).unwrap()));
+            let slow: Vec<&str> = lab.out_of_process().iter().filter(|v| v.slow).map(|v| v.name).collect();
+            assert!(all_edited.iter().all(|&i| !slow.contains(&names[i])), "{}: slow rungs left out", lab.name());
+        }
     }
 
     #[test]
