@@ -9,7 +9,17 @@ pub fn list() -> String {
     let goals = exercises::workspace().and_then(|w| exercises::load(&w, &labs)).unwrap_or_default();
     let mut out = String::new();
     for lab in labs {
-        out += &format!("{}: {}\n  sizes: {}\n  variants:\n", lab.name(), lab.about(), lab.size_syntax());
+        let sweep = lab.sweep();
+        out += &format!(
+            "{}: {}\n  sizes: {}\n  sweep (`cargo lab sweep`): sizes {}, {} from {} to {}\n  variants:\n",
+            lab.name(),
+            lab.about(),
+            lab.size_syntax(),
+            sweep.size.replacen("{}", &sweep.axis.to_uppercase(), 1),
+            sweep.axis,
+            sweep.from,
+            sweep.to
+        );
         for v in lab.variants() {
             let status = v.unavailable().map(|why| format!(" [unavailable: {why}]")).unwrap_or_default();
             let cores = if v.parallel { " [all cores]" } else { "" };

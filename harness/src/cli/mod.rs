@@ -80,7 +80,7 @@ interleaved rounds as `bench`), from a working set inside L1 to four times the l
 places sizes at half and twice each cache level the OS reports, from the lab's own model of its working set \
 (its inputs and outputs). Prints a compact table (GFLOP/s and fraction of peak per size, a line where each cache \
 level fills) and names the cliffs: where a variant falls by more than a quarter from one size to the next, and \
-which cache its working set stopped fitting.\n\n\
+which cache stopped holding one of its inputs or outputs (A, B and C; the points), or its whole working set.\n\n\
 Examples:\n  cargo lab sweep matmul --variant simd --variant best --threads 1\n  \
 cargo lab sweep matmul --sizes 64,128,256,512,1024 --report r/\n  \
 cargo lab sweep kmeans --variant best --threads 1..all --report r/   (and thread scaling at every size)")]
@@ -163,7 +163,8 @@ pub struct Common {
     /// Also write the results as JSON to this file (schema in README.md)
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
-    /// Also write an HTML report (one self-contained file, opens offline) and each chart as SVG into DIR
+    /// Also write an HTML report into DIR: one self-contained page per command (quick.html, bench-<lab>.html,
+    /// sweep-<lab>.html; opens offline), each chart as an SVG file, and index.html listing the folder's pages
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Seed of the random inputs
