@@ -73,6 +73,11 @@ pub fn data_cache(caches: &[Cache], level: u32) -> Option<&Cache> {
     caches.iter().find(|c| c.level == level && c.holds_data())
 }
 
+/// The last level that holds data (L3 on most machines): beyond it, memory.
+pub fn last_level(caches: &[Cache]) -> Option<&Cache> {
+    caches.iter().filter(|c| c.holds_data()).max_by_key(|c| c.level)
+}
+
 /// Reads `index*/{level,type,size,coherency_line_size,ways_of_associativity,shared_cpu_list}`.
 fn linux(dir: &str) -> Result<Vec<Cache>, String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("unknown: {dir} cannot be read ({e})"))?;

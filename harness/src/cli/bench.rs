@@ -128,7 +128,7 @@ fn args<const N: usize>(words: [&str; N], path: &Path) -> Vec<OsString> {
     args_with(words.iter().map(|w| w.to_string()).collect(), path)
 }
 
-fn args_with(words: Vec<String>, path: &Path) -> Vec<OsString> {
+pub(super) fn args_with(words: Vec<String>, path: &Path) -> Vec<OsString> {
     words.into_iter().map(OsString::from).chain(std::iter::once(path.as_os_str().to_owned())).collect()
 }
 

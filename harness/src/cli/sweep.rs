@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use perflab_labs::{Lab, Role};
 
-use super::bench::{Job, command_line, create_json, create_report_folder, measure_jobs, write_json, write_report};
+use super::bench::{
+    Job, args_with, command_line, create_json, create_report_folder, measure_jobs, write_json, write_report,
+};
 use super::{SweepArgs, ThreadCounts, check_size, find_lab, scaling, select_variants, with_data};
 use crate::measure::Budget;
 use crate::pictures::html::{Report, SweepPart};
@@ -102,7 +104,7 @@ fn measure(
             line.extend(["--data".to_string(), data.clone()]);
         }
         line.push("--json".into());
-        line.into_iter().map(Into::into).chain(std::iter::once(json.as_os_str().to_owned())).collect()
+        args_with(line, json)
     };
     scaling::per_count(common, &again)
 }

@@ -44,7 +44,7 @@ pub struct SweepPart {
 /// which lists every page of the folder; the page's path.
 pub fn write(dir: &Path, page_name: &str, report: &Report) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the report folder {}", dir.display()))?;
-    let mut figures = Figures { dir: dir.to_path_buf(), written: Vec::new() };
+    let mut figures = Figures { dir: dir.to_path_buf() };
     let page = page(report, &mut figures)?;
     let path = dir.join(format!("{}.html", slug(page_name)));
     std::fs::write(&path, page.into_string()).with_context(|| format!("cannot write {}", path.display()))?;
@@ -84,10 +84,9 @@ fn write_index(dir: &Path) -> anyhow::Result<()> {
     std::fs::write(&path, index.into_string()).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Charts drawn so far, each also saved as an SVG file.
+/// The report's folder, where each chart is also saved as an SVG file.
 struct Figures {
     dir: PathBuf,
-    written: Vec<String>,
 }
 
 impl Figures {
@@ -96,7 +95,6 @@ impl Figures {
     fn figure(&mut self, name: &str, svg: String, caption: &str) -> anyhow::Result<Markup> {
         let file = format!("{}.svg", slug(name));
         std::fs::write(self.dir.join(&file), &svg).with_context(|| format!("cannot write {file}"))?;
-        self.written.push(file.clone());
         // The SVG backend writes an XML declaration-free <svg> element: safe to inline.
         Ok(html! { figure { (PreEscaped(svg)) figcaption { (caption) " (" a href=(file) { (file) } ")" } } })
     }
@@ -293,18 +291,9 @@ fn notes(record: &SavedRecord) -> Vec<String> {
             ));
         }
         if let Some(library) = v.library.as_ref().and_then(|l| l.as_object()) {
-            let parts: Vec<String> = library
-                .iter()
-                .filter(|(key, _)| {
-                    !key.ends_with("_ms") && !matches!(key.as_str(), "blas_kernels" | "in_process" | "kernel_note")
-                })
-                .map(|(key, value)| format!("{key} {}", value.as_str().map_or(value.to_string(), str::to_string)))
-                .collect();
-            let place = if library.contains_key("in_process") { "in this process" } else { "Python, its own process" };
-            notes.push(format!("{} ({place}): {}", v.name, parts.join(", ")));
-            if let Some(warning) = library.get("kernel_note").and_then(|n| n.as_str()) {
-                notes.push(format!("Not at its strongest: {warning}"));
-            }
+            let (note, warning) = crate::report::library_notes(&v.name, library);
+            notes.push(note);
+            notes.extend(warning.map(|w| format!("Not at its strongest: {w}")));
         }
         if let Some(verdict) = v.verdict.as_ref().filter(|d| d.rejected_library_answer) {
             notes.push(format!(

@@ -75,7 +75,7 @@ fn roofs(limits: &Limits, core_peak: f64, cores: usize) -> (f64, f64) {
 pub fn place(record: &SavedRecord, limits: &Limits) -> Vec<Point> {
     let Some(bytes) = record.footprint_bytes.filter(|&b| b > 0) else { return Vec::new() };
     let core_peak = record.core_peak_gflops.max(limits.core_peak_gflops);
-    let last_level = limits.caches.iter().filter(|c| c.kind != "Instruction").max_by_key(|c| c.level);
+    let last_level = perflab_labs::caches::last_level(&limits.caches);
     let mut points = Vec::new();
     for variant in &record.variants {
         let (Some(timing), Some(gflops)) = (&variant.timing, variant.speed.as_ref().and_then(|s| s.gflops)) else {

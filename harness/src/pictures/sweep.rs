@@ -18,8 +18,9 @@ pub const CLIFF: f64 = 0.75;
 pub fn auto_counts(lab: &dyn Lab, caches: &[Cache]) -> Vec<usize> {
     let sweep = lab.sweep();
     let bytes = |count: usize| lab.footprint(&sweep.at(count)).ok();
-    let mut targets: Vec<u64> = levels(caches).iter().flat_map(|c| [c.size_bytes / 2, c.size_bytes * 2]).collect();
-    match levels(caches).last() {
+    let levels = levels(caches);
+    let mut targets: Vec<u64> = levels.iter().flat_map(|c| [c.size_bytes / 2, c.size_bytes * 2]).collect();
+    match levels.last() {
         Some(last) => targets.push(last.size_bytes * 4),
         None => targets.extend([16 << 10, 256 << 10, 4 << 20, 64 << 20]),
     }
@@ -43,13 +44,7 @@ pub fn auto_counts(lab: &dyn Lab, caches: &[Cache]) -> Vec<usize> {
 
 /// The data (or unified) cache of each level, first level first.
 fn levels(list: &[Cache]) -> Vec<Cache> {
-    let mut levels: Vec<Cache> = Vec::new();
-    for level in 1..=4 {
-        if let Some(cache) = caches::data_cache(list, level) {
-            levels.push(cache.clone());
-        }
-    }
-    levels
+    (1..=4).filter_map(|level| caches::data_cache(list, level)).cloned().collect()
 }
 
 /// One variant's speed at one size.

@@ -2,6 +2,7 @@
 
 mod table;
 
+pub(crate) use table::library_notes;
 pub use table::render;
 
 use perflab_labs::{Case, Lab, Role, Variant, WorkUnit};

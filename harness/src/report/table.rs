@@ -166,23 +166,9 @@ fn variant_notes(v: &VariantRecord, record: &Record) -> Vec<String> {
         Status::Measured => notes.extend(v.counted.as_ref().map(|counted| format!("{}: {counted}", v.name))),
     }
     if let Some(library) = v.library.as_ref().and_then(|l| l.as_object()) {
-        let parts: Vec<String> = library
-            .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "blas_kernels" | "in_process" | "kernel_note"))
-            .map(|(k, x)| format!("{k} {}", x.as_str().map_or_else(|| x.to_string(), str::to_string)))
-            .collect();
-        let place =
-            if library.contains_key("in_process") { "in this process" } else { "Python, its own process, same rounds" };
-        let mut note = format!("{} ({place}): {}", v.name, parts.join(", "));
-        if let (Some(trip), Some(sample)) = (library.get("round_trip_ms"), library.get("sample_ms")) {
-            note += &format!(
-                "; each sample's process round-trip ({trip} ms) is left out: Python times the calls ({sample} ms a sample)"
-            );
-        }
+        let (note, warning) = library_notes(v.name, library);
         notes.push(note);
-        if let Some(warning) = library.get("kernel_note").and_then(|n| n.as_str()) {
-            notes.push(format!("! {warning}"));
-        }
+        notes.extend(warning.map(|w| format!("! {w}")));
     }
     if let Some(f) = v.timing.as_ref().map(|t| t.fraction_run).filter(|f| *f < 1.0) {
         notes.push(format!(
@@ -194,6 +180,30 @@ fn variant_notes(v: &VariantRecord, record: &Record) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// What a row's `library` says, in words (where it ran, versions, BLAS, threads, the process
+/// round-trip a Python row leaves out), and the warning of a BLAS kernel narrower than the CPU
+/// (`kernel_note`, from `crate::blas`), if any: the terminal's notes and the HTML report's.
+pub(crate) fn library_notes(
+    name: &str,
+    library: &serde_json::Map<String, serde_json::Value>,
+) -> (String, Option<String>) {
+    let parts: Vec<String> = library
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "blas_kernels" | "in_process" | "kernel_note"))
+        .map(|(k, x)| format!("{k} {}", x.as_str().map_or_else(|| x.to_string(), str::to_string)))
+        .collect();
+    let place =
+        if library.contains_key("in_process") { "in this process" } else { "Python, its own process, same rounds" };
+    let mut note = format!("{name} ({place}): {}", parts.join(", "));
+    if let (Some(trip), Some(sample)) = (library.get("round_trip_ms"), library.get("sample_ms")) {
+        note += &format!(
+            "; each sample's process round-trip ({trip} ms) is left out: Python times the calls ({sample} ms a sample)"
+        );
+    }
+    let warning = library.get("kernel_note").and_then(|n| n.as_str()).map(str::to_string);
+    (note, warning)
 }
 
 /// The notes of the whole table: a peak exceeded, no baseline, noisy samples.
