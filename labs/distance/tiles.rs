@@ -18,6 +18,7 @@ use std::ops::Range;
 
 pub use super::pack::PackedRows;
 use super::pack::pack_points;
+use crate::gemm::blocking;
 use crate::gemm::kernel::{MAX_TILE, MicroKernel};
 use crate::simd::F32Vec;
 
@@ -78,14 +79,16 @@ pub unsafe fn sweep<K: MicroKernel, V: F32Vec, E: Epilogue>(
     let Points { rows: data, d, range } = points;
     let mut tile = Tile([0.0f32; MAX_TILE]);
     let tile = &mut tile.0;
+    // Long rows are cut into depth blocks of the GEMM's kc (`gemm/blocking.rs`).
+    let depth = blocking::sizes(K::LEVEL).kc;
     for first in range.clone().step_by(K::NR) {
         let columns = first..(first + K::NR).min(range.end);
         pack_points::<K>(data, d, packed.centre, columns.clone(), sliver, norms);
         epilogue.start_sliver(columns.clone(), norms);
         for top in rows.clone().step_by(K::MR) {
             let a = &packed.rows[top * d..][..K::MR * d];
-            for pc in (0..d).step_by(K::KC) {
-                let kc = K::KC.min(d - pc);
+            for pc in (0..d).step_by(depth) {
+                let kc = depth.min(d - pc);
                 // SAFETY: the CPU has K::LEVEL (our contract); `run` checks the slices.
                 unsafe { K::run(kc, &a[pc * K::MR..], &sliver[pc * K::NR..], tile, K::NR, pc == 0) };
             }

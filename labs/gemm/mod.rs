@@ -6,6 +6,7 @@
 //! happens to a finished tile: stored into C for matmul, turned into distances and a top-k or an
 //! argmin for the others). `matmul/solutions/best/` shows the whole picture.
 
+pub mod blocking;
 pub mod buffers;
 pub mod kernel;
 pub mod pack;

@@ -27,8 +27,9 @@ static INFO: LabInfo = LabInfo {
     default_sizes: &["1024"],
     bench_sizes: &["128", "512", "1024"],
     // Empty dimensions, 1, primes, tall and skinny, and sizes one off the vector widths (8, 16),
-    // the register tiles (MR and NR of `gemm::kernel`) and the cache blocks (KC, MC, NC): the
-    // test `edge_sizes_straddle_every_block_size` checks that they do.
+    // the register tiles (MR and NR of `gemm::kernel`): the test
+    // `edge_sizes_straddle_every_register_tile` checks that they do (the cache blocks are the
+    // machine's, crossed by `best_is_right_with_small_blocks_across_every_block_edge`).
     edge_sizes: &[
         "0x0x0", "0x5x7", "5x0x7", "5x7x0", "1x1x1", "1x1x17", "2x3x5", "7x11x13", "6x16x16", "12x8x32",
         "13x9x33", "5x17x15", "31x1x31", "33x64x47", "1x300x1", "1000x3x2", "2x3x1000", "127x129x145",
@@ -84,7 +85,7 @@ impl Define for Matmul {
         variants()
     }
 
-    /// Shapes up to 160 × 400 × 160: past every register tile, and past KC in depth.
+    /// Shapes up to 160 × 400 × 160: past every register tile.
     fn random_size(rng: &mut StdRng) -> String {
         let (m, k, n) = (rng.random_range(1..=160), rng.random_range(1..=400), rng.random_range(1..=160));
         format!("{m}x{k}x{n}")

@@ -78,7 +78,7 @@ fn your_best_matches_at_every_simd_level() {
 
 #[test]
 fn best_is_right_across_several_depth_and_panel_blocks() {
-    // k > KC (several depth blocks: C is written, then accumulated) and n > NC (two panels).
+    // A long depth and many columns at the machine's own block sizes.
     run_and_check("best", solutions::best::matmul, Shape::new(37, 600, 4100), 3);
 }
 
@@ -224,19 +224,43 @@ fn sizes_parse_or_say_what_is_expected() {
 
 #[cfg(target_arch = "x86_64")]
 #[test]
-fn edge_sizes_straddle_every_block_size() {
+fn edge_sizes_straddle_every_register_tile() {
     use crate::gemm::kernel::{Avx2, Avx512, MicroKernel, Portable};
-    fn sizes<K: MicroKernel>() -> [usize; 5] {
-        [K::MR, K::NR, K::KC, K::MC, K::NC]
+    fn tile<K: MicroKernel>() -> [usize; 2] {
+        [K::MR, K::NR]
     }
-    let shapes: Vec<Shape> = Matmul.edge_sizes().iter().map(|s| parse_shape(s).unwrap()).collect();
+    let shapes = edge_shapes();
     let has = |dim: fn(&Shape) -> usize, value: usize| shapes.iter().any(|s| dim(s) == value);
-    for [mr, nr, kc, mc, nc] in [sizes::<Avx2>(), sizes::<Avx512>(), sizes::<Portable>()] {
+    for [mr, nr] in [tile::<Avx2>(), tile::<Avx512>(), tile::<Portable>()] {
         assert!(has(|s| s.m, mr) && has(|s| s.m, mr + 1), "rows MR = {mr} and one more");
         assert!(has(|s| s.n, nr) && has(|s| s.n, nr + 1), "columns NR = {nr} and one more");
-        assert!(shapes.iter().any(|s| s.k > kc && s.k % kc != 0), "a depth past KC = {kc}");
-        assert!(shapes.iter().any(|s| s.m > mc && s.m % mc != 0), "rows past MC = {mc}");
-        assert!(shapes.iter().any(|s| s.n > nc), "columns past NC = {nc}");
+    }
+}
+
+/// The cache blocks depend on the machine (and on `cargo lab tune`), so the edge shapes cannot
+/// straddle them; instead the loop nest runs with small blocks that every edge shape crosses:
+/// several depth blocks (C written, then added to), several B blocks and several A panels, each
+/// ending in a partial one.
+#[test]
+fn best_is_right_with_small_blocks_across_every_block_edge() {
+    use crate::gemm::blocking::{self, BlockSizes};
+    for level in SimdLevel::available() {
+        let (mr, nr) = blocking::tile(level);
+        for sizes in [
+            BlockSizes { kc: 1, nc: nr, mc: mr },
+            BlockSizes { kc: 5, nc: 2 * nr, mc: 2 * mr },
+            BlockSizes { kc: 64, nc: 3 * nr, mc: 5 * mr },
+        ] {
+            for shape in edge_shapes() {
+                let a = random_matrix(shape.m, shape.k, 11);
+                let b = random_matrix(shape.k, shape.n, 12);
+                let mut c = vec![f32::NAN; shape.m * shape.n];
+                solutions::best::matmul_blocked(level, sizes, shape, &a, &b, &mut c);
+                if let Err(mismatch) = check::check_exact(shape, &a, &b, &c) {
+                    panic!("best@{level} with {} is wrong on {shape}:\n{mismatch}", sizes.describe());
+                }
+            }
+        }
     }
 }
 

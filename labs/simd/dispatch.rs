@@ -46,7 +46,8 @@ impl SimdLevel {
         SimdLevel::ALL.into_iter().filter(|level| *level <= detected()).collect()
     }
 
-    fn parse(name: &str) -> Option<SimdLevel> {
+    /// `scalar`, `avx2` (or `avx2+fma`), `avx512` (or `avx512f`).
+    pub fn parse(name: &str) -> Option<SimdLevel> {
         match name {
             "scalar" => Some(SimdLevel::Scalar),
             "avx2" | "avx2+fma" => Some(SimdLevel::Avx2Fma),

@@ -20,6 +20,11 @@ pub fn machine(args: &MachineArgs) -> anyhow::Result<ExitCode> {
     for line in limits.describe() {
         println!("{line}");
     }
+    let level = perflab_labs::simd::simd_level();
+    for line in perflab_labs::gemm::blocking::blocking(level).describe() {
+        println!("{line}");
+    }
+    println!("  (`cargo lab tune matmul` searches around them; PERFLAB_GEMM_KC, _NC and _MC override them)");
     let path = limits::cache_path(&limits.fingerprint.id);
     match (fresh, path) {
         (_, None) => println!("(not kept: run inside the workspace to keep them)"),

@@ -11,6 +11,7 @@ mod profile_python;
 mod scaling;
 pub mod status;
 mod sweep;
+mod tune;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -136,6 +137,21 @@ cargo lab check knn                every exercise of a lab\n  cargo lab check   
     Check(CheckArgs),
     /// Every exercise of every lab: as shipped or edited, correct, speedup over naive, ratio to its reference, goal met
     Status(StatusArgs),
+    /// Search the matmul flagship's cache block sizes around the model's choice and keep the best for this CPU
+    #[command(long_about = "The flagship GEMM blocks for three cache levels: a depth kc (an A sliver of MR × kc \
+stays in L1), a B block of kc × nc (L2) and an A panel of mc × kc (L3). By default the sizes come from BLIS's \
+analytical model applied to the caches the OS reports (labs/gemm/blocking.rs); `cargo lab machine` prints them \
+with the reason for each. `tune` validates and times candidates around the model's choice (depths from half to \
+eight times its kc, B blocks from half to four times as wide), then runs the fastest few, the model's choice and \
+the sizes in use in interleaved rounds, prints them with their spread and the gain over the model, and keeps the \
+winner for this CPU and SIMD level in labs/gemm/tuned-blocks.json (the next `cargo lab` rebuilds with it). The \
+k-NN and k-means flagships reuse the GEMM's micro-kernel and its kc.\n\n\
+PERFLAB_GEMM_KC, PERFLAB_GEMM_NC and PERFLAB_GEMM_MC override any size for one run.\n\n\
+Examples:\n  cargo lab tune matmul                    one thread, n = 1024 and 2048, about a minute\n  \
+cargo lab tune matmul --dry-run          measure and print, keep nothing\n  \
+cargo lab tune matmul --level avx2 --sizes 512,1024\n  \
+PERFLAB_GEMM_KC=512 cargo lab bench matmul --variant best --threads 1")]
+    Tune(TuneArgs),
     /// Reveal the next hint of an exercise (or hint N), one at a time
     #[command(long_about = "Prints the next hint of an exercise you have not seen yet (hints go from a nudge to \
 nearly the answer), or hint N. What you have seen is remembered in .perflab/hints.json.\n\n\
@@ -231,6 +247,30 @@ pub struct SweepArgs {
     pub seconds: f64,
     #[command(flatten)]
     pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// The lab: matmul (the others reuse its micro-kernel and depth block)
+    pub lab: String,
+    /// Square sizes n to time, comma-separated; the score is the geometric mean over them
+    #[arg(long, default_value = "1024,2048", value_name = "N,N,..")]
+    pub sizes: String,
+    /// Threads (blocks are per thread: each thread packs its own A panel and B block)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: u16,
+    /// The SIMD level whose kernel is tuned (scalar, avx2, avx512) [default: the widest this CPU has]
+    #[arg(long, value_name = "LEVEL")]
+    pub level: Option<String>,
+    /// Screening time per candidate and size, in seconds
+    #[arg(long, default_value_t = 0.3, value_parser = positive_seconds)]
+    pub seconds: f64,
+    /// Measure and print, but keep nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Seed of the random matrices
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -488,6 +528,8 @@ fn run_watched(deadline: f64) -> anyhow::Result<ExitCode> {
 
 /// Runs a parsed command line. Exit code 1 when a variant failed validation.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // A mistyped block size would otherwise be ignored with a note, deep inside the first run.
+    perflab_labs::gemm::blocking::env_overrides().map_err(anyhow::Error::msg)?;
     match cli.command.unwrap_or(Command::Quick(cli.quick)) {
         Command::Quick(common) => bench::quick(&common),
         Command::Bench(args) => bench::bench(&args),
@@ -515,6 +557,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::RecordReference(args) => machine::record_reference(&args),
         Command::Check(args) => in_child(args.deadline).unwrap_or_else(|| status::check(&args)),
         Command::Status(args) => in_child(args.deadline).unwrap_or_else(|| status::status(&args)),
+        Command::Tune(args) => tune::tune(&args),
         Command::Hint(args) => hint::hint(&args),
         Command::Watch(_) => anyhow::bail!(
             "watch rebuilds this program after every save, so cargo runs it: `cargo lab watch <lab> <exercise>` \

@@ -10,14 +10,17 @@
 //!
 //! ```text
 //! split the rows of C into one band per thread (rayon)
-//! for jc in columns of C, K::NC at a time
-//!   for pc in the depth, K::KC at a time
-//!     pack B[pc.., jc..] into K::NR-wide slivers          // gemm/pack.rs
-//!     for ic in the band's rows, K::MC at a time
-//!       pack A[ic.., pc..] into K::MR-tall slivers        // gemm/pack.rs
+//! for ic in the band's rows, mc at a time
+//!   for pc in the depth, kc at a time
+//!     pack A[ic.., pc..] into K::MR-tall slivers          // gemm/pack.rs
+//!     for jc in columns of C, nc at a time
+//!       pack B[pc.., jc..] into K::NR-wide slivers        // gemm/pack.rs
 //!       for each K::MR × K::NR tile of this block of C
 //!         K::run(kc, a_sliver, b_sliver, c_tile, ldc, overwrite)   // ← yours
 //! ```
+//!
+//! The cache blocks kc, nc and mc are the flagship's, worked out for this machine
+//! (`gemm/blocking.rs`; `cargo lab machine` prints them).
 //!
 //! Packing zero-pads the slivers at the edges, and a partial tile at the bottom or right edge of
 //! C is computed into a full-size scratch tile and only its existing part copied out: `run`
@@ -70,11 +73,12 @@
 //!         Check: `cargo lab check matmul your-best`
 //! TODO 4. The last percent. Your kernel now does the same arithmetic as `best`'s; the rest is
 //!         feeding it. The depth loop's counter, branch and pointer updates compete with the FMAs
-//!         for issue slots (unroll the depth loop a few steps); the A sliver streams from L2 (ask
-//!         for it a few steps ahead: `_mm_prefetch`); C's tile is touched only after the depth loop
-//!         (ask for its lines before it starts, so the misses overlap the arithmetic). Measure
-//!         after each: keep only what helps. The block sizes (`KC`, `MC`, `NC`) are the flagship's;
-//!         `gemm/kernel.rs` explains them, and moving them matters far less than the kernel.
+//!         for issue slots (unroll the depth loop a few steps); the B slivers stream from L2 (ask
+//!         for them a few steps ahead: `_mm_prefetch`); C's tile is touched only after the depth
+//!         loop (ask for its lines before it starts, so the misses overlap the arithmetic). Measure
+//!         after each: keep only what helps. The block sizes are the flagship's
+//!         (`gemm/blocking.rs` explains them; `cargo lab tune matmul` searches around them), and
+//!         moving them matters far less than the kernel.
 //!         Check: `cargo lab check matmul your-best`
 //!
 //! Stuck? `cargo lab hint matmul your-best` reveals one hint at a time.
@@ -134,10 +138,6 @@ impl MicroKernel for YourPortable {
     const LEVEL: SimdLevel = SimdLevel::Scalar;
     const MR: usize = MR;
     const NR: usize = NR;
-    /// The flagship's block sizes for this tile (`gemm/kernel.rs` says why).
-    const KC: usize = 384;
-    const MC: usize = 96;
-    const NC: usize = 4096;
 
     unsafe fn run(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, overwrite: bool) {
         assert_tile_fits::<Self>(kc, a, b, c, ldc);
