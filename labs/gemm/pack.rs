@@ -12,7 +12,7 @@
 //! Neither is inlined nor generic over the kernel, so that a profile shows packing as a frame of
 //! its own beside the micro-kernel.
 
-use super::kernel::{AVX2_MR, AVX512_MR, PORTABLE_MR};
+use super::kernel::{AVX2_MR, AVX2_NR, AVX512_MR, AVX512_NR, PORTABLE_MR};
 use super::{Block, MatRef};
 
 /// Packs `B[pc..pc+kc, jc..jc+nc]` into `packed`, slivers `nr` columns wide; `packed` holds
@@ -25,11 +25,13 @@ pub fn pack_b(b: MatRef, block: &Block, nr: usize, packed: &mut [f32]) {
     if kc == 0 {
         return;
     }
-    packed.chunks_exact_mut(nr * kc).enumerate().for_each(|(s, sliver)| {
+    // Row-major B: the full slivers row by row (below), so that B is read front to back.
+    let full = if b.col_stride == 1 { pack_b_full_slivers(b, block, nr, packed) } else { 0 };
+    packed.chunks_exact_mut(nr * kc).enumerate().skip(full).for_each(|(s, sliver)| {
         let j0 = jc + s * nr;
         let cols = nr.min(jc + nc - j0);
         if b.col_stride == 1 {
-            // Row-major B: each sliver row is a contiguous run of B's row.
+            // Row-major B, the last sliver: its rows are cut short and padded.
             for (p, dst) in sliver.chunks_exact_mut(nr).enumerate() {
                 let row = (pc + p) * b.row_stride;
                 dst[..cols].copy_from_slice(&b.data[row + j0..row + j0 + cols]);
@@ -45,6 +47,40 @@ pub fn pack_b(b: MatRef, block: &Block, nr: usize, packed: &mut [f32]) {
             }
         }
     });
+}
+
+/// Packs every full sliver of a row-major B, one row of B at a time: each row is read once, front
+/// to back, and dealt out NR values to each sliver. (Sliver by sliver, B would be read down its
+/// columns, each row a page apart at n = 1024: a new page and the same L1 set at every step.)
+/// Returns how many slivers it packed.
+fn pack_b_full_slivers(b: MatRef, block: &Block, nr: usize, packed: &mut [f32]) -> usize {
+    let Block { pc, kc, jc, nc, .. } = *block;
+    let full = nc / nr;
+    for p in 0..kc {
+        let row = &b.data[(pc + p) * b.row_stride + jc..][..full * nr];
+        // The width known at compile time turns each copy into a few vector moves, where a
+        // `memcpy` call per 64 or 128 bytes costs more than the copy itself.
+        match nr {
+            AVX2_NR => deal_row::<AVX2_NR>(row, p, kc, packed),
+            AVX512_NR => deal_row::<AVX512_NR>(row, p, kc, packed),
+            _ => {
+                for (s, values) in row.chunks_exact(nr).enumerate() {
+                    packed[(s * kc + p) * nr..][..nr].copy_from_slice(values);
+                }
+            }
+        }
+    }
+    full
+}
+
+/// Row `p` of the block, NR values to each sliver: `packed[(s·kc + p)·NR + j] = row[s·NR + j]`.
+#[inline(always)]
+fn deal_row<const NR: usize>(row: &[f32], p: usize, kc: usize, packed: &mut [f32]) {
+    for (s, values) in row.chunks_exact(NR).enumerate() {
+        let values: &[f32; NR] = values.try_into().expect("NR values");
+        let dst: &mut [f32; NR] = (&mut packed[(s * kc + p) * NR..][..NR]).try_into().expect("NR values");
+        *dst = *values;
+    }
 }
 
 /// Packs `A[ic..ic+mc, pc..pc+kc]` into `packed`, slivers `mr` rows tall; `packed` holds
@@ -80,13 +116,48 @@ pub fn pack_a(a: MatRef, block: &Block, mr: usize, packed: &mut [f32]) {
 /// A full sliver of a row-major A: `sliver[p·MR + r] = A[r, p]` for the MR rows starting at `a[0]`.
 fn pack_a_sliver<const MR: usize>(a: &[f32], lda: usize, kc: usize, sliver: &mut [f32]) {
     let rows: [&[f32]; MR] = std::array::from_fn(|r| &a[r * lda..r * lda + kc]);
-    for (p, column) in sliver.chunks_exact_mut(MR).enumerate().take(kc) {
+    #[cfg(target_arch = "x86_64")]
+    let done = if MR.is_multiple_of(4) { pack_a_by_4x4::<MR>(&rows, kc, sliver) } else { 0 };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    for (p, column) in sliver.chunks_exact_mut(MR).enumerate().take(kc).skip(done) {
         let column: &mut [f32; MR] = column.try_into().expect("MR values");
         for (dst, row) in column.iter_mut().zip(&rows) {
             // SAFETY: p < kc and every row holds kc values (sliced above).
             *dst = unsafe { *row.get_unchecked(p) };
         }
     }
+}
+
+/// The transpose four rows by four depth steps at a time: four 16-byte loads, a 4 × 4 transpose
+/// in registers, four 16-byte stores, where the element-by-element copy above does sixteen
+/// loads and sixteen stores (the matmul README has what it saved). SSE is part of every x86-64
+/// CPU, so this needs no detection.
+/// Returns how many depth steps it packed (a multiple of 4; the caller does the rest).
+#[cfg(target_arch = "x86_64")]
+fn pack_a_by_4x4<const MR: usize>(rows: &[&[f32]; MR], kc: usize, sliver: &mut [f32]) -> usize {
+    use std::arch::x86_64::{
+        _mm_loadu_ps, _mm_movehl_ps, _mm_movelh_ps, _mm_storeu_ps, _mm_unpackhi_ps, _mm_unpacklo_ps,
+    };
+    let steps = kc / 4 * 4;
+    assert!(sliver.len() >= kc * MR && rows.iter().all(|row| row.len() >= kc), "sliver or rows too short");
+    for p in (0..steps).step_by(4) {
+        for group in (0..MR).step_by(4) {
+            // SAFETY: rows hold kc ≥ p + 4 values and the sliver kc·MR ≥ (p + 3)·MR + group + 4
+            // (asserted above); unaligned loads and stores accept any address.
+            unsafe {
+                let [r0, r1, r2, r3] = std::array::from_fn(|i| _mm_loadu_ps(rows[group + i].as_ptr().add(p)));
+                let (t0, t1) = (_mm_unpacklo_ps(r0, r1), _mm_unpacklo_ps(r2, r3)); // r0[0] r1[0] r0[1] r1[1], ...
+                let (t2, t3) = (_mm_unpackhi_ps(r0, r1), _mm_unpackhi_ps(r2, r3)); // r0[2] r1[2] r0[3] r1[3], ...
+                let columns =
+                    [_mm_movelh_ps(t0, t1), _mm_movehl_ps(t1, t0), _mm_movelh_ps(t2, t3), _mm_movehl_ps(t3, t2)];
+                for (i, column) in columns.into_iter().enumerate() {
+                    _mm_storeu_ps(sliver.as_mut_ptr().add((p + i) * MR + group), column);
+                }
+            }
+        }
+    }
+    steps
 }
 
 /// Any other sliver (the last, short one of a block, or any layout): rows past the edge stay zero.
