@@ -120,7 +120,7 @@ fn pack_a_sliver<const MR: usize>(a: &[f32], lda: usize, kc: usize, sliver: &mut
     let done = if MR.is_multiple_of(4) { pack_a_by_4x4::<MR>(&rows, kc, sliver) } else { 0 };
     #[cfg(not(target_arch = "x86_64"))]
     let done = 0;
-    for (p, column) in sliver.chunks_exact_mut(MR).enumerate().take(kc).skip(done) {
+    for (p, column) in (done..kc).zip(sliver[done * MR..kc * MR].chunks_exact_mut(MR)) {
         let column: &mut [f32; MR] = column.try_into().expect("MR values");
         for (dst, row) in column.iter_mut().zip(&rows) {
             // SAFETY: p < kc and every row holds kc values (sliced above).
