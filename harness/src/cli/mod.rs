@@ -268,6 +268,9 @@ pub struct TuneArgs {
     /// Measure and print, but keep nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// The file to keep the result in [default: labs/gemm/tuned-blocks.json, which the build reads]
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
     /// Seed of the random matrices
     #[arg(long, default_value_t = 42)]
     pub seed: u64,

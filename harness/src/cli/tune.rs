@@ -47,8 +47,17 @@ pub fn tune(args: &TuneArgs) -> anyhow::Result<ExitCode> {
     };
     let sizes = parse_sizes(&args.sizes)?;
     let threads = usize::from(args.threads);
-    let workspace =
-        crate::paths::workspace().context("tune writes labs/gemm/tuned-blocks.json: run it inside the workspace")?;
+    let path = match &args.file {
+        Some(path) => path.clone(),
+        None => crate::paths::workspace()
+            .context(
+                "tune keeps its result in labs/gemm/tuned-blocks.json: run it inside the workspace, or give --file",
+            )?
+            .join(blocking::TUNED_PATH),
+    };
+    // Refused now rather than after a minute of timing.
+    blocking::parse_tuned(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)
+        .map_err(anyhow::Error::msg)?;
     let (mr, nr) = blocking::tile(level);
     let hierarchy = caches::hierarchy().unwrap_or_default();
     let model = blocking::model(mr, nr, &hierarchy, None);
@@ -95,7 +104,7 @@ pub fn tune(args: &TuneArgs) -> anyhow::Result<ExitCode> {
         None => println!("\nbest: {} at {:.1} GFLOP/s", winner.sizes.describe(), winner.score()),
     }
     if args.dry_run {
-        println!("--dry-run: {} left as it is", blocking::TUNED_PATH);
+        println!("--dry-run: {} left as it is", path.display());
         return Ok(ExitCode::SUCCESS);
     }
     let entry = TunedEntry {
@@ -111,13 +120,16 @@ pub fn tune(args: &TuneArgs) -> anyhow::Result<ExitCode> {
         recorded: today(),
         command: std::iter::once("cargo lab".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" "),
     };
-    let path = workspace.join(blocking::TUNED_PATH);
     save(&path, entry)?;
+    let effect = if args.file.is_some() {
+        format!("the build reads {} instead", blocking::TUNED_PATH)
+    } else {
+        "the next `cargo lab` rebuilds with it; `cargo lab machine` shows the table".into()
+    };
     println!(
-        "kept for this CPU ({}) in {}: the next `cargo lab` rebuilds with it; `cargo lab machine` shows the table, \
-         and PERFLAB_GEMM_KC / _NC / _MC override it for one run",
+        "kept for this CPU ({}) in {}: {effect}; PERFLAB_GEMM_KC / _NC / _MC override it for one run",
         blocking::cpu_key(),
-        blocking::TUNED_PATH
+        path.display()
     );
     Ok(ExitCode::SUCCESS)
 }
