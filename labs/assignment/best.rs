@@ -26,7 +26,7 @@ use std::ops::Range;
 use super::{Answer, Inputs, Shape, assign_in_chunks};
 use crate::distance::distances;
 use crate::distance::pack::{PackedRows, pack_set, packed_len};
-use crate::distance::tiles::{Epilogue, Points, sweep};
+use crate::distance::tiles::{Epilogue, Points, prefetch, sweep};
 use crate::gemm::buffers::{AlignedBuffer, BufferPool, Pool};
 use crate::gemm::kernel::MicroKernel;
 use crate::gemm::transpose::transpose_blocks_centred;
@@ -281,12 +281,7 @@ struct Argmin<'e, 'a> {
 
 impl Epilogue for Argmin<'_, '_> {
     #[inline(always)]
-    fn start_sliver(&mut self, points: Range<usize>, norms: &[f32]) {
-        // The next sliver's points (NR of them: one norm each) come from memory while this
-        // one's tiles run.
-        let (d, all) = (self.inputs.shape.d, self.inputs.points.len());
-        let next = (points.end * d).min(all)..((points.end + norms.len()) * d).min(all);
-        prefetch(&self.inputs.points[next]);
+    fn start_sliver(&mut self, _points: Range<usize>, _norms: &[f32]) {
         self.state.nearest.fill(f32::INFINITY);
         self.state.second.fill(f32::INFINITY);
         self.state.index.fill(0.0);
@@ -320,20 +315,6 @@ impl Epilogue for Argmin<'_, '_> {
             }
         }
     }
-}
-
-/// Asks the CPU to bring `data` into its caches, one request per 64-byte line: a hint, it
-/// changes no value. (The hardware's own prefetcher follows a stream only a few lines ahead,
-/// not the 4 KiB a sliver reads after thousands of cycles of tiles.)
-#[inline(always)]
-fn prefetch(data: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in data.chunks(16) {
-        // SAFETY: a prefetch reads nothing architecturally; the address is inside `data`.
-        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = data;
 }
 
 /// Per point of the sliver (one lane each): the two smallest scores `(1−ε)‖c'‖² − 2·c'·x'`

@@ -84,6 +84,8 @@ pub unsafe fn sweep<K: MicroKernel, V: F32Vec, E: Epilogue>(
     for first in range.clone().step_by(K::NR) {
         let columns = first..(first + K::NR).min(range.end);
         pack_points::<K>(data, d, packed.centre, columns.clone(), sliver, norms);
+        // The next sliver's points come from memory while this one's tiles run.
+        prefetch(&data[columns.end * d..(columns.end + K::NR).min(range.end) * d]);
         epilogue.start_sliver(columns.clone(), norms);
         for top in rows.clone().step_by(K::MR) {
             let a = &packed.rows[top * d..][..K::MR * d];
@@ -106,3 +108,17 @@ pub unsafe fn sweep<K: MicroKernel, V: F32Vec, E: Epilogue>(
 /// epilogue's loads never straddle two lines.
 #[repr(align(64))]
 struct Tile([f32; MAX_TILE]);
+
+/// Asks the CPU to bring `data` into its caches, one request per 64-byte line: a hint, it
+/// changes no value. (The hardware's own prefetcher follows a stream only a few lines ahead,
+/// not the NR·d floats the next sliver reads after thousands of cycles of tiles.)
+#[inline(always)]
+pub fn prefetch(data: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in data.chunks(16) {
+        // SAFETY: a prefetch reads nothing architecturally; the address is inside `data`.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
