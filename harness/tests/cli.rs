@@ -301,6 +301,8 @@ fn machine_prints_the_limits_and_keeps_them() {
         .stdout(predicate::str::contains("f32 FMA peak:"))
         .stdout(predicate::str::contains("memory bandwidth (triad"))
         .stdout(predicate::str::contains("balance:"))
+        .stdout(predicate::str::contains("GEMM cache blocks at"))
+        .stdout(predicate::str::contains("kc = ").and(predicate::str::contains("nc = ")))
         .stdout(predicate::str::contains("target/perflab/machine-"));
 }
 
