@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use perflab_labs::cpu;
+use perflab_labs::gemm::blocking::{self, Blocking};
 use perflab_labs::simd::{self, SimdLevel};
 use serde::Serialize;
 
@@ -38,6 +39,9 @@ pub struct Machine {
     /// Memory bandwidth and caches, from the machine's limits file (see `limits.rs`); None where
     /// the run did not read them (a unit test).
     pub limits: Option<Limits>,
+    /// The GEMM's cache blocks at `simd_level`, each with its source and reason
+    /// (`gemm/blocking.rs`): every flagship's micro-kernel runs with them. None in unit tests.
+    pub gemm_blocks: Option<Blocking>,
     /// The probe of each kept round of the current measurement, GFLOP/s (see
     /// `measure::measure`): how fast one core ran, round by round.
     #[serde(skip)]
@@ -58,6 +62,7 @@ impl Machine {
             fma_peak_gflops: 0.0,
             peak_probes: 0,
             limits: None,
+            gemm_blocks: Some(blocking::blocking(level).clone()),
             round_probes: Vec::new(),
         };
         pool.install(|| machine.probe_peak_for(FIRST_PROBE));
@@ -112,6 +117,25 @@ impl Machine {
             self.cores,
             if self.cores == 1 { "" } else { "s" }
         ) + &self.describe_limits()
+            + &self.describe_blocks()
+    }
+
+    /// `\nGEMM blocks (avx512f): kc 640, nc 1152, mc 5724 (tuned) | why: `cargo lab machine``.
+    fn describe_blocks(&self) -> String {
+        let Some(blocks) = &self.gemm_blocks else { return String::new() };
+        let mut sources: Vec<&str> = blocks.choices.iter().map(|c| c.source.as_str()).collect();
+        sources.dedup();
+        let s = blocks.sizes;
+        format!(
+            "\nGEMM cache blocks ({}, {} × {} tile): kc {}, nc {}, mc {} ({}; why: `cargo lab machine`)",
+            blocks.level,
+            blocks.mr,
+            blocks.nr,
+            s.kc,
+            s.nc,
+            s.mc,
+            sources.join(", ")
+        )
     }
 
     /// `\nmemory: 24.1 GB/s on 1 thread, 30.2 on 2 | caches: L1d 32 KiB, L2 1 MiB, L3 32 MiB`.

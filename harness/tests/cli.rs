@@ -56,6 +56,11 @@ fn bench_validates_times_and_writes_the_documented_json() {
         assert!(limits["bandwidth"]["one_thread_gbs"].as_f64().unwrap() > 0.0, "{limits}");
         assert!(limits["fingerprint"]["id"].is_string(), "{limits}");
         assert!(doc["machine"]["cpu"].is_string() && doc["machine"]["simd_level"].is_string());
+        let blocks = &doc["machine"]["gemm_blocks"];
+        assert!(
+            blocks["sizes"]["kc"].as_u64().unwrap() > 0 && blocks["choices"].as_array().unwrap().len() == 3,
+            "{blocks}"
+        );
         let variants = record["variants"].as_array().unwrap();
         let names: Vec<_> = variants.iter().map(|v| v["name"].as_str().unwrap()).collect();
         let mut expected: Vec<_> =

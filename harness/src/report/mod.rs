@@ -404,6 +404,7 @@ mod tests {
             fma_peak_gflops: peak,
             peak_probes: 1,
             limits: None,
+            gemm_blocks: None,
             round_probes: Vec::new(),
         }
     }
