@@ -23,6 +23,9 @@ pub struct SavedMachine {
     pub threads: usize,
     pub core_peak_gflops: f64,
     pub limits: Option<Limits>,
+    /// The GEMM's cache blocks (absent in runs saved before they were recorded).
+    #[serde(default)]
+    pub gemm_blocks: Option<perflab_labs::gemm::blocking::Blocking>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

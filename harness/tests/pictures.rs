@@ -52,7 +52,9 @@ fn bench_report(dir: &Path) -> PathBuf {
         .stdout(predicate::str::contains("report written to"));
     let html = dir.join("bench/bench-kmeans.html");
     let text = std::fs::read_to_string(&html).unwrap();
-    for part in ["The machine", "kmeans n=3000", "Roofline", "bound", "time per call", "fraction of peak"] {
+    for part in
+        ["The machine", "GEMM block kc", "kmeans n=3000", "Roofline", "bound", "time per call", "fraction of peak"]
+    {
         assert!(text.contains(part), "the report lacks '{part}'");
     }
     html

@@ -11,6 +11,7 @@ use super::{roofline, scaling, sweep};
 use crate::limits::Limits;
 use crate::report::format_seconds;
 use crate::saved::{SavedRecord, SavedRun, SavedVariant};
+use perflab_labs::gemm::blocking::{Blocking, Source};
 
 /// What goes into a report; every part is optional but the title.
 #[derive(Default)]
@@ -118,6 +119,11 @@ fn page(report: &Report, figures: &mut Figures) -> anyhow::Result<Markup> {
         .as_ref()
         .and_then(|r| r.machine.limits.clone())
         .or_else(|| report.by_threads.first().and_then(|r| r.machine.limits.clone()));
+    let blocks = report
+        .run
+        .as_ref()
+        .and_then(|r| r.machine.gemm_blocks.clone())
+        .or_else(|| report.by_threads.first().and_then(|r| r.machine.gemm_blocks.clone()));
     let mut sections = Vec::new();
     if let Some(part) = &report.sweep {
         sections.push(sweep_section(part, limits.as_ref(), report.run.as_ref(), figures)?);
@@ -150,14 +156,14 @@ fn page(report: &Report, figures: &mut Figures) -> anyhow::Result<Markup> {
             body {
                 h1 { (report.title) }
                 p.note { "Written by " code { (report.command) } " (perflab " (env!("CARGO_PKG_VERSION")) ")." }
-                @if let Some(limits) = &limits { (machine(limits)) }
+                @if let Some(limits) = &limits { (machine(limits, blocks.as_ref())) }
                 @for section in &sections { (section) }
             }
         }
     })
 }
 
-fn machine(limits: &Limits) -> Markup {
+fn machine(limits: &Limits, blocks: Option<&Blocking>) -> Markup {
     let f = &limits.fingerprint;
     html! {
         h2 { "The machine" }
@@ -171,6 +177,14 @@ fn machine(limits: &Limits) -> Markup {
             tr { th { "balance" } td { (format!("{:.1} FLOP/byte one core, {:.1} all cores: below it a kernel is bound by memory",
                 limits.balance(false), limits.balance(true))) } }
             @for cache in &limits.caches { tr { th { "cache" } td { (cache.describe()) } } }
+            @if let Some(blocks) = blocks {
+                @for choice in &blocks.choices {
+                    tr { th { "GEMM block " (choice.name) } td { (match choice.name.as_str() { "kc" => blocks.sizes.kc, "nc" => blocks.sizes.nc, _ => blocks.sizes.mc })
+                        " (" (blocks.level) ", "
+                        (choice.source.as_str()) (choice.model.filter(|_| choice.source != Source::Model)
+                            .map_or(String::new(), |m| format!("; the model's {m}"))) "): " (choice.reason) } }
+                }
+            }
         }
     }
 }
