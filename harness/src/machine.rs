@@ -123,8 +123,6 @@ impl Machine {
     /// `\nGEMM blocks (avx512f): kc 640, nc 1152, mc 5724 (tuned) | why: `cargo lab machine``.
     fn describe_blocks(&self) -> String {
         let Some(blocks) = &self.gemm_blocks else { return String::new() };
-        let mut sources: Vec<&str> = blocks.choices.iter().map(|c| c.source.as_str()).collect();
-        sources.dedup();
         let s = blocks.sizes;
         format!(
             "\nGEMM cache blocks ({}, {} × {} tile): kc {}, nc {}, mc {} ({}; why: `cargo lab machine`)",
@@ -134,7 +132,7 @@ impl Machine {
             s.kc,
             s.nc,
             s.mc,
-            sources.join(", ")
+            blocks.sources().join(", ")
         )
     }
 

@@ -503,7 +503,7 @@ fn grow_slice<E>(
     }
 }
 
-fn progress_bar(len: u64, message: &str) -> ProgressBar {
+pub(crate) fn progress_bar(len: u64, message: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     bar.set_style(
         ProgressStyle::with_template("{msg:>28} [{bar:30}] {pos}/{len} {elapsed}")

@@ -114,11 +114,22 @@ pub struct Blocking {
 }
 
 impl Blocking {
+    /// Where the sizes came from, each source once, in the order of the sizes (`tuned, environment`).
+    pub fn sources(&self) -> Vec<&'static str> {
+        let mut sources: Vec<&'static str> = Vec::new();
+        for choice in &self.choices {
+            if !sources.contains(&choice.source.as_str()) {
+                sources.push(choice.source.as_str());
+            }
+        }
+        sources
+    }
+
     /// A table in words: one line per size with its value, where it came from and why.
     pub fn describe(&self) -> Vec<String> {
         let mut lines = vec![format!("GEMM cache blocks at {} ({} × {} register tile):", self.level, self.mr, self.nr)];
         for choice in &self.choices {
-            let value = self.sizes.get(&choice.name);
+            let value = self.sizes.size(&choice.name);
             lines.push(format!("  {} = {value:<6} {}: {}", choice.name, choice.source.as_str(), choice.reason));
             if let (Source::Tuned | Source::Environment, Some(model), Some(why)) =
                 (choice.source, choice.model, &choice.model_reason)
@@ -209,32 +220,20 @@ pub fn resolve(level: SimdLevel, caches: &[Cache], tuned: Option<TunedEntry>, ov
     let mut choices = Vec::new();
     for (i, (name, asked)) in [("kc", overrides.kc), ("nc", overrides.nc), ("mc", overrides.mc)].into_iter().enumerate()
     {
-        let choice = match asked {
-            Some(value) => Choice {
-                name: name.into(),
-                value,
-                source: Source::Environment,
-                model: model_sizes.map(|m| m.get(name)),
-                reason: format!("PERFLAB_GEMM_{} is set", name.to_uppercase()),
-                model_reason: model_reasons[i].clone(),
-            },
-            None => Choice {
-                name: name.into(),
-                value: base.get(name),
-                source: base_source,
-                model: model_sizes.map(|m| m.get(name)),
-                reason: base_reasons[i].clone(),
-                model_reason: model_reasons[i].clone(),
-            },
+        let (value, source, reason) = match asked {
+            Some(value) => (value, Source::Environment, format!("PERFLAB_GEMM_{} is set", name.to_uppercase())),
+            None => (base.size(name), base_source, base_reasons[i].clone()),
         };
-        choices.push(choice);
+        let (model, model_reason) = (model_sizes.map(|m| m.size(name)), model_reasons[i].clone());
+        choices.push(Choice { name: name.into(), value, source, model, reason, model_reason });
     }
     let sizes = BlockSizes { kc: choices[0].value, nc: choices[1].value, mc: choices[2].value }.rounded(mr, nr);
     Blocking { level: level.as_str().into(), mr, nr, choices, sizes }
 }
 
 impl BlockSizes {
-    fn get(&self, name: &str) -> usize {
+    /// The size called `name` (`kc`, `nc`, `mc`).
+    pub fn size(&self, name: &str) -> usize {
         match name {
             "kc" => self.kc,
             "nc" => self.nc,
@@ -476,6 +475,7 @@ mod tests {
         assert_eq!(b.sizes, BlockSizes { kc: 100, nc: 1216, mc: 4800 });
         assert_eq!(b.choices[0].source, Source::Environment);
         assert_eq!(b.choices[1].source, Source::Tuned);
+        assert_eq!(b.sources(), ["environment", "tuned"]);
         assert!(b.choices[1].reason.contains("+10.0%"), "{}", b.choices[1].reason);
         assert!(b.choices[1].model_reason.as_ref().unwrap().contains("L2"));
         let table = b.describe().join("\n");

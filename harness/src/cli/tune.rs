@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 use perflab_labs::caches;
 use perflab_labs::gemm::blocking::{self, BlockSizes, TunedEntry, TunedFile};
 use perflab_labs::matmul::solutions::best;
@@ -20,6 +19,7 @@ use perflab_labs::simd::{self, SimdLevel};
 
 use super::TuneArgs;
 use crate::limits::Limits;
+use crate::measure::{Stats, progress_bar};
 
 /// How many candidates of the screening go on to the final rounds (beside the model's choice and
 /// the sizes in use).
@@ -55,9 +55,10 @@ pub fn tune(args: &TuneArgs) -> anyhow::Result<ExitCode> {
             )?
             .join(blocking::TUNED_PATH),
     };
-    // Refused now rather than after a minute of timing.
-    blocking::parse_tuned(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)
-        .map_err(anyhow::Error::msg)?;
+    // Read (and refused if it does not parse) now rather than after a minute of timing.
+    let kept =
+        blocking::parse_tuned(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)
+            .map_err(anyhow::Error::msg)?;
     let (mr, nr) = blocking::tile(level);
     let hierarchy = caches::hierarchy().unwrap_or_default();
     let model = blocking::model(mr, nr, &hierarchy, None);
@@ -74,7 +75,7 @@ pub fn tune(args: &TuneArgs) -> anyhow::Result<ExitCode> {
 
     println!("tuning the matmul flagship's block sizes at {level}, {}x{} tile, {threads} thread(s)", mr, nr);
     println!("the model's choice: {}", start.describe());
-    println!("in use now:         {} ({})", in_use.describe(), source_of(level));
+    println!("in use now:         {} ({})", in_use.describe(), blocking::blocking(level).sources().join(", "));
     println!("{} candidates at n = {}; nothing else should run", candidates.len(), list(&sizes));
 
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("starting the thread pool")?;
@@ -120,7 +121,7 @@ pub fn tune(args: &TuneArgs) -> anyhow::Result<ExitCode> {
         recorded: today(),
         command: std::iter::once("cargo lab".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" "),
     };
-    save(&path, entry)?;
+    save(&path, kept, entry)?;
     let effect = if args.file.is_some() {
         format!("the build reads {} instead", blocking::TUNED_PATH)
     } else {
@@ -196,20 +197,14 @@ struct Timed {
 impl Timed {
     /// The geometric mean over the sizes of the median GFLOP/s.
     fn score(&self) -> f64 {
-        let logs: f64 = self.gflops.iter().map(|g| quantile(g, 0.5).ln()).sum();
+        let logs: f64 = self.gflops.iter().map(|g| Stats::of(g.clone()).median.ln()).sum();
         (logs / self.gflops.len() as f64).exp()
     }
 }
 
 /// Validates every candidate on the first size, then times it for `seconds` per size.
 fn screen(level: SimdLevel, candidates: &[BlockSizes], inputs: &[Inputs], seconds: f64) -> anyhow::Result<Vec<Timed>> {
-    let bar = ProgressBar::new(candidates.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {elapsed}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message("screening");
+    let bar = progress_bar(candidates.len() as u64, "screening");
     let mut out = Vec::new();
     for &sizes in candidates {
         let mut gflops = Vec::new();
@@ -247,7 +242,7 @@ fn final_rounds(level: SimdLevel, finalists: &[BlockSizes], inputs: &[Inputs]) -
     let mut out: Vec<Timed> =
         finalists.iter().map(|&sizes| Timed { sizes, gflops: vec![Vec::new(); inputs.len()] }).collect();
     let mut outputs: Vec<Vec<f32>> = inputs.iter().map(|i| vec![0.0; i.shape.m * i.shape.n]).collect();
-    let bar = ProgressBar::new(ROUNDS as u64);
+    let bar = progress_bar(ROUNDS as u64, "final rounds");
     for _ in 0..ROUNDS {
         for timed in out.iter_mut() {
             for (i, input) in inputs.iter().enumerate() {
@@ -274,8 +269,8 @@ fn print_table(finals: &[Timed], sizes: &[usize], model: BlockSizes, in_use: Blo
     for t in order {
         let mut line = format!("{:>6} {:>6} {:>7}", t.sizes.kc, t.sizes.nc, t.sizes.mc);
         for g in &t.gflops {
-            let median = quantile(g, 0.5);
-            let spread = (quantile(g, 0.75) - quantile(g, 0.25)) / median * 100.0;
+            let stats = Stats::of(g.clone());
+            let (median, spread) = (stats.median, stats.spread() * 100.0);
             let of_peak = peak.map_or(String::new(), |p| format!(" {:>3.0}%", median / p * 100.0));
             line += &format!(" {:>22}", format!("{median:.1} ±{spread:.1}%{of_peak}"));
         }
@@ -295,31 +290,14 @@ fn print_table(finals: &[Timed], sizes: &[usize], model: BlockSizes, in_use: Blo
     println!("(median of {ROUNDS} interleaved rounds; ± the interquartile range; % of the measured FMA peak)");
 }
 
-/// Where the sizes in use at `level` came from, in words.
-fn source_of(level: SimdLevel) -> String {
-    let sources: Vec<&str> = blocking::blocking(level).choices.iter().map(|c| c.source.as_str()).collect();
-    let mut unique = sources.clone();
-    unique.dedup();
-    unique.join(", ")
-}
-
-/// Replaces this CPU's entry for the level (or adds it), keeping every other CPU's.
-fn save(path: &std::path::Path, entry: TunedEntry) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut file: TunedFile = blocking::parse_tuned(&text).map_err(anyhow::Error::msg)?;
+/// Replaces this CPU's entry for the level in `file` (or adds it), keeping every other CPU's,
+/// and writes it to `path`.
+fn save(path: &std::path::Path, mut file: TunedFile, entry: TunedEntry) -> anyhow::Result<()> {
     file.entries.retain(|e| !(e.cpu == entry.cpu && e.level == entry.level));
     file.entries.push(entry);
     file.entries.sort_by(|a, b| (&a.cpu, &a.level).cmp(&(&b.cpu, &b.level)));
     let json = serde_json::to_string_pretty(&file)? + "\n";
     std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))
-}
-
-fn quantile(values: &[f64], q: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let at = q * (sorted.len() - 1) as f64;
-    let (low, high) = (at.floor() as usize, at.ceil() as usize);
-    sorted[low] + (sorted[high] - sorted[low]) * (at - low as f64)
 }
 
 fn round1(x: f64) -> f64 {
@@ -373,16 +351,10 @@ mod tests {
         assert_eq!(all[0], start);
         assert!(all.iter().any(|c| c.kc < start.kc) && all.iter().any(|c| c.kc >= 8 * start.kc));
         assert!(all.iter().all(|c| c.nc % 32 == 0 && c.mc % 12 == 0 && c.kc <= 2048));
-        let mut unique = all.clone();
-        unique.dedup();
-        assert_eq!(unique.len(), all.len());
+        for (i, candidate) in all.iter().enumerate() {
+            assert!(!all[i + 1..].contains(candidate), "{candidate:?} twice");
+        }
         // A small matrix caps the depth.
         assert!(candidates(12, 32, &caches, start, 256).iter().all(|c| c.kc <= 256));
-    }
-
-    #[test]
-    fn quantiles_interpolate() {
-        assert_eq!(quantile(&[3.0, 1.0, 2.0], 0.5), 2.0);
-        assert_eq!(quantile(&[1.0, 2.0], 0.5), 1.5);
     }
 }

@@ -179,7 +179,7 @@ fn machine(limits: &Limits, blocks: Option<&Blocking>) -> Markup {
             @for cache in &limits.caches { tr { th { "cache" } td { (cache.describe()) } } }
             @if let Some(blocks) = blocks {
                 @for choice in &blocks.choices {
-                    tr { th { "GEMM block " (choice.name) } td { (match choice.name.as_str() { "kc" => blocks.sizes.kc, "nc" => blocks.sizes.nc, _ => blocks.sizes.mc })
+                    tr { th { "GEMM block " (choice.name) } td { (blocks.sizes.size(&choice.name))
                         " (" (blocks.level) ", "
                         (choice.source.as_str()) (choice.model.filter(|_| choice.source != Source::Model)
                             .map_or(String::new(), |m| format!("; the model's {m}"))) "): " (choice.reason) } }
