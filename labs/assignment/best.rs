@@ -298,8 +298,28 @@ impl Epilogue for Argmin<'_, '_> {
     ) {
         let TwoSmallest { nearest, index, second } = &mut self.state;
         let state = TwoSmallest { nearest, index, second };
-        // SAFETY: forwarded (the contract of `Epilogue::tile`).
-        unsafe { epilogue::<V>(tile, nr, rows, self.centroid_norms, state) };
+        assert!(nr == 2 * V::LANES && tile.len() >= rows.len() * nr);
+        // SAFETY: forwarded (the contract of `Epilogue::tile`); row r's vector v is inside the
+        // tile (asserted above).
+        let row = |r: usize, v: usize| unsafe { V::load(tile.as_ptr().add(r * nr + v * V::LANES)) };
+        // SAFETY: forwarded.
+        unsafe { epilogue::<V, 2>(row, rows, self.centroid_norms, state) };
+    }
+
+    #[inline(always)]
+    unsafe fn registers<V: F32Vec, const MR: usize, const NV: usize>(
+        &mut self,
+        acc: &[[V; NV]; MR],
+        _scratch: &mut [f32],
+        rows: Range<usize>,
+        _points: Range<usize>,
+        _norms: &[f32],
+    ) {
+        let TwoSmallest { nearest, index, second } = &mut self.state;
+        let state = TwoSmallest { nearest, index, second };
+        assert!(rows.len() <= MR);
+        // SAFETY: forwarded (the contract of `Epilogue::registers`).
+        unsafe { epilogue::<V, NV>(|r, v| acc[r][v], rows, self.centroid_norms, state) };
     }
 
     #[inline(always)]
@@ -325,47 +345,45 @@ struct TwoSmallest<'l> {
     second: &'l mut [f32],
 }
 
-/// The fused argmin epilogue of one tile (rows: the centroids `rows`; row r, column j at
-/// `tile[r * nr + j]`): per lane, the running two smallest scores and the nearest's index, all
-/// in vector registers; a vertical pass down the rows, no shuffles, no branches.
+/// The fused argmin epilogue of one tile (rows: the centroids `rows`; `row(r, v)`: row r's
+/// inner products with the lanes of vector v): per lane, the running two smallest scores and
+/// the nearest's index, all in vector registers; a vertical pass down the rows, no shuffles, no
+/// branches.
 ///
 /// # Safety
-/// V's instruction set is enabled; `tile` holds `nr` floats per row, nr a multiple of V::LANES.
+/// V's instruction set is enabled; the state arrays hold NV·LANES floats.
 #[inline(always)]
-unsafe fn epilogue<V: F32Vec>(
-    tile: &[f32],
-    nr: usize,
+unsafe fn epilogue<V: F32Vec, const NV: usize>(
+    row: impl Fn(usize, usize) -> V,
     rows: std::ops::Range<usize>,
     centroid_norms: &[f32],
     state: TwoSmallest,
 ) {
     let TwoSmallest { nearest, index, second } = state;
-    // Two vectors of lanes (NR = 2·LANES for every kernel): rows outer, so that each row's
-    // broadcasts (its norm, its index) serve both, and the six running values stay in registers.
-    assert!(nr == 2 * V::LANES && tile.len() >= rows.len() * nr);
-    assert!(nearest.len() >= nr && index.len() >= nr && second.len() >= nr);
+    // Rows outer, so that each row's broadcasts (its norm, its index) serve every vector, and
+    // the running values stay in registers.
     let lanes = V::LANES;
-    // SAFETY: V is enabled (our contract); every row of the tile and every state array holds
-    // nr = 2·LANES floats (asserted above).
+    assert!(nearest.len() >= NV * lanes && index.len() >= NV * lanes && second.len() >= NV * lanes);
+    // SAFETY: V is enabled (our contract); every state array holds NV·LANES floats (asserted
+    // above).
     unsafe {
         let two = V::splat(-2.0);
-        let (mut first, mut at, mut next) = (
-            [V::load(nearest.as_ptr()), V::load(nearest.as_ptr().add(lanes))],
-            [V::load(index.as_ptr()), V::load(index.as_ptr().add(lanes))],
-            [V::load(second.as_ptr()), V::load(second.as_ptr().add(lanes))],
-        );
+        let load = |values: &[f32]| -> [V; NV] { std::array::from_fn(|v| V::load(values.as_ptr().add(v * lanes))) };
+        let (mut first, mut at, mut next) = (load(nearest), load(index), load(second));
         for (r, c) in rows.enumerate() {
             let (norm, label) = (V::splat(centroid_norms[c]), V::splat(c as f32));
-            for v in 0..2 {
-                let score = V::load(tile.as_ptr().add(r * nr + v * lanes)).mul_add(two, norm);
+            for v in 0..NV {
+                let score = row(r, v).mul_add(two, norm);
                 // Strictly smaller: a tie keeps the lower centroid, which came first.
-                let better = score.lt(first[v]);
-                next[v] = next[v].min(V::select(better, first[v], score));
-                at[v] = V::select(better, label, at[v]);
-                first[v] = V::select(better, score, first[v]);
+                at[v] = V::select(score.lt(first[v]), label, at[v]);
+                // The larger of the old smallest and the score is a candidate for second: with
+                // min and max (not selects on the comparison) each running value depends on
+                // its own last value through one short instruction.
+                next[v] = next[v].min(first[v].max(score));
+                first[v] = first[v].min(score);
             }
         }
-        for v in 0..2 {
+        for v in 0..NV {
             first[v].store(nearest.as_mut_ptr().add(v * lanes));
             at[v].store(index.as_mut_ptr().add(v * lanes));
             next[v].store(second.as_mut_ptr().add(v * lanes));

@@ -9,17 +9,25 @@
 //! for each NR-wide sliver of the points                  // d × NR floats: stays in L1
 //!   pack it, centred, with its scaled norms; epilogue.start_sliver
 //!   for each MR-tall sliver of the packed rows
+//!     prefetch a few lines of the next sliver's points
 //!     micro-kernel: MR × NR inner products, in registers
-//!     epilogue.tile                                      // from L1, never written to memory
+//!     epilogue.registers (k-means: on the registers)     // or .tile, from an L1 scratch tile
 //!   epilogue.finish_sliver
 //! ```
+//!
+//! Two things here cost the k-means flagship a tenth of its time each before they were
+//! mended (the lab README has the figures): a tile stored by the kernel and loaded back at once
+//! by the epilogue (whole-register stores and loads of the same lines, back to back), and the
+//! next sliver's points prefetched all at once (more misses in flight than the core has
+//! buffers for, so the prefetches stalled the kernel behind them).
 
+use std::marker::PhantomData;
 use std::ops::Range;
 
 pub use super::pack::PackedRows;
 use super::pack::pack_points;
 use crate::gemm::blocking;
-use crate::gemm::kernel::{MAX_TILE, MicroKernel};
+use crate::gemm::kernel::{MAX_TILE, MicroKernel, TileBuffer, TileSink};
 use crate::simd::F32Vec;
 
 /// What a flagship does with the tiles of inner products of one sweep.
@@ -44,6 +52,33 @@ pub trait Epilogue {
         points: Range<usize>,
         norms: &[f32],
     );
+
+    /// The same tile straight from the micro-kernel's registers: `acc[r][v]` holds row r,
+    /// columns `v·LANES..`; rows past `rows.len()` are padding. The default stores it into
+    /// `scratch` (MR·NV·LANES floats at least) and calls [`Self::tile`].
+    ///
+    /// # Safety
+    /// V's instruction set is enabled; `norms` holds NV·LANES floats.
+    #[inline(always)]
+    unsafe fn registers<V: F32Vec, const MR: usize, const NV: usize>(
+        &mut self,
+        acc: &[[V; NV]; MR],
+        scratch: &mut [f32],
+        rows: Range<usize>,
+        points: Range<usize>,
+        norms: &[f32],
+    ) {
+        let nr = NV * V::LANES;
+        let tile = &mut scratch[..MR * nr];
+        for (r, acc_r) in acc.iter().enumerate() {
+            for (v, acc_rv) in acc_r.iter().enumerate() {
+                // SAFETY: V is enabled (our contract); row r's vector v is inside the tile.
+                unsafe { acc_rv.store(tile.as_mut_ptr().add(r * nr + v * V::LANES)) };
+            }
+        }
+        // SAFETY: V is enabled; the tile holds MR ≥ rows.len() rows of nr floats.
+        unsafe { self.tile::<V>(tile, nr, rows, points, norms) };
+    }
 
     /// After the sliver's last tile.
     ///
@@ -76,38 +111,95 @@ pub unsafe fn sweep<K: MicroKernel, V: F32Vec, E: Epilogue>(
     norms: &mut [f32],
     epilogue: &mut E,
 ) {
-    let Points { rows: data, d, range } = points;
-    let mut tile = Tile([0.0f32; MAX_TILE]);
-    let tile = &mut tile.0;
     // Long rows are cut into depth blocks of the GEMM's kc (`gemm/blocking.rs`).
     let depth = blocking::sizes(K::LEVEL).kc;
+    // SAFETY: forwarded (our contract).
+    unsafe { sweep_in_depth_blocks::<K, V, E>(depth, points, packed, rows, sliver, norms, epilogue) }
+}
+
+/// [`sweep`] with rows cut into blocks of `depth` coordinates (a test forces small ones).
+///
+/// # Safety
+/// As [`sweep`].
+#[inline(always)]
+unsafe fn sweep_in_depth_blocks<K: MicroKernel, V: F32Vec, E: Epilogue>(
+    depth: usize,
+    points: Points,
+    packed: &PackedRows,
+    rows: Range<usize>,
+    sliver: &mut [f32],
+    norms: &mut [f32],
+    epilogue: &mut E,
+) {
+    let Points { rows: data, d, range } = points;
+    assert!(depth > 0 && d > 0);
+    // The depth blocks before the last one add up in `tile`; the last one's tile goes to the
+    // epilogue from the registers (through `scratch` for an epilogue that reads memory).
+    let (mut tile, mut scratch) = (TileBuffer([0.0f32; MAX_TILE]), TileBuffer([0.0f32; MAX_TILE]));
+    let (tile, scratch) = (&mut tile.0, &mut scratch.0);
     for first in range.clone().step_by(K::NR) {
         let columns = first..(first + K::NR).min(range.end);
         pack_points::<K>(data, d, packed.centre, columns.clone(), sliver, norms);
-        // The next sliver's points come from memory while this one's tiles run.
-        prefetch(&data[columns.end * d..(columns.end + K::NR).min(range.end) * d]);
+        // The next sliver's points come from memory while this one's tiles run, a few lines
+        // per tile: all at once, they would fill the core's miss buffers and stall the kernel.
+        let next = &data[columns.end * d..(columns.end + K::NR).min(range.end) * d];
+        let per_tile = next.len().div_ceil(rows.len().div_ceil(K::MR)).next_multiple_of(LINE_FLOATS);
+        let mut next = next.chunks(per_tile.max(LINE_FLOATS));
         epilogue.start_sliver(columns.clone(), norms);
         for top in rows.clone().step_by(K::MR) {
+            prefetch(next.next().unwrap_or_default());
             let a = &packed.rows[top * d..][..K::MR * d];
-            for pc in (0..d).step_by(depth) {
-                let kc = depth.min(d - pc);
+            let last = (d - 1) / depth * depth;
+            for pc in (0..last).step_by(depth) {
                 // SAFETY: the CPU has K::LEVEL (our contract); `run` checks the slices.
-                unsafe { K::run(kc, &a[pc * K::MR..], &sliver[pc * K::NR..], tile, K::NR, pc == 0) };
+                unsafe { K::run(depth, &a[pc * K::MR..], &sliver[pc * K::NR..], tile, K::NR, pc == 0) };
             }
             let tile_rows = top..(top + K::MR).min(rows.end);
-            // SAFETY: V is enabled (our contract); the tile holds MR rows of NR products, NR a
-            // multiple of every level's lanes, and `norms` NR floats.
-            unsafe { epilogue.tile::<V>(tile, K::NR, tile_rows, columns.clone(), norms) };
+            let to_epilogue = ToEpilogue::<E, V> {
+                epilogue: &mut *epilogue,
+                scratch: &mut scratch[..],
+                rows: tile_rows,
+                points: columns.clone(),
+                norms,
+                vector: PhantomData,
+            };
+            let init = (last > 0).then_some(&tile[..]);
+            // SAFETY: the CPU has K::LEVEL (our contract); `run_into` checks the slices.
+            unsafe { K::run_into(d - last, &a[last * K::MR..], &sliver[last * K::NR..], init, to_epilogue) };
         }
         // SAFETY: V is enabled (our contract).
         unsafe { epilogue.finish_sliver::<V>(columns, norms) };
     }
 }
 
-/// A register tile's products, on a cache-line boundary: the kernel's full-width stores and the
-/// epilogue's loads never straddle two lines.
-#[repr(align(64))]
-struct Tile([f32; MAX_TILE]);
+/// Floats per 64-byte cache line.
+const LINE_FLOATS: usize = 16;
+
+/// Hands a finished tile to the epilogue, from the registers or from memory.
+struct ToEpilogue<'e, E, V> {
+    epilogue: &'e mut E,
+    scratch: &'e mut [f32],
+    rows: Range<usize>,
+    points: Range<usize>,
+    norms: &'e [f32],
+    /// The vector type of the sweep, for a tile in memory.
+    vector: PhantomData<V>,
+}
+
+impl<E: Epilogue, V: F32Vec> TileSink for ToEpilogue<'_, E, V> {
+    #[inline(always)]
+    unsafe fn registers<W: F32Vec, const MR: usize, const NV: usize>(self, acc: &[[W; NV]; MR]) {
+        // SAFETY: W is enabled (the sink's contract); `norms` holds NR = NV·LANES floats.
+        unsafe { self.epilogue.registers::<W, MR, NV>(acc, self.scratch, self.rows, self.points, self.norms) }
+    }
+
+    #[inline(always)]
+    unsafe fn memory(self, tile: &[f32], nr: usize) {
+        // SAFETY: V is K's level (the sweep's contract), which the sink's contract enables; the
+        // tile holds MR rows of NR products, NR a multiple of every level's lanes.
+        unsafe { self.epilogue.tile::<V>(tile, nr, self.rows, self.points, self.norms) }
+    }
+}
 
 /// Asks the CPU to bring `data` into its caches, one request per 64-byte line: a hint, it
 /// changes no value. (The hardware's own prefetcher follows a stream only a few lines ahead,
@@ -115,10 +207,116 @@ struct Tile([f32; MAX_TILE]);
 #[inline(always)]
 pub fn prefetch(data: &[f32]) {
     #[cfg(target_arch = "x86_64")]
-    for line in data.chunks(16) {
+    for line in data.chunks(LINE_FLOATS) {
         // SAFETY: a prefetch reads nothing architecturally; the address is inside `data`.
         unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = data;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::distance::pack::{pack_set, packed_len};
+    use crate::simd::{SimdLevel, WithMicroKernel, WithSimd, dispatch, dispatch_micro_kernel};
+
+    /// Every product the sweep hands out: (packed row, point, value).
+    #[derive(Default)]
+    struct Record(Vec<(usize, usize, f32)>);
+
+    impl Epilogue for Record {
+        unsafe fn tile<V: F32Vec>(
+            &mut self,
+            tile: &[f32],
+            nr: usize,
+            rows: Range<usize>,
+            points: Range<usize>,
+            _norms: &[f32],
+        ) {
+            for (r, row) in rows.enumerate() {
+                for (j, point) in points.clone().enumerate() {
+                    self.0.push((row, point, tile[r * nr + j]));
+                }
+            }
+        }
+    }
+
+    struct Sweep<'a> {
+        depth: usize,
+        d: usize,
+        rows: &'a [f32],
+        points: &'a [f32],
+    }
+
+    impl WithMicroKernel for Sweep<'_> {
+        type Output = (Vec<f32>, Vec<(usize, usize, f32)>);
+
+        unsafe fn run<K: MicroKernel>(self) -> Self::Output {
+            let d = self.d;
+            let mut scratch = vec![0.0; packed_len::<K>(self.rows.len() / d, d)];
+            let packed = pack_set::<K>(self.rows, self.points, d, &mut scratch);
+            let centre = packed.centre.to_vec();
+            let task = SweepAtLevel::<K> { sweep: self, packed: &packed, kernel: PhantomData };
+            (centre, dispatch(K::LEVEL, task))
+        }
+    }
+
+    struct SweepAtLevel<'a, 'p, K> {
+        sweep: Sweep<'a>,
+        packed: &'p PackedRows<'p>,
+        kernel: PhantomData<K>,
+    }
+
+    impl<K: MicroKernel> WithSimd for SweepAtLevel<'_, '_, K> {
+        type Output = Vec<(usize, usize, f32)>;
+
+        unsafe fn run<V: F32Vec>(self) -> Self::Output {
+            let Sweep { depth, d, rows, points } = self.sweep;
+            let (mut sliver, mut norms, mut record) = (vec![0.0; K::NR * d], vec![0.0; K::NR], Record::default());
+            let points = Points { rows: points, d, range: 1..points.len() / d };
+            // SAFETY: run by `dispatch(K::LEVEL, ..)` inside `dispatch_micro_kernel`.
+            unsafe {
+                sweep_in_depth_blocks::<K, V, _>(
+                    depth,
+                    points,
+                    self.packed,
+                    0..rows.len() / d,
+                    &mut sliver,
+                    &mut norms,
+                    &mut record,
+                )
+            };
+            record.0
+        }
+    }
+
+    /// Depth blocks of every size (one coordinate, a few, not dividing d, all of it) give every
+    /// product of a centred row and a centred point once, within the dot product's error bound,
+    /// at every SIMD level; points from the second on (a range that starts inside the data).
+    #[test]
+    fn a_sweep_in_depth_blocks_hands_out_every_centred_product_once() {
+        let (d, count, n) = (13, 29, 70);
+        let value = |i: usize| ((i * 7919 % 1000) as f32 - 500.0) / 97.0;
+        let rows: Vec<f32> = (0..count * d).map(value).collect();
+        let points: Vec<f32> = (0..n * d).map(|i| value(i + 31) + 3.0).collect();
+        let gamma = d as f64 * f64::from(f32::EPSILON) / 2.0 / (1.0 - d as f64 * f64::from(f32::EPSILON) / 2.0);
+        for level in SimdLevel::available() {
+            for depth in [1, 4, 5, 13, 640] {
+                let sweep = Sweep { depth, d, rows: &rows, points: &points };
+                let (centre, mut products) = dispatch_micro_kernel(level, sweep);
+                products.sort_by_key(|&(row, point, _)| (row, point));
+                let pairs: Vec<(usize, usize)> = products.iter().map(|&(r, p, _)| (r, p)).collect();
+                let expected: Vec<(usize, usize)> = (0..count).flat_map(|r| (1..n).map(move |p| (r, p))).collect();
+                assert_eq!(pairs, expected, "{level}, depth {depth}");
+                for (row, point, got) in products {
+                    let centred = |data: &[f32], i: usize, p: usize| (data[i * d + p] - centre[p]) as f64;
+                    let terms = (0..d).map(|p| centred(&rows, row, p) * centred(&points, point, p));
+                    let (sum, magnitude) = terms.fold((0.0, 0.0), |(s, m), t| (s + t, m + t.abs()));
+                    let error = (got as f64 - sum).abs();
+                    assert!(error <= gamma * magnitude, "{level}, depth {depth}: ({row}, {point}) {got} vs {sum}");
+                }
+            }
+        }
+    }
 }

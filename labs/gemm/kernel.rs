@@ -44,7 +44,50 @@ pub trait MicroKernel {
     /// # Panics
     /// If the slices do not cover the slivers and the tile.
     unsafe fn run(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, overwrite: bool);
+
+    /// `A_sliver · B_sliver` over depth `kc`, plus `init` (an MR × NR tile, rows NR apart) when
+    /// given, handed to `sink` instead of stored: the distance flagships' epilogues read their
+    /// tiles from the registers. The default, for a kernel without a register path (a
+    /// learner's), goes through a tile in memory.
+    ///
+    /// # Safety
+    /// The CPU has [`Self::LEVEL`].
+    ///
+    /// # Panics
+    /// If the slices do not cover the slivers, or `init` the tile.
+    unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, sink: S) {
+        let mut tile = TileBuffer([0.0; MAX_TILE]);
+        let tile = &mut tile.0[..Self::MR * Self::NR];
+        if let Some(init) = init {
+            tile.copy_from_slice(&init[..Self::MR * Self::NR]);
+        }
+        // SAFETY: the caller's contract; `tile` holds MR rows of NR floats.
+        unsafe {
+            Self::run(kc, a, b, tile, Self::NR, init.is_none());
+            sink.memory(tile, Self::NR);
+        }
+    }
 }
+
+/// What takes a finished tile from [`MicroKernel::run_into`].
+pub trait TileSink {
+    /// The tile in registers: `acc[r][v]` holds row r, columns `v·LANES..(v + 1)·LANES`.
+    ///
+    /// # Safety
+    /// V's instruction set is enabled.
+    unsafe fn registers<V: F32Vec, const MR: usize, const NV: usize>(self, acc: &[[V; NV]; MR]);
+
+    /// The tile in memory, row r at `tile[r * nr..][..nr]` (a kernel without a register path).
+    ///
+    /// # Safety
+    /// The instruction set of the kernel's level is enabled.
+    unsafe fn memory(self, tile: &[f32], nr: usize);
+}
+
+/// A tile's products on a cache-line boundary: full-width stores and loads never straddle two
+/// lines.
+#[repr(align(64))]
+pub struct TileBuffer(pub [f32; MAX_TILE]);
 
 /// Checks the slices cover what the kernel will touch, so `run` stays memory-safe, and refuses
 /// at compile time a tile larger than the loop nest's edge scratch (`MAX_TILE` floats). Every
@@ -71,6 +114,21 @@ impl MicroKernel for Avx512 {
         // SAFETY: bounds checked above; the caller guarantees the CPU has AVX-512F.
         unsafe { avx512_tile(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), ldc, overwrite) }
     }
+
+    unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, sink: S) {
+        let init = init_pointer::<Self>(kc, a, b, init);
+        // SAFETY: bounds checked by `init_pointer`; the caller guarantees the CPU has AVX-512F.
+        unsafe { avx512_into(kc, a.as_ptr(), b.as_ptr(), init, sink) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn avx512_into<S: TileSink>(kc: usize, a: *const f32, b: *const f32, init: *const f32, sink: S) {
+    use std::arch::x86_64::__m512;
+    const NV: usize = AVX512_NR / <__m512 as F32Vec>::LANES;
+    // SAFETY: compiled for AVX-512F; the caller checked the bounds.
+    unsafe { sink.registers(&tile_registers::<__m512, AVX512_MR, NV>(kc, a, b, init)) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -96,6 +154,21 @@ impl MicroKernel for Avx2 {
         // SAFETY: bounds checked above; the caller guarantees the CPU has AVX2 and FMA.
         unsafe { avx2_tile(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), ldc, overwrite) }
     }
+
+    unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, sink: S) {
+        let init = init_pointer::<Self>(kc, a, b, init);
+        // SAFETY: bounds checked by `init_pointer`; the caller guarantees the CPU has AVX2 and FMA.
+        unsafe { avx2_into(kc, a.as_ptr(), b.as_ptr(), init, sink) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2_into<S: TileSink>(kc: usize, a: *const f32, b: *const f32, init: *const f32, sink: S) {
+    use std::arch::x86_64::__m256;
+    const NV: usize = AVX2_NR / <__m256 as F32Vec>::LANES;
+    // SAFETY: compiled for AVX2 and FMA; the caller checked the bounds.
+    unsafe { sink.registers(&tile_registers::<__m256, AVX2_MR, NV>(kc, a, b, init)) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -128,6 +201,27 @@ impl MicroKernel for Portable {
             )
         }
     }
+
+    unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, sink: S) {
+        const NV: usize = PORTABLE_NR / <Scalar8 as F32Vec>::LANES;
+        let init = init_pointer::<Self>(kc, a, b, init);
+        // SAFETY: bounds checked by `init_pointer`; Scalar8 needs no CPU feature.
+        unsafe { sink.registers(&tile_registers::<Scalar8, PORTABLE_MR, NV>(kc, a.as_ptr(), b.as_ptr(), init)) }
+    }
+}
+
+/// Checks the slivers and `init` (an MR × NR tile) for [`MicroKernel::run_into`]; `init` as a
+/// pointer, null for none.
+#[inline(always)]
+fn init_pointer<K: MicroKernel>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>) -> *const f32 {
+    assert!(a.len() >= K::MR * kc && b.len() >= K::NR * kc, "packed slivers too short");
+    match init {
+        Some(init) => {
+            assert!(init.len() >= K::MR * K::NR, "initial tile too short");
+            init.as_ptr()
+        }
+        None => std::ptr::null(),
+    }
 }
 
 /// Depth steps per trip of the unrolled loop.
@@ -143,8 +237,8 @@ const PREFETCH_AHEAD: usize = 16;
 #[inline(always)]
 unsafe fn tile<V: F32Vec, const MR: usize, const NV: usize>(
     kc: usize,
-    mut a: *const f32,
-    mut b: *const f32,
+    a: *const f32,
+    b: *const f32,
     c: *mut f32,
     ldc: usize,
     overwrite: bool,
@@ -157,6 +251,56 @@ unsafe fn tile<V: F32Vec, const MR: usize, const NV: usize>(
             prefetch(c.add(r * ldc));
             prefetch(c.add(r * ldc + NV * V::LANES - 1));
         }
+        let acc = accumulate::<V, MR, NV>(kc, a, b);
+        for (r, acc_r) in acc.iter().enumerate() {
+            for (v, acc_rv) in acc_r.iter().enumerate() {
+                let dst = c.add(r * ldc + v * V::LANES);
+                let out = if overwrite { *acc_rv } else { V::load(dst).add(*acc_rv) };
+                out.store(dst);
+            }
+        }
+    }
+}
+
+/// The tile in registers, plus the MR × NR tile at `init` (rows NR apart) unless it is null,
+/// added at the end as [`tile`] adds C's old values.
+///
+/// # Safety
+/// V's instruction set is enabled, `a` holds MR·kc floats, `b` NV·LANES·kc, and `init`, unless
+/// null, MR·NV·LANES.
+#[inline(always)]
+unsafe fn tile_registers<V: F32Vec, const MR: usize, const NV: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    init: *const f32,
+) -> [[V; NV]; MR] {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let mut acc = accumulate::<V, MR, NV>(kc, a, b);
+        if !init.is_null() {
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                for (v, acc_rv) in acc_r.iter_mut().enumerate() {
+                    *acc_rv = V::load(init.add((r * NV + v) * V::LANES)).add(*acc_rv);
+                }
+            }
+        }
+        acc
+    }
+}
+
+/// `A_sliver · B_sliver` over depth `kc`, in MR × NV vector accumulators.
+///
+/// # Safety
+/// V's instruction set is enabled, `a` holds MR·kc floats and `b` NV·LANES·kc.
+#[inline(always)]
+unsafe fn accumulate<V: F32Vec, const MR: usize, const NV: usize>(
+    kc: usize,
+    mut a: *const f32,
+    mut b: *const f32,
+) -> [[V; NV]; MR] {
+    // SAFETY: every pointer stays inside the slivers (the caller's contract).
+    unsafe {
         let mut acc = [[V::splat(0.0); NV]; MR];
         // Four depth steps per trip: fewer loop branches, and more independent work in view
         // of the out-of-order scheduler.
@@ -175,13 +319,7 @@ unsafe fn tile<V: F32Vec, const MR: usize, const NV: usize>(
             a = a.add(MR);
             b = b.add(NV * V::LANES);
         }
-        for (r, acc_r) in acc.iter().enumerate() {
-            for (v, acc_rv) in acc_r.iter().enumerate() {
-                let dst = c.add(r * ldc + v * V::LANES);
-                let out = if overwrite { *acc_rv } else { V::load(dst).add(*acc_rv) };
-                out.store(dst);
-            }
-        }
+        acc
     }
 }
 
@@ -275,6 +413,81 @@ mod tests {
                 }
             }
             Ok(())
+        }
+    }
+
+    /// The portable kernel without its register path: `run_into`'s default, through memory.
+    struct ThroughMemory;
+
+    impl MicroKernel for ThroughMemory {
+        const LEVEL: SimdLevel = SimdLevel::Scalar;
+        const MR: usize = PORTABLE_MR;
+        const NR: usize = PORTABLE_NR;
+
+        unsafe fn run(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, overwrite: bool) {
+            // SAFETY: forwarded.
+            unsafe { Portable::run(kc, a, b, c, ldc, overwrite) }
+        }
+    }
+
+    /// Collects a tile from either path, row by row.
+    struct Collect<'t>(&'t mut Vec<f32>);
+
+    impl TileSink for Collect<'_> {
+        unsafe fn registers<V: F32Vec, const MR: usize, const NV: usize>(self, acc: &[[V; NV]; MR]) {
+            let mut row = vec![0.0; NV * V::LANES];
+            for acc_r in acc {
+                for (v, acc_rv) in acc_r.iter().enumerate() {
+                    // SAFETY: V is enabled (our contract); `row` holds NV·LANES floats.
+                    unsafe { acc_rv.store(row.as_mut_ptr().add(v * V::LANES)) };
+                }
+                self.0.extend_from_slice(&row);
+            }
+        }
+
+        unsafe fn memory(self, tile: &[f32], nr: usize) {
+            self.0.extend(tile.chunks(nr).flat_map(|row| row.iter().copied()));
+        }
+    }
+
+    /// `run_into` from the registers (every kernel the CPU has) and through memory (the default)
+    /// gives the tile `run` stores, with and without an initial tile.
+    #[test]
+    fn both_paths_of_run_into_give_the_stored_tile() {
+        struct Compare {
+            kc: usize,
+        }
+        impl WithMicroKernel for Compare {
+            type Output = ();
+            unsafe fn run<K: MicroKernel>(self) {
+                let kc = self.kc;
+                let value = |i: usize| ((i * 7919 % 1000) as f32 - 500.0) / 250.0;
+                let a: Vec<f32> = (0..K::MR * kc).map(value).collect();
+                let b: Vec<f32> = (0..K::NR * kc).map(|i| value(i + 17)).collect();
+                let init: Vec<f32> = (0..K::MR * K::NR).map(|i| value(i + 5)).collect();
+                for with_init in [false, true] {
+                    let mut stored = init.clone();
+                    let mut from_registers = Vec::new();
+                    let init = with_init.then_some(&init[..]);
+                    // SAFETY: called by `dispatch_micro_kernel`, so the CPU has K::LEVEL.
+                    unsafe {
+                        K::run(kc, &a, &b, &mut stored, K::NR, !with_init);
+                        K::run_into(kc, &a, &b, init, Collect(&mut from_registers));
+                    }
+                    assert_eq!(from_registers, stored, "{}, kc {kc}, init {with_init}", K::LEVEL);
+                    if K::LEVEL == SimdLevel::Scalar {
+                        let mut through_memory = Vec::new();
+                        // SAFETY: the portable kernel needs nothing.
+                        unsafe { ThroughMemory::run_into(kc, &a, &b, init, Collect(&mut through_memory)) };
+                        assert_eq!(through_memory, stored, "through memory, kc {kc}, init {with_init}");
+                    }
+                }
+            }
+        }
+        for level in simd::SimdLevel::available() {
+            for kc in [1, 5, 64] {
+                simd::dispatch_micro_kernel(level, Compare { kc });
+            }
         }
     }
 

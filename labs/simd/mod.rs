@@ -45,6 +45,8 @@ pub trait F32Vec: Copy {
     unsafe fn mul(self, b: Self) -> Self;
     /// Lane-wise minimum; where either lane is NaN, the lane of `b` (as x86's `minps`).
     unsafe fn min(self, b: Self) -> Self;
+    /// Lane-wise maximum; where either lane is NaN, the lane of `b` (as x86's `maxps`).
+    unsafe fn max(self, b: Self) -> Self;
     /// Lane-wise `self < b` (false where either is NaN).
     unsafe fn lt(self, b: Self) -> Self::Mask;
     /// Lane-wise `if mask { if_true } else { if_false }`.
@@ -128,6 +130,10 @@ impl F32Vec for Scalar8 {
     #[inline(always)]
     unsafe fn min(self, b: Self) -> Self {
         self.zip_with(b, |x, y| if x < y { x } else { y })
+    }
+    #[inline(always)]
+    unsafe fn max(self, b: Self) -> Self {
+        self.zip_with(b, |x, y| if x > y { x } else { y })
     }
     #[inline(always)]
     unsafe fn lt(self, b: Self) -> u32 {

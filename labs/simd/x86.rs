@@ -45,6 +45,10 @@ impl F32Vec for __m256 {
         _mm256_min_ps(self, b)
     }
     #[inline(always)]
+    unsafe fn max(self, b: Self) -> Self {
+        _mm256_max_ps(self, b)
+    }
+    #[inline(always)]
     unsafe fn lt(self, b: Self) -> __m256 {
         _mm256_cmp_ps::<_CMP_LT_OQ>(self, b)
     }
@@ -96,6 +100,10 @@ impl F32Vec for __m512 {
     #[inline(always)]
     unsafe fn min(self, b: Self) -> Self {
         _mm512_min_ps(self, b)
+    }
+    #[inline(always)]
+    unsafe fn max(self, b: Self) -> Self {
+        _mm512_max_ps(self, b)
     }
     #[inline(always)]
     unsafe fn lt(self, b: Self) -> __mmask16 {
