@@ -47,15 +47,18 @@ pub trait MicroKernel {
 
     /// `A_sliver · B_sliver` over depth `kc`, plus `init` (an MR × NR tile, rows NR apart) when
     /// given, handed to `sink` instead of stored: the distance flagships' epilogues read their
-    /// tiles from the registers. The default, for a kernel without a register path (a
-    /// learner's), goes through a tile in memory.
+    /// tiles from the registers. Only the first `rows` rows (≤ MR) need be right: a kernel may
+    /// hand over a shorter tile when the rest are padding (k = 256 centroids leave 4 of 12 in
+    /// the last sliver). The default, for a kernel without a register path (a learner's), goes
+    /// through a tile in memory.
     ///
     /// # Safety
     /// The CPU has [`Self::LEVEL`].
     ///
     /// # Panics
     /// If the slices do not cover the slivers, or `init` the tile.
-    unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, sink: S) {
+    unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, rows: usize, sink: S) {
+        let _ = rows;
         let mut tile = TileBuffer([0.0; MAX_TILE]);
         let tile = &mut tile.0[..Self::MR * Self::NR];
         if let Some(init) = init {
@@ -71,7 +74,8 @@ pub trait MicroKernel {
 
 /// What takes a finished tile from [`MicroKernel::run_into`].
 pub trait TileSink {
-    /// The tile in registers: `acc[r][v]` holds row r, columns `v·LANES..(v + 1)·LANES`.
+    /// The tile in registers: `acc[r][v]` holds row r, columns `v·LANES..(v + 1)·LANES` (MR
+    /// rows, or fewer: see `run_into`).
     ///
     /// # Safety
     /// V's instruction set is enabled.
@@ -115,20 +119,34 @@ impl MicroKernel for Avx512 {
         unsafe { avx512_tile(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), ldc, overwrite) }
     }
 
-    unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, sink: S) {
+    unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, rows: usize, sink: S) {
         let init = init_pointer::<Self>(kc, a, b, init);
+        const THIRD: usize = AVX512_MR / 3;
         // SAFETY: bounds checked by `init_pointer`; the caller guarantees the CPU has AVX-512F.
-        unsafe { avx512_into(kc, a.as_ptr(), b.as_ptr(), init, sink) }
+        unsafe {
+            if rows <= THIRD {
+                avx512_into::<S, THIRD>(kc, a.as_ptr(), b.as_ptr(), init, sink)
+            } else {
+                avx512_into::<S, AVX512_MR>(kc, a.as_ptr(), b.as_ptr(), init, sink)
+            }
+        }
     }
 }
 
+/// The first ROWS rows of the tile, to `sink`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn avx512_into<S: TileSink>(kc: usize, a: *const f32, b: *const f32, init: *const f32, sink: S) {
+unsafe fn avx512_into<S: TileSink, const ROWS: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    init: *const f32,
+    sink: S,
+) {
     use std::arch::x86_64::__m512;
     const NV: usize = AVX512_NR / <__m512 as F32Vec>::LANES;
     // SAFETY: compiled for AVX-512F; the caller checked the bounds.
-    unsafe { sink.registers(&tile_registers::<__m512, AVX512_MR, NV>(kc, a, b, init)) }
+    unsafe { sink.registers(&tile_registers::<__m512, ROWS, NV, AVX512_MR>(kc, a, b, init)) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -155,20 +173,34 @@ impl MicroKernel for Avx2 {
         unsafe { avx2_tile(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), ldc, overwrite) }
     }
 
-    unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, sink: S) {
+    unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, rows: usize, sink: S) {
         let init = init_pointer::<Self>(kc, a, b, init);
+        const THIRD: usize = AVX2_MR / 3;
         // SAFETY: bounds checked by `init_pointer`; the caller guarantees the CPU has AVX2 and FMA.
-        unsafe { avx2_into(kc, a.as_ptr(), b.as_ptr(), init, sink) }
+        unsafe {
+            if rows <= THIRD {
+                avx2_into::<S, THIRD>(kc, a.as_ptr(), b.as_ptr(), init, sink)
+            } else {
+                avx2_into::<S, AVX2_MR>(kc, a.as_ptr(), b.as_ptr(), init, sink)
+            }
+        }
     }
 }
 
+/// The first ROWS rows of the tile, to `sink`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn avx2_into<S: TileSink>(kc: usize, a: *const f32, b: *const f32, init: *const f32, sink: S) {
+unsafe fn avx2_into<S: TileSink, const ROWS: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    init: *const f32,
+    sink: S,
+) {
     use std::arch::x86_64::__m256;
     const NV: usize = AVX2_NR / <__m256 as F32Vec>::LANES;
     // SAFETY: compiled for AVX2 and FMA; the caller checked the bounds.
-    unsafe { sink.registers(&tile_registers::<__m256, AVX2_MR, NV>(kc, a, b, init)) }
+    unsafe { sink.registers(&tile_registers::<__m256, ROWS, NV, AVX2_MR>(kc, a, b, init)) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -202,11 +234,12 @@ impl MicroKernel for Portable {
         }
     }
 
-    unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, sink: S) {
+    unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, _rows: usize, sink: S) {
         const NV: usize = PORTABLE_NR / <Scalar8 as F32Vec>::LANES;
         let init = init_pointer::<Self>(kc, a, b, init);
+        let (a, b) = (a.as_ptr(), b.as_ptr());
         // SAFETY: bounds checked by `init_pointer`; Scalar8 needs no CPU feature.
-        unsafe { sink.registers(&tile_registers::<Scalar8, PORTABLE_MR, NV>(kc, a.as_ptr(), b.as_ptr(), init)) }
+        unsafe { sink.registers(&tile_registers::<Scalar8, PORTABLE_MR, NV, PORTABLE_MR>(kc, a, b, init)) }
     }
 }
 
@@ -251,7 +284,7 @@ unsafe fn tile<V: F32Vec, const MR: usize, const NV: usize>(
             prefetch(c.add(r * ldc));
             prefetch(c.add(r * ldc + NV * V::LANES - 1));
         }
-        let acc = accumulate::<V, MR, NV>(kc, a, b);
+        let acc = accumulate::<V, MR, NV, MR>(kc, a, b);
         for (r, acc_r) in acc.iter().enumerate() {
             for (v, acc_rv) in acc_r.iter().enumerate() {
                 let dst = c.add(r * ldc + v * V::LANES);
@@ -262,22 +295,23 @@ unsafe fn tile<V: F32Vec, const MR: usize, const NV: usize>(
     }
 }
 
-/// The tile in registers, plus the MR × NR tile at `init` (rows NR apart) unless it is null,
+/// The first ROWS rows of the tile in registers (the A sliver holds LDA ≥ ROWS values per depth
+/// step), plus the first ROWS rows of the tile at `init` (rows NR apart) unless it is null,
 /// added at the end as [`tile`] adds C's old values.
 ///
 /// # Safety
-/// V's instruction set is enabled, `a` holds MR·kc floats, `b` NV·LANES·kc, and `init`, unless
-/// null, MR·NV·LANES.
+/// V's instruction set is enabled, `a` holds LDA·kc floats, `b` NV·LANES·kc, and `init`, unless
+/// null, ROWS·NV·LANES.
 #[inline(always)]
-unsafe fn tile_registers<V: F32Vec, const MR: usize, const NV: usize>(
+unsafe fn tile_registers<V: F32Vec, const ROWS: usize, const NV: usize, const LDA: usize>(
     kc: usize,
     a: *const f32,
     b: *const f32,
     init: *const f32,
-) -> [[V; NV]; MR] {
+) -> [[V; NV]; ROWS] {
     // SAFETY: the caller's contract.
     unsafe {
-        let mut acc = accumulate::<V, MR, NV>(kc, a, b);
+        let mut acc = accumulate::<V, ROWS, NV, LDA>(kc, a, b);
         if !init.is_null() {
             for (r, acc_r) in acc.iter_mut().enumerate() {
                 for (v, acc_rv) in acc_r.iter_mut().enumerate() {
@@ -289,12 +323,13 @@ unsafe fn tile_registers<V: F32Vec, const MR: usize, const NV: usize>(
     }
 }
 
-/// `A_sliver · B_sliver` over depth `kc`, in MR × NV vector accumulators.
+/// `A_sliver · B_sliver` over depth `kc`, in MR × NV vector accumulators: the first MR of the
+/// LDA values per depth step of A.
 ///
 /// # Safety
-/// V's instruction set is enabled, `a` holds MR·kc floats and `b` NV·LANES·kc.
+/// V's instruction set is enabled, `a` holds LDA·kc floats and `b` NV·LANES·kc.
 #[inline(always)]
-unsafe fn accumulate<V: F32Vec, const MR: usize, const NV: usize>(
+unsafe fn accumulate<V: F32Vec, const MR: usize, const NV: usize, const LDA: usize>(
     kc: usize,
     mut a: *const f32,
     mut b: *const f32,
@@ -307,16 +342,16 @@ unsafe fn accumulate<V: F32Vec, const MR: usize, const NV: usize>(
         for _ in 0..kc / UNROLL {
             // wrapping_add: near the end of the block this points past the buffer, which a
             // prefetch may (it never faults), but an in-bounds pointer offset may not.
-            prefetch(a.wrapping_add(PREFETCH_AHEAD * MR));
+            prefetch(a.wrapping_add(PREFETCH_AHEAD * LDA));
             for _ in 0..UNROLL {
                 depth_step::<V, MR, NV>(&mut acc, a, b);
-                a = a.add(MR);
+                a = a.add(LDA);
                 b = b.add(NV * V::LANES);
             }
         }
         for _ in 0..kc % UNROLL {
             depth_step::<V, MR, NV>(&mut acc, a, b);
-            a = a.add(MR);
+            a = a.add(LDA);
             b = b.add(NV * V::LANES);
         }
         acc
@@ -465,20 +500,27 @@ mod tests {
                 let a: Vec<f32> = (0..K::MR * kc).map(value).collect();
                 let b: Vec<f32> = (0..K::NR * kc).map(|i| value(i + 17)).collect();
                 let init: Vec<f32> = (0..K::MR * K::NR).map(|i| value(i + 5)).collect();
-                for with_init in [false, true] {
+                for (with_init, rows) in [false, true].into_iter().flat_map(|i| [1, K::MR / 3, K::MR].map(|r| (i, r))) {
                     let mut stored = init.clone();
                     let mut from_registers = Vec::new();
                     let init = with_init.then_some(&init[..]);
                     // SAFETY: called by `dispatch_micro_kernel`, so the CPU has K::LEVEL.
                     unsafe {
                         K::run(kc, &a, &b, &mut stored, K::NR, !with_init);
-                        K::run_into(kc, &a, &b, init, Collect(&mut from_registers));
+                        K::run_into(kc, &a, &b, init, rows, Collect(&mut from_registers));
                     }
-                    assert_eq!(from_registers, stored, "{}, kc {kc}, init {with_init}", K::LEVEL);
+                    // At least the rows asked for, and those right.
+                    let (level, got) = (K::LEVEL, from_registers.len() / K::NR);
+                    assert!(got >= rows && got <= K::MR, "{level}: {got} rows for {rows}");
+                    assert_eq!(
+                        from_registers[..rows * K::NR],
+                        stored[..rows * K::NR],
+                        "{level}, kc {kc}, init {with_init}"
+                    );
                     if K::LEVEL == SimdLevel::Scalar {
                         let mut through_memory = Vec::new();
                         // SAFETY: the portable kernel needs nothing.
-                        unsafe { ThroughMemory::run_into(kc, &a, &b, init, Collect(&mut through_memory)) };
+                        unsafe { ThroughMemory::run_into(kc, &a, &b, init, K::MR, Collect(&mut through_memory)) };
                         assert_eq!(through_memory, stored, "through memory, kc {kc}, init {with_init}");
                     }
                 }
