@@ -31,6 +31,8 @@
 //! `a[p * MR + r]` is row r of the tile at depth p, `b[p * NR + j]` is column j at depth p, and
 //! element (r, j) of the tile is `c[r * ldc + j]`. With `overwrite` (the first depth block) C
 //! holds junk: write it without reading it; otherwise add your sum to what is there.
+//! (The trait's other method, `run_into`, hands the tile to the k-NN and k-means epilogues from
+//! the registers; its default, through memory, is all your kernel needs: the GEMM calls `run`.)
 //!
 //! Why the tile is MR × NR = 6 × 16 to start with: the tile is the accumulators. Each depth step
 //! loads one row of the B sliver (NR values, a whole number of vectors) and MR values of A, and
