@@ -99,8 +99,14 @@ pub struct TileBuffer(pub [f32; MAX_TILE]);
 #[inline(always)]
 pub(crate) fn assert_tile_fits<K: MicroKernel>(kc: usize, a: &[f32], b: &[f32], c: &[f32], ldc: usize) {
     const { assert!(K::MR * K::NR <= MAX_TILE, "an MR × NR tile must fit in MAX_TILE floats") };
-    assert!(a.len() >= K::MR * kc && b.len() >= K::NR * kc, "packed slivers too short");
+    assert_slivers_fit::<K>(kc, a, b);
     assert!(ldc >= K::NR && c.len() >= (K::MR - 1) * ldc + K::NR, "C tile out of bounds");
+}
+
+/// The packed slivers hold `kc` depth steps: MR values of A and NR of B each.
+#[inline(always)]
+fn assert_slivers_fit<K: MicroKernel>(kc: usize, a: &[f32], b: &[f32]) {
+    assert!(a.len() >= K::MR * kc && b.len() >= K::NR * kc, "packed slivers too short");
 }
 
 /// AVX-512: 24 accumulators of 16 lanes.
@@ -247,7 +253,7 @@ impl MicroKernel for Portable {
 /// pointer, null for none.
 #[inline(always)]
 fn init_pointer<K: MicroKernel>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>) -> *const f32 {
-    assert!(a.len() >= K::MR * kc && b.len() >= K::NR * kc, "packed slivers too short");
+    assert_slivers_fit::<K>(kc, a, b);
     match init {
         Some(init) => {
             assert!(init.len() >= K::MR * K::NR, "initial tile too short");
