@@ -114,16 +114,10 @@ figure{margin:1em 0}figure svg{max-width:100%;height:auto}figcaption{font-size:.
 .note{font-size:.9em;color:#333}pre{font-size:.8em;background:#f6f6f6;padding:.5em;overflow-x:auto}";
 
 fn page(report: &Report, figures: &mut Figures) -> anyhow::Result<Markup> {
-    let limits = report
-        .run
-        .as_ref()
-        .and_then(|r| r.machine.limits.clone())
-        .or_else(|| report.by_threads.first().and_then(|r| r.machine.limits.clone()));
-    let blocks = report
-        .run
-        .as_ref()
-        .and_then(|r| r.machine.gemm_blocks.clone())
-        .or_else(|| report.by_threads.first().and_then(|r| r.machine.gemm_blocks.clone()));
+    // The machine as the run saw it, else as the first run of the scaling did.
+    let machines = || report.run.iter().chain(report.by_threads.first()).map(|r| &r.machine);
+    let limits = machines().find_map(|m| m.limits.clone());
+    let blocks = machines().find_map(|m| m.gemm_blocks.clone());
     let mut sections = Vec::new();
     if let Some(part) = &report.sweep {
         sections.push(sweep_section(part, limits.as_ref(), report.run.as_ref(), figures)?);
