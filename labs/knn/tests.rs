@@ -168,10 +168,23 @@ fn the_expanded_form_alone_fails_far_from_the_origin_and_the_fix_restores_it() {
 
 #[test]
 fn parallel_and_best_give_the_same_bits_on_any_number_of_threads() {
-    for shape in [Shape { n: 9000, d: 20, m: 3, k: 6 }, Shape { n: 5000, d: 17, m: 150, k: 4 }] {
-        let owned = Owned::random(shape, 0.0, 5);
-        for kernel in [super::solutions::parallel::knn as Kernel, best::knn] {
-            let answers: Vec<_> = [1, 2, 3]
+    // The direct path, one slice of the GEMM path, and many slices sharing their limits (up to 9).
+    let shapes = [
+        Shape { n: 9000, d: 20, m: 3, k: 6 },
+        Shape { n: 5000, d: 17, m: 150, k: 4 },
+        Shape { n: 40000, d: 9, m: 100, k: 7 },
+    ];
+    for shape in shapes {
+        let random = Owned::random(shape, 0.0, 5);
+        // Every point twice, once in each half: ties across slices, which must go to the lower index.
+        let mut twice = Owned::random(shape, 0.0, 5);
+        let half = shape.n / 2 * shape.d;
+        twice.train.copy_within(..half, half);
+        for (owned, kernel) in [&random, &twice]
+            .into_iter()
+            .flat_map(|owned| [super::solutions::parallel::knn as Kernel, best::knn].map(|kernel| (owned, kernel)))
+        {
+            let answers: Vec<_> = [1, 2, 3, 8]
                 .into_iter()
                 .map(|threads| {
                     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();

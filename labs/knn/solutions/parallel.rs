@@ -20,6 +20,8 @@ const QUERIES_PER_THREAD: usize = 4;
 /// Each slice of the training set has at least this many points: below that, the merge and the
 /// task overhead outweigh the parallel scan.
 const MIN_SLICE: usize = 4096;
+/// Queries merged per task at least: one query's merge is a few hundred nanoseconds.
+const MERGES_PER_TASK: usize = 64;
 
 pub fn knn(inputs: &Inputs, answer: &mut Answer) {
     inputs.shape.assert_fits(inputs, answer);
@@ -71,13 +73,16 @@ fn over_points(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, slices: u
     PARTIAL.with(run);
 }
 
-/// Each query's k best over all slices' lists (laid out slice by slice, m·k each).
+/// Each query's k best over all slices' lists (laid out slice by slice, m·k each), one task per
+/// query as in [`over_queries`].
 pub(crate) fn merge(inputs: &Inputs, distances: &[f32], indices: &[u32], answer: &mut Answer) {
     let (m, k) = (inputs.shape.m, inputs.shape.k);
-    for q in 0..m {
-        let (out_indices, out_distances, class) = answer.query_mut(q, k);
+    let slices = distances.len() / (m * k);
+    let slots =
+        answer.indices.par_chunks_mut(k).zip(answer.distances.par_chunks_mut(k)).zip(answer.classes.par_iter_mut());
+    slots.enumerate().with_min_len(MERGES_PER_TASK).for_each(|(q, ((out_indices, out_distances), class))| {
         let mut top = TopK::new(out_distances, out_indices);
-        for slice in 0..distances.len() / (m * k) {
+        for slice in 0..slices {
             let at = slice * m * k + q * k;
             for (&distance, &index) in distances[at..][..k].iter().zip(&indices[at..][..k]) {
                 if index != NO_POINT {
@@ -87,5 +92,5 @@ pub(crate) fn merge(inputs: &Inputs, distances: &[f32], indices: &[u32], answer:
         }
         top.into_sorted();
         *class = vote(inputs.labels, out_indices);
-    }
+    });
 }

@@ -5,14 +5,15 @@
 //! up to 8 queries: the direct form, 8 queries per pass over the points   // no packing
 //! otherwise:
 //! centre and pack all queries into MR-tall slivers, with their norms    // once per call
-//! split (query block × slice of points) into tasks                      // ← rayon
-//!   for each NR-wide sliver of the slice's points
+//! every thread: take the next (query block × chunk of points) until none // ← rayon, a counter
+//!   for each NR-wide sliver of the chunk's points
 //!     pack it, centred, with its norms                                  // d × NR: stays in L1
 //!     for each MR-tall sliver of the query block                        // streamed in order
 //!       micro-kernel: MR × NR inner products, in registers              // gemm/kernel.rs
 //!       epilogue, per row: the smallest (1−ε)‖x'‖² − 2·q'·x' against t  // one SIMD test
 //!         the rare lanes that pass: exact direct-form distance, push   // exact re-ranking
-//! merge the slices' lists per query, sort, vote
+//!         into this thread's heap; t shared by all threads             // SharedLimits
+//! merge the threads' lists per query, sort, vote
 //! ```
 //!
 //! The m × n distance matrix is never written (at m = 1000, n = 100 000 it would be 400 MB);
@@ -24,6 +25,7 @@
 
 use std::marker::PhantomData;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -45,8 +47,17 @@ use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispat
 /// 192 KiB took 564 ms at n = 200 000, d = 128 (3 blocks) and 143 ms at n = 100 000, d = 64
 /// (2 blocks), against 495 and 134 ms with one block.
 const QUERY_BLOCK_BYTES: usize = 1 << 20;
-/// Each slice of points has at least this many: below that the merge outweighs the split.
+/// On the direct path, each slice of points has at least this many: below that the merge
+/// outweighs the split.
 const MIN_SLICE: usize = 4096;
+/// On the GEMM path with several threads, each takes chunks of the points from a common counter
+/// until none is left: this many per thread, so that a thread that runs slower (another process,
+/// a busier core) ends at most a small chunk after the others, where with one slice of the points
+/// per thread the fork-join waited for the slower one.
+const CHUNKS_PER_WORKER: usize = 16;
+/// Points per chunk at least (a chunk's fixed cost is a task's start; its queries' heaps are the
+/// worker's, filled once per call).
+const MIN_CHUNK: usize = 1024;
 /// Up to this many queries take the direct path (no packing). Both paths read each point once
 /// per call at these sizes; the GEMM form also packs it. Measured on Zen 4 at n = 100 000,
 /// d = 64 (direct / GEMM): 1 core, m = 1, 2, 4, 8: 3.57 / 3.93, 3.63 / 4.05, 4.12 / 4.06,
@@ -86,16 +97,25 @@ fn lists_for(lists: &mut (Vec<f32>, Vec<u32>), len: usize) -> (&mut [f32], &mut 
     (&mut distances[..len], &mut indices[..len])
 }
 
-/// Slices of the training set for `tasks_per_slice` tasks each: enough to occupy every thread.
-fn slices(n: usize, tasks_per_slice: usize) -> usize {
-    rayon::current_num_threads().div_ceil(tasks_per_slice).min(n / MIN_SLICE).max(1)
+/// Slices of the training set for the direct path: one per thread, if each gets enough points.
+fn slices(n: usize) -> usize {
+    rayon::current_num_threads().min(n / MIN_SLICE).max(1)
+}
+
+/// Points per chunk on the GEMM path with `workers` workers: whole slivers, about
+/// [`CHUNKS_PER_WORKER`] chunks each, or all of them for a single worker.
+fn chunk_points(n: usize, workers: usize, nr: usize) -> usize {
+    if workers == 1 {
+        return n.max(1);
+    }
+    n.div_ceil(workers * CHUNKS_PER_WORKER).max(MIN_CHUNK).next_multiple_of(nr)
 }
 
 /// The small-batch path: the direct form, each point read once for a group of up to
 /// [`GROUP`] queries (no packing, no re-ranking: these distances are already the accurate ones).
 fn direct(level: SimdLevel, inputs: &Inputs, lists: &mut (Vec<f32>, Vec<u32>), answer: &mut Answer) {
     let (n, m, k) = (inputs.shape.n, inputs.shape.m, inputs.shape.k);
-    let slices = slices(n, 1);
+    let slices = slices(n);
     let (distances, indices) = lists_for(lists, slices * m * k);
     distances.par_chunks_mut(m * k).zip(indices.par_chunks_mut(m * k)).enumerate().for_each(
         |(slice, (distances, indices))| {
@@ -158,8 +178,10 @@ struct Search<'i, 'a, 'b> {
 static QUERIES: Pool<AlignedBuffer> = Pool::new();
 /// A task's packed sliver of points, its norms and its queries' limits.
 static SLIVER: BufferPool = BufferPool::new();
-/// A call's partial lists: (distances, indices), slice by slice.
+/// A call's partial lists: (distances, indices), slice by slice (direct path) or thread by thread.
 static PARTIAL: Pool<(Vec<f32>, Vec<u32>)> = Pool::new();
+/// A call's limits, one per query, shared by all threads (see [`SharedLimits`]).
+static LIMITS: Pool<Vec<AtomicU32>> = Pool::new();
 
 impl WithMicroKernel for Search<'_, '_, '_> {
     type Output = ();
@@ -171,58 +193,68 @@ impl WithMicroKernel for Search<'_, '_, '_> {
             // Centred on the training points, which the queries meet.
             let queries = pack_set::<K>(inputs.queries, inputs.train, d, buffer.slice(packed_len::<K>(m, d)));
             let partial = |lists: &mut (Vec<f32>, Vec<u32>)| {
-                // SAFETY: forwarded: the CPU has K::LEVEL.
-                unsafe { search::<K>(inputs, &queries, lists, answer) }
+                LIMITS.with(|limits| {
+                    let limits = SharedLimits::unbounded(limits, m);
+                    // SAFETY: forwarded: the CPU has K::LEVEL.
+                    unsafe { search::<K>(inputs, &queries, &limits, lists, answer) }
+                })
             };
             PARTIAL.with(partial);
         });
     }
 }
 
-/// Splits the work into tasks, runs them, and merges the lists into the answer.
+/// Runs one worker per thread over the work items (query block × chunk of points), then merges
+/// the workers' lists into the answer.
 ///
 /// # Safety
 /// The CPU has `K::LEVEL`.
 unsafe fn search<K: MicroKernel>(
     inputs: &Inputs,
     queries: &PackedRows,
+    limits: &SharedLimits,
     lists: &mut (Vec<f32>, Vec<u32>),
     answer: &mut Answer,
 ) {
     let (n, d, m, k) = (inputs.shape.n, inputs.shape.d, inputs.shape.m, inputs.shape.k);
     let block = (QUERY_BLOCK_BYTES / (d * 4) / K::MR).max(1) * K::MR;
-    let slices = slices(n, m.div_ceil(block));
-    let (distances, indices) = lists_for(lists, slices * m * k);
-    distances.par_chunks_mut(m * k).zip(indices.par_chunks_mut(m * k)).enumerate().for_each(
-        |(slice, (distances, indices))| {
-            let points = slice * n / slices..(slice + 1) * n / slices;
-            let parts = distances.par_chunks_mut(block * k).zip(indices.par_chunks_mut(block * k));
-            parts.enumerate().for_each(|(b, (distances, indices))| {
-                let rows = b * block..(b * block + block).min(m);
-                for (distances, indices) in distances.chunks_exact_mut(k).zip(indices.chunks_exact_mut(k)) {
-                    TopK::new(distances, indices);
+    let blocks = m.div_ceil(block);
+    let workers = rayon::current_num_threads();
+    let chunk = chunk_points(n, workers, K::NR);
+    let chunks = n.div_ceil(chunk);
+    let next = AtomicUsize::new(0);
+    // One list of heaps per worker: every query's k best among the chunks that worker took.
+    let (distances, indices) = lists_for(lists, workers * m * k);
+    distances.par_chunks_mut(m * k).zip(indices.par_chunks_mut(m * k)).for_each(|(distances, indices)| {
+        for (distances, indices) in distances.chunks_exact_mut(k).zip(indices.chunks_exact_mut(k)) {
+            TopK::new(distances, indices);
+        }
+        SLIVER.with_slice(K::NR * d + K::NR, |scratch| {
+            let (sliver, norms) = scratch.split_at_mut(K::NR * d);
+            // Work items in order: each query block against every chunk of points, then the next.
+            loop {
+                let item = next.fetch_add(1, Ordering::Relaxed);
+                if item >= blocks * chunks {
+                    break;
                 }
-                SLIVER.with_slice(K::NR * inputs.shape.d + K::NR + rows.len(), |scratch| {
-                    let d = inputs.shape.d;
-                    let (sliver, rest) = scratch.split_at_mut(K::NR * d);
-                    let (norms, limits) = rest.split_at_mut(K::NR);
-                    let task = Task::<K> {
-                        inputs,
-                        queries,
-                        rows,
-                        points: points.clone(),
-                        sliver,
-                        norms,
-                        limits,
-                        distances,
-                        indices,
-                        kernel: PhantomData,
-                    };
-                    dispatch(K::LEVEL, task);
-                });
-            });
-        },
-    );
+                let (b, c) = (item / chunks, item % chunks);
+                let rows = b * block..(b * block + block).min(m);
+                let task = Task::<K> {
+                    inputs,
+                    queries,
+                    points: c * chunk..(c * chunk + chunk).min(n),
+                    sliver: &mut *sliver,
+                    norms: &mut *norms,
+                    limits,
+                    distances: &mut distances[rows.start * k..rows.end * k],
+                    indices: &mut indices[rows.start * k..rows.end * k],
+                    rows,
+                    kernel: PhantomData,
+                };
+                dispatch(K::LEVEL, task);
+            }
+        });
+    });
     merge(inputs, distances, indices, answer);
 }
 
@@ -236,10 +268,11 @@ struct Task<'t, 'a, K> {
     queries: &'t PackedRows<'t>,
     rows: std::ops::Range<usize>,
     points: std::ops::Range<usize>,
-    /// Scratch: one packed sliver of points, their norms, the queries' limits.
+    /// Scratch: one packed sliver of points, their norms.
     sliver: &'t mut [f32],
     norms: &'t mut [f32],
-    limits: &'t mut [f32],
+    /// Every query's limit (indexed by query, not by row of the task).
+    limits: &'t SharedLimits<'t>,
     distances: &'t mut [f32],
     indices: &'t mut [u32],
     kernel: PhantomData<K>,
@@ -251,8 +284,6 @@ impl<K: MicroKernel> WithSimd for Task<'_, '_, K> {
     #[inline(always)]
     unsafe fn run<V: F32Vec>(self) {
         let Task { inputs, queries, rows, points, sliver, norms, limits, distances, indices, .. } = self;
-        // Each query's side of the filter (see `distance::exact`), updated when its heap changes.
-        limits.fill(f32::INFINITY);
         let first = rows.start;
         let mut heaps = TopKEpilogue { inputs, query_norms: queries.norms, first, limits, distances, indices };
         let points = Points { rows: inputs.train, d: inputs.shape.d, range: points };
@@ -267,7 +298,7 @@ struct TopKEpilogue<'e, 'a> {
     inputs: &'e Inputs<'a>,
     query_norms: &'e [f32],
     first: usize,
-    limits: &'e mut [f32],
+    limits: &'e SharedLimits<'e>,
     distances: &'e mut [f32],
     indices: &'e mut [u32],
 }
@@ -288,7 +319,7 @@ impl Epilogue for TopKEpilogue<'_, '_> {
         let local = rows.start - self.first..rows.end - self.first;
         let k = self.inputs.shape.k;
         let heaps = Heaps {
-            limits: &mut self.limits[local.clone()],
+            limits: self.limits,
             distances: &mut self.distances[local.start * k..local.end * k],
             indices: &mut self.indices[local.start * k..local.end * k],
         };
@@ -297,10 +328,10 @@ impl Epilogue for TopKEpilogue<'_, '_> {
     }
 }
 
-/// The tile's queries' state: their limits t (a point may enter a heap only if
-/// (1−ε)‖x'‖² − 2·q'·x' ≤ t) and their heaps, k slots each.
+/// The tile's queries' state: the limits t of every query (a point may enter a heap only if
+/// (1−ε)‖x'‖² − 2·q'·x' ≤ t) and the tile's queries' heaps, k slots each.
 struct Heaps<'h> {
-    limits: &'h mut [f32],
+    limits: &'h SharedLimits<'h>,
     distances: &'h mut [f32],
     indices: &'h mut [u32],
 }
@@ -337,7 +368,8 @@ unsafe fn epilogue<V: F32Vec>(
     };
     let every_lane = lane_mask(V::LANES);
     for (r, q) in rows.enumerate() {
-        let mut t = limits[r];
+        let limit = limits.get(q);
+        let mut t = limit;
         if valid == nr {
             // The common case, in one test per row: the smallest lower bound of the row against t.
             let mut smallest = lower(r, 0);
@@ -367,10 +399,12 @@ unsafe fn epilogue<V: F32Vec>(
                 let [distance] = unsafe { distance::distances::<V, 1>(inputs.query(q), [inputs.point(i)]) };
                 let mut top = TopK::resume(&mut distances[r * k..][..k], &mut indices[r * k..][..k]);
                 top.push(distance, i as u32);
-                t = query_threshold(top.threshold(), query_norms[q]);
+                t = t.min(query_threshold(top.threshold(), query_norms[q]));
             }
         }
-        limits[r] = t;
+        if t < limit {
+            limits.lower(q, t);
+        }
     }
 }
 
@@ -378,4 +412,42 @@ unsafe fn epilogue<V: F32Vec>(
 #[inline(always)]
 fn lane_mask(count: usize) -> u32 {
     if count >= 32 { u32::MAX } else { (1 << count) - 1 }
+}
+
+/// Each query's limit t, shared by the threads, each of which keeps its own heap for the query.
+///
+/// A thread's heap, once full, proves that no point further than its k-th distance can be among
+/// the query's k nearest *overall* (those k are nearer), so its limit bounds the other threads'
+/// searches too: each filters with the smaller of its own and the others' limits, and fewer
+/// points pass while the heaps fill (the k-NN README has the counts). Any value stored is a
+/// valid limit, so a lost race (a larger limit overwriting a smaller one) only lets more points
+/// through the filter, and the answer never depends on timing.
+struct SharedLimits<'l> {
+    /// f32 bits; only ever lowered.
+    limits: &'l [AtomicU32],
+}
+
+impl<'l> SharedLimits<'l> {
+    /// m limits, all +∞ (every point passes until some heap is full).
+    fn unbounded(limits: &'l mut Vec<AtomicU32>, m: usize) -> SharedLimits<'l> {
+        limits.resize_with(m, || AtomicU32::new(0));
+        for limit in &limits[..m] {
+            limit.store(f32::INFINITY.to_bits(), Ordering::Relaxed);
+        }
+        SharedLimits { limits: &limits[..m] }
+    }
+
+    /// Query q's limit: a plain load (no fence is needed, any value seen is valid).
+    #[inline(always)]
+    fn get(&self, q: usize) -> f32 {
+        f32::from_bits(self.limits[q].load(Ordering::Relaxed))
+    }
+
+    /// Lowers query q's limit to t, unless another task lowered it further meanwhile.
+    #[inline(never)]
+    fn lower(&self, q: usize, t: f32) {
+        let lowered = |bits| (t < f32::from_bits(bits)).then_some(t.to_bits());
+        // Err only when the limit already is t or lower: nothing to do.
+        let _ = self.limits[q].fetch_update(Ordering::Relaxed, Ordering::Relaxed, lowered);
+    }
 }
