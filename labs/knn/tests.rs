@@ -168,11 +168,14 @@ fn the_expanded_form_alone_fails_far_from_the_origin_and_the_fix_restores_it() {
 
 #[test]
 fn parallel_and_best_give_the_same_bits_on_any_number_of_threads() {
-    // The direct path, one slice of the GEMM path, and many slices sharing their limits (up to 9).
+    // The direct path; the GEMM path with one chunk of points; with many chunks, the threads
+    // sharing their limits (up to 9); and with three blocks of queries (d = 512: 1 MiB of packed
+    // queries is about 500 of them), each block's lists merged before the next.
     let shapes = [
         Shape { n: 9000, d: 20, m: 3, k: 6 },
         Shape { n: 5000, d: 17, m: 150, k: 4 },
         Shape { n: 40000, d: 9, m: 100, k: 7 },
+        Shape { n: 5000, d: 512, m: 1100, k: 3 },
     ];
     for shape in shapes {
         let random = Owned::random(shape, 0.0, 5);

@@ -7,6 +7,8 @@
 //! computes it: the answer never depends on the thread count (a test checks it, bit for bit).
 //! Each query's work is the `simd` rung's scan.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use crate::gemm::buffers::Pool;
@@ -68,22 +70,28 @@ fn over_points(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, slices: u
                 scan_at(level, inputs, inputs.query(q), points.clone(), &mut top);
             }
         });
-        merge(inputs, &distances[..slices * m * k], &indices[..slices * m * k], answer);
+        merge(inputs, 0..m, &distances[..slices * m * k], &indices[..slices * m * k], answer);
     };
     PARTIAL.with(run);
 }
 
-/// Each query's k best over all slices' lists (laid out slice by slice, m·k each), one task per
-/// query as in [`over_queries`].
-pub(crate) fn merge(inputs: &Inputs, distances: &[f32], indices: &[u32], answer: &mut Answer) {
-    let (m, k) = (inputs.shape.m, inputs.shape.k);
-    let slices = distances.len() / (m * k);
-    let slots =
-        answer.indices.par_chunks_mut(k).zip(answer.distances.par_chunks_mut(k)).zip(answer.classes.par_iter_mut());
+/// The k best of each of the queries `queries` over all slices' lists (laid out slice by slice,
+/// `queries.len()` · k each), into their answers, one task per query as in [`over_queries`].
+pub(crate) fn merge(inputs: &Inputs, queries: Range<usize>, distances: &[f32], indices: &[u32], answer: &mut Answer) {
+    let k = inputs.shape.k;
+    let len = queries.len() * k;
+    if len == 0 {
+        return; // no queries: nothing to merge
+    }
+    let slices = distances.len() / len;
+    let slots = answer.indices[queries.start * k..queries.end * k]
+        .par_chunks_mut(k)
+        .zip(answer.distances[queries.start * k..queries.end * k].par_chunks_mut(k))
+        .zip(answer.classes[queries].par_iter_mut());
     slots.enumerate().with_min_len(MERGES_PER_TASK).for_each(|(q, ((out_indices, out_distances), class))| {
         let mut top = TopK::new(out_distances, out_indices);
         for slice in 0..slices {
-            let at = slice * m * k + q * k;
+            let at = slice * len + q * k;
             for (&distance, &index) in distances[at..][..k].iter().zip(&indices[at..][..k]) {
                 if index != NO_POINT {
                     top.push(distance, index);

@@ -5,15 +5,16 @@
 //! up to 8 queries: the direct form, 8 queries per pass over the points   // no packing
 //! otherwise:
 //! centre and pack all queries into MR-tall slivers, with their norms    // once per call
-//! every thread: take the next (query block × chunk of points) until none // ← rayon, a counter
-//!   for each NR-wide sliver of the chunk's points
-//!     pack it, centred, with its norms                                  // d × NR: stays in L1
-//!     for each MR-tall sliver of the query block                        // streamed in order
-//!       micro-kernel: MR × NR inner products, in registers              // gemm/kernel.rs
-//!       epilogue, per row: the smallest (1−ε)‖x'‖² − 2·q'·x' against t  // one SIMD test
-//!         the rare lanes that pass: exact direct-form distance, push   // exact re-ranking
-//!         into this thread's heap; t shared by all threads             // SharedLimits
-//! merge the threads' lists per query, sort, vote
+//! for each block of queries (up to 1 MiB of them packed)
+//!   every thread: take the next chunk of points until none is left     // ← rayon, a counter
+//!     for each NR-wide sliver of the chunk's points
+//!       pack it, centred, with its norms                                // d × NR: stays in L1
+//!       for each MR-tall sliver of the query block                      // streamed in order
+//!         micro-kernel: MR × NR inner products, in registers            // gemm/kernel.rs
+//!         epilogue, per row: the smallest (1−ε)‖x'‖² − 2·q'·x' vs t     // one SIMD test
+//!           the rare lanes that pass: exact direct-form distance, push // exact re-ranking
+//!           into this thread's heap; t shared by all threads           // SharedLimits
+//!   merge the threads' lists per query, sort, vote
 //! ```
 //!
 //! The m × n distance matrix is never written (at m = 1000, n = 100 000 it would be 400 MB);
@@ -131,7 +132,7 @@ fn direct(level: SimdLevel, inputs: &Inputs, lists: &mut (Vec<f32>, Vec<u32>), a
             }
         },
     );
-    merge(inputs, distances, indices, answer);
+    merge(inputs, 0..m, distances, indices, answer);
 }
 
 /// One group of queries against a slice of points, into the group's heaps.
@@ -204,8 +205,10 @@ impl WithMicroKernel for Search<'_, '_, '_> {
     }
 }
 
-/// Runs one worker per thread over the work items (query block × chunk of points), then merges
-/// the workers' lists into the answer.
+/// Runs the query blocks one after the other. In each, one worker per thread takes chunks of the
+/// points from a counter into its own heaps for the block's queries, and the workers' lists are
+/// merged into the block's answers: a block at a time keeps the lists at workers × block × k
+/// slots, whatever m.
 ///
 /// # Safety
 /// The CPU has `K::LEVEL`.
@@ -218,44 +221,44 @@ unsafe fn search<K: MicroKernel>(
 ) {
     let (n, d, m, k) = (inputs.shape.n, inputs.shape.d, inputs.shape.m, inputs.shape.k);
     let block = (QUERY_BLOCK_BYTES / (d * 4) / K::MR).max(1) * K::MR;
-    let blocks = m.div_ceil(block);
     let workers = rayon::current_num_threads();
     let chunk = chunk_points(n, workers, K::NR);
     let chunks = n.div_ceil(chunk);
-    let next = AtomicUsize::new(0);
-    // One list of heaps per worker: every query's k best among the chunks that worker took.
-    let (distances, indices) = lists_for(lists, workers * m * k);
-    distances.par_chunks_mut(m * k).zip(indices.par_chunks_mut(m * k)).for_each(|(distances, indices)| {
-        for (distances, indices) in distances.chunks_exact_mut(k).zip(indices.chunks_exact_mut(k)) {
-            TopK::new(distances, indices);
-        }
-        SLIVER.with_slice(K::NR * d + K::NR, |scratch| {
-            let (sliver, norms) = scratch.split_at_mut(K::NR * d);
-            // Work items in order: each query block against every chunk of points, then the next.
-            loop {
-                let item = next.fetch_add(1, Ordering::Relaxed);
-                if item >= blocks * chunks {
-                    break;
-                }
-                let (b, c) = (item / chunks, item % chunks);
-                let rows = b * block..(b * block + block).min(m);
-                let task = Task::<K> {
-                    inputs,
-                    queries,
-                    points: c * chunk..(c * chunk + chunk).min(n),
-                    sliver: &mut *sliver,
-                    norms: &mut *norms,
-                    limits,
-                    distances: &mut distances[rows.start * k..rows.end * k],
-                    indices: &mut indices[rows.start * k..rows.end * k],
-                    rows,
-                    kernel: PhantomData,
-                };
-                dispatch(K::LEVEL, task);
+    for first in (0..m).step_by(block) {
+        let rows = first..(first + block).min(m);
+        let len = rows.len() * k;
+        let next = AtomicUsize::new(0);
+        // One list of heaps per worker: each query's k best among the chunks that worker took.
+        let (distances, indices) = lists_for(lists, workers * len);
+        distances.par_chunks_mut(len).zip(indices.par_chunks_mut(len)).for_each(|(distances, indices)| {
+            for (distances, indices) in distances.chunks_exact_mut(k).zip(indices.chunks_exact_mut(k)) {
+                TopK::new(distances, indices);
             }
+            SLIVER.with_slice(K::NR * d + K::NR, |scratch| {
+                let (sliver, norms) = scratch.split_at_mut(K::NR * d);
+                loop {
+                    let c = next.fetch_add(1, Ordering::Relaxed);
+                    if c >= chunks {
+                        break;
+                    }
+                    let task = Task::<K> {
+                        inputs,
+                        queries,
+                        rows: rows.clone(),
+                        points: c * chunk..(c * chunk + chunk).min(n),
+                        sliver: &mut *sliver,
+                        norms: &mut *norms,
+                        limits,
+                        distances: &mut *distances,
+                        indices: &mut *indices,
+                        kernel: PhantomData,
+                    };
+                    dispatch(K::LEVEL, task);
+                }
+            });
         });
-    });
-    merge(inputs, distances, indices, answer);
+        merge(inputs, rows, distances, indices, answer);
+    }
 }
 
 /// One task: the queries `rows` against the points `points`, into those queries' heaps
