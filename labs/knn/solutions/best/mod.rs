@@ -56,8 +56,8 @@ const MIN_SLICE: usize = 4096;
 /// a busier core) ends at most a small chunk after the others, where with one slice of the points
 /// per thread the fork-join waited for the slower one.
 const CHUNKS_PER_WORKER: usize = 16;
-/// Points per chunk at least (a chunk's fixed cost is a task's start; its queries' heaps are the
-/// worker's, filled once per call).
+/// Points per chunk at least (a chunk's fixed cost is a task's start; the heaps it pushes into are
+/// the worker's, filled once per block of queries, not once per chunk).
 const MIN_CHUNK: usize = 1024;
 /// Up to this many queries take the direct path (no packing). Both paths read each point once
 /// per call at these sizes; the GEMM form also packs it. Measured on Zen 4 at n = 100 000,
@@ -177,7 +177,7 @@ struct Search<'i, 'a, 'b> {
 
 /// A call's packed queries, their norms and the centre.
 static QUERIES: Pool<AlignedBuffer> = Pool::new();
-/// A task's packed sliver of points, its norms and its queries' limits.
+/// A worker's packed sliver of points and their norms.
 static SLIVER: BufferPool = BufferPool::new();
 /// A call's partial lists: (distances, indices), slice by slice (direct path) or thread by thread.
 static PARTIAL: Pool<(Vec<f32>, Vec<u32>)> = Pool::new();
@@ -422,9 +422,9 @@ fn lane_mask(count: usize) -> u32 {
 /// A thread's heap, once full, proves that no point further than its k-th distance can be among
 /// the query's k nearest *overall* (those k are nearer), so its limit bounds the other threads'
 /// searches too: each filters with the smaller of its own and the others' limits, and fewer
-/// points pass while the heaps fill (the k-NN README has the counts). Any value stored is a
-/// valid limit, so a lost race (a larger limit overwriting a smaller one) only lets more points
-/// through the filter, and the answer never depends on timing.
+/// points pass while the heaps fill (the k-NN README has the counts). Every value ever stored is
+/// a valid limit and a store only lowers it, so a thread that reads a limit just before another
+/// lowers it only lets a few more points through its filter: the answer never depends on timing.
 struct SharedLimits<'l> {
     /// f32 bits; only ever lowered.
     limits: &'l [AtomicU32],
