@@ -204,6 +204,20 @@ fn parallel_and_best_give_the_same_bits_on_any_number_of_threads() {
 }
 
 #[test]
+fn no_queries_on_enough_points_to_split_is_an_empty_answer_on_any_number_of_threads() {
+    // With fewer queries than threads the parallel rungs split the points; with none, there are
+    // no lists to split them into (the parallel rung once asked rayon for chunks of zero slots).
+    let owned = Owned::random(Shape { n: 9000, d: 3, m: 0, k: 2 }, 0.0, 1);
+    for kernel in [super::solutions::parallel::knn as Kernel, best::knn] {
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let answer = pool.install(|| owned.run(kernel));
+            assert_eq!(answer, (vec![], vec![], vec![]), "{threads} threads");
+        }
+    }
+}
+
+#[test]
 fn every_lab_size_of_the_table_parses() {
     for size in Knn.edge_sizes().iter().chain(Knn.quick_sizes()).chain(Knn.default_sizes()) {
         parse_size(size).unwrap();

@@ -27,6 +27,9 @@ const MERGES_PER_TASK: usize = 64;
 
 pub fn knn(inputs: &Inputs, answer: &mut Answer) {
     inputs.shape.assert_fits(inputs, answer);
+    if inputs.shape.m == 0 {
+        return; // no queries, no answer slots (and no lists to split points into)
+    }
     let level = simd::simd_level();
     let threads = rayon::current_num_threads();
     let slices = (inputs.shape.n / MIN_SLICE).clamp(1, threads);
@@ -80,9 +83,6 @@ fn over_points(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, slices: u
 pub(crate) fn merge(inputs: &Inputs, queries: Range<usize>, distances: &[f32], indices: &[u32], answer: &mut Answer) {
     let k = inputs.shape.k;
     let len = queries.len() * k;
-    if len == 0 {
-        return; // no queries: nothing to merge
-    }
     let slices = distances.len() / len;
     let slots = answer.indices[queries.start * k..queries.end * k]
         .par_chunks_mut(k)
