@@ -31,13 +31,18 @@ pub fn knn(inputs: &Inputs, answer: &mut Answer) {
         return; // no queries, no answer slots (and no lists to split points into)
     }
     let level = simd::simd_level();
-    let threads = rayon::current_num_threads();
-    let slices = (inputs.shape.n / MIN_SLICE).clamp(1, threads);
-    if inputs.shape.m >= QUERIES_PER_THREAD * threads || slices == 1 {
+    let slices = slices(inputs.shape.n);
+    if inputs.shape.m >= QUERIES_PER_THREAD * rayon::current_num_threads() || slices == 1 {
         over_queries(level, inputs, answer);
     } else {
         over_points(level, inputs, answer, slices);
     }
+}
+
+/// Slices of the training set to split `n` points into: one per thread, each of at least
+/// [`MIN_SLICE`] points (also the flagship's direct path).
+pub(crate) fn slices(n: usize) -> usize {
+    (n / MIN_SLICE).clamp(1, rayon::current_num_threads())
 }
 
 /// One task per query: rayon's work stealing balances them.

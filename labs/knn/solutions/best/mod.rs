@@ -36,7 +36,7 @@ use crate::distance::pack::{PackedRows, pack_set, packed_len};
 use crate::distance::tiles::{Epilogue, Points, sweep};
 use crate::gemm::buffers::{AlignedBuffer, BufferPool, Pool};
 use crate::gemm::kernel::MicroKernel;
-use crate::knn::solutions::parallel::merge;
+use crate::knn::solutions::parallel::{merge, slices};
 use crate::knn::topk::TopK;
 use crate::knn::{Answer, Inputs};
 use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispatch_micro_kernel, simd_level};
@@ -48,9 +48,6 @@ use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispat
 /// 192 KiB took 564 ms at n = 200 000, d = 128 (3 blocks) and 143 ms at n = 100 000, d = 64
 /// (2 blocks), against 495 and 134 ms with one block.
 const QUERY_BLOCK_BYTES: usize = 1 << 20;
-/// On the direct path, each slice of points has at least this many: below that the merge
-/// outweighs the split.
-const MIN_SLICE: usize = 4096;
 /// On the GEMM path with several threads, each takes chunks of the points from a common counter
 /// until none is left: this many per thread, so that a thread that runs slower (another process,
 /// a busier core) ends at most a small chunk after the others, where with one slice of the points
@@ -96,11 +93,6 @@ fn lists_for(lists: &mut (Vec<f32>, Vec<u32>), len: usize) -> (&mut [f32], &mut 
         indices.resize(len, 0);
     }
     (&mut distances[..len], &mut indices[..len])
-}
-
-/// Slices of the training set for the direct path: one per thread, if each gets enough points.
-fn slices(n: usize) -> usize {
-    rayon::current_num_threads().min(n / MIN_SLICE).max(1)
 }
 
 /// Points per chunk on the GEMM path with `workers` workers: whole slivers, about
