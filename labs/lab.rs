@@ -57,33 +57,66 @@ pub struct Variant<K = ()> {
     /// Whether it runs on every thread of the pool (rayon rungs, libraries) or on one: its
     /// fraction of peak is taken against the cores it can use, never against idle ones.
     pub parallel: bool,
+    /// Whether most of its multiply-adds run in bf16 on this CPU (the k-NN flagship's filter,
+    /// where the CPU has AVX-512 BF16): twice the f32 FMA rate per instruction, so its fraction
+    /// of the f32 peak can pass 100% without any fault of the probe.
+    pub bf16_products: bool,
 }
 
 impl<K> Variant<K> {
     /// The lab's baseline (there is one per lab).
     pub fn baseline(name: &'static str, summary: &'static str, kernel: K) -> Variant<K> {
-        Variant { name, role: Role::Baseline, reference: None, summary, kernel: Ok(kernel), parallel: false }
+        Variant {
+            name,
+            role: Role::Baseline,
+            reference: None,
+            summary,
+            kernel: Ok(kernel),
+            parallel: false,
+            bf16_products: false,
+        }
     }
 
     /// A reference solution under `solutions/`.
     pub fn reference(name: &'static str, summary: &'static str, kernel: K) -> Variant<K> {
-        Variant { name, role: Role::Reference, reference: None, summary, kernel: Ok(kernel), parallel: false }
+        Variant {
+            name,
+            role: Role::Reference,
+            reference: None,
+            summary,
+            kernel: Ok(kernel),
+            parallel: false,
+            bf16_products: false,
+        }
     }
 
     /// The learner's file for rung `of`: by convention named `your-<of>`, and compared with `of`.
     pub fn exercise(name: &'static str, of: &'static str, kernel: K) -> Variant<K> {
         let summary = "your file under exercises/ (compiles and passes from the start)";
-        Variant { name, role: Role::Exercise, reference: Some(of), summary, kernel: Ok(kernel), parallel: false }
+        Variant {
+            name,
+            role: Role::Exercise,
+            reference: Some(of),
+            summary,
+            kernel: Ok(kernel),
+            parallel: false,
+            bf16_products: false,
+        }
     }
 
     /// A real library, or why this build does not have it. Libraries use every thread they are given.
     pub fn library(name: &'static str, summary: &'static str, kernel: Result<K, &'static str>) -> Variant<K> {
-        Variant { name, role: Role::Library, reference: None, summary, kernel, parallel: true }
+        Variant { name, role: Role::Library, reference: None, summary, kernel, parallel: true, bf16_products: false }
     }
 
     /// The same variant, marked as running on every thread of the pool (a rayon rung).
     pub fn on_all_cores(self) -> Variant<K> {
         Variant { parallel: true, ..self }
+    }
+
+    /// The same variant, marked as multiplying in bf16 when `bf16` (see [`Variant::bf16_products`]).
+    pub fn with_bf16_products(self, bf16: bool) -> Variant<K> {
+        Variant { bf16_products: bf16, ..self }
     }
 
     /// Everything but the kernel: what the harness and the reports need.
@@ -95,6 +128,7 @@ impl<K> Variant<K> {
             summary: self.summary,
             kernel: self.kernel.as_ref().map(|_| ()).map_err(|why| *why),
             parallel: self.parallel,
+            bf16_products: self.bf16_products,
         }
     }
 
@@ -231,7 +265,7 @@ impl OutOfProcess {
     /// The variant as the harness and the reports see it (its kernel is another process).
     pub fn describe(&self) -> Variant {
         let OutOfProcess { name, summary, role, reference, parallel, .. } = *self;
-        Variant { name, role, reference, summary, kernel: Ok(()), parallel }
+        Variant { name, role, reference, summary, kernel: Ok(()), parallel, bf16_products: false }
     }
 }
 

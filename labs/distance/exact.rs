@@ -26,6 +26,7 @@
 //! step 3 (the lab README measures each combination).
 
 use super::bound::UNIT_ROUNDOFF;
+use crate::gemm::kernel::Operands;
 
 /// Rows averaged for the centre: any centre is correct (the bound holds for every centre), a
 /// near one only makes the bound tighter, and a sample keeps it O(d).
@@ -41,6 +42,49 @@ pub fn epsilon(d: usize) -> f64 {
 /// t from [`query_threshold`].
 pub fn norm_scale(d: usize) -> f32 {
     (1.0 - epsilon(d)) as f32
+}
+
+/// bfloat16's unit roundoff: 8 significant bits, so rounding to nearest is off by at most 2⁻⁸
+/// relative (f32's 24 give 2⁻²⁴).
+pub const BF16_UNIT_ROUNDOFF: f64 = 1.0 / 256.0;
+
+/// The bound's ε when the inner products come from `operands` (norms always in f32).
+///
+/// With bf16 operands (`distance/bf16.rs`) each centred coordinate is rounded once more, by at
+/// most u_b = 2⁻⁸, so each product q̂ᵢx̂ᵢ is off by (2u_b + u_b²)|q'ᵢx'ᵢ|; the products of two
+/// bf16 values are exact in f32 and their sum adds γ_d (taken with 2⁻²³, any faithful rounding
+/// of the accumulator); and with Σ|q'ᵢx'ᵢ| ≤ (‖q'‖² + ‖x'‖²)/2 the term 2·q̂·x̂ adds
+/// (2u_b + u_b² + γ_d·(1 + u_b)²)·(‖q'‖² + ‖x'‖²) to the f32 bound. Two more u: an input below
+/// f32's normal range that the instruction reads as zero (|v| < 2⁻¹²⁶, so its product is at most
+/// u·(v² + x²) plus the absolute part, by AM-GM), and the rounding of the absolute part
+/// ([`absolute_slack`]) taken off a norm. About 2⁻⁷: 0.8% of ‖q'‖² + ‖x'‖², where f32's is 0.002%.
+pub fn epsilon_for(d: usize, operands: Operands) -> f64 {
+    match operands {
+        Operands::F32 => epsilon(d),
+        Operands::Bf16Pairs => {
+            let ub = BF16_UNIT_ROUNDOFF;
+            let du = d as f64 * 2.0 * UNIT_ROUNDOFF;
+            let gamma = du / (1.0 - du);
+            epsilon(d) + 2.0 * ub + ub * ub + gamma * (1.0 + ub).powi(2) + 4.0 * UNIT_ROUNDOFF
+        }
+    }
+}
+
+/// [`norm_scale`] for inner products from `operands`.
+pub fn norm_scale_for(d: usize, operands: Operands) -> f32 {
+    (1.0 - epsilon_for(d, operands)) as f32
+}
+
+/// What the filter must allow beyond ε·(‖q'‖² + ‖x'‖²): underflow. AVX-512 BF16 flushes to zero
+/// every product and sum below f32's normal range (2⁻¹²⁶), d of each per inner product, which
+/// doubled in −2·q̂·x̂ is 4d·2⁻¹²⁶, plus the absolute part of the AM-GM step in
+/// [`epsilon_for`] (d·2⁻²²⁹ per side). f32 inner products keep subnormals: nothing to add.
+/// Taken off the queries' scaled norms, so that t grows by it.
+pub fn absolute_slack(d: usize, operands: Operands) -> f32 {
+    match operands {
+        Operands::F32 => 0.0,
+        Operands::Bf16Pairs => ((4 * d + 4) as f64 * f64::from(f32::MIN_POSITIVE)) as f32,
+    }
 }
 
 /// The per-query side of the filter: `t = threshold − (1−ε)‖q'‖²`, rounded up (computed in

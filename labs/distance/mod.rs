@@ -5,6 +5,7 @@
 //!
 //! No lab borrows another lab's solutions: what two labs share lives here.
 
+pub mod bf16;
 pub mod bound;
 pub mod exact;
 pub mod pack;

@@ -2,14 +2,15 @@
 //! their scaled norms (see [`super::exact`]): the flagships of k-NN and k-means stream NR-wide
 //! slivers of points ([`pack_points`]) against MR-tall slivers of the other set ([`pack_set`]).
 
-use super::exact;
-use crate::gemm::kernel::MicroKernel;
+use super::{bf16, exact};
+use crate::gemm::kernel::{MicroKernel, Operands};
 use crate::gemm::transpose::transpose_blocks_centred;
 
 /// One set packed for [`super::tiles::sweep`]: its rows centred, in MR-tall slivers (sliver s
 /// holds rows s·MR.. as d columns of MR values, zeros past the last row: the order the
-/// micro-kernel broadcasts them in), their scaled norms (+∞ past the last row, so that a padded
-/// row never passes a filter), and the centre that both sets are taken from.
+/// micro-kernel broadcasts them in; for bf16 operands ⌈d/2⌉ columns of pairs), their scaled
+/// norms less the absolute slack (+∞ past the last row, so that a padded row never passes a
+/// filter), and the centre that both sets are taken from.
 pub struct PackedRows<'a> {
     pub centre: &'a [f32],
     pub rows: &'a [f32],
@@ -32,26 +33,39 @@ pub fn pack_set<'s, K: MicroKernel>(
 ) -> PackedRows<'s> {
     let count = rows.len() / d;
     let padded = count.div_ceil(K::MR) * K::MR;
+    let slots = K::OPERANDS.slots(d);
     let (centre, rest) = scratch.split_at_mut(d);
     let (packed, rest) = rest.split_at_mut(padded * d);
+    let packed = &mut packed[..padded * slots];
     let norms = &mut rest[..padded];
     exact::centre(centre_of, d, centre);
-    let scale = exact::norm_scale(d);
-    for (s, sliver) in packed.chunks_exact_mut(K::MR * d).enumerate() {
+    let scale = exact::norm_scale_for(d, K::OPERANDS);
+    let absolute = exact::absolute_slack(d, K::OPERANDS);
+    for (s, sliver) in packed.chunks_exact_mut(K::MR * slots).enumerate() {
         for r in 0..K::MR {
             let i = s * K::MR + r;
-            if i < count {
-                let row = &rows[i * d..][..d];
-                for p in 0..d {
-                    sliver[p * K::MR + r] = row[p] - centre[p];
-                }
-                norms[i] = exact::scaled_centred_norm(row, centre, scale);
-            } else {
-                for p in 0..d {
+            if i >= count {
+                for p in 0..slots {
                     sliver[p * K::MR + r] = 0.0;
                 }
                 norms[i] = f32::INFINITY;
+                continue;
             }
+            let row = &rows[i * d..][..d];
+            match K::OPERANDS {
+                Operands::F32 => {
+                    for p in 0..d {
+                        sliver[p * K::MR + r] = row[p] - centre[p];
+                    }
+                }
+                Operands::Bf16Pairs => {
+                    for p in 0..slots {
+                        let coordinate = |c: usize| if c < d { row[c] - centre[c] } else { 0.0 };
+                        sliver[p * K::MR + r] = bf16::pair(coordinate(2 * p), coordinate(2 * p + 1));
+                    }
+                }
+            }
+            norms[i] = exact::scaled_centred_norm(row, centre, scale) - absolute;
         }
     }
     PackedRows { centre, rows: packed, norms }
@@ -60,6 +74,8 @@ pub fn pack_set<'s, K: MicroKernel>(
 /// Packs the points `columns`, centred, into one NR-wide sliver (d rows of NR values, zeros past
 /// the last point), and their scaled norms, summed down the sliver's rows: NR independent sums
 /// the compiler vectorises, where one point's norm alone would be a chain of d dependent adds.
+/// For bf16 operands the f32 rows are then paired in place (⌈d/2⌉ rows of NR pairs); the norms
+/// stay those of the f32 values.
 ///
 /// Not inlined into the task: compiled for the AVX-512 caller, this strided copy ran at half
 /// the speed (see the k-NN lab README's flagship notes).
@@ -91,8 +107,11 @@ pub fn pack_points<K: MicroKernel>(
             *norm += x * x;
         }
     }
-    let scale = exact::norm_scale(d);
-    for norm in norms {
+    let scale = exact::norm_scale_for(d, K::OPERANDS);
+    for norm in norms.iter_mut() {
         *norm *= scale;
+    }
+    if K::OPERANDS == Operands::Bf16Pairs {
+        bf16::pair_rows(sliver, d, K::NR);
     }
 }

@@ -133,6 +133,8 @@ unsafe fn sweep_in_depth_blocks<K: MicroKernel, V: F32Vec, E: Epilogue>(
 ) {
     let Points { rows: data, d, range } = points;
     assert!(depth > 0 && d > 0);
+    // Depth steps of the kernel: d, or ⌈d/2⌉ for bf16 pairs.
+    let slots = K::OPERANDS.slots(d);
     // The depth blocks before the last one add up in `tile`; the last one's tile goes to the
     // epilogue from the registers (through `scratch` for an epilogue that reads memory).
     let (mut tile, mut scratch) = (TileBuffer([0.0f32; MAX_TILE]), TileBuffer([0.0f32; MAX_TILE]));
@@ -148,8 +150,8 @@ unsafe fn sweep_in_depth_blocks<K: MicroKernel, V: F32Vec, E: Epilogue>(
         epilogue.start_sliver(columns.clone(), norms);
         for top in rows.clone().step_by(K::MR) {
             prefetch(next.next().unwrap_or_default());
-            let a = &packed.rows[top * d..][..K::MR * d];
-            let last = (d - 1) / depth * depth;
+            let a = &packed.rows[top * slots..][..K::MR * slots];
+            let last = (slots - 1) / depth * depth;
             for pc in (0..last).step_by(depth) {
                 // SAFETY: the CPU has K::LEVEL (our contract); `run` checks the slices.
                 unsafe { K::run(depth, &a[pc * K::MR..], &sliver[pc * K::NR..], tile, K::NR, pc == 0) };
@@ -168,7 +170,7 @@ unsafe fn sweep_in_depth_blocks<K: MicroKernel, V: F32Vec, E: Epilogue>(
             let init = (last > 0).then_some(&tile[..]);
             let (a, b) = (&a[last * K::MR..], &sliver[last * K::NR..]);
             // SAFETY: the CPU has K::LEVEL (our contract); `run_into` checks the slices.
-            unsafe { K::run_into(d - last, a, b, init, real_rows, to_epilogue) };
+            unsafe { K::run_into(slots - last, a, b, init, real_rows, to_epilogue) };
         }
         // SAFETY: V is enabled (our contract).
         unsafe { epilogue.finish_sliver::<V>(columns, norms) };
@@ -314,19 +316,55 @@ mod tests {
         for level in SimdLevel::available() {
             for depth in [1, 4, 5, 13, 640] {
                 let sweep = Sweep { depth, d, rows: &rows, points: &points };
-                let (centre, mut products) = dispatch_micro_kernel(level, sweep);
-                products.sort_by_key(|&(row, point, _)| (row, point));
-                let pairs: Vec<(usize, usize)> = products.iter().map(|&(r, p, _)| (r, p)).collect();
-                let expected: Vec<(usize, usize)> = (0..count).flat_map(|r| (1..n).map(move |p| (r, p))).collect();
-                assert_eq!(pairs, expected, "{level}, depth {depth}");
-                for (row, point, got) in products {
-                    let centred = |data: &[f32], i: usize, p: usize| (data[i * d + p] - centre[p]) as f64;
-                    let terms = (0..d).map(|p| centred(&rows, row, p) * centred(&points, point, p));
-                    let (sum, magnitude) = terms.fold((0.0, 0.0), |(s, m), t| (s + t, m + t.abs()));
-                    let error = (got as f64 - sum).abs();
-                    assert!(error <= gamma * magnitude, "{level}, depth {depth}: ({row}, {point}) {got} vs {sum}");
-                }
+                let (centre, products) = dispatch_micro_kernel(level, sweep);
+                check_products(
+                    &format!("{level}, depth {depth}"),
+                    (&rows, &points, d, count, n),
+                    &centre,
+                    products,
+                    gamma,
+                );
             }
+        }
+        // The bf16 kernel: each centred coordinate rounded to bf16 (2⁻⁸), products exact, sums in f32.
+        #[cfg(target_arch = "x86_64")]
+        if super::super::bf16::available() {
+            use super::super::exact::BF16_UNIT_ROUNDOFF as ub;
+            let bound = 2.0 * ub + ub * ub + 2.0 * gamma * (1.0 + ub).powi(2);
+            for depth in [1, 4, 5, 7, 640] {
+                let sweep = Sweep { depth, d, rows: &rows, points: &points };
+                // SAFETY: the CPU has AVX-512 (with BF16, checked above), the kernel's LEVEL.
+                let (centre, products) = unsafe { sweep.run::<super::super::bf16::Avx512Bf16>() };
+                check_products(
+                    &format!("bf16, depth {depth}"),
+                    (&rows, &points, d, count, n),
+                    &centre,
+                    products,
+                    bound,
+                );
+            }
+        }
+    }
+
+    /// Every (row, point ≥ 1) pair once, each product within `bound` · Σ|terms| of the centred
+    /// product in f64.
+    fn check_products(
+        case: &str,
+        (rows, points, d, count, n): (&[f32], &[f32], usize, usize, usize),
+        centre: &[f32],
+        mut products: Vec<(usize, usize, f32)>,
+        bound: f64,
+    ) {
+        products.sort_by_key(|&(row, point, _)| (row, point));
+        let pairs: Vec<(usize, usize)> = products.iter().map(|&(r, p, _)| (r, p)).collect();
+        let expected: Vec<(usize, usize)> = (0..count).flat_map(|r| (1..n).map(move |p| (r, p))).collect();
+        assert_eq!(pairs, expected, "{case}");
+        for (row, point, got) in products {
+            let centred = |data: &[f32], i: usize, p: usize| (data[i * d + p] - centre[p]) as f64;
+            let terms = (0..d).map(|p| centred(rows, row, p) * centred(points, point, p));
+            let (sum, magnitude) = terms.fold((0.0, 0.0), |(s, m), t| (s + t, m + t.abs()));
+            let error = (got as f64 - sum).abs();
+            assert!(error <= bound * magnitude, "{case}: ({row}, {point}) {got} vs {sum}");
         }
     }
 }

@@ -25,10 +25,32 @@ const fn max(a: usize, b: usize) -> usize {
     if a > b { a } else { b }
 }
 
+/// What one f32-sized slot of a packed sliver holds, and so what a kernel multiplies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operands {
+    /// One f32 value per slot: d coordinates take d slots (every GEMM kernel).
+    F32,
+    /// Two bfloat16 values per slot, coordinates 2p (low half) and 2p + 1: d coordinates take
+    /// ⌈d/2⌉ slots (the k-NN flagship's filter, `distance/bf16.rs`).
+    Bf16Pairs,
+}
+
+impl Operands {
+    /// Slots (depth steps of the kernel) that `d` coordinates take.
+    pub const fn slots(self, d: usize) -> usize {
+        match self {
+            Operands::F32 => d,
+            Operands::Bf16Pairs => d.div_ceil(2),
+        }
+    }
+}
+
 /// A micro-kernel: its instruction set and its register tile.
 pub trait MicroKernel {
     /// The instruction set `run` needs.
     const LEVEL: SimdLevel;
+    /// What the packed slivers hold (the depth `kc` counts slots).
+    const OPERANDS: Operands = Operands::F32;
     /// Rows of the register tile.
     const MR: usize;
     /// Columns of the register tile.

@@ -168,7 +168,8 @@ pub fn variants() -> Vec<Variant<Kernel>> {
         )
         .on_all_cores(),
         Variant::reference("best", "packed micro-kernel, fused top-k, exact re-ranking, rayon", best::knn as Kernel)
-            .on_all_cores(),
+            .on_all_cores()
+            .with_bf16_products(best::Filter::fastest(crate::simd::simd_level()) == best::Filter::Bf16),
     ]
 }
 

@@ -166,6 +166,11 @@ fn the_expanded_form_alone_fails_far_from_the_origin_and_the_fix_restores_it() {
     }
 }
 
+/// The flagship with the f32 filter, wherever the CPU would pick bf16.
+fn best_f32(inputs: &Inputs, answer: &mut Answer) {
+    best::knn_with(crate::simd::simd_level(), best::Filter::F32, inputs, answer);
+}
+
 #[test]
 fn parallel_and_best_give_the_same_bits_on_any_number_of_threads() {
     // The direct path; the GEMM path with one chunk of points; with many chunks, the threads
@@ -183,10 +188,9 @@ fn parallel_and_best_give_the_same_bits_on_any_number_of_threads() {
         let mut twice = Owned::random(shape, 0.0, 5);
         let half = shape.n / 2 * shape.d;
         twice.train.copy_within(..half, half);
-        for (owned, kernel) in [&random, &twice]
-            .into_iter()
-            .flat_map(|owned| [super::solutions::parallel::knn as Kernel, best::knn].map(|kernel| (owned, kernel)))
-        {
+        for (owned, kernel) in [&random, &twice].into_iter().flat_map(|owned| {
+            [super::solutions::parallel::knn as Kernel, best::knn, best_f32].map(|kernel| (owned, kernel))
+        }) {
             let answers: Vec<_> = [1, 2, 3, 8]
                 .into_iter()
                 .map(|threads| {
@@ -200,6 +204,44 @@ fn parallel_and_best_give_the_same_bits_on_any_number_of_threads() {
             };
             assert!(answers.iter().all(|a| bits(a) == bits(&answers[0])), "{shape}: differs across thread counts");
         }
+    }
+}
+
+/// Near-ties seen through large inner products: the queries sit among points 1 ± 10⁻⁴ away, while
+/// a far cluster pulls the centre 100 away, so ‖q'‖² + ‖x'‖² ≈ 5·10⁵ and a bf16 inner product is
+/// off by tens of units, a hundred thousand times the gaps between the true distances. Only a filter whose bound covers bf16's rounding keeps the true neighbours (a
+/// bound without the bf16 term fails this); every filter must give the f32 answer's bits.
+#[test]
+fn every_filter_keeps_the_exact_neighbours_of_near_ties_behind_large_inner_products() {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+    let shape = Shape { n: 4000, d: 24, m: 40, k: 5 };
+    let mut rng = StdRng::seed_from_u64(11);
+    let unit = |rng: &mut StdRng| {
+        let v: Vec<f32> = (0..shape.d).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / norm).collect::<Vec<_>>()
+    };
+    let queries: Vec<f32> = (0..shape.m).flat_map(|q| vec![q as f32 * 0.01; shape.d]).collect();
+    let mut train = Vec::with_capacity(shape.n * shape.d);
+    for i in 0..shape.n {
+        let direction = unit(&mut rng);
+        // The far points at even indices: the centre's sample (every 4th row here) sees only
+        // them, so the centre lands 100 away from the queries and every norm is large.
+        if i % 2 == 1 {
+            // Around query (i / 2) % m, at radius 1 + a distinct 10⁻⁴ step.
+            let (q, radius) = ((i / 2) % shape.m, 1.0 + (i / 2) as f32 * 1e-4);
+            train.extend(direction.iter().zip(&queries[q * shape.d..][..shape.d]).map(|(u, c)| c + radius * u));
+        } else {
+            train.extend(direction.iter().map(|u| 100.0 + u));
+        }
+    }
+    let owned = Owned { shape, train, labels: (0..shape.n as u32).map(|i| i % 3).collect(), queries };
+    let level = crate::simd::simd_level();
+    let expected = owned.run(|i, a| best::knn_with(level, best::Filter::F32, i, a));
+    owned.check(&expected).unwrap();
+    for filter in best::Filter::available(level) {
+        let answer = owned.run(|i, a| best::knn_with(level, filter, i, a));
+        assert_eq!(answer, expected, "{} filter", filter.name());
     }
 }
 
@@ -234,10 +276,11 @@ proptest! {
         let k = 1 + ((n - 1) as f64 * k_fraction) as usize;
         let owned = Owned::random(Shape { n, d, m, k }, if shifted { 256.0 } else { 0.0 }, (n * d + m) as u64);
         for level in SimdLevel::available() {
-            for (name, answer) in [
-                ("simd", owned.run(|i, a| simd::knn_at(level, i, a))),
-                ("best", owned.run(|i, a| best::knn_at(level, i, a))),
-            ] {
+            let mut answers = vec![("simd", owned.run(|i, a| simd::knn_at(level, i, a)))];
+            for filter in best::Filter::available(level) {
+                answers.push((filter.name(), owned.run(|i, a| best::knn_with(level, filter, i, a))));
+            }
+            for (name, answer) in answers {
                 if let Err(error) = owned.check(&answer) {
                     prop_assert!(false, "{} at {} on {}: {}", name, level, owned.shape, error);
                 }

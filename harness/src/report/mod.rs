@@ -82,6 +82,10 @@ pub struct VariantRecord {
     pub reference: Option<&'static str>,
     /// The cores it can use: 1 for a serial variant, the run's cores for a parallel one.
     pub cores: usize,
+    /// Most of its multiply-adds ran in bf16 (twice the f32 rate per instruction): its fraction
+    /// of the f32 FMA peak may pass 100%.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bf16_products: bool,
     pub verdict: Verdict,
     /// None unless measured.
     pub timing: Option<Timing>,
@@ -258,6 +262,7 @@ fn variant_record(
         role: info.role,
         reference,
         cores,
+        bf16_products: info.bf16_products,
         verdict: Verdict {
             status: Status::Unavailable,
             correct: None,

@@ -10,7 +10,8 @@
 //!     for each NR-wide sliver of the chunk's points
 //!       pack it, centred, with its norms                                // d × NR: stays in L1
 //!       for each MR-tall sliver of the query block                      // streamed in order
-//!         micro-kernel: MR × NR inner products, in registers            // gemm/kernel.rs
+//!         micro-kernel: MR × NR inner products, in registers            // gemm/kernel.rs, or
+//!                                                                        // bf16 pairs: bf16.rs
 //!         epilogue, per row: the smallest (1−ε)‖x'‖² − 2·q'·x' vs t     // one SIMD test
 //!           the rare lanes that pass: exact direct-form distance, push // exact re-ranking
 //!           into this thread's heap; t shared by all threads           // SharedLimits
@@ -23,14 +24,21 @@
 //! a fused multiply-add and a minimum per vector of inner products and one compare per row,
 //! against d multiply-adds to compute them. Exactness comes from `distance::exact` (centring, a proven lower bound, re-ranking
 //! with the direct form); the answer is the same for any thread count, as in `parallel`.
+//!
+//! Where the CPU has AVX-512 BF16 the inner products are computed from bf16 copies of the
+//! centred coordinates, two multiply-adds per lane and instruction (`distance/bf16.rs`): the
+//! filter's lower bound widens by bf16's rounding (`exact::epsilon_for`), a few more points are
+//! re-ranked, and the answer is the same bits ([`Filter`]; `PERFLAB_KNN_FILTER=f32` turns it off).
 
 use std::marker::PhantomData;
 use std::ops::Range;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
 use crate::distance;
+use crate::distance::bf16;
 use crate::distance::exact::query_threshold;
 use crate::distance::pack::{PackedRows, pack_set, packed_len};
 use crate::distance::tiles::{Epilogue, Points, sweep};
@@ -69,19 +77,75 @@ pub fn knn(inputs: &Inputs, answer: &mut Answer) {
     knn_at(simd_level(), inputs, answer);
 }
 
-/// The flagship at an explicit SIMD level (tests run every level the CPU has).
+/// The flagship at an explicit SIMD level, with the level's fastest filter (tests run every
+/// level the CPU has).
 ///
 /// # Panics
 /// If the CPU lacks `level`, or the buffers do not fit the shape.
 pub fn knn_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
+    knn_with(level, Filter::fastest(level), inputs, answer);
+}
+
+/// The arithmetic of the GEMM path's filter: the inner products that decide which points are
+/// re-ranked. The answer is the same bits with either; only the speed differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// f32 fused multiply-adds, 16 per AVX-512 instruction.
+    F32,
+    /// bf16 pairs, 32 multiply-adds per AVX-512 BF16 instruction (`distance/bf16.rs`).
+    Bf16,
+}
+
+impl Filter {
+    /// bf16 where the CPU has AVX-512 BF16 and `level` is AVX-512, unless `PERFLAB_KNN_FILTER=f32`
+    /// (to compare the two); f32 otherwise.
+    pub fn fastest(level: SimdLevel) -> Filter {
+        static ASKED_F32: OnceLock<bool> = OnceLock::new();
+        let asked_f32 = *ASKED_F32.get_or_init(|| std::env::var("PERFLAB_KNN_FILTER").is_ok_and(|v| v == "f32"));
+        if Filter::Bf16.runs_at(level) && !asked_f32 { Filter::Bf16 } else { Filter::F32 }
+    }
+
+    /// `f32` or `bf16`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Filter::F32 => "f32",
+            Filter::Bf16 => "bf16",
+        }
+    }
+
+    /// Whether this CPU can run this filter at `level`.
+    pub fn runs_at(self, level: SimdLevel) -> bool {
+        self == Filter::F32 || level == SimdLevel::Avx512 && bf16::available()
+    }
+
+    /// The filters this CPU can run at `level`.
+    pub fn available(level: SimdLevel) -> Vec<Filter> {
+        [Filter::F32, Filter::Bf16].into_iter().filter(|f| f.runs_at(level)).collect()
+    }
+}
+
+/// The flagship at an explicit SIMD level and filter.
+///
+/// # Panics
+/// If the CPU lacks `level`, if `filter` is bf16 and the CPU lacks AVX-512 BF16 or `level` is
+/// not AVX-512, or if the buffers do not fit the shape.
+pub fn knn_with(level: SimdLevel, filter: Filter, inputs: &Inputs, answer: &mut Answer) {
     inputs.shape.assert_fits(inputs, answer);
+    assert!(filter.runs_at(level), "this CPU cannot run the {} filter at {level}", filter.name());
     if inputs.shape.m == 0 {
         return;
     }
     if inputs.shape.m <= DIRECT_MAX_QUERIES {
         PARTIAL.with(|lists| direct(level, inputs, lists, answer));
-    } else {
-        dispatch_micro_kernel(level, Search { inputs, answer });
+        return;
+    }
+    match filter {
+        Filter::F32 => dispatch_micro_kernel(level, Search { inputs, answer }),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU has AVX-512 and its BF16 extension (asserted above).
+        Filter::Bf16 => unsafe { Search { inputs, answer }.run::<bf16::Avx512Bf16>() },
+        #[cfg(not(target_arch = "x86_64"))]
+        Filter::Bf16 => unreachable!("no bf16 filter off x86-64 (asserted above)"),
     }
 }
 
