@@ -100,8 +100,7 @@ impl Filter {
     /// bf16 where the CPU has AVX-512 BF16 and `level` is AVX-512, unless `PERFLAB_KNN_FILTER=f32`
     /// (to compare the two); f32 otherwise.
     pub fn fastest(level: SimdLevel) -> Filter {
-        static ASKED_F32: OnceLock<bool> = OnceLock::new();
-        let asked_f32 = *ASKED_F32.get_or_init(|| std::env::var("PERFLAB_KNN_FILTER").is_ok_and(|v| v == "f32"));
+        let asked_f32 = configured() == Some(Filter::F32);
         if Filter::Bf16.runs_at(level) && !asked_f32 { Filter::Bf16 } else { Filter::F32 }
     }
 
@@ -122,6 +121,27 @@ impl Filter {
     pub fn available(level: SimdLevel) -> Vec<Filter> {
         [Filter::F32, Filter::Bf16].into_iter().filter(|f| f.runs_at(level)).collect()
     }
+}
+
+/// The filter asked for with `PERFLAB_KNN_FILTER=f32|bf16`, read once; a value that is neither
+/// is ignored with a note, as is bf16 on a CPU without AVX-512 BF16.
+fn configured() -> Option<Filter> {
+    static ASKED: OnceLock<Option<Filter>> = OnceLock::new();
+    *ASKED.get_or_init(|| {
+        let asked = std::env::var("PERFLAB_KNN_FILTER").ok()?;
+        match asked.as_str() {
+            "f32" => Some(Filter::F32),
+            "bf16" if Filter::Bf16.runs_at(crate::simd::detected()) => Some(Filter::Bf16),
+            "bf16" => {
+                eprintln!("note: PERFLAB_KNN_FILTER=bf16 asks for AVX-512 BF16, which this CPU lacks: using f32");
+                None
+            }
+            _ => {
+                eprintln!("note: PERFLAB_KNN_FILTER={asked} is not one of f32, bf16: using the fastest filter");
+                None
+            }
+        }
+    })
 }
 
 /// The flagship at an explicit SIMD level and filter.
