@@ -106,16 +106,9 @@ impl MicroKernel for Avx512Bf16 {
 
     unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, rows: usize, sink: S) {
         assert!(available(), "this CPU has no AVX-512 BF16");
-        assert!(a.len() >= Self::MR * kc && b.len() >= Self::NR * kc, "packed slivers too short");
-        let init = match init {
-            Some(init) => {
-                assert!(init.len() >= Self::MR * Self::NR, "initial tile too short");
-                init.as_ptr()
-            }
-            None => std::ptr::null(),
-        };
+        let init = kernel::init_pointer::<Self>(kc, a, b, init);
         const THIRD: usize = kernel::AVX512_MR / 3;
-        // SAFETY: bounds checked above; the CPU has AVX-512F and BF16 (asserted above).
+        // SAFETY: bounds checked by `init_pointer`; the CPU has AVX-512F and BF16 (asserted above).
         unsafe {
             if rows <= THIRD {
                 tile_into::<S, THIRD>(kc, a.as_ptr(), b.as_ptr(), init, sink)

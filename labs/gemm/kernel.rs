@@ -274,7 +274,7 @@ impl MicroKernel for Portable {
 /// Checks the slivers and `init` (an MR × NR tile) for [`MicroKernel::run_into`]; `init` as a
 /// pointer, null for none.
 #[inline(always)]
-fn init_pointer<K: MicroKernel>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>) -> *const f32 {
+pub(crate) fn init_pointer<K: MicroKernel>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>) -> *const f32 {
     assert_slivers_fit::<K>(kc, a, b);
     match init {
         Some(init) => {
