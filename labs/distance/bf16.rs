@@ -17,7 +17,9 @@
 //! Packing: each slot of a sliver (f32-sized) holds coordinates 2p (low 16 bits) and 2p + 1
 //! (high), which is the pairing `vdpbf16ps` multiplies; an odd d pads the last pair with zero.
 
+#[cfg(target_arch = "x86_64")]
 use crate::gemm::kernel::{self, MicroKernel, Operands, TileSink};
+#[cfg(target_arch = "x86_64")]
 use crate::simd::SimdLevel;
 
 /// `x` rounded to the nearest bf16 (ties to even), as its 16 bits. `x` is finite and below
