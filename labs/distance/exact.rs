@@ -76,14 +76,15 @@ pub fn norm_scale_for(d: usize, operands: Operands) -> f32 {
 }
 
 /// What the filter must allow beyond ε·(‖q'‖² + ‖x'‖²): underflow. AVX-512 BF16 flushes to zero
-/// every product and sum below f32's normal range (2⁻¹²⁶), d of each per inner product, which
-/// doubled in −2·q̂·x̂ is 4d·2⁻¹²⁶, plus the absolute part of the AM-GM step in
-/// [`epsilon_for`] (d·2⁻²²⁹ per side). f32 inner products keep subnormals: nothing to add.
-/// Taken off the queries' scaled norms, so that t grows by it.
+/// every product and sum below f32's normal range (2⁻¹²⁶): counted as separate flushes, 2d per
+/// inner product, each carried through at most d later roundings (a factor 1 + γ_d < 2), which
+/// doubled in −2·q̂·x̂ stays below 8d·2⁻¹²⁶; plus the absolute part of the AM-GM step in
+/// [`epsilon_for`] (2⁻²²⁸ per coordinate of 2·q̂·x̂). f32 inner products keep subnormals:
+/// nothing to add. Taken off the queries' scaled norms, so that t grows by it.
 pub fn absolute_slack(d: usize, operands: Operands) -> f32 {
     match operands {
         Operands::F32 => 0.0,
-        Operands::Bf16Pairs => ((4 * d + 4) as f64 * f64::from(f32::MIN_POSITIVE)) as f32,
+        Operands::Bf16Pairs => ((8 * d + 8) as f64 * f64::from(f32::MIN_POSITIVE)) as f32,
     }
 }
 

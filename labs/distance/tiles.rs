@@ -223,7 +223,9 @@ pub fn prefetch(data: &[f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::distance::exact;
     use crate::distance::pack::{pack_set, packed_len};
+    use crate::gemm::kernel::Operands;
     use crate::simd::{SimdLevel, WithMicroKernel, WithSimd, dispatch, dispatch_micro_kernel};
 
     /// Every product the sweep hands out: (packed row, point, value).
@@ -307,6 +309,37 @@ mod tests {
         }
     }
 
+    /// The bf16 kernel's worst case, where every rounding error points the same way: coordinates
+    /// ±v with v just below the tie 1 + 2⁻⁸, which all round down to ±1 (the signs balanced, so
+    /// the centre is 0), and each row met by an identical point. Then 2·|error| comes within
+    /// 1% of the bf16 share of the filter's ε: a bound with half that share fails here.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_bf16_kernel_meets_its_bound_where_every_rounding_error_aligns() {
+        if !super::super::bf16::available() {
+            return;
+        }
+        let (d, n) = (13, 70);
+        let v = (1.0f32 + 2f32.powi(-8)).next_down();
+        let sign = |i: usize, p: usize| if (i + p / 3).is_multiple_of(2) { v } else { -v };
+        let points: Vec<f32> = (0..n * d).map(|i| sign(i / d, i % d)).collect();
+        let rows = points.clone();
+        let share = exact::epsilon_for(d, Operands::Bf16Pairs) - exact::epsilon(d);
+        let sweep = Sweep { depth: 640, d, rows: &rows, points: &points };
+        // SAFETY: the CPU has AVX-512 (with BF16, checked above), the kernel's LEVEL.
+        let (centre, products) = unsafe { sweep.run::<super::super::bf16::Avx512Bf16>() };
+        assert!(centre.iter().all(|&c| c == 0.0), "balanced signs centre on 0");
+        let mut tightest: f64 = 0.0;
+        for (row, point, got) in products {
+            let exact: f64 = (0..d).map(|p| rows[row * d + p] as f64 * points[point * d + p] as f64).sum();
+            let norms: f64 = 2.0 * d as f64 * (v as f64).powi(2);
+            let used = 2.0 * (got as f64 - exact).abs() / (share * norms);
+            assert!(used <= 1.0, "({row}, {point}): {got} vs {exact}, {used:.4} of the bound");
+            tightest = tightest.max(used);
+        }
+        assert!(tightest > 0.99, "the worst case should use the whole bound: {tightest:.4}");
+    }
+
     fn sweep_in_depth_blocks_of_every_size(count: usize) {
         let (d, n) = (13, 70);
         let value = |i: usize| ((i * 7919 % 1000) as f32 - 500.0) / 97.0;
@@ -317,13 +350,9 @@ mod tests {
             for depth in [1, 4, 5, 13, 640] {
                 let sweep = Sweep { depth, d, rows: &rows, points: &points };
                 let (centre, products) = dispatch_micro_kernel(level, sweep);
-                check_products(
-                    &format!("{level}, depth {depth}"),
-                    (&rows, &points, d, count, n),
-                    &centre,
-                    products,
-                    gamma,
-                );
+                // The f32 filter's whole ε covers the products' share (and the rest).
+                let case = format!("{level}, depth {depth}");
+                check_products(&case, (&rows, &points, d, count, n), &centre, products, (gamma, exact::epsilon(d)));
             }
         }
         // The bf16 kernel: each centred coordinate rounded to bf16 (2⁻⁸), products exact, sums in f32.
@@ -335,25 +364,23 @@ mod tests {
                 let sweep = Sweep { depth, d, rows: &rows, points: &points };
                 // SAFETY: the CPU has AVX-512 (with BF16, checked above), the kernel's LEVEL.
                 let (centre, products) = unsafe { sweep.run::<super::super::bf16::Avx512Bf16>() };
-                check_products(
-                    &format!("bf16, depth {depth}"),
-                    (&rows, &points, d, count, n),
-                    &centre,
-                    products,
-                    bound,
-                );
+                let share = exact::epsilon_for(d, Operands::Bf16Pairs) - exact::epsilon(d);
+                let case = format!("bf16, depth {depth}");
+                check_products(&case, (&rows, &points, d, count, n), &centre, products, (bound, share));
             }
         }
     }
 
     /// Every (row, point ≥ 1) pair once, each product within `bound` · Σ|terms| of the centred
-    /// product in f64.
+    /// product in f64, and twice its error within `filter` · (‖r'‖² + ‖x'‖²): the share of the
+    /// filter's ε (`exact::epsilon_for`) that the products rely on, the bound the filter uses
+    /// rather than the test's own.
     fn check_products(
         case: &str,
         (rows, points, d, count, n): (&[f32], &[f32], usize, usize, usize),
         centre: &[f32],
         mut products: Vec<(usize, usize, f32)>,
-        bound: f64,
+        (bound, filter): (f64, f64),
     ) {
         products.sort_by_key(|&(row, point, _)| (row, point));
         let pairs: Vec<(usize, usize)> = products.iter().map(|&(r, p, _)| (r, p)).collect();
@@ -365,6 +392,8 @@ mod tests {
             let (sum, magnitude) = terms.fold((0.0, 0.0), |(s, m), t| (s + t, m + t.abs()));
             let error = (got as f64 - sum).abs();
             assert!(error <= bound * magnitude, "{case}: ({row}, {point}) {got} vs {sum}");
+            let norms: f64 = (0..d).map(|p| centred(rows, row, p).powi(2) + centred(points, point, p).powi(2)).sum();
+            assert!(2.0 * error <= filter * norms, "{case}: ({row}, {point}) outside the filter's ε");
         }
     }
 }

@@ -245,6 +245,26 @@ fn every_filter_keeps_the_exact_neighbours_of_near_ties_behind_large_inner_produ
     }
 }
 
+/// Coordinates around 10⁻²⁰: every product of two of them (about 10⁻⁴⁰) is below f32's normal
+/// range, which AVX-512 BF16 flushes to zero, so the bf16 inner products are all but zero while
+/// the true ones, and the distances, are of the same tiny size. Only the filter's absolute slack
+/// (`exact::absolute_slack`) keeps the true neighbours; every filter must give the f32 answer's bits.
+#[test]
+fn every_filter_keeps_the_exact_neighbours_of_coordinates_whose_products_underflow() {
+    let shape = Shape { n: 3000, d: 16, m: 30, k: 4 };
+    let mut owned = Owned::random(shape, 0.0, 17);
+    for x in owned.train.iter_mut().chain(owned.queries.iter_mut()) {
+        *x *= 1e-20;
+    }
+    let level = crate::simd::simd_level();
+    let expected = owned.run(|i, a| best::knn_with(level, best::Filter::F32, i, a));
+    owned.check(&expected).unwrap();
+    for filter in best::Filter::available(level) {
+        let answer = owned.run(|i, a| best::knn_with(level, filter, i, a));
+        assert_eq!(answer, expected, "{} filter", filter.name());
+    }
+}
+
 #[test]
 fn no_queries_on_enough_points_to_split_is_an_empty_answer_on_any_number_of_threads() {
     // With fewer queries than threads the parallel rungs split the points; with none, there are
