@@ -66,47 +66,35 @@ pub struct Variant<K = ()> {
 impl<K> Variant<K> {
     /// The lab's baseline (there is one per lab).
     pub fn baseline(name: &'static str, summary: &'static str, kernel: K) -> Variant<K> {
-        Variant {
-            name,
-            role: Role::Baseline,
-            reference: None,
-            summary,
-            kernel: Ok(kernel),
-            parallel: false,
-            bf16_products: false,
-        }
+        Variant::new(name, Role::Baseline, None, summary, Ok(kernel), false)
     }
 
     /// A reference solution under `solutions/`.
     pub fn reference(name: &'static str, summary: &'static str, kernel: K) -> Variant<K> {
-        Variant {
-            name,
-            role: Role::Reference,
-            reference: None,
-            summary,
-            kernel: Ok(kernel),
-            parallel: false,
-            bf16_products: false,
-        }
+        Variant::new(name, Role::Reference, None, summary, Ok(kernel), false)
     }
 
     /// The learner's file for rung `of`: by convention named `your-<of>`, and compared with `of`.
     pub fn exercise(name: &'static str, of: &'static str, kernel: K) -> Variant<K> {
         let summary = "your file under exercises/ (compiles and passes from the start)";
-        Variant {
-            name,
-            role: Role::Exercise,
-            reference: Some(of),
-            summary,
-            kernel: Ok(kernel),
-            parallel: false,
-            bf16_products: false,
-        }
+        Variant::new(name, Role::Exercise, Some(of), summary, Ok(kernel), false)
     }
 
     /// A real library, or why this build does not have it. Libraries use every thread they are given.
     pub fn library(name: &'static str, summary: &'static str, kernel: Result<K, &'static str>) -> Variant<K> {
-        Variant { name, role: Role::Library, reference: None, summary, kernel, parallel: true, bf16_products: false }
+        Variant::new(name, Role::Library, None, summary, kernel, true)
+    }
+
+    /// Every field but the marks set afterwards (`bf16_products`).
+    fn new(
+        name: &'static str,
+        role: Role,
+        reference: Option<&'static str>,
+        summary: &'static str,
+        kernel: Result<K, &'static str>,
+        parallel: bool,
+    ) -> Variant<K> {
+        Variant { name, role, reference, summary, kernel, parallel, bf16_products: false }
     }
 
     /// The same variant, marked as running on every thread of the pool (a rayon rung).
@@ -121,15 +109,9 @@ impl<K> Variant<K> {
 
     /// Everything but the kernel: what the harness and the reports need.
     pub fn describe(&self) -> Variant {
-        Variant {
-            name: self.name,
-            role: self.role,
-            reference: self.reference,
-            summary: self.summary,
-            kernel: self.kernel.as_ref().map(|_| ()).map_err(|why| *why),
-            parallel: self.parallel,
-            bf16_products: self.bf16_products,
-        }
+        let kernel = self.kernel.as_ref().map(|_| ()).map_err(|why| *why);
+        Variant::new(self.name, self.role, self.reference, self.summary, kernel, self.parallel)
+            .with_bf16_products(self.bf16_products)
     }
 
     /// Why this build cannot run the variant, if it cannot.
@@ -265,7 +247,7 @@ impl OutOfProcess {
     /// The variant as the harness and the reports see it (its kernel is another process).
     pub fn describe(&self) -> Variant {
         let OutOfProcess { name, summary, role, reference, parallel, .. } = *self;
-        Variant { name, role, reference, summary, kernel: Ok(()), parallel, bf16_products: false }
+        Variant::new(name, role, reference, summary, Ok(()), parallel)
     }
 }
 

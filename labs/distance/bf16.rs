@@ -89,21 +89,8 @@ impl MicroKernel for Avx512Bf16 {
 
     unsafe fn run(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, overwrite: bool) {
         assert!(ldc >= Self::NR && c.len() >= (Self::MR - 1) * ldc + Self::NR, "C tile out of bounds");
-        let init = if overwrite { None } else { Some(&*c) };
-        // `init` rows are NR apart, C's ldc: copy C's tile when it is not dense.
-        let mut dense = kernel::TileBuffer([0.0; kernel::MAX_TILE]);
-        let init = init.map(|c| {
-            for r in 0..Self::MR {
-                dense.0[r * Self::NR..][..Self::NR].copy_from_slice(&c[r * ldc..][..Self::NR]);
-            }
-            &dense.0[..]
-        });
-        let mut tile = kernel::TileBuffer([0.0; kernel::MAX_TILE]);
         // SAFETY: the caller's contract (the CPU has AVX-512F; `run_into` checks BF16 itself).
-        unsafe { Self::run_into(kc, a, b, init, Self::MR, Store(&mut tile.0)) };
-        for r in 0..Self::MR {
-            c[r * ldc..][..Self::NR].copy_from_slice(&tile.0[r * Self::NR..][..Self::NR]);
-        }
+        unsafe { Self::run_into(kc, a, b, None, Self::MR, ToC { c, ldc, overwrite }) };
     }
 
     unsafe fn run_into<S: TileSink>(kc: usize, a: &[f32], b: &[f32], init: Option<&[f32]>, rows: usize, sink: S) {
@@ -121,36 +108,42 @@ impl MicroKernel for Avx512Bf16 {
     }
 }
 
-/// A sink that stores the tile, rows NR apart (for [`Avx512Bf16::run`]).
+/// A sink that writes the tile into C, rows `ldc` apart, as the f32 kernels' `run` does: over
+/// C's old values, or added to them.
 #[cfg(target_arch = "x86_64")]
-struct Store<'t>(&'t mut [f32]);
+struct ToC<'c> {
+    c: &'c mut [f32],
+    ldc: usize,
+    overwrite: bool,
+}
 
 #[cfg(target_arch = "x86_64")]
-impl TileSink for Store<'_> {
+impl TileSink for ToC<'_> {
     #[inline(always)]
     unsafe fn registers<V: crate::simd::F32Vec, const MR: usize, const NV: usize>(self, acc: &[[V; NV]; MR]) {
-        let nr = NV * V::LANES;
-        assert!(self.0.len() >= MR * nr);
+        let ToC { c, ldc, overwrite } = self;
+        assert!(c.len() >= (MR - 1) * ldc + NV * V::LANES);
         for (r, acc_r) in acc.iter().enumerate() {
             for (v, acc_rv) in acc_r.iter().enumerate() {
-                // SAFETY: V is enabled (the sink's contract); the store is inside the tile.
-                unsafe { acc_rv.store(self.0.as_mut_ptr().add(r * nr + v * V::LANES)) };
+                // SAFETY: V is enabled (the sink's contract); the vector is inside C's tile.
+                unsafe {
+                    let dst = c.as_mut_ptr().add(r * ldc + v * V::LANES);
+                    let out = if overwrite { *acc_rv } else { V::load(dst).add(*acc_rv) };
+                    out.store(dst);
+                }
             }
         }
     }
 
     unsafe fn memory(self, tile: &[f32], nr: usize) {
-        self.0[..tile.len()].copy_from_slice(tile);
-        let _ = nr;
+        let ToC { c, ldc, overwrite } = self;
+        for (row, c_row) in tile.chunks_exact(nr).zip(c.chunks_mut(ldc)) {
+            for (out, &value) in c_row.iter_mut().zip(row) {
+                *out = if overwrite { value } else { *out + value };
+            }
+        }
     }
 }
-
-/// Depth steps (pairs) per trip of the unrolled loop, and how far ahead A is prefetched: as
-/// the f32 kernel's.
-#[cfg(target_arch = "x86_64")]
-const UNROLL: usize = 4;
-#[cfg(target_arch = "x86_64")]
-const PREFETCH_AHEAD: usize = 16;
 
 /// The first ROWS rows of the tile (A holds MR slots per step), plus `init`'s unless null, to
 /// `sink`.
@@ -172,15 +165,16 @@ unsafe fn tile_into<S: TileSink, const ROWS: usize>(
     // SAFETY: every pointer stays inside the slivers and `init` (our contract).
     unsafe {
         let mut acc = [[_mm512_setzero_ps(); 2]; ROWS];
-        for _ in 0..kc / UNROLL {
-            _mm_prefetch::<_MM_HINT_T0>(a.wrapping_add(PREFETCH_AHEAD * LDA).cast());
-            for _ in 0..UNROLL {
+        // Unrolled and prefetched as the f32 kernel's loop (steps of pairs here).
+        for _ in 0..kc / kernel::UNROLL {
+            _mm_prefetch::<_MM_HINT_T0>(a.wrapping_add(kernel::PREFETCH_AHEAD * LDA).cast());
+            for _ in 0..kernel::UNROLL {
                 step::<ROWS>(&mut acc, a, b);
                 a = a.add(LDA);
                 b = b.add(kernel::AVX512_NR);
             }
         }
-        for _ in 0..kc % UNROLL {
+        for _ in 0..kc % kernel::UNROLL {
             step::<ROWS>(&mut acc, a, b);
             a = a.add(LDA);
             b = b.add(kernel::AVX512_NR);

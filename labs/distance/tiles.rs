@@ -360,11 +360,11 @@ mod tests {
         if super::super::bf16::available() {
             use super::super::exact::BF16_UNIT_ROUNDOFF as ub;
             let bound = 2.0 * ub + ub * ub + 2.0 * gamma * (1.0 + ub).powi(2);
+            let share = exact::epsilon_for(d, Operands::Bf16Pairs) - exact::epsilon(d);
             for depth in [1, 4, 5, 7, 640] {
                 let sweep = Sweep { depth, d, rows: &rows, points: &points };
                 // SAFETY: the CPU has AVX-512 (with BF16, checked above), the kernel's LEVEL.
                 let (centre, products) = unsafe { sweep.run::<super::super::bf16::Avx512Bf16>() };
-                let share = exact::epsilon_for(d, Operands::Bf16Pairs) - exact::epsilon(d);
                 let case = format!("bf16, depth {depth}");
                 check_products(&case, (&rows, &points, d, count, n), &centre, products, (bound, share));
             }

@@ -286,10 +286,10 @@ pub(crate) fn init_pointer<K: MicroKernel>(kc: usize, a: &[f32], b: &[f32], init
 }
 
 /// Depth steps per trip of the unrolled loop.
-const UNROLL: usize = 4;
+pub(crate) const UNROLL: usize = 4;
 /// How many depth steps ahead the A sliver is prefetched (a deep one outgrows L1). Prefetching
 /// the B slivers as well measured 1% slower on Zen 4: the hardware prefetcher follows them.
-const PREFETCH_AHEAD: usize = 16;
+pub(crate) const PREFETCH_AHEAD: usize = 16;
 
 /// The kernel body, generic over the vector type: `NV` vectors of B per row of the tile.
 ///

@@ -213,8 +213,8 @@ pub(crate) fn library_notes(
 /// The notes of the whole table: a peak exceeded, no baseline, noisy samples.
 fn record_notes(record: &Record) -> Vec<String> {
     let mut notes = Vec::new();
-    let above_peak = |v: &&VariantRecord| v.speed.as_ref().and_then(|s| s.fraction_of_peak).is_some_and(|f| f > 1.0);
-    if record.variants.iter().filter(|v| !v.bf16_products).any(|v| above_peak(&v)) {
+    let above_peak = |v: &VariantRecord| v.speed.as_ref().and_then(|s| s.fraction_of_peak).is_some_and(|f| f > 1.0);
+    if record.variants.iter().any(|v| !v.bf16_products && above_peak(v)) {
         notes.push(format!(
             "! above 100% of peak: the FMA-peak probe ({:.0} GFLOP/s per core, the best of every probe in this \
              run) was slowed down by other load on the machine, so those fractions are overstated; rerun on a \
