@@ -5,7 +5,8 @@
 //! significant bits instead of 24. AVX-512 BF16's `vdpbf16ps` multiplies two pairs of bf16 values
 //! in each 32-bit lane and adds both products into the lane's f32 accumulator: 32 multiply-adds
 //! per 512-bit instruction where `vfmadd231ps` does 16, issued at the same rate on Zen 4 (the
-//! k-NN README has the probe's figures).
+//! k-NN README has the probe's figures). Not every core does: the flagship uses these products
+//! only where [`rate_over_f32`] finds them fast enough to pay for the wider bound.
 //!
 //! The flagship's filter only decides which points are worth an exact distance: a point is
 //! skipped when a *lower bound* of its distance exceeds the query's current k-th distance. The
@@ -72,6 +73,66 @@ pub fn available() -> bool {
     }
     #[cfg(not(target_arch = "x86_64"))]
     false
+}
+
+/// Independent `vdpbf16ps` chains in the rate probe: more than its latency times its pipes on any
+/// AVX-512 BF16 core we know of (Zen 4: two pipes; the f32 probe's 12 chains would just do).
+#[cfg(target_arch = "x86_64")]
+const PROBE_CHAINS: usize = 16;
+
+/// One core's multiply-add rate in bf16 pairs, in GFLOP/s counted as the f32 peak counts them (two
+/// flops per multiply-add), by `PROBE_CHAINS` independent `vdpbf16ps` chains for about `duration`.
+/// `None` where the CPU lacks AVX-512 BF16.
+pub fn dot_peak_gflops(duration: std::time::Duration) -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        // SAFETY: the CPU has AVX-512F and BF16 (checked just above).
+        return Some(unsafe { probe(duration) });
+    }
+    let _ = duration;
+    None
+}
+
+/// # Safety
+/// The CPU has AVX-512F and AVX-512 BF16.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bf16")]
+unsafe fn probe(duration: std::time::Duration) -> f64 {
+    use std::arch::x86_64::*;
+    const ROUNDS: usize = 1 << 12;
+    let start = std::time::Instant::now();
+    let mut instructions = 0usize;
+    let mut acc = [_mm512_setzero_ps(); PROBE_CHAINS];
+    // Pairs of small values, so that the chains never overflow.
+    let x = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3), _mm512_set1_ps(1e-3));
+    while start.elapsed() < duration {
+        for _ in 0..ROUNDS {
+            for a in &mut acc {
+                *a = _mm512_dpbf16_ps(*a, x, x);
+            }
+        }
+        instructions += ROUNDS * PROBE_CHAINS;
+    }
+    let sum = acc.iter().fold(_mm512_setzero_ps(), |s, a| _mm512_add_ps(s, *a));
+    std::hint::black_box(_mm512_reduce_add_ps(sum));
+    // 16 lanes, two multiply-adds each, two flops per multiply-add.
+    (instructions * 16 * 2 * 2) as f64 / start.elapsed().as_secs_f64() / 1e9
+}
+
+/// How many times faster this core multiply-adds in bf16 pairs than in f32 (both probed on the
+/// calling thread, in turns, best of three each, so that a busy moment lowers both alike);
+/// `None` where the CPU lacks AVX-512 BF16. Probed once per process (about 25 ms).
+pub fn rate_over_f32() -> Option<f64> {
+    static RATIO: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
+    *RATIO.get_or_init(|| {
+        let turn = std::time::Duration::from_millis(4);
+        let (mut bf16, mut f32) = (0.0f64, 0.0f64);
+        for _ in 0..3 {
+            bf16 = bf16.max(dot_peak_gflops(turn)?);
+            f32 = f32.max(crate::cpu::fma_peak_gflops(crate::simd::SimdLevel::Avx512, turn));
+        }
+        Some(bf16 / f32)
+    })
 }
 
 /// AVX-512 BF16: the AVX-512 kernel's 12 × 32 tile (24 zmm accumulators), each step of the

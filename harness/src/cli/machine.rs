@@ -25,6 +25,14 @@ pub fn machine(args: &MachineArgs) -> anyhow::Result<ExitCode> {
         println!("{line}");
     }
     println!("  (`cargo lab tune matmul` searches around them; PERFLAB_GEMM_KC, _NC and _MC override them)");
+    if let Some(gain) = perflab_labs::distance::bf16::rate_over_f32() {
+        let filter = perflab_labs::knn::solutions::best::Filter::fastest(level);
+        println!(
+            "bf16 pairs (AVX-512 BF16): {gain:.2}x the f32 multiply-add rate on one core (probed now): the k-NN \
+             flagship filters in {} (bf16 where at least 1.5x; PERFLAB_KNN_FILTER overrides)",
+            filter.name()
+        );
+    }
     let path = limits::cache_path(&limits.fingerprint.id);
     match (fresh, path) {
         (_, None) => println!("(not kept: run inside the workspace to keep them)"),

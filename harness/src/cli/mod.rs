@@ -59,7 +59,7 @@ cargo lab watch matmul your-simd                   re-check on every save\n  \
 cargo lab reset matmul your-simd                   back to the shipped scaffold (your file is backed up)\n\n\
 Environment:\n  \
 PERFLAB_SIMD=scalar|avx2|avx512   run the SIMD kernels at a narrower level than the CPU has\n  \
-PERFLAB_KNN_FILTER=f32            k-NN best: its filter in f32, where it would use bf16 (AVX-512 BF16)\n  \
+PERFLAB_KNN_FILTER=f32|bf16       k-NN best: its filter's products in f32 or bf16 (default: bf16 where a probe finds it pays)\n  \
 PERFLAB_OUT=DIR                   write flamegraphs/ under DIR instead of the workspace",
     args_conflicts_with_subcommands = true
 )]
