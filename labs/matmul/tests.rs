@@ -264,6 +264,39 @@ fn best_is_right_with_small_blocks_across_every_block_edge() {
     }
 }
 
+/// The parallel loop nest with small blocks: several stripes of bands (the last one short), B
+/// blocks packed together by threads that each take a run of slivers (the last run short), and
+/// bands that reuse their A panel across the B blocks of a depth.
+#[test]
+fn best_is_right_on_several_threads_with_small_blocks() {
+    use crate::gemm::blocking::{self, BlockSizes};
+    for threads in [2, 3, 5] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        for level in SimdLevel::available() {
+            let (mr, nr) = blocking::tile(level);
+            for sizes in
+                [BlockSizes { kc: 64, nc: 3 * nr, mc: 2 * mr }, BlockSizes { kc: 200, nc: 8 * nr, mc: 64 * mr }]
+            {
+                // Partial slivers and tiles, and deep enough to run in parallel.
+                let (m, n) = (7 * mr * threads + 5, 5 * nr + 3);
+                let k = (solutions::best::PARALLEL_MIN_FLOPS / (2 * m * n) as f64) as usize + 37;
+                let shape = Shape::new(m, k, n);
+                assert!(shape.flops() >= solutions::best::PARALLEL_MIN_FLOPS);
+                let a = random_matrix(shape.m, shape.k, 21);
+                let b = random_matrix(shape.k, shape.n, 22);
+                let mut c = vec![f32::NAN; shape.m * shape.n];
+                pool.install(|| solutions::best::matmul_blocked(level, sizes, shape, &a, &b, &mut c));
+                if let Err(mismatch) = check::check_exact(shape, &a, &b, &c) {
+                    panic!(
+                        "best@{level} on {threads} threads with {} is wrong on {shape}:\n{mismatch}",
+                        sizes.describe()
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn the_footprint_counts_a_b_and_c() {
     assert_eq!(Matmul.footprint("2x3x4"), Ok(4 * (6 + 12 + 8)));
