@@ -264,9 +264,8 @@ fn best_is_right_with_small_blocks_across_every_block_edge() {
     }
 }
 
-/// The parallel loop nest with small blocks: several stripes of bands (the last one short), B
-/// blocks packed together by threads that each take a run of slivers (the last run short), and
-/// bands that reuse their A panel across the B blocks of a depth.
+/// The parallel loop nest with small blocks: bands of rows (the last one short) that each cross
+/// several A panels, depth blocks and B blocks, on thread counts that do not divide the slivers.
 #[test]
 fn best_is_right_on_several_threads_with_small_blocks() {
     use crate::gemm::blocking::{self, BlockSizes};

@@ -257,7 +257,7 @@ pub struct TuneArgs {
     /// Square sizes n to time, comma-separated; the score is the geometric mean over them
     #[arg(long, default_value = "1024,2048", value_name = "N,N,..")]
     pub sizes: String,
-    /// Threads (each thread packs the A panel of its rows; the threads share each B block)
+    /// Threads (blocks are per thread: each thread packs its own A panel and B block)
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: u16,
     /// The SIMD level whose kernel is tuned (scalar, avx2, avx512) [default: the widest this CPU has]

@@ -9,11 +9,12 @@
 //! `solutions/best/mod.rs` with your kernel type `K`):
 //!
 //! ```text
-//! for ic in the rows of C, mc at a time (on several threads: one band of rows per thread)
+//! split the rows of C into one band per thread (rayon)
+//! for ic in the band's rows, mc at a time
 //!   for pc in the depth, kc at a time
 //!     pack A[ic.., pc..] into K::MR-tall slivers          // gemm/pack.rs
 //!     for jc in columns of C, nc at a time
-//!       pack B[pc.., jc..] into K::NR-wide slivers        // gemm/pack.rs (the threads share it)
+//!       pack B[pc.., jc..] into K::NR-wide slivers        // gemm/pack.rs
 //!       for each K::MR × K::NR tile of this block of C
 //!         K::run(kc, a_sliver, b_sliver, c_tile, ldc, overwrite)   // ← yours
 //! ```
