@@ -13,6 +13,9 @@ use crate::limits::Limits;
 const FIRST_PROBE: Duration = Duration::from_millis(150);
 /// How long each probe inside the timing rounds runs on every thread.
 const ROUND_PROBE: Duration = Duration::from_millis(20);
+/// How long each round's probe of every thread at once runs: short, since a fast case runs a
+/// hundred rounds or more, and a held core shows in a few milliseconds as well as in twenty.
+const TOGETHER_PROBE: Duration = Duration::from_millis(5);
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Machine {
@@ -46,6 +49,10 @@ pub struct Machine {
     /// `measure::measure`): how fast one core ran, round by round.
     #[serde(skip)]
     pub round_probes: Vec<f64>,
+    /// On two cores or more, each kept round's [`Machine::probe_cores_together`]: whether the
+    /// cores were free while the round ran.
+    #[serde(skip)]
+    pub round_together: Vec<f64>,
 }
 
 impl Machine {
@@ -64,6 +71,7 @@ impl Machine {
             limits: None,
             gemm_blocks: Some(blocking::blocking(level).clone()),
             round_probes: Vec::new(),
+            round_together: Vec::new(),
         };
         pool.install(|| machine.probe_peak_for(FIRST_PROBE));
         machine
@@ -84,6 +92,17 @@ impl Machine {
         self.fma_peak_gflops = self.core_peak_gflops * self.cores as f64;
         self.peak_probes += 1;
         alone
+    }
+
+    /// Runs the FMA probe on every thread of the current pool at once (a worker of it calls this)
+    /// and returns their summed rate over `cores` × one core's best probe: about 1 when every core
+    /// is free, about 1/2 when another VM or process holds one of two. Not a peak (see
+    /// `fma_peak_gflops` for why not): a check, each round, that a run's parallel figures were
+    /// timed on free cores.
+    pub fn probe_cores_together(&self) -> f64 {
+        let level = simd::detected();
+        let rates = rayon::broadcast(|_| cpu::fma_peak_gflops(level, TOGETHER_PROBE));
+        rates.iter().sum::<f64>() / (self.cores as f64 * self.core_peak_gflops)
     }
 
     /// Reads this machine's limits (bandwidth, caches), measuring them once if no run has.

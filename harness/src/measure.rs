@@ -213,6 +213,7 @@ pub fn measure(
     }
     bar.finish_and_clear();
     machine.round_probes.clear();
+    machine.round_together.clear();
     time_in_rounds(case, fresh, externals, &mut plans, budget, title, machine);
     // Allocations last, in a pass of their own: dhat's allocator is never on while timing.
     let bar = progress_bar(plans.len() as u64, &format!("{title}: counting allocations"));
@@ -332,8 +333,10 @@ fn time_in_rounds(
                 let entry = (i + round) % (count + 1);
                 if entry == count {
                     let probe = machine.probe_peak();
+                    let together = (machine.cores > 1).then(|| machine.probe_cores_together());
                     if r > 0 {
                         machine.round_probes.push(probe);
+                        machine.round_together.extend(together);
                     }
                     continue;
                 }

@@ -52,6 +52,7 @@ fn bench_validates_times_and_writes_the_documented_json() {
         assert_eq!(record["threads"], 1);
         assert_eq!(record["footprint_bytes"], lab.footprint(size).unwrap(), "{record}");
         assert!(!record["probe_gflops"].as_array().unwrap().is_empty(), "each round's probe");
+        assert!(record.get("cores_together").is_none(), "one thread: no probe of the cores together");
         let limits = &doc["machine"]["limits"];
         assert!(limits["bandwidth"]["one_thread_gbs"].as_f64().unwrap() > 0.0, "{limits}");
         assert!(limits["fingerprint"]["id"].is_string(), "{limits}");
@@ -123,6 +124,28 @@ fn unknown_lab_variant_flag_and_bad_sizes_get_one_clear_line_and_no_panic() {
         }
     }
     perflab().arg("--frobnicate").assert().code(2).stderr(predicate::str::contains("unexpected argument"));
+}
+
+/// On two cores each kept round also probes both threads at once: one value per round (near 1
+/// when the cores are free; other tests running beside this one may lower some).
+#[test]
+fn a_two_thread_run_records_whether_the_cores_were_free_each_round() {
+    if perflab_labs::cpu::physical_cores().unwrap_or(1) < 2 {
+        return; // one core: nothing to probe together
+    }
+    let json = std::env::temp_dir().join(format!("perflab-cores-together-{}.json", std::process::id()));
+    perflab()
+        .args(["bench", "matmul", "--size", "64", "--variant", "best", "--threads", "2", "--seconds", "0.05"])
+        .arg("--json")
+        .arg(&json)
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let record = &doc["records"][0];
+    let together: Vec<f64> = record["cores_together"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(together.len(), record["probe_gflops"].as_array().unwrap().len(), "one per kept round");
+    // No upper bound: each is over the best one-core probe so far, which load can have lowered.
+    assert!(together.iter().all(|&f| f > 0.0 && f.is_finite()), "{together:?}");
 }
 
 #[test]

@@ -61,6 +61,10 @@ pub struct Record {
     /// The FMA probe of each kept round (GFLOP/s of one core), in the order of the variants'
     /// `samples_s`: how fast the machine ran in each round, to correct a baseline comparison.
     pub probe_gflops: Vec<f64>,
+    /// On two cores or more, each kept round's probe on every thread at once, over `cores` × one
+    /// core's peak: about 1 where the cores were free (see `Machine::probe_cores_together`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cores_together: Vec<f64>,
     pub variants: Vec<VariantRecord>,
 }
 
@@ -237,6 +241,7 @@ pub fn record(lab: &dyn Lab, case: &dyn Case, machine: &Machine, rows: &[Row]) -
             .map(|(name, bytes)| FootprintPart { name: name.to_string(), bytes })
             .collect(),
         probe_gflops: machine.round_probes.clone(),
+        cores_together: machine.round_together.clone(),
         variants,
     }
 }
@@ -411,6 +416,7 @@ mod tests {
             limits: None,
             gemm_blocks: None,
             round_probes: Vec::new(),
+            round_together: Vec::new(),
         }
     }
 

@@ -210,7 +210,32 @@ pub(crate) fn library_notes(
     (note, warning)
 }
 
-/// The notes of the whole table: a peak exceeded, no baseline, noisy samples.
+/// A round whose probe on every thread at once ran below this fraction of `cores` × one core's
+/// peak had a core held by something else (free cores measure 0.97-1.0 on the 2-core VMs
+/// perflab is developed on; a core held by a neighbour, about 0.5).
+const SHARED_BELOW: f64 = 0.85;
+
+/// A note when a quarter of the rounds or more ran on shared cores (`cores_together`, one value
+/// per round, each over `cores` cores' rate): fork-join variants wait for their slowest thread,
+/// so that run's parallel figures are low, by as much as the probe lost.
+fn shared_cores_note(cores: usize, cores_together: &[f64]) -> Option<String> {
+    let shared: Vec<f64> = cores_together.iter().copied().filter(|&f| f < SHARED_BELOW).collect();
+    if shared.is_empty() || shared.len() * 4 < cores_together.len() {
+        return None;
+    }
+    let lowest = shared.iter().copied().fold(f64::INFINITY, f64::min);
+    Some(format!(
+        "~ shared cores: in {} of {} rounds the {cores} threads, probed together, ran multiply-adds at under {:.0}% of \
+         {cores} free cores' rate (lowest {:.0}%): another VM or process held a core. Parallel variants wait for their \
+         slowest thread, so this run's figures on {cores} threads are low; rerun when the machine is quiet",
+        shared.len(),
+        cores_together.len(),
+        SHARED_BELOW * 100.0,
+        lowest * 100.0
+    ))
+}
+
+/// The notes of the whole table: a peak exceeded, shared cores, no baseline, noisy samples.
 fn record_notes(record: &Record) -> Vec<String> {
     let mut notes = Vec::new();
     let above_peak = |v: &VariantRecord| v.speed.as_ref().and_then(|s| s.fraction_of_peak).is_some_and(|f| f > 1.0);
@@ -230,6 +255,7 @@ fn record_notes(record: &Record) -> Vec<String> {
             v.name
         ));
     }
+    notes.extend(shared_cores_note(record.cores, &record.cores_together));
     if !record.variants.iter().any(|v| v.role == Role::Baseline) {
         notes.push(
             "vs naive is '-': the baseline was not in this run (add `--variant naive`, or use `cargo lab check` for \
@@ -271,5 +297,20 @@ fn format_rate(value: f64) -> String {
         format!("{value:.1}")
     } else {
         format!("{value:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_cores_are_noted_when_a_quarter_of_the_rounds_ran_on_them() {
+        let free = [0.99, 1.0, 0.98, 0.97];
+        assert_eq!(shared_cores_note(2, &free), None);
+        assert_eq!(shared_cores_note(2, &[]), None, "a one-core run probes nothing together");
+        assert_eq!(shared_cores_note(2, &[0.99, 1.0, 0.98, 0.97, 0.5]), None, "one round in five");
+        let note = shared_cores_note(2, &[0.99, 0.51, 1.0, 0.62]).expect("two rounds in four");
+        assert!(note.contains("in 2 of 4 rounds") && note.contains("lowest 51%"), "{note}");
     }
 }
