@@ -16,6 +16,8 @@ const ROUND_PROBE: Duration = Duration::from_millis(20);
 /// How long each round's probe of every thread at once runs: short, since a fast case runs a
 /// hundred rounds or more, and a held core shows in a few milliseconds as well as in twenty.
 const TOGETHER_PROBE: Duration = Duration::from_millis(5);
+/// The untimed run of every thread before it, so that each has a core of its own when it starts.
+const TOGETHER_WAKE_UP: Duration = Duration::from_millis(2);
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Machine {
@@ -101,6 +103,10 @@ impl Machine {
     /// timed on free cores.
     pub fn probe_cores_together(&self) -> f64 {
         let level = simd::detected();
+        // Untimed first: a worker that was asleep may wake on the core of the thread that woke it,
+        // and the two then share it until the OS moves one; without this, about one round in
+        // twenty read 0.5 on an idle machine.
+        rayon::broadcast(|_| cpu::fma_peak_gflops(level, TOGETHER_WAKE_UP));
         let rates = rayon::broadcast(|_| cpu::fma_peak_gflops(level, TOGETHER_PROBE));
         rates.iter().sum::<f64>() / (self.cores as f64 * self.core_peak_gflops)
     }

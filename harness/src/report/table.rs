@@ -217,7 +217,8 @@ const SHARED_BELOW: f64 = 0.85;
 
 /// A note when a quarter of the rounds or more ran on shared cores (`cores_together`, one value
 /// per round, each over `cores` cores' rate): fork-join variants wait for their slowest thread,
-/// so that run's parallel figures are low, by as much as the probe lost.
+/// so their samples from those rounds are slow, and a median resists a few such rounds, not a
+/// quarter of them.
 fn shared_cores_note(cores: usize, cores_together: &[f64]) -> Option<String> {
     let shared: Vec<f64> = cores_together.iter().copied().filter(|&f| f < SHARED_BELOW).collect();
     if shared.is_empty() || shared.len() * 4 < cores_together.len() {
@@ -226,8 +227,9 @@ fn shared_cores_note(cores: usize, cores_together: &[f64]) -> Option<String> {
     let lowest = shared.iter().copied().fold(f64::INFINITY, f64::min);
     Some(format!(
         "~ shared cores: in {} of {} rounds the {cores} threads, probed together, ran multiply-adds at under {:.0}% of \
-         {cores} free cores' rate (lowest {:.0}%): another VM or process held a core. Parallel variants wait for their \
-         slowest thread, so this run's figures on {cores} threads are low; rerun when the machine is quiet",
+         {cores} free cores' rate (lowest {:.0}%): another VM or process held a core then. Parallel variants wait for \
+         their slowest thread, so their samples from those rounds are slow, and with this many the medians on {cores} \
+         threads may be too; rerun when the machine is quiet",
         shared.len(),
         cores_together.len(),
         SHARED_BELOW * 100.0,
