@@ -333,7 +333,8 @@ fn time_in_rounds(
                 let entry = (i + round) % (count + 1);
                 if entry == count {
                     let probe = machine.probe_peak();
-                    let together = (machine.cores > 1).then(|| machine.probe_cores_together());
+                    // Kept from the measured rounds only, so not run in the warm-up round.
+                    let together = (r > 0 && machine.cores > 1).then(|| machine.probe_cores_together());
                     if r > 0 {
                         machine.round_probes.push(probe);
                         machine.round_together.extend(together);

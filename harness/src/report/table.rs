@@ -211,7 +211,7 @@ pub(crate) fn library_notes(
 }
 
 /// A round whose probe on every thread at once ran below this fraction of `cores` × one core's
-/// peak had a core held by something else (free cores measure 0.97-1.0 on the 2-core VMs
+/// peak had a core held by something else (free cores measure 0.94-1.0 on the 2-core VMs
 /// perflab is developed on; a core held by a neighbour, about 0.5).
 const SHARED_BELOW: f64 = 0.85;
 

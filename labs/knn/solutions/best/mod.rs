@@ -111,14 +111,16 @@ impl Filter {
         if !Filter::Bf16.runs_at(level) {
             return Filter::F32;
         }
-        Filter::choose(configured(), bf16::rate_over_f32())
+        Filter::choose(configured(), bf16::rate_over_f32)
     }
 
-    /// What was asked for, if anything; else bf16 where its probed rate gain is at least
-    /// `MIN_BF16_RATE_GAIN`.
-    fn choose(asked: Option<Filter>, bf16_rate_gain: Option<f64>) -> Filter {
-        let pays = bf16_rate_gain.is_some_and(|gain| gain >= MIN_BF16_RATE_GAIN);
-        asked.unwrap_or(if pays { Filter::Bf16 } else { Filter::F32 })
+    /// What was asked for, if anything (and then the rate is not probed); else bf16 where its
+    /// probed rate gain is at least `MIN_BF16_RATE_GAIN`.
+    fn choose(asked: Option<Filter>, bf16_rate_gain: impl FnOnce() -> Option<f64>) -> Filter {
+        asked.unwrap_or_else(|| {
+            let pays = bf16_rate_gain().is_some_and(|gain| gain >= MIN_BF16_RATE_GAIN);
+            if pays { Filter::Bf16 } else { Filter::F32 }
+        })
     }
 
     /// `f32` or `bf16`.
@@ -554,12 +556,14 @@ mod tests {
 
     #[test]
     fn bf16_is_chosen_only_where_its_probed_rate_pays_unless_asked() {
-        assert_eq!(Filter::choose(None, Some(2.0)), Filter::Bf16, "Zen 4: twice the f32 rate");
-        assert_eq!(Filter::choose(None, Some(MIN_BF16_RATE_GAIN)), Filter::Bf16);
-        assert_eq!(Filter::choose(None, Some(1.0)), Filter::F32, "the rate of two f32 FMA pipes");
-        assert_eq!(Filter::choose(None, None), Filter::F32, "no AVX-512 BF16");
-        assert_eq!(Filter::choose(Some(Filter::F32), Some(2.0)), Filter::F32);
-        assert_eq!(Filter::choose(Some(Filter::Bf16), Some(1.0)), Filter::Bf16);
+        assert_eq!(Filter::choose(None, || Some(2.0)), Filter::Bf16, "Zen 4: twice the f32 rate");
+        assert_eq!(Filter::choose(None, || Some(MIN_BF16_RATE_GAIN)), Filter::Bf16);
+        assert_eq!(Filter::choose(None, || Some(1.0)), Filter::F32, "the rate of two f32 FMA pipes");
+        assert_eq!(Filter::choose(None, || None), Filter::F32, "no AVX-512 BF16");
+        assert_eq!(Filter::choose(Some(Filter::F32), || Some(2.0)), Filter::F32);
+        assert_eq!(Filter::choose(Some(Filter::Bf16), || Some(1.0)), Filter::Bf16);
+        let not_probed = || -> Option<f64> { panic!("an asked-for filter needs no probe") };
+        assert_eq!(Filter::choose(Some(Filter::F32), not_probed), Filter::F32);
     }
 
     #[test]
