@@ -360,34 +360,72 @@ unsafe fn epilogue<V: F32Vec, const NV: usize>(
     state: TwoSmallest,
 ) {
     let TwoSmallest { nearest, index, second } = state;
-    // Rows outer, so that each row's broadcasts (its norm, its index) serve every vector, and
-    // the running values stay in registers.
     let lanes = V::LANES;
     assert!(nearest.len() >= NV * lanes && index.len() >= NV * lanes && second.len() >= NV * lanes);
-    // SAFETY: V is enabled (our contract); every state array holds NV·LANES floats (asserted
-    // above).
-    unsafe {
-        let two = V::splat(-2.0);
-        let load = |values: &[f32]| -> [V; NV] { std::array::from_fn(|v| V::load(values.as_ptr().add(v * lanes))) };
-        let (mut first, mut at, mut next) = (load(nearest), load(index), load(second));
-        for (r, c) in rows.enumerate() {
-            let (norm, label) = (V::splat(centroid_norms[c]), V::splat(c as f32));
+    // SAFETY: V is enabled (our contract).
+    let two = unsafe { V::splat(-2.0) };
+    // Rows outer where the tile and the running values fit the registers together (AVX-512's
+    // 32), so that each row's broadcasts (its norm, its index) serve every vector. With AVX2's 16
+    // they do not (12 accumulators and 6 running values): the compiler then keeps running values
+    // on the stack, and each row's blend waits on a store and a load. One vector of lanes at a
+    // time keeps its three running values in registers, at the price of a broadcast per vector.
+    if rows.len() * NV + 3 * NV <= V::REGISTERS {
+        // SAFETY: V is enabled (our contract); every state array holds NV·LANES floats
+        // (asserted above).
+        unsafe {
+            let load = |values: &[f32]| -> [V; NV] { std::array::from_fn(|v| V::load(values.as_ptr().add(v * lanes))) };
+            let (mut first, mut at, mut next) = (load(nearest), load(index), load(second));
+            for (r, c) in rows.enumerate() {
+                let (norm, label) = (V::splat(centroid_norms[c]), V::splat(c as f32));
+                for v in 0..NV {
+                    let score = row(r, v).mul_add(two, norm);
+                    push_score(&mut first[v], &mut at[v], &mut next[v], score, label);
+                }
+            }
             for v in 0..NV {
-                let score = row(r, v).mul_add(two, norm);
-                // Strictly smaller: a tie keeps the lower centroid, which came first.
-                at[v] = V::select(score.lt(first[v]), label, at[v]);
-                // The larger of the old smallest and the score is a candidate for second: with
-                // min and max (not selects on the comparison) each running value depends on
-                // its own last value through one short instruction.
-                next[v] = next[v].min(first[v].max(score));
-                first[v] = first[v].min(score);
+                first[v].store(nearest.as_mut_ptr().add(v * lanes));
+                at[v].store(index.as_mut_ptr().add(v * lanes));
+                next[v].store(second.as_mut_ptr().add(v * lanes));
             }
         }
+    } else {
         for v in 0..NV {
-            first[v].store(nearest.as_mut_ptr().add(v * lanes));
-            at[v].store(index.as_mut_ptr().add(v * lanes));
-            next[v].store(second.as_mut_ptr().add(v * lanes));
+            // SAFETY: as above.
+            unsafe {
+                let at_v = v * lanes;
+                let (mut first, mut at, mut next) = (
+                    V::load(nearest.as_ptr().add(at_v)),
+                    V::load(index.as_ptr().add(at_v)),
+                    V::load(second.as_ptr().add(at_v)),
+                );
+                for (r, c) in rows.clone().enumerate() {
+                    let score = row(r, v).mul_add(two, V::splat(centroid_norms[c]));
+                    push_score(&mut first, &mut at, &mut next, score, V::splat(c as f32));
+                }
+                first.store(nearest.as_mut_ptr().add(at_v));
+                at.store(index.as_mut_ptr().add(at_v));
+                next.store(second.as_mut_ptr().add(at_v));
+            }
         }
+    }
+}
+
+/// One row's scores into the running values of its lanes: the smallest, its centroid (`label`)
+/// and the second smallest.
+///
+/// # Safety
+/// V's instruction set is enabled.
+#[inline(always)]
+unsafe fn push_score<V: F32Vec>(first: &mut V, at: &mut V, next: &mut V, score: V, label: V) {
+    // SAFETY: V is enabled (our contract).
+    unsafe {
+        // Strictly smaller: a tie keeps the lower centroid, which came first.
+        *at = V::select(score.lt(*first), label, *at);
+        // The larger of the old smallest and the score is a candidate for second: with min and
+        // max (not selects on the comparison) each running value depends on its own last value
+        // through one short instruction.
+        *next = next.min(first.max(score));
+        *first = first.min(score);
     }
 }
 
