@@ -315,6 +315,7 @@ pub fn time(exercise: &Exercise, size: &str, threads: usize, seconds: f64, seed:
         })
         .collect();
     drop(anchors);
+    machine.keep_peak();
     let record = report::record(lab, &*case, &machine, &rows);
     let (mut stats, mut allocs) = (Vec::new(), Vec::new());
     for row in rows {

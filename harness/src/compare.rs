@@ -317,6 +317,7 @@ mod tests {
             schema: LIMITS_SCHEMA,
             fingerprint,
             core_peak_gflops: peak,
+            peak_raised: None,
             bandwidth: Bandwidth { one_thread_gbs: gbs, all_threads_gbs: gbs, threads: 2, array_bytes: 1, passes: 1 },
             caches: vec![cache(2, l2), cache(3, 32 << 20)],
             caches_unknown: None,

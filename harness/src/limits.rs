@@ -100,8 +100,12 @@ pub struct Bandwidth {
 pub struct Limits {
     pub schema: u32,
     pub fingerprint: Fingerprint,
-    /// One core's f32 FMA peak, GFLOP/s (the best probe of `cargo lab machine`).
+    /// One core's f32 FMA peak, GFLOP/s: the probe of `cargo lab machine`, or a later run's best
+    /// round probe where that read more (see [`Limits::raise_cached_peak`]).
     pub core_peak_gflops: f64,
+    /// Where a later run's probe raised `core_peak_gflops`: what the first probe read, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_raised: Option<PeakRaised>,
     pub bandwidth: Bandwidth,
     /// The caches, first level first; empty where unknown (see `caches_unknown`).
     pub caches: Vec<Cache>,
@@ -109,6 +113,15 @@ pub struct Limits {
     pub caches_unknown: Option<String>,
     /// RFC 3339, UTC.
     pub measured_at: String,
+}
+
+/// A core peak raised by a run's probes above what `cargo lab machine` first read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeakRaised {
+    /// What the probe that measured the limits read, GFLOP/s.
+    pub first_probe_gflops: f64,
+    /// When the peak was last raised, RFC 3339, UTC.
+    pub at: String,
 }
 
 impl Limits {
@@ -128,8 +141,17 @@ impl Limits {
         let array_bytes = (llc * ARRAY_OVER_LLC).max(MIN_ARRAY_BYTES);
         let core_peak_gflops = pool.install(|| cpu::fma_peak_gflops(simd::detected(), PEAK_PROBE));
         let bandwidth = triad(pool, array_bytes);
-        let measured_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        Limits { schema: LIMITS_SCHEMA, fingerprint, core_peak_gflops, bandwidth, caches, caches_unknown, measured_at }
+        let measured_at = now();
+        Limits {
+            schema: LIMITS_SCHEMA,
+            fingerprint,
+            core_peak_gflops,
+            peak_raised: None,
+            bandwidth,
+            caches,
+            caches_unknown,
+            measured_at,
+        }
     }
 
     /// The cached limits of this machine, or measured now and cached. `remeasure` measures
@@ -150,6 +172,36 @@ impl Limits {
     /// This machine's cached limits, if a run has measured them.
     pub fn cached() -> Option<Limits> {
         read(&cache_path(&Fingerprint::here().id)?).ok()
+    }
+
+    /// Keeps `probe` (one core's GFLOP/s) as the peak where it is higher than the one kept, saying
+    /// so in `peak_raised`; whether it did. Another process can only lower a probe, never raise
+    /// it, so the highest reading is the one least disturbed by load.
+    pub fn raise_peak(&mut self, probe: f64) -> bool {
+        if !(probe.is_finite() && probe > self.core_peak_gflops) {
+            return false;
+        }
+        let first_probe_gflops = self.peak_raised.as_ref().map_or(self.core_peak_gflops, |r| r.first_probe_gflops);
+        self.core_peak_gflops = probe;
+        self.peak_raised = Some(PeakRaised { first_probe_gflops, at: now() });
+        true
+    }
+
+    /// Raises the cached peak of this machine to `probe` where that is higher: every run calls it
+    /// with its rounds' best probe, so a first probe taken while something held the core (on a
+    /// shared host it has read 71 GFLOP/s where later rounds reached 99) does not stay the
+    /// machine balance and the figure `compare` and the nearest-machine choice read. Reads the
+    /// cache afresh (another run may have raised it since this one read it); None where there is
+    /// no cache or the peak was already as high.
+    pub fn raise_cached_peak(probe: f64) -> Option<Limits> {
+        let path = cache_path(&Fingerprint::here().id)?;
+        let mut limits = read(&path).ok()?;
+        if !limits.raise_peak(probe) {
+            return None;
+        }
+        // As in `load_or_measure`: a cache that cannot be written only costs the raise.
+        let _ = write(&path, &limits);
+        Some(limits)
     }
 
     /// FLOP per byte at which one core's FMA peak and one thread's bandwidth meet: a kernel doing
@@ -175,7 +227,7 @@ impl Limits {
                 f.cores,
                 if f.cores == 1 { "" } else { "s" }
             ),
-            format!("  f32 FMA peak: {:.1} GFLOP/s per core", self.core_peak_gflops),
+            format!("  f32 FMA peak: {:.1} GFLOP/s per core{}", self.core_peak_gflops, self.describe_raise()),
             format!(
                 "  memory bandwidth (triad, 3 arrays of {}): {:.1} GB/s on 1 thread, {:.1} GB/s on {} threads",
                 caches::bytes(self.bandwidth.array_bytes),
@@ -196,6 +248,20 @@ impl Limits {
         lines.push(format!("  measured {}", self.measured_at));
         lines
     }
+
+    fn describe_raise(&self) -> String {
+        self.peak_raised.as_ref().map_or(String::new(), |r| {
+            format!(
+                " (a run's probe, {}; the first probe read {:.1}: something held the core then)",
+                r.at, r.first_probe_gflops
+            )
+        })
+    }
+}
+
+/// Now, RFC 3339, UTC.
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 /// `<target>/perflab/machine-<fingerprint>.json`, in the workspace this is run from.
@@ -310,6 +376,7 @@ mod tests {
             schema: LIMITS_SCHEMA,
             fingerprint: Fingerprint { cores: 2, ..Fingerprint::here() },
             core_peak_gflops: 100.0,
+            peak_raised: None,
             bandwidth: Bandwidth { one_thread_gbs: 20.0, all_threads_gbs: 25.0, ..bandwidth },
             caches: Vec::new(),
             caches_unknown: Some("unknown: test".into()),
@@ -317,5 +384,37 @@ mod tests {
         };
         assert_eq!((limits.balance(false), limits.balance(true)), (5.0, 8.0));
         assert!(limits.describe().iter().any(|l| l == "  caches: unknown: test"));
+    }
+
+    #[test]
+    fn a_higher_probe_raises_the_peak_and_keeps_the_first_reading() {
+        let bandwidth =
+            Bandwidth { one_thread_gbs: 20.0, all_threads_gbs: 25.0, threads: 2, array_bytes: 1, passes: 1 };
+        let mut limits = Limits {
+            schema: LIMITS_SCHEMA,
+            fingerprint: Fingerprint { cores: 2, ..Fingerprint::here() },
+            core_peak_gflops: 86.1,
+            peak_raised: None,
+            bandwidth,
+            caches: Vec::new(),
+            caches_unknown: None,
+            measured_at: String::new(),
+        };
+        assert!(!limits.raise_peak(80.0), "a lower probe is load, not the machine");
+        assert!(!limits.raise_peak(f64::NAN));
+        assert_eq!((limits.core_peak_gflops, limits.peak_raised.is_none()), (86.1, true));
+        assert!(limits.raise_peak(98.9));
+        assert!(limits.raise_peak(102.4));
+        assert_eq!(limits.core_peak_gflops, 102.4);
+        assert_eq!(limits.peak_raised.as_ref().map(|r| r.first_probe_gflops), Some(86.1));
+        assert_eq!(limits.balance(false), 102.4 / 20.0);
+        assert!(limits.describe()[2].contains("the first probe read 86.1"), "{:?}", limits.describe());
+        // An older file (no `peak_raised`) still reads, and a raised one round-trips.
+        let text = serde_json::to_string(&limits).unwrap();
+        let back: Limits = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.peak_raised, limits.peak_raised);
+        let mut old: serde_json::Value = serde_json::from_str(&text).unwrap();
+        old.as_object_mut().unwrap().remove("peak_raised");
+        assert!(serde_json::from_value::<Limits>(old).unwrap().peak_raised.is_none());
     }
 }

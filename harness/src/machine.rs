@@ -117,6 +117,14 @@ impl Machine {
         self
     }
 
+    /// Raises the machine's cached peak (`cargo lab machine`'s, which the machine balance,
+    /// `compare` and `record-reference` read) to this run's best probe where that is higher.
+    pub fn keep_peak(&mut self) {
+        if let Some(raised) = Limits::raise_cached_peak(self.core_peak_gflops) {
+            self.limits = Some(raised);
+        }
+    }
+
     /// The peak of the cores a variant can use: one core for a serial variant, every thread of
     /// the pool for a parallel one.
     pub fn peak_for(&self, parallel: bool) -> f64 {

@@ -11,6 +11,7 @@ use perflab_harness::cli::{self, Cli};
 static ALLOCATOR: Switch = Switch;
 
 fn main() -> ExitCode {
+    end_quietly_when_stdout_closes();
     match cli::run(Cli::parse()) {
         Ok(code) => code,
         Err(err) => {
@@ -18,4 +19,19 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `cargo lab machine | head` closes the pipe before perflab has printed everything: end then, as
+/// any Unix tool does, instead of panicking inside `println!`. (Rust ignores SIGPIPE, and restoring
+/// it would also end the harness whenever a Python anchor's pipe closes, which it reports instead.)
+fn end_quietly_when_stdout_closes() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload().downcast_ref::<String>().map_or("", String::as_str);
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            // 128 + SIGPIPE, what a shell reports for a tool the signal ended.
+            std::process::exit(141);
+        }
+        default_hook(info)
+    }));
 }

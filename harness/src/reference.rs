@@ -205,6 +205,7 @@ mod tests {
             schema: LIMITS_SCHEMA,
             fingerprint: fingerprint.clone(),
             core_peak_gflops: peak,
+            peak_raised: None,
             bandwidth: Bandwidth { one_thread_gbs: 20.0, all_threads_gbs: 30.0, threads: 2, array_bytes: 1, passes: 1 },
             caches: Vec::new(),
             caches_unknown: Some("unknown: test".into()),

@@ -196,6 +196,23 @@ fn list_names_every_variant_and_its_role() {
 }
 
 #[test]
+fn output_into_a_closed_pipe_ends_quietly_without_a_panic() {
+    // As in `cargo lab list | head -1`, but with the reading end closed before perflab starts, so
+    // that its first write fails whatever the timing.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_perflab"))
+        .arg("list")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn help_teaches_with_examples() {
     perflab()
         .arg("--help")

@@ -267,6 +267,7 @@ pub(super) fn measure_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> 
     // Every record divides by the best peak of the whole run (tables printed along the way used
     // the best so far).
     report::rescale_to_peak(&mut records, machine.core_peak_gflops);
+    machine.keep_peak();
     Ok((failures, Document::new(machine, records)))
 }
 

@@ -91,13 +91,14 @@ pub fn record_reference(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         }
         runs.push(merged.expect("at least one lab"));
     }
-    if let Some(best) = best_round_probe(&runs).filter(|&best| best > limits.core_peak_gflops) {
+    // Each run raised the cached peak where its rounds probed higher than the start-up probe.
+    if let Some(raised) = Limits::cached().filter(|cached| cached.core_peak_gflops > limits.core_peak_gflops) {
         eprintln!(
-            "the core peak: {best:.1} GFLOP/s, the best probe of the runs' rounds (the start-up probe read {:.1}: \
+            "the core peak: {:.1} GFLOP/s, the best probe of the runs' rounds (the start-up probe read {:.1}: \
              something held the core then)",
-            limits.core_peak_gflops
+            raised.core_peak_gflops, limits.core_peak_gflops
         );
-        limits.core_peak_gflops = best;
+        limits = raised;
     }
     let out = args
         .out
@@ -117,19 +118,6 @@ pub fn record_reference(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("writing {}", out.display()))?;
     println!("\nreference timings written to {}", out.display());
     Ok(ExitCode::SUCCESS)
-}
-
-/// The best one-core FMA probe of any record of the runs (each record's `core_peak_gflops` is the
-/// best of its rounds' probes). Another process can only lower a probe, so where the start-up
-/// probe read less (on a shared host it has read 71 GFLOP/s where the rounds reached 99), the
-/// file keeps this one: the nearest-machine choice and the machine balance read it.
-fn best_round_probe(runs: &[serde_json::Value]) -> Option<f64> {
-    runs.iter()
-        .filter_map(|run| run["records"].as_array())
-        .flatten()
-        .filter_map(|record| record["core_peak_gflops"].as_f64())
-        .filter(|peak| peak.is_finite())
-        .reduce(f64::max)
 }
 
 /// The lab's default sizes, then its quick sizes and its exercises' goal sizes not already among
@@ -169,26 +157,5 @@ fn recorded(workspace: &std::path::Path, args: &RecordArgs, threads: Vec<usize>)
         threads,
         seconds: args.seconds,
         note: args.note.clone().unwrap_or_default(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::best_round_probe;
-    use serde_json::json;
-
-    #[test]
-    fn the_best_probe_comes_from_any_record_of_any_run() {
-        let runs = [
-            json!({ "records": [{ "core_peak_gflops": 90.0 }, { "core_peak_gflops": 97.4 }] }),
-            json!({ "records": [{ "core_peak_gflops": 98.9 }, { "lab": "a record without a probe" }] }),
-        ];
-        assert_eq!(best_round_probe(&runs), Some(98.9));
-    }
-
-    #[test]
-    fn runs_without_probes_give_none() {
-        assert_eq!(best_round_probe(&[json!({ "records": [] }), json!({})]), None);
-        assert_eq!(best_round_probe(&[]), None);
     }
 }

@@ -175,6 +175,7 @@ mod tests {
             schema: 1,
             fingerprint,
             core_peak_gflops: 100.0,
+            peak_raised: None,
             bandwidth,
             caches: Vec::new(),
             caches_unknown: None,
