@@ -303,7 +303,8 @@ impl Epilogue for Argmin<'_, '_> {
         // tile (asserted above).
         let row = |r: usize, v: usize| unsafe { V::load(tile.as_ptr().add(r * nr + v * V::LANES)) };
         // SAFETY: forwarded.
-        unsafe { epilogue::<V, 2>(row, rows, self.centroid_norms, state) };
+        // The tile is in memory, so only the running values need registers.
+        unsafe { epilogue::<V, 2>(row, rows, 0, self.centroid_norms, state) };
     }
 
     #[inline(always)]
@@ -319,7 +320,7 @@ impl Epilogue for Argmin<'_, '_> {
         let state = TwoSmallest { nearest, index, second };
         assert!(rows.len() <= MR);
         // SAFETY: forwarded (the contract of `Epilogue::registers`).
-        unsafe { epilogue::<V, NV>(|r, v| acc[r][v], rows, self.centroid_norms, state) };
+        unsafe { epilogue::<V, NV>(|r, v| acc[r][v], rows, MR * NV, self.centroid_norms, state) };
     }
 
     #[inline(always)]
@@ -348,64 +349,69 @@ struct TwoSmallest<'l> {
 /// The fused argmin epilogue of one tile (rows: the centroids `rows`; `row(r, v)`: row r's
 /// inner products with the lanes of vector v): per lane, the running two smallest scores and
 /// the nearest's index, all in vector registers; a vertical pass down the rows, no shuffles, no
-/// branches.
+/// branches. `live_accumulators`: the tile's vectors held in registers meanwhile (MR·NV straight
+/// from the micro-kernel, 0 for a tile in memory).
 ///
 /// # Safety
 /// V's instruction set is enabled; the state arrays hold NV·LANES floats.
 #[inline(always)]
 unsafe fn epilogue<V: F32Vec, const NV: usize>(
     row: impl Fn(usize, usize) -> V,
-    rows: std::ops::Range<usize>,
+    rows: Range<usize>,
+    live_accumulators: usize,
     centroid_norms: &[f32],
-    state: TwoSmallest,
+    mut state: TwoSmallest,
 ) {
-    let TwoSmallest { nearest, index, second } = state;
-    let lanes = V::LANES;
-    assert!(nearest.len() >= NV * lanes && index.len() >= NV * lanes && second.len() >= NV * lanes);
-    // SAFETY: V is enabled (our contract).
-    let two = unsafe { V::splat(-2.0) };
-    // Rows outer where the tile and the running values fit the registers together (AVX-512's
-    // 32), so that each row's broadcasts (its norm, its index) serve every vector. With AVX2's 16
-    // they do not (12 accumulators and 6 running values): the compiler then keeps running values
-    // on the stack, and each row's blend waits on a store and a load. One vector of lanes at a
-    // time keeps its three running values in registers, at the price of a broadcast per vector.
-    if rows.len() * NV + 3 * NV <= V::REGISTERS {
-        // SAFETY: V is enabled (our contract); every state array holds NV·LANES floats
-        // (asserted above).
-        unsafe {
-            let load = |values: &[f32]| -> [V; NV] { std::array::from_fn(|v| V::load(values.as_ptr().add(v * lanes))) };
-            let (mut first, mut at, mut next) = (load(nearest), load(index), load(second));
-            for (r, c) in rows.enumerate() {
-                let (norm, label) = (V::splat(centroid_norms[c]), V::splat(c as f32));
-                for v in 0..NV {
-                    let score = row(r, v).mul_add(two, norm);
-                    push_score(&mut first[v], &mut at[v], &mut next[v], score, label);
-                }
-            }
-            for v in 0..NV {
-                first[v].store(nearest.as_mut_ptr().add(v * lanes));
-                at[v].store(index.as_mut_ptr().add(v * lanes));
-                next[v].store(second.as_mut_ptr().add(v * lanes));
-            }
-        }
+    let lanes = NV * V::LANES;
+    assert!(state.nearest.len() >= lanes && state.index.len() >= lanes && state.second.len() >= lanes);
+    // All NV vectors of lanes at once (rows outer) where the tile and their running values fit the
+    // registers together (AVX-512's 32), so that each row's broadcasts (its norm, its index) serve
+    // every vector. With AVX2's 16 they do not (12 accumulators and 6 running values): the
+    // compiler would keep running values on the stack, each row's blend waiting on a store and a
+    // load. One vector at a time keeps its three in registers, at a broadcast per vector and row.
+    if live_accumulators + 3 * NV <= V::REGISTERS {
+        // SAFETY: forwarded (our contract), and vectors 0..NV are in the state (asserted above).
+        unsafe { lanes_down_rows::<V, NV>(0, &row, rows, centroid_norms, &mut state) };
     } else {
         for v in 0..NV {
-            // SAFETY: as above.
-            unsafe {
-                let at_v = v * lanes;
-                let (mut first, mut at, mut next) = (
-                    V::load(nearest.as_ptr().add(at_v)),
-                    V::load(index.as_ptr().add(at_v)),
-                    V::load(second.as_ptr().add(at_v)),
-                );
-                for (r, c) in rows.clone().enumerate() {
-                    let score = row(r, v).mul_add(two, V::splat(centroid_norms[c]));
-                    push_score(&mut first, &mut at, &mut next, score, V::splat(c as f32));
-                }
-                first.store(nearest.as_mut_ptr().add(at_v));
-                at.store(index.as_mut_ptr().add(at_v));
-                next.store(second.as_mut_ptr().add(at_v));
+            // SAFETY: as above, vector v < NV.
+            unsafe { lanes_down_rows::<V, 1>(v, |r, _| row(r, v), rows.clone(), centroid_norms, &mut state) };
+        }
+    }
+}
+
+/// The running values of G vectors of lanes, from vector `first` on: loaded, updated with every
+/// row's scores (rows outer, so each row's broadcasts serve the G vectors), stored.
+///
+/// # Safety
+/// V's instruction set is enabled; the state arrays hold (first + G)·LANES floats.
+#[inline(always)]
+unsafe fn lanes_down_rows<V: F32Vec, const G: usize>(
+    first: usize,
+    row: impl Fn(usize, usize) -> V,
+    rows: Range<usize>,
+    centroid_norms: &[f32],
+    state: &mut TwoSmallest,
+) {
+    let TwoSmallest { nearest, index, second } = state;
+    let offset = |g: usize| (first + g) * V::LANES;
+    // SAFETY: V is enabled and vectors first..first + G are inside every state array (our
+    // contract).
+    unsafe {
+        let two = V::splat(-2.0);
+        let load = |values: &[f32]| -> [V; G] { std::array::from_fn(|g| V::load(values.as_ptr().add(offset(g)))) };
+        let (mut smallest, mut at, mut next) = (load(nearest), load(index), load(second));
+        for (r, c) in rows.enumerate() {
+            let (norm, label) = (V::splat(centroid_norms[c]), V::splat(c as f32));
+            for g in 0..G {
+                let score = row(r, g).mul_add(two, norm);
+                push_score(&mut smallest[g], &mut at[g], &mut next[g], score, label);
             }
+        }
+        for g in 0..G {
+            smallest[g].store(nearest.as_mut_ptr().add(offset(g)));
+            at[g].store(index.as_mut_ptr().add(offset(g)));
+            next[g].store(second.as_mut_ptr().add(offset(g)));
         }
     }
 }
