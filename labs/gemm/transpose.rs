@@ -4,18 +4,19 @@
 //! Done one value at a time, every store lands in another cache line (the column stride is a
 //! sliver's width): at n = 10⁶, d = 32 that copy was 8% of the k-means flagship. With AVX-512,
 //! 16 × 16 blocks are transposed in registers instead: 16 row loads, 64 shuffles in four rounds
-//! (pairs of values, pairs of pairs, 128-bit lanes twice), 16 contiguous stores. The edges
-//! (d or the count not a multiple of 16) and the other levels take the scalar copy.
+//! (pairs of values, pairs of pairs, 128-bit lanes twice), 16 contiguous stores; with AVX2, 8 × 8
+//! blocks the same way in three rounds (the last moves 128-bit halves). The edges (d or the count
+//! not a multiple of the block) and the portable level take the scalar copy.
 
 use crate::simd::SimdLevel;
 
 /// Writes `out[p * ld_out + j] = rows[(first + j) * d + p] − centre[p]` for the whole 16 × 16
-/// blocks at `level` (AVX-512 only), and returns how far they reach: (points, coordinates). The
+/// blocks at `level` (8 × 8 with AVX2; none at the portable level), and returns how far they reach: (points, coordinates). The
 /// caller copies the rest (points beyond the first, every coordinate; the others, coordinates
 /// beyond the second), with its sliver width known at compile time.
 ///
 /// # Panics
-/// If a slice is too short for that, or `level` is AVX-512 on a CPU without it.
+/// If a slice is too short for that, or the CPU lacks `level`.
 pub fn transpose_blocks_centred(
     level: SimdLevel,
     rows: &[f32],
@@ -28,31 +29,57 @@ pub fn transpose_blocks_centred(
     let count = points.len();
     assert!(points.end * d <= rows.len() && centre.len() >= d && count <= ld_out);
     assert!(d == 0 || (d - 1) * ld_out + count <= out.len());
-    #[cfg(target_arch = "x86_64")]
-    if level == SimdLevel::Avx512 {
-        assert!(std::arch::is_x86_feature_detected!("avx512f"), "this CPU lacks {level}");
-        let (blocked_points, blocked_coordinates) = (count / 16 * 16, d / 16 * 16);
-        for j in (0..blocked_points).step_by(16) {
-            for p in (0..blocked_coordinates).step_by(16) {
-                // SAFETY: the CPU has AVX-512F (asserted); rows first + j .. first + j + 16 hold
-                // coordinates p .. p + 16 (points.end·d ≤ len, p + 16 ≤ d), the centre holds
-                // p + 16 ≤ d values, and out holds rows p .. p + 16 at columns j .. j + 16
-                // ((d − 1)·ld_out + count ≤ len, j + 16 ≤ count).
-                unsafe {
-                    x86::transpose16_centred(
-                        rows.as_ptr().add((points.start + j) * d + p),
-                        d,
-                        centre.as_ptr().add(p),
-                        out.as_mut_ptr().add(p * ld_out + j),
-                        ld_out,
-                    );
-                }
+    let Some((block, transpose)) = block_transpose(level) else { return (0, 0) };
+    let (blocked_points, blocked_coordinates) = (count / block * block, d / block * block);
+    for j in (0..blocked_points).step_by(block) {
+        for p in (0..blocked_coordinates).step_by(block) {
+            // SAFETY: the CPU has the level's instructions (`block_transpose` asserts it); rows
+            // first + j .. first + j + block hold coordinates p .. p + block (points.end·d ≤ len,
+            // p + block ≤ d), the centre holds p + block ≤ d values, and out holds rows
+            // p .. p + block at columns j .. j + block ((d − 1)·ld_out + count ≤ len,
+            // j + block ≤ count).
+            unsafe {
+                transpose(
+                    rows.as_ptr().add((points.start + j) * d + p),
+                    d,
+                    centre.as_ptr().add(p),
+                    out.as_mut_ptr().add(p * ld_out + j),
+                    ld_out,
+                );
             }
         }
-        return (blocked_points, blocked_coordinates);
     }
-    let _ = (level, rows, centre, out); // the other levels block nothing
-    (0, 0)
+    (blocked_points, blocked_coordinates)
+}
+
+/// One block's transpose: (input, ld_in, centre, output, ld_out), as in `x86::transpose16_centred`.
+type BlockTranspose = unsafe fn(*const f32, usize, *const f32, *mut f32, usize);
+
+/// The block side and transpose at `level`; None where there is none (the portable level).
+///
+/// # Panics
+/// If the CPU lacks `level`.
+fn block_transpose(level: SimdLevel) -> Option<(usize, BlockTranspose)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let has = |feature_detected: bool| assert!(feature_detected, "this CPU lacks {level}");
+        match level {
+            SimdLevel::Avx512 => {
+                has(std::arch::is_x86_feature_detected!("avx512f"));
+                Some((16, x86::transpose16_centred))
+            }
+            SimdLevel::Avx2Fma => {
+                has(std::arch::is_x86_feature_detected!("avx2"));
+                Some((8, x86::transpose8_centred))
+            }
+            _ => None,
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = level;
+        None
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -106,6 +133,50 @@ mod x86 {
             }
             for (p, column) in r.iter().enumerate() {
                 _mm512_storeu_ps(output.add(p * ld_out), *column);
+            }
+        }
+    }
+
+    /// One 8 × 8 block: 8 rows of 8 values at stride `ld_in`, centred, written as 8 columns at
+    /// stride `ld_out`.
+    ///
+    /// # Safety
+    /// AVX2 is available; `input` reads 8 rows of 8 floats at stride `ld_in`, `centre` 8 floats,
+    /// `output` writes 8 rows of 8 floats at stride `ld_out`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn transpose8_centred(
+        input: *const f32,
+        ld_in: usize,
+        centre: *const f32,
+        output: *mut f32,
+        ld_out: usize,
+    ) {
+        // SAFETY: the caller's contract covers every load and store; the rest is registers.
+        unsafe {
+            let c = _mm256_loadu_ps(centre);
+            let mut r = [_mm256_setzero_ps(); 8];
+            for (i, row) in r.iter_mut().enumerate() {
+                *row = _mm256_sub_ps(_mm256_loadu_ps(input.add(i * ld_in)), c);
+            }
+            // Round 1, within each 128-bit half: t[2i] = (a₂ᵢ[0], a₂ᵢ₊₁[0], a₂ᵢ[1], a₂ᵢ₊₁[1]) …
+            let mut t = [_mm256_setzero_ps(); 8];
+            for i in 0..4 {
+                t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+                t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+            }
+            // Round 2: r[4i + m], half H = column 4H + m of rows 4i .. 4i + 4.
+            for i in 0..2 {
+                r[4 * i] = _mm256_shuffle_ps::<0x44>(t[4 * i], t[4 * i + 2]);
+                r[4 * i + 1] = _mm256_shuffle_ps::<0xEE>(t[4 * i], t[4 * i + 2]);
+                r[4 * i + 2] = _mm256_shuffle_ps::<0x44>(t[4 * i + 1], t[4 * i + 3]);
+                r[4 * i + 3] = _mm256_shuffle_ps::<0xEE>(t[4 * i + 1], t[4 * i + 3]);
+            }
+            // Round 3 joins the halves of rows 0..4 and 4..8: column m from the low halves,
+            // column 4 + m from the high ones.
+            for m in 0..4 {
+                let (low, high) = (r[m], r[4 + m]);
+                _mm256_storeu_ps(output.add(m * ld_out), _mm256_permute2f128_ps::<0x20>(low, high));
+                _mm256_storeu_ps(output.add((4 + m) * ld_out), _mm256_permute2f128_ps::<0x31>(low, high));
             }
         }
     }
