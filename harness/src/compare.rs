@@ -142,8 +142,9 @@ fn suggestions(record: &SavedRecord, variant: &SavedVariant, here: &Side, there:
     let mut said = Vec::new();
     if m.here_level != m.there_level {
         said.push(format!(
-            "the SIMD level the kernels ran at: {} here, {} there (a different vector width, and AVX2 has 16 \
-             vector registers where AVX-512 has 32: a register tile sized for one spills or idles on the other)",
+            "the SIMD level the explicit-SIMD kernels ran at: {} here, {} there (a different vector width, and \
+             AVX2 has 16 vector registers where AVX-512 has 32: a register tile sized for one spills or idles on \
+             the other; a rung without explicit SIMD runs the same compiled code on both)",
             m.here_level, m.there_level
         ));
     }
