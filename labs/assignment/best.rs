@@ -77,8 +77,8 @@ fn assign_points(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_
 const FEW_CENTROIDS: usize = 16;
 
 /// The path for few centroids: each chunk of points, transposed 2·LANES at a time so that one
-/// vector holds one coordinate of many points, against every centroid's coordinates broadcast
-/// one by one. The direct form Σ(x − c)², so no bound and no confirmation are needed; the argmin
+/// vector holds one coordinate of many points, against the centroids' coordinates broadcast, a
+/// group of centroids per pass ([`GROUP`]). The direct form Σ(x − c)², so no bound and no confirmation are needed; the argmin
 /// is a vertical compare-and-select per centroid (strict, so the lower index keeps a tie).
 fn few_centroids(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
     let d = inputs.shape.d;
@@ -117,7 +117,7 @@ impl<const RUNNER_UP: bool> WithSimd for Few<'_, '_, RUNNER_UP> {
     #[inline(always)]
     unsafe fn run<V: F32Vec>(self) {
         let Few { level, inputs, first, block, labels, distances, runner_up } = self;
-        let (d, k) = (inputs.shape.d, inputs.shape.k);
+        let d = inputs.shape.d;
         let width = 2 * V::LANES;
         assert!(width <= FEW_LANES_MAX && block.len() >= width * d + 3 * width + d);
         assert!(!RUNNER_UP || runner_up.len() == labels.len());
@@ -133,39 +133,16 @@ impl<const RUNNER_UP: bool> WithSimd for Few<'_, '_, RUNNER_UP> {
             transpose(level, inputs, rows.clone(), width, zeros, points);
             let next = (rows.end * d).min(inputs.points.len())..((rows.end + width) * d).min(inputs.points.len());
             prefetch(&inputs.points[next]);
-            // SAFETY: V is enabled (`dispatch`); `points` holds d rows of `width` = 2·LANES floats,
-            // `best`, `index` and `second` hold `width` floats (asserted above).
-            unsafe {
-                let mut nearest = [V::splat(f32::INFINITY); 2];
-                let mut next = [V::splat(f32::INFINITY); 2];
-                let mut at = [V::splat(0.0); 2];
-                for c in 0..k {
-                    let centroid = inputs.centroid(c);
-                    let mut acc = [V::splat(0.0); 2];
-                    for (p, &coordinate) in centroid.iter().enumerate() {
-                        let broadcast = V::splat(coordinate);
-                        for (v, acc_v) in acc.iter_mut().enumerate() {
-                            let diff = V::load(points.as_ptr().add(p * width + v * V::LANES)).sub(broadcast);
-                            *acc_v = diff.mul_add(diff, *acc_v);
-                        }
-                    }
-                    for v in 0..2 {
-                        let better = acc[v].lt(nearest[v]);
-                        if RUNNER_UP {
-                            next[v] = next[v].min(V::select(better, nearest[v], acc[v]));
-                        }
-                        nearest[v] = V::select(better, acc[v], nearest[v]);
-                        at[v] = V::select(better, V::splat(c as f32), at[v]);
-                    }
-                }
-                for v in 0..2 {
-                    nearest[v].store(best.as_mut_ptr().add(v * V::LANES));
-                    at[v].store(index.as_mut_ptr().add(v * V::LANES));
-                    next[v].store(second.as_mut_ptr().add(v * V::LANES));
-                }
-            }
+            best.fill(f32::INFINITY);
+            second.fill(f32::INFINITY);
+            index.fill(0.0);
+            let running = Running { best: &mut *best, index: &mut *index, second: &mut *second };
+            // SAFETY: V is enabled (`dispatch`); `points` holds d rows of `width` = 2·LANES floats
+            // and the running values `width` floats each (asserted above).
+            unsafe { centroids_in_groups::<V, RUNNER_UP>(inputs, points, running) };
             for j in 0..count {
-                labels[start + j] = index[j] as u32;
+                // SAFETY: `index` holds centroid numbers, whole and below k < 2²⁴ (exact in f32).
+                labels[start + j] = unsafe { index[j].to_int_unchecked::<u32>() };
                 distances[start + j] = best[j];
                 if RUNNER_UP {
                     runner_up[start + j] = second[j];
@@ -175,7 +152,94 @@ impl<const RUNNER_UP: bool> WithSimd for Few<'_, '_, RUNNER_UP> {
     }
 }
 
-/// Points `rows` as `d` rows of `width` values (zeros past the last point): 16 × 16 blocks in
+/// Centroids per pass over a block's coordinates: each adds two accumulators (one per vector of
+/// points), so a group keeps 8 independent multiply-add chains in flight (an FMA's latency times
+/// the FMA units, on every CPU here) and loads each coordinate of the points once for 4
+/// centroids. One centroid at a time, each chain waited on its own previous FMA and the points
+/// were loaded again for every centroid (the k-means README has the figures of both).
+const GROUP: usize = 4;
+
+/// Per lane of a block (one point each): the smallest distance so far, its centroid (as f32:
+/// exact below 2²⁴ centroids) and the second smallest.
+struct Running<'r> {
+    best: &'r mut [f32],
+    index: &'r mut [f32],
+    second: &'r mut [f32],
+}
+
+/// Every centroid against the block `points` (d rows of 2·LANES points), GROUP at a time and the
+/// rest one by one, in centroid order (so a tie keeps the lower index).
+///
+/// # Safety
+/// V's instruction set is enabled; `points` holds d rows of 2·LANES floats, the running values
+/// 2·LANES floats each.
+#[inline(always)]
+unsafe fn centroids_in_groups<V: F32Vec, const RUNNER_UP: bool>(inputs: &Inputs, points: &[f32], mut running: Running) {
+    let k = inputs.shape.k;
+    let grouped = k / GROUP * GROUP;
+    for first in (0..grouped).step_by(GROUP) {
+        // SAFETY: forwarded (our contract).
+        unsafe { group::<V, GROUP, RUNNER_UP>(inputs, points, first, &mut running) };
+    }
+    for c in grouped..k {
+        // SAFETY: forwarded.
+        unsafe { group::<V, 1, RUNNER_UP>(inputs, points, c, &mut running) };
+    }
+}
+
+/// Centroids `first..first + G`: their squared distances Σ(x − c)² to the block's points,
+/// coordinate by coordinate (the same order of operations as one at a time, so the same
+/// values), then into the running values.
+///
+/// # Safety
+/// As [`centroids_in_groups`].
+#[inline(always)]
+unsafe fn group<V: F32Vec, const G: usize, const RUNNER_UP: bool>(
+    inputs: &Inputs,
+    points: &[f32],
+    first: usize,
+    running: &mut Running,
+) {
+    let (d, width) = (inputs.shape.d, 2 * V::LANES);
+    assert!(points.len() >= d * width && running.best.len() >= width);
+    assert!(running.index.len() >= width && running.second.len() >= width);
+    let centroids: [&[f32]; G] = std::array::from_fn(|g| inputs.centroid(first + g));
+    // SAFETY: V is enabled (our contract); every load and store is inside `points` or the running
+    // values (asserted above).
+    unsafe {
+        let mut acc = [[V::splat(0.0); 2]; G];
+        for p in 0..d {
+            let x = [V::load(points.as_ptr().add(p * width)), V::load(points.as_ptr().add(p * width + V::LANES))];
+            for (acc_g, centroid) in acc.iter_mut().zip(centroids) {
+                let coordinate = V::splat(centroid[p]);
+                for (acc_gv, x_v) in acc_g.iter_mut().zip(x) {
+                    let diff = x_v.sub(coordinate);
+                    *acc_gv = diff.mul_add(diff, *acc_gv);
+                }
+            }
+        }
+        for v in 0..2 {
+            let at_v = v * V::LANES;
+            let mut nearest = V::load(running.best.as_ptr().add(at_v));
+            let mut at = V::load(running.index.as_ptr().add(at_v));
+            let mut next = V::load(running.second.as_ptr().add(at_v));
+            for (g, acc_g) in acc.iter().enumerate() {
+                let distance = acc_g[v];
+                let better = distance.lt(nearest);
+                if RUNNER_UP {
+                    next = next.min(V::select(better, nearest, distance));
+                }
+                nearest = V::select(better, distance, nearest);
+                at = V::select(better, V::splat((first + g) as f32), at);
+            }
+            nearest.store(running.best.as_mut_ptr().add(at_v));
+            at.store(running.index.as_mut_ptr().add(at_v));
+            next.store(running.second.as_mut_ptr().add(at_v));
+        }
+    }
+}
+
+/// Points `rows` as `d` rows of `width` values (zeros past the last point): square blocks in
 /// registers where the level has them (`gemm::transpose`), the rest one value at a time.
 #[inline(never)]
 fn transpose(level: SimdLevel, inputs: &Inputs, rows: Range<usize>, width: usize, zeros: &[f32], out: &mut [f32]) {
@@ -183,7 +247,10 @@ fn transpose(level: SimdLevel, inputs: &Inputs, rows: Range<usize>, width: usize
     let count = rows.len();
     let (blocked, blocked_coordinates) =
         transpose_blocks_centred(level, inputs.points, d, rows.clone(), zeros, out, width);
-    for (j, i) in rows.enumerate() {
+    // The blocks' points are done but for their last coordinates (none where d is a multiple of
+    // the block); the points past the blocks are done one value at a time.
+    let first_unblocked = if blocked_coordinates == d { blocked } else { 0 };
+    for (j, i) in rows.enumerate().skip(first_unblocked) {
         let row = inputs.point(i);
         for p in if j < blocked { blocked_coordinates } else { 0 }..d {
             out[p * width + j] = row[p];
