@@ -72,8 +72,10 @@ fn assign_points(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_
 }
 
 /// Up to this many centroids, the direct form with the points as lanes: a GEMM tile would run
-/// mostly empty rows. Measured on one Zen 4 core at n = 100 000 (this path / the GEMM path): d = 16,
-/// k = 8: 1.15 / 2.47 ms; d = 32, k = 16: 4.69 / 5.75 ms; d = 32, k = 32: 8.07 / 6.63 ms.
+/// mostly empty rows, and its per-point costs (norms, packing, the exact confirmation) are not
+/// spread over many centroids. Where the crossover lies depends on the CPU: the direct form
+/// subtracts before each multiply-add, which AMD's Zen cores run on pipes of their own and
+/// Intel's cores on the FMA ports. The k-means README has the measurements behind 16.
 const FEW_CENTROIDS: usize = 16;
 
 /// The path for few centroids: each chunk of points, transposed 2·LANES at a time so that one
