@@ -188,20 +188,14 @@ impl Limits {
     }
 
     /// Raises the cached peak of this machine to `probe` where that is higher: every run calls it
-    /// with its rounds' best probe, so a first probe taken while something held the core (on a
-    /// shared host it has read 71 GFLOP/s where later rounds reached 99) does not stay the
-    /// machine balance and the figure `compare` and the nearest-machine choice read. Reads the
-    /// cache afresh (another run may have raised it since this one read it); None where there is
-    /// no cache or the peak was already as high.
+    /// with its rounds' best probe, so a first probe taken while something held the core does not
+    /// stay the machine balance and the figure `compare` and the nearest-machine choice read. The
+    /// peak so kept is the highest of every run's probes (20 ms each in the rounds, as the runs'
+    /// own tables use) until `cargo lab machine --remeasure`. Reads the cache afresh, under a lock
+    /// (another run may be raising it too); None where there is no cache or the peak was already
+    /// as high.
     pub fn raise_cached_peak(probe: f64) -> Option<Limits> {
-        let path = cache_path(&Fingerprint::here().id)?;
-        let mut limits = read(&path).ok()?;
-        if !limits.raise_peak(probe) {
-            return None;
-        }
-        // As in `load_or_measure`: a cache that cannot be written only costs the raise.
-        let _ = write(&path, &limits);
-        Some(limits)
+        raise_peak_in(&cache_path(&Fingerprint::here().id)?, probe)
     }
 
     /// FLOP per byte at which one core's FMA peak and one thread's bandwidth meet: a kernel doing
@@ -257,6 +251,21 @@ impl Limits {
             )
         })
     }
+}
+
+/// [`Limits::raise_cached_peak`] on the limits file at `path`.
+fn raise_peak_in(path: &PathBuf, probe: f64) -> Option<Limits> {
+    // Held until the end: two runs finishing together would otherwise both read the old peak, and
+    // the lower one could be written last.
+    let lock = std::fs::File::create(path.with_extension("lock")).ok()?;
+    lock.lock().ok()?;
+    let mut limits = read(path).ok()?;
+    if !limits.raise_peak(probe) {
+        return None;
+    }
+    // As in `load_or_measure`: a cache that cannot be written only costs the raise.
+    let _ = write(path, &limits);
+    Some(limits)
 }
 
 /// Now, RFC 3339, UTC.
@@ -416,5 +425,32 @@ mod tests {
         let mut old: serde_json::Value = serde_json::from_str(&text).unwrap();
         old.as_object_mut().unwrap().remove("peak_raised");
         assert!(serde_json::from_value::<Limits>(old).unwrap().peak_raised.is_none());
+    }
+
+    #[test]
+    fn a_cached_peak_is_raised_in_its_file_and_never_lowered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("machine-test.json");
+        assert!(raise_peak_in(&path, 99.0).is_none(), "no file: nothing to raise");
+        let bandwidth =
+            Bandwidth { one_thread_gbs: 20.0, all_threads_gbs: 25.0, threads: 2, array_bytes: 1, passes: 1 };
+        let limits = Limits {
+            schema: LIMITS_SCHEMA,
+            fingerprint: Fingerprint::here(),
+            core_peak_gflops: 86.1,
+            peak_raised: None,
+            bandwidth,
+            caches: Vec::new(),
+            caches_unknown: None,
+            measured_at: "2026-12-07T08:00:00Z".into(),
+        };
+        write(&path, &limits).unwrap();
+        assert!(raise_peak_in(&path, 80.0).is_none());
+        assert_eq!(read(&path).unwrap().core_peak_gflops, 86.1);
+        let raised = raise_peak_in(&path, 102.5).expect("a higher probe raises it");
+        let kept = read(&path).unwrap();
+        assert_eq!((raised.core_peak_gflops, kept.core_peak_gflops), (102.5, 102.5));
+        assert_eq!(kept.peak_raised.map(|r| r.first_probe_gflops), Some(86.1));
+        assert_eq!((kept.measured_at.as_str(), kept.bandwidth.one_thread_gbs), ("2026-12-07T08:00:00Z", 20.0));
     }
 }

@@ -27,7 +27,9 @@ fn main() -> ExitCode {
 fn end_quietly_when_stdout_closes() {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let message = info.payload().downcast_ref::<String>().map_or("", String::as_str);
+        let payload = info.payload();
+        let message = payload.downcast_ref::<String>().map(String::as_str).or(payload.downcast_ref::<&str>().copied());
+        let message = message.unwrap_or("");
         if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
             // 128 + SIGPIPE, what a shell reports for a tool the signal ended.
             std::process::exit(141);

@@ -195,6 +195,7 @@ fn list_names_every_variant_and_its_role() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn output_into_a_closed_pipe_ends_quietly_without_a_panic() {
     // As in `cargo lab list | head -1`, but with the reading end closed before perflab starts, so

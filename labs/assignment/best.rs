@@ -80,8 +80,9 @@ const FEW_CENTROIDS: usize = 16;
 
 /// The path for few centroids: each chunk of points, transposed 2·LANES at a time so that one
 /// vector holds one coordinate of many points, against the centroids' coordinates broadcast, a
-/// group of centroids per pass ([`GROUP`]). The direct form Σ(x − c)², so no bound and no confirmation are needed; the argmin
-/// is a vertical compare-and-select per centroid (strict, so the lower index keeps a tie).
+/// group of centroids per pass ([`GROUP`]). The direct form Σ(x − c)², so no bound and no
+/// confirmation are needed; the argmin is a vertical compare-and-select per centroid (strict, so
+/// the lower index keeps a tie).
 fn few_centroids(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
     let d = inputs.shape.d;
     assign_in_chunks(answer, runner_up, |first, labels, distances, runner_up| {
@@ -143,7 +144,9 @@ impl<const RUNNER_UP: bool> WithSimd for Few<'_, '_, RUNNER_UP> {
             // and the running values `width` floats each (asserted above).
             unsafe { centroids_in_groups::<V, RUNNER_UP>(inputs, points, running) };
             for j in 0..count {
-                // SAFETY: `index` holds centroid numbers, whole and below k < 2²⁴ (exact in f32).
+                debug_assert!(index[j] >= 0.0 && index[j] < inputs.shape.k as f32 && index[j].fract() == 0.0);
+                // SAFETY: `index` holds centroid numbers, written as `c as f32` for c < k ≤
+                // FEW_CENTROIDS: whole, exact in f32, and within u32.
                 labels[start + j] = unsafe { index[j].to_int_unchecked::<u32>() };
                 distances[start + j] = best[j];
                 if RUNNER_UP {
@@ -371,8 +374,8 @@ impl Epilogue for Argmin<'_, '_> {
         // SAFETY: forwarded (the contract of `Epilogue::tile`); row r's vector v is inside the
         // tile (asserted above).
         let row = |r: usize, v: usize| unsafe { V::load(tile.as_ptr().add(r * nr + v * V::LANES)) };
-        // SAFETY: forwarded.
         // The tile is in memory, so only the running values need registers.
+        // SAFETY: forwarded.
         unsafe { epilogue::<V, 2>(row, rows, 0, self.centroid_norms, state) };
     }
 

@@ -11,9 +11,10 @@
 use crate::simd::SimdLevel;
 
 /// Writes `out[p * ld_out + j] = rows[(first + j) * d + p] − centre[p]` for the whole 16 × 16
-/// blocks at `level` (8 × 8 with AVX2; none at the portable level), and returns how far they reach: (points, coordinates). The
-/// caller copies the rest (points beyond the first, every coordinate; the others, coordinates
-/// beyond the second), with its sliver width known at compile time.
+/// blocks at `level` (8 × 8 with AVX2; none at the portable level), and returns how far they
+/// reach: (points, coordinates). The caller copies the rest (points beyond the first, every
+/// coordinate; the others, coordinates beyond the second), with its sliver width known at
+/// compile time.
 ///
 /// # Panics
 /// If a slice is too short for that, or the CPU lacks `level`.
@@ -188,7 +189,9 @@ mod tests {
 
     #[test]
     fn every_level_transposes_like_the_scalar_copy_on_awkward_shapes() {
-        for (count, d) in [(32, 32), (16, 16), (31, 33), (17, 48), (5, 3), (32, 100), (0, 7)] {
+        // Exact blocks of either width, points blocked with no whole block of coordinates (16, 3),
+        // and edges on both sides.
+        for (count, d) in [(32, 32), (16, 16), (8, 8), (16, 3), (31, 33), (17, 48), (5, 3), (32, 100), (0, 7)] {
             let first = 3;
             let rows: Vec<f32> = (0..(first + count) * d).map(|x| x as f32 * 0.5 - 7.0).collect();
             let centre: Vec<f32> = (0..d).map(|p| p as f32 * 0.25).collect();

@@ -72,6 +72,32 @@ fn every_rung_matches_the_oracle_on_edge_shapes() {
 }
 
 #[test]
+fn the_runner_up_is_a_tight_lower_bound_of_the_second_nearest_on_both_paths_at_every_level() {
+    // k ≤ 16 takes the direct form (k = 5 and 13: groups of four and a remainder), k = 40 the GEMM path.
+    for k in [2, 5, 13, 40] {
+        let owned = Owned::random(Shape { n: 300, d: 19, k }, 0.0, k as u64);
+        let exact = |i: usize, c: usize| -> f64 {
+            let (x, y) = (&owned.points[i * 19..][..19], &owned.centroids[c * 19..][..19]);
+            x.iter().zip(y).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum()
+        };
+        for level in SimdLevel::available() {
+            let (mut labels, mut distances, mut inertia) = (vec![u32::MAX; 300], vec![f32::NAN; 300], f64::NAN);
+            let mut runner_up = vec![f32::NAN; 300];
+            let mut answer = Answer { labels: &mut labels, distances: &mut distances, inertia: &mut inertia };
+            crate::assignment::best::assign_with_runner_up(level, &owned.inputs(), &mut answer, &mut runner_up);
+            for (i, &label) in labels.iter().enumerate() {
+                let second = (0..k).filter(|&c| c != label as usize).map(|c| exact(i, c)).fold(f64::INFINITY, f64::min);
+                let bound = runner_up[i] as f64;
+                // A lower bound, up to the direct form's own f32 rounding (d + 3 operations deep) ...
+                assert!(bound <= second * (1.0 + 1e-5), "k {k} at {level}, point {i}: {bound} above {second}");
+                // ... and a useful one: Lloyd's bounds prune nothing with a loose runner-up.
+                assert!(bound >= second * 0.999 - 1e-4, "k {k} at {level}, point {i}: {bound} far below {second}");
+            }
+        }
+    }
+}
+
+#[test]
 fn ties_go_to_the_lower_centroid() {
     // Every centroid the same: every point's label must be 0, in every rung.
     let mut owned = Owned::random(Shape { n: 50, d: 5, k: 6 }, 0.0, 2);
