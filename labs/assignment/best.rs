@@ -29,7 +29,7 @@ use crate::distance::pack::{PackedRows, pack_set, packed_len};
 use crate::distance::tiles::{Epilogue, Points, prefetch, sweep};
 use crate::gemm::buffers::{AlignedBuffer, BufferPool, Pool};
 use crate::gemm::kernel::MicroKernel;
-use crate::gemm::transpose::transpose_blocks_centred;
+use crate::gemm::transpose::transpose_centred;
 use crate::simd::{F32Vec, SimdLevel, WithMicroKernel, WithSimd, dispatch, dispatch_micro_kernel, simd_level};
 
 /// A call's centre, packed centroids and their scaled norms.
@@ -133,13 +133,14 @@ impl<const RUNNER_UP: bool> WithSimd for Few<'_, '_, RUNNER_UP> {
         for start in (0..labels.len()).step_by(width) {
             let count = width.min(labels.len() - start);
             let rows = first + start..first + start + count;
-            transpose(level, inputs, rows.clone(), width, zeros, points);
+            // The direct form needs no centre: the points are packed as they are (minus zeros).
+            transpose_centred(level, inputs.points, d, rows.clone(), zeros, points, width);
             let next = (rows.end * d).min(inputs.points.len())..((rows.end + width) * d).min(inputs.points.len());
             prefetch(&inputs.points[next]);
             best.fill(f32::INFINITY);
             second.fill(f32::INFINITY);
             index.fill(0.0);
-            let running = Running { best: &mut *best, index: &mut *index, second: &mut *second };
+            let running = TwoSmallest { nearest: &mut *best, index: &mut *index, second: &mut *second };
             // SAFETY: V is enabled (`dispatch`); `points` holds d rows of `width` = 2·LANES floats
             // and the running values `width` floats each (asserted above).
             unsafe { centroids_in_groups::<V, RUNNER_UP>(inputs, points, running) };
@@ -164,14 +165,6 @@ impl<const RUNNER_UP: bool> WithSimd for Few<'_, '_, RUNNER_UP> {
 /// were loaded again for every centroid (the k-means README has the figures of both).
 const GROUP: usize = 4;
 
-/// Per lane of a block (one point each): the smallest distance so far, its centroid (as f32:
-/// exact below 2²⁴ centroids) and the second smallest.
-struct Running<'r> {
-    best: &'r mut [f32],
-    index: &'r mut [f32],
-    second: &'r mut [f32],
-}
-
 /// Every centroid against the block `points` (d rows of 2·LANES points), GROUP at a time and the
 /// rest one by one, in centroid order (so a tie keeps the lower index).
 ///
@@ -179,7 +172,11 @@ struct Running<'r> {
 /// V's instruction set is enabled; `points` holds d rows of 2·LANES floats, the running values
 /// 2·LANES floats each.
 #[inline(always)]
-unsafe fn centroids_in_groups<V: F32Vec, const RUNNER_UP: bool>(inputs: &Inputs, points: &[f32], mut running: Running) {
+unsafe fn centroids_in_groups<V: F32Vec, const RUNNER_UP: bool>(
+    inputs: &Inputs,
+    points: &[f32],
+    mut running: TwoSmallest,
+) {
     let k = inputs.shape.k;
     let grouped = k / GROUP * GROUP;
     for first in (0..grouped).step_by(GROUP) {
@@ -203,10 +200,10 @@ unsafe fn group<V: F32Vec, const G: usize, const RUNNER_UP: bool>(
     inputs: &Inputs,
     points: &[f32],
     first: usize,
-    running: &mut Running,
+    running: &mut TwoSmallest,
 ) {
     let (d, width) = (inputs.shape.d, 2 * V::LANES);
-    assert!(points.len() >= d * width && running.best.len() >= width);
+    assert!(points.len() >= d * width && running.nearest.len() >= width);
     assert!(running.index.len() >= width && running.second.len() >= width);
     let centroids: [&[f32]; G] = std::array::from_fn(|g| inputs.centroid(first + g));
     // SAFETY: V is enabled (our contract); every load and store is inside `points` or the running
@@ -225,45 +222,16 @@ unsafe fn group<V: F32Vec, const G: usize, const RUNNER_UP: bool>(
         }
         for v in 0..2 {
             let at_v = v * V::LANES;
-            let mut nearest = V::load(running.best.as_ptr().add(at_v));
+            let mut nearest = V::load(running.nearest.as_ptr().add(at_v));
             let mut at = V::load(running.index.as_ptr().add(at_v));
             let mut next = V::load(running.second.as_ptr().add(at_v));
             for (g, acc_g) in acc.iter().enumerate() {
-                let distance = acc_g[v];
-                let better = distance.lt(nearest);
-                if RUNNER_UP {
-                    next = next.min(V::select(better, nearest, distance));
-                }
-                nearest = V::select(better, distance, nearest);
-                at = V::select(better, V::splat((first + g) as f32), at);
+                let label = V::splat((first + g) as f32);
+                push_score::<V, RUNNER_UP>(&mut nearest, &mut at, &mut next, acc_g[v], label);
             }
-            nearest.store(running.best.as_mut_ptr().add(at_v));
+            nearest.store(running.nearest.as_mut_ptr().add(at_v));
             at.store(running.index.as_mut_ptr().add(at_v));
             next.store(running.second.as_mut_ptr().add(at_v));
-        }
-    }
-}
-
-/// Points `rows` as `d` rows of `width` values (zeros past the last point): square blocks in
-/// registers where the level has them (`gemm::transpose`), the rest one value at a time.
-#[inline(never)]
-fn transpose(level: SimdLevel, inputs: &Inputs, rows: Range<usize>, width: usize, zeros: &[f32], out: &mut [f32]) {
-    let d = inputs.shape.d;
-    let count = rows.len();
-    let (blocked, blocked_coordinates) =
-        transpose_blocks_centred(level, inputs.points, d, rows.clone(), zeros, out, width);
-    // The blocks' points are done but for their last coordinates (none where d is a multiple of
-    // the block); the points past the blocks are done one value at a time.
-    let first_unblocked = if blocked_coordinates == d { blocked } else { 0 };
-    for (j, i) in rows.enumerate().skip(first_unblocked) {
-        let row = inputs.point(i);
-        for p in if j < blocked { blocked_coordinates } else { 0 }..d {
-            out[p * width + j] = row[p];
-        }
-    }
-    for j in count..width {
-        for p in 0..d {
-            out[p * width + j] = 0.0;
         }
     }
 }
@@ -410,8 +378,9 @@ impl Epilogue for Argmin<'_, '_> {
     }
 }
 
-/// Per point of the sliver (one lane each): the two smallest scores `(1−ε)‖c'‖² − 2·c'·x'`
-/// seen so far and the centroid of the smallest (as f32: exact below 2²⁴ centroids).
+/// Per point (one lane each): the two smallest scores seen so far (`(1−ε)‖c'‖² − 2·c'·x'` on the
+/// GEMM path, direct-form distances on the few-centroid path) and the centroid of the smallest
+/// (as f32: exact below 2²⁴ centroids).
 struct TwoSmallest<'l> {
     nearest: &'l mut [f32],
     index: &'l mut [f32],
@@ -477,7 +446,7 @@ unsafe fn lanes_down_rows<V: F32Vec, const G: usize>(
             let (norm, label) = (V::splat(centroid_norms[c]), V::splat(c as f32));
             for g in 0..G {
                 let score = row(r, g).mul_add(two, norm);
-                push_score(&mut smallest[g], &mut at[g], &mut next[g], score, label);
+                push_score::<V, true>(&mut smallest[g], &mut at[g], &mut next[g], score, label);
             }
         }
         for g in 0..G {
@@ -488,13 +457,14 @@ unsafe fn lanes_down_rows<V: F32Vec, const G: usize>(
     }
 }
 
-/// One row's scores into the running values of its lanes: the smallest, its centroid (`label`)
-/// and the second smallest.
+/// One row's scores (or one centroid's distances) into the running values of its lanes: the
+/// smallest, its centroid (`label`) and, with SECOND, the second smallest (a compile-time switch,
+/// so a plain assignment on the few-centroid path pays nothing for it).
 ///
 /// # Safety
 /// V's instruction set is enabled.
 #[inline(always)]
-unsafe fn push_score<V: F32Vec>(first: &mut V, at: &mut V, next: &mut V, score: V, label: V) {
+unsafe fn push_score<V: F32Vec, const SECOND: bool>(first: &mut V, at: &mut V, next: &mut V, score: V, label: V) {
     // SAFETY: V is enabled (our contract).
     unsafe {
         // Strictly smaller: a tie keeps the lower centroid, which came first.
@@ -502,7 +472,9 @@ unsafe fn push_score<V: F32Vec>(first: &mut V, at: &mut V, next: &mut V, score: 
         // The larger of the old smallest and the score is a candidate for second: with min and
         // max (not selects on the comparison) each running value depends on its own last value
         // through one short instruction.
-        *next = next.min(first.max(score));
+        if SECOND {
+            *next = next.min(first.max(score));
+        }
         *first = first.min(score);
     }
 }

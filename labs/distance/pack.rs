@@ -4,7 +4,7 @@
 
 use super::{bf16, exact};
 use crate::gemm::kernel::{MicroKernel, Operands};
-use crate::gemm::transpose::transpose_blocks_centred;
+use crate::gemm::transpose::transpose_centred;
 
 /// One set packed for [`super::tiles::sweep`]: its rows centred, in MR-tall slivers (sliver s
 /// holds rows s·MR.. as d columns of MR values, zeros past the last row: the order the
@@ -77,8 +77,8 @@ pub fn pack_set<'s, K: MicroKernel>(
 /// For bf16 operands the f32 rows are then paired in place (⌈d/2⌉ rows of NR pairs); the norms
 /// stay those of the f32 values.
 ///
-/// Not inlined into the task: compiled for the AVX-512 caller, this strided copy ran at half
-/// the speed (see the k-NN lab README's flagship notes).
+/// Not inlined into the task: compiled for the AVX-512 caller, its strided copy ran at half the
+/// speed (see the k-NN lab README's flagship notes).
 #[inline(never)]
 pub fn pack_points<K: MicroKernel>(
     rows: &[f32],
@@ -88,18 +88,7 @@ pub fn pack_points<K: MicroKernel>(
     sliver: &mut [f32],
     norms: &mut [f32],
 ) {
-    let count = columns.len();
-    let (blocked, blocked_coordinates) =
-        transpose_blocks_centred(K::LEVEL, rows, d, columns.clone(), centre, sliver, K::NR);
-    for (j, i) in columns.enumerate() {
-        let row = &rows[i * d..][..d];
-        for p in if j < blocked { blocked_coordinates } else { 0 }..d {
-            sliver[p * K::NR + j] = row[p] - centre[p];
-        }
-    }
-    for packed_row in sliver.chunks_exact_mut(K::NR) {
-        packed_row[count..].fill(0.0);
-    }
+    transpose_centred(K::LEVEL, rows, d, columns, centre, sliver, K::NR);
     let norms = &mut norms[..K::NR];
     norms.fill(0.0);
     for row in sliver.chunks_exact(K::NR) {
