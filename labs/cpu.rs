@@ -1,5 +1,6 @@
 //! What the CPU is called, and how fast it can multiply-add: the peak the reports compare with.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::simd::{self, F32Vec, SimdLevel, WithSimd};
@@ -45,6 +46,18 @@ pub fn identity() -> Identity {
     };
     let number = |key: &str| field(key).and_then(|v| v.parse().ok());
     Identity { vendor, family: number("cpu family"), model: number("model") }
+}
+
+/// Whether this CPU's cores add on pipes of their own beside their FMA pipes, so that a
+/// subtraction next to each multiply-add takes no multiply-add slot: AMD's Zen cores (family 23
+/// and later: two FADD pipes beside two FMA pipes). Intel's cores since Skylake issue additions to
+/// the same two ports as their FMAs. Read once.
+pub fn adds_beside_fmas() -> bool {
+    static ANSWER: OnceLock<bool> = OnceLock::new();
+    *ANSWER.get_or_init(|| {
+        let id = identity();
+        id.vendor == "amd" && id.family.is_some_and(|family| family >= 23)
+    })
 }
 
 /// Physical cores, where the OS says (Linux: one per distinct set of SMT siblings in sysfs). Two

@@ -24,6 +24,7 @@ use std::marker::PhantomData;
 use std::ops::Range;
 
 use super::{Answer, Inputs, Shape, assign_in_chunks};
+use crate::cpu;
 use crate::distance::distances;
 use crate::distance::pack::{PackedRows, pack_set, packed_len};
 use crate::distance::tiles::{Epilogue, Points, prefetch, sweep};
@@ -46,8 +47,13 @@ pub fn assign(inputs: &Inputs, answer: &mut Answer) {
 /// # Panics
 /// If the CPU lacks `level`, or the buffers do not fit the shape.
 pub fn assign_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
+    assign_in(level, Form::for_shape(inputs.shape), inputs, answer);
+}
+
+/// [`assign_at`] in a chosen form (tests run both on every CPU).
+pub(crate) fn assign_in(level: SimdLevel, form: Form, inputs: &Inputs, answer: &mut Answer) {
     inputs.shape.assert_fits(inputs, answer);
-    assign_points(level, inputs, answer, None);
+    assign_points(level, form, inputs, answer, None);
 }
 
 /// The flagship's assignment with, for Lloyd's bounds (`solutions/hamerly.rs`), each point's
@@ -57,52 +63,96 @@ pub fn assign_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
 /// # Panics
 /// If the CPU lacks `level`, or a buffer's length does not fit the shape.
 pub(crate) fn assign_with_runner_up(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: &mut [f32]) {
+    assign_with_runner_up_in(level, Form::for_shape(inputs.shape), inputs, answer, runner_up);
+}
+
+/// [`assign_with_runner_up`] in a chosen form (tests run both).
+pub(crate) fn assign_with_runner_up_in(
+    level: SimdLevel,
+    form: Form,
+    inputs: &Inputs,
+    answer: &mut Answer,
+    runner_up: &mut [f32],
+) {
     let Shape { n, d, k } = inputs.shape;
     assert!(d > 0 && k > 0 && inputs.points.len() == n * d && inputs.centroids.len() == k * d);
     assert!(answer.labels.len() == n && answer.distances.len() == n && runner_up.len() == n);
-    assign_points(level, inputs, answer, Some(runner_up));
+    assign_points(level, form, inputs, answer, Some(runner_up));
 }
 
-fn assign_points(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
-    if inputs.shape.k <= FEW_CENTROIDS {
-        few_centroids(level, inputs, answer, runner_up);
-    } else {
-        dispatch_micro_kernel(level, Assign { inputs, answer, runner_up });
+fn assign_points(level: SimdLevel, form: Form, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
+    match form {
+        Form::Direct => direct_form(level, inputs, answer, runner_up),
+        Form::Gemm => dispatch_micro_kernel(level, Assign { inputs, answer, runner_up }),
     }
 }
 
-/// Up to this many centroids, the direct form with the points as lanes: a GEMM tile would run
-/// mostly empty rows, and its per-point costs (norms, packing, the exact confirmation) are not
-/// spread over many centroids. Where the crossover lies depends on the CPU: the direct form
-/// subtracts before each multiply-add, which AMD's Zen cores run on pipes of their own and
-/// Intel's cores on the FMA ports. The k-means README has the measurements behind 16.
-const FEW_CENTROIDS: usize = 16;
+/// How the distances are computed: the direct form Σ(x − c)² with the points as lanes, or the
+/// GEMM form ‖c‖² − 2·c·x through the micro-kernel, with its bound and exact confirmation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    Direct,
+    Gemm,
+}
 
-/// The path for few centroids: each chunk of points, transposed 2·LANES at a time so that one
+impl Form {
+    /// The faster form for `shape` on this CPU. With few centroids a GEMM tile runs mostly empty
+    /// rows, and its per-point costs (norms, packing, the exact confirmation) are not spread over
+    /// many centroids. Beyond that, the direct form subtracts before each multiply-add: on a core
+    /// that adds on pipes of its own (AMD's Zen) the subtractions are free and the direct form
+    /// keeps winning up to [`DIRECT_WORK_BESIDE_FMAS`] centroid coordinates; on Intel's cores they
+    /// take FMA slots. The k-means README has the measurements behind both limits.
+    pub(crate) fn for_shape(shape: Shape) -> Form {
+        let between = if cpu::adds_beside_fmas() { Form::Direct } else { Form::Gemm };
+        Form::on_every_cpu(shape).unwrap_or(between)
+    }
+
+    /// The form every CPU takes for `shape`, if they agree: the instruction-count benchmarks, whose
+    /// references are compared on whatever machine runs them, keep to such shapes, and the labs'
+    /// edge sizes include both forms.
+    pub(crate) fn on_every_cpu(shape: Shape) -> Option<Form> {
+        if shape.k <= FEW_CENTROIDS {
+            Some(Form::Direct)
+        } else if shape.k * shape.d > DIRECT_WORK_BESIDE_FMAS {
+            Some(Form::Gemm)
+        } else {
+            None
+        }
+    }
+}
+
+/// Up to this many centroids, the direct form on every CPU.
+const FEW_CENTROIDS: usize = 16;
+/// Up to this many centroid coordinates (k·d), the direct form where subtractions run beside the
+/// FMAs.
+const DIRECT_WORK_BESIDE_FMAS: usize = 2048;
+
+/// The direct form Σ(x − c)²: each chunk of points, transposed 2·LANES at a time so that one
 /// vector holds one coordinate of many points, against the centroids' coordinates broadcast, a
-/// group of centroids per pass ([`GROUP`]). The direct form Σ(x − c)², so no bound and no
-/// confirmation are needed; the argmin is a vertical compare-and-select per centroid (strict, so
-/// the lower index keeps a tie).
-fn few_centroids(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
+/// group of centroids per pass ([`GROUP`]). Without the expanded form's cancellation it needs no
+/// bound and no confirmation; the argmin is a vertical compare-and-select per centroid (strict,
+/// so the lower index keeps a tie).
+fn direct_form(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
     let d = inputs.shape.d;
     assign_in_chunks(answer, runner_up, |first, labels, distances, runner_up| {
-        SLIVER.with_slice(FEW_LANES_MAX * d + 3 * FEW_LANES_MAX + d, |block| match runner_up {
-            None => {
-                dispatch(level, Few::<false> { level, inputs, first, block, labels, distances, runner_up: &mut [] })
-            }
+        SLIVER.with_slice(DIRECT_LANES_MAX * d + 3 * DIRECT_LANES_MAX + d, |block| match runner_up {
+            None => dispatch(
+                level,
+                DirectChunk::<false> { level, inputs, first, block, labels, distances, runner_up: &mut [] },
+            ),
             Some(runner_up) => {
-                dispatch(level, Few::<true> { level, inputs, first, block, labels, distances, runner_up })
+                dispatch(level, DirectChunk::<true> { level, inputs, first, block, labels, distances, runner_up })
             }
         });
     });
 }
 
 /// Points per transposed block, at most: two vectors of the widest level (2 × 16).
-const FEW_LANES_MAX: usize = 32;
+const DIRECT_LANES_MAX: usize = 32;
 
-/// One chunk of the few-centroid path; `RUNNER_UP`: also keep each point's second smallest
+/// One chunk in the direct form; `RUNNER_UP`: also keep each point's second smallest
 /// distance (a compile-time switch, so the plain assignment pays nothing for it).
-struct Few<'t, 'a, const RUNNER_UP: bool> {
+struct DirectChunk<'t, 'a, const RUNNER_UP: bool> {
     level: SimdLevel,
     inputs: &'t Inputs<'a>,
     first: usize,
@@ -114,15 +164,15 @@ struct Few<'t, 'a, const RUNNER_UP: bool> {
     runner_up: &'t mut [f32],
 }
 
-impl<const RUNNER_UP: bool> WithSimd for Few<'_, '_, RUNNER_UP> {
+impl<const RUNNER_UP: bool> WithSimd for DirectChunk<'_, '_, RUNNER_UP> {
     type Output = ();
 
     #[inline(always)]
     unsafe fn run<V: F32Vec>(self) {
-        let Few { level, inputs, first, block, labels, distances, runner_up } = self;
+        let DirectChunk { level, inputs, first, block, labels, distances, runner_up } = self;
         let d = inputs.shape.d;
         let width = 2 * V::LANES;
-        assert!(width <= FEW_LANES_MAX && block.len() >= width * d + 3 * width + d);
+        assert!(width <= DIRECT_LANES_MAX && block.len() >= width * d + 3 * width + d);
         assert!(!RUNNER_UP || runner_up.len() == labels.len());
         let (points, rest) = block.split_at_mut(width * d);
         let (best, rest) = rest.split_at_mut(width);
@@ -146,8 +196,8 @@ impl<const RUNNER_UP: bool> WithSimd for Few<'_, '_, RUNNER_UP> {
             unsafe { centroids_in_groups::<V, RUNNER_UP>(inputs, points, running) };
             for j in 0..count {
                 debug_assert!(index[j] >= 0.0 && index[j] < inputs.shape.k as f32 && index[j].fract() == 0.0);
-                // SAFETY: `index` holds centroid numbers, written as `c as f32` for c < k ≤
-                // FEW_CENTROIDS: whole, exact in f32, and within u32.
+                // SAFETY: `index` holds centroid numbers, written as `c as f32` for c < k <
+                // 2^24 (checked with the shape): whole, exact in f32, and within u32.
                 labels[start + j] = unsafe { index[j].to_int_unchecked::<u32>() };
                 distances[start + j] = best[j];
                 if RUNNER_UP {
@@ -379,7 +429,7 @@ impl Epilogue for Argmin<'_, '_> {
 }
 
 /// Per point (one lane each): the two smallest scores seen so far (`(1−ε)‖c'‖² − 2·c'·x'` on the
-/// GEMM path, direct-form distances on the few-centroid path) and the centroid of the smallest
+/// GEMM path, direct-form distances on the direct-form path) and the centroid of the smallest
 /// (as f32: exact below 2²⁴ centroids).
 struct TwoSmallest<'l> {
     nearest: &'l mut [f32],
@@ -459,7 +509,7 @@ unsafe fn lanes_down_rows<V: F32Vec, const G: usize>(
 
 /// One row's scores (or one centroid's distances) into the running values of its lanes: the
 /// smallest, its centroid (`label`) and, with SECOND, the second smallest (a compile-time switch,
-/// so a plain assignment on the few-centroid path pays nothing for it).
+/// so a plain assignment on the direct-form path pays nothing for it).
 ///
 /// # Safety
 /// V's instruction set is enabled.

@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use super::check::{Returned, check};
 use super::solutions::{best, blocked, parallel, simd};
 use super::*;
+use crate::Lab;
 use crate::simd::SimdLevel;
 
 /// Owned points and centroids: uniform in [-1, 1) plus `shift`, centroids drawn from the points.
@@ -47,7 +48,23 @@ fn kernels() -> Vec<(&'static str, Kernel)> {
         ("blocked", blocked::assign),
         ("parallel", parallel::assign),
         ("best", best::assign),
+        ("best in the direct form", best_direct),
+        ("best in the GEMM form", best_gemm),
     ]
+}
+
+/// The flagship in each form, whichever this CPU would choose for the shape.
+fn best_direct(inputs: &Inputs, answer: &mut Answer) {
+    crate::assignment::best::assign_in(
+        crate::simd::simd_level(),
+        crate::assignment::best::Form::Direct,
+        inputs,
+        answer,
+    );
+}
+
+fn best_gemm(inputs: &Inputs, answer: &mut Answer) {
+    crate::assignment::best::assign_in(crate::simd::simd_level(), crate::assignment::best::Form::Gemm, inputs, answer);
 }
 
 #[test]
@@ -72,9 +89,11 @@ fn every_rung_matches_the_oracle_on_edge_shapes() {
 }
 
 #[test]
-fn the_runner_up_is_a_tight_lower_bound_of_the_second_nearest_on_both_paths_at_every_level() {
-    // k ≤ 16 takes the direct form (k = 5 and 13: groups of four and a remainder), k = 40 the GEMM path.
-    for k in [2, 5, 13, 40] {
+fn the_runner_up_is_a_tight_lower_bound_of_the_second_nearest_in_both_forms_at_every_level() {
+    use crate::assignment::best::Form;
+    // Both forms for each k, whichever this CPU would choose (k = 5 and 13: the direct form's groups
+    // of four and a remainder; k = 40: more centroids than one GEMM tile holds).
+    for (k, form) in [2, 5, 13, 40].into_iter().flat_map(|k| [(k, Form::Direct), (k, Form::Gemm)]) {
         let owned = Owned::random(Shape { n: 300, d: 19, k }, 0.0, k as u64);
         let exact = |i: usize, c: usize| -> f64 {
             let (x, y) = (&owned.points[i * 19..][..19], &owned.centroids[c * 19..][..19]);
@@ -84,14 +103,59 @@ fn the_runner_up_is_a_tight_lower_bound_of_the_second_nearest_on_both_paths_at_e
             let (mut labels, mut distances, mut inertia) = (vec![u32::MAX; 300], vec![f32::NAN; 300], f64::NAN);
             let mut runner_up = vec![f32::NAN; 300];
             let mut answer = Answer { labels: &mut labels, distances: &mut distances, inertia: &mut inertia };
-            crate::assignment::best::assign_with_runner_up(level, &owned.inputs(), &mut answer, &mut runner_up);
+            crate::assignment::best::assign_with_runner_up_in(
+                level,
+                form,
+                &owned.inputs(),
+                &mut answer,
+                &mut runner_up,
+            );
             for (i, &label) in labels.iter().enumerate() {
                 let second = (0..k).filter(|&c| c != label as usize).map(|c| exact(i, c)).fold(f64::INFINITY, f64::min);
                 let bound = runner_up[i] as f64;
                 // A lower bound, up to the direct form's own f32 rounding (d + 3 operations deep) ...
-                assert!(bound <= second * (1.0 + 1e-5), "k {k} at {level}, point {i}: {bound} above {second}");
+                assert!(
+                    bound <= second * (1.0 + 1e-5),
+                    "k {k}, {form:?} form at {level}, point {i}: {bound} above {second}"
+                );
                 // ... and a useful one: Lloyd's bounds prune nothing with a loose runner-up.
-                assert!(bound >= second * 0.999 - 1e-4, "k {k} at {level}, point {i}: {bound} far below {second}");
+                assert!(
+                    bound >= second * 0.999 - 1e-4,
+                    "k {k}, {form:?} form at {level}, point {i}: {bound} far below {second}"
+                );
+            }
+        }
+    }
+}
+
+/// The shapes of a list of sizes of the k-means and Lloyd labs.
+fn shapes<'s>(kmeans: &[&'s str], lloyd: &[&'s str]) -> Vec<(&'s str, Shape)> {
+    let kmeans = kmeans.iter().map(|size| (*size, parse_size(size).expect("a valid size").0));
+    let lloyd = lloyd.iter().map(|size| (*size, crate::lloyd::parse_size(size).expect("a valid size").0.shape));
+    kmeans.chain(lloyd).collect()
+}
+
+#[test]
+fn the_instruction_count_sizes_take_the_same_form_on_every_cpu() {
+    use crate::assignment::best::Form;
+    let sizes =
+        |lab: &'static dyn Lab| -> Vec<&'static str> { lab.info().callgrind_sizes.iter().map(|s| s.size).collect() };
+    for (size, shape) in shapes(&sizes(&super::Kmeans), &sizes(&crate::lloyd::Lloyd)) {
+        assert!(Form::on_every_cpu(shape).is_some(), "{size}: the form depends on the CPU, so its counts would too");
+    }
+}
+
+#[test]
+fn the_edge_and_allocation_sizes_take_both_forms_on_every_cpu() {
+    use crate::assignment::best::Form;
+    for (what, kmeans, lloyd) in [
+        ("edge", super::Kmeans.info().edge_sizes, crate::lloyd::Lloyd.info().edge_sizes),
+        ("allocation", super::Kmeans.info().allocation_sizes, crate::lloyd::Lloyd.info().allocation_sizes),
+    ] {
+        for (lab, sizes) in [("kmeans", shapes(kmeans, &[])), ("lloyd", shapes(&[], lloyd))] {
+            let forms: Vec<_> = sizes.iter().filter_map(|(_, shape)| Form::on_every_cpu(*shape)).collect();
+            for form in [Form::Direct, Form::Gemm] {
+                assert!(forms.contains(&form), "no {lab} {what} size takes the {form:?} form on every CPU");
             }
         }
     }
