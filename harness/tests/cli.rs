@@ -349,6 +349,7 @@ fn machine_prints_the_limits_and_keeps_them() {
         .stdout(predicate::str::contains("balance:"))
         .stdout(predicate::str::contains("GEMM cache blocks at"))
         .stdout(predicate::str::contains("kc = ").and(predicate::str::contains("nc = ")))
+        .stdout(predicate::str::contains("k-means assignment (and Lloyd's): the direct form"))
         .stdout(predicate::str::contains("target/perflab/machine-"));
 }
 

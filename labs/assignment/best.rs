@@ -19,6 +19,10 @@
 //! lane of a vector, and the argmin runs down the tile's rows, a vertical minimum that needs no
 //! shuffles. The n × k distance matrix is never written. Exactness comes from `distance::exact`, as in
 //! `blocked`; labels and inertia are the same bits on any thread count, as in `parallel`.
+//!
+//! That is the GEMM form. With few centroids (and on AMD's Zen cores up to k·d = 2048) the
+//! flagship takes the direct form Σ(x − c)² instead, the points still as lanes and the centroids'
+//! coordinates broadcast: [`Form`] says which, and why.
 
 use std::marker::PhantomData;
 use std::ops::Range;
@@ -47,10 +51,12 @@ pub fn assign(inputs: &Inputs, answer: &mut Answer) {
 /// # Panics
 /// If the CPU lacks `level`, or the buffers do not fit the shape.
 pub fn assign_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
-    assign_in(level, Form::for_shape(inputs.shape), inputs, answer);
+    inputs.shape.assert_fits(inputs, answer);
+    assign_points(level, Form::for_shape(inputs.shape), inputs, answer, None);
 }
 
 /// [`assign_at`] in a chosen form (tests run both on every CPU).
+#[cfg(test)]
 pub(crate) fn assign_in(level: SimdLevel, form: Form, inputs: &Inputs, answer: &mut Answer) {
     inputs.shape.assert_fits(inputs, answer);
     assign_points(level, form, inputs, answer, None);
@@ -90,7 +96,7 @@ fn assign_points(level: SimdLevel, form: Form, inputs: &Inputs, answer: &mut Ans
 /// How the distances are computed: the direct form Σ(x − c)² with the points as lanes, or the
 /// GEMM form ‖c‖² − 2·c·x through the micro-kernel, with its bound and exact confirmation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Form {
+pub enum Form {
     Direct,
     Gemm,
 }
@@ -103,8 +109,8 @@ impl Form {
     /// keeps winning up to [`DIRECT_WORK_BESIDE_FMAS`] centroid coordinates; on Intel's cores they
     /// take FMA slots. The k-means README has the measurements behind both limits.
     pub(crate) fn for_shape(shape: Shape) -> Form {
-        let between = if cpu::adds_beside_fmas() { Form::Direct } else { Form::Gemm };
-        Form::on_every_cpu(shape).unwrap_or(between)
+        let by_cpu = || if cpu::adds_beside_fmas() { Form::Direct } else { Form::Gemm };
+        Form::on_every_cpu(shape).unwrap_or_else(by_cpu)
     }
 
     /// The form every CPU takes for `shape`, if they agree: the instruction-count benchmarks, whose
@@ -113,12 +119,25 @@ impl Form {
     pub(crate) fn on_every_cpu(shape: Shape) -> Option<Form> {
         if shape.k <= FEW_CENTROIDS {
             Some(Form::Direct)
-        } else if shape.k * shape.d > DIRECT_WORK_BESIDE_FMAS {
+        } else if shape.k.saturating_mul(shape.d) > DIRECT_WORK_BESIDE_FMAS {
             Some(Form::Gemm)
         } else {
             None
         }
     }
+}
+
+/// Which form this CPU takes for which shapes, in a line (`cargo lab machine` prints it).
+pub fn describe_forms() -> String {
+    let (beyond_few, why) = if cpu::adds_beside_fmas() {
+        (format!(" or k·d ≤ {DIRECT_WORK_BESIDE_FMAS}"), "this CPU adds on pipes beside its FMA pipes")
+    } else {
+        (String::new(), "this CPU's additions would take FMA slots")
+    };
+    format!(
+        "k-means assignment (and Lloyd's): the direct form Σ(x − c)² for k ≤ {FEW_CENTROIDS}{beyond_few}, the GEMM \
+         form beyond ({why})"
+    )
 }
 
 /// Up to this many centroids, the direct form on every CPU.
@@ -133,6 +152,8 @@ const DIRECT_WORK_BESIDE_FMAS: usize = 2048;
 /// bound and no confirmation; the argmin is a vertical compare-and-select per centroid (strict,
 /// so the lower index keeps a tie).
 fn direct_form(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
+    // Labels travel as f32 in the argmin: exact below 2²⁴.
+    assert!(inputs.shape.k < 1 << 24, "the direct form labels fewer than 2^24 centroids");
     let d = inputs.shape.d;
     assign_in_chunks(answer, runner_up, |first, labels, distances, runner_up| {
         SLIVER.with_slice(DIRECT_LANES_MAX * d + 3 * DIRECT_LANES_MAX + d, |block| match runner_up {
@@ -197,7 +218,7 @@ impl<const RUNNER_UP: bool> WithSimd for DirectChunk<'_, '_, RUNNER_UP> {
             for j in 0..count {
                 debug_assert!(index[j] >= 0.0 && index[j] < inputs.shape.k as f32 && index[j].fract() == 0.0);
                 // SAFETY: `index` holds centroid numbers, written as `c as f32` for c < k <
-                // 2^24 (checked with the shape): whole, exact in f32, and within u32.
+                // 2^24 (asserted in `direct_form`): whole, exact in f32, and within u32.
                 labels[start + j] = unsafe { index[j].to_int_unchecked::<u32>() };
                 distances[start + j] = best[j];
                 if RUNNER_UP {
@@ -429,7 +450,7 @@ impl Epilogue for Argmin<'_, '_> {
 }
 
 /// Per point (one lane each): the two smallest scores seen so far (`(1−ε)‖c'‖² − 2·c'·x'` on the
-/// GEMM path, direct-form distances on the direct-form path) and the centroid of the smallest
+/// GEMM path, Σ(x − c)² in the direct form) and the centroid of the smallest
 /// (as f32: exact below 2²⁴ centroids).
 struct TwoSmallest<'l> {
     nearest: &'l mut [f32],
@@ -509,7 +530,7 @@ unsafe fn lanes_down_rows<V: F32Vec, const G: usize>(
 
 /// One row's scores (or one centroid's distances) into the running values of its lanes: the
 /// smallest, its centroid (`label`) and, with SECOND, the second smallest (a compile-time switch,
-/// so a plain assignment on the direct-form path pays nothing for it).
+/// so a plain assignment in the direct form pays nothing for it).
 ///
 /// # Safety
 /// V's instruction set is enabled.

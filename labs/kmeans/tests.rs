@@ -6,6 +6,7 @@ use super::check::{Returned, check};
 use super::solutions::{best, blocked, parallel, simd};
 use super::*;
 use crate::Lab;
+use crate::assignment::best::{Form, assign_in, assign_with_runner_up_in};
 use crate::simd::SimdLevel;
 
 /// Owned points and centroids: uniform in [-1, 1) plus `shift`, centroids drawn from the points.
@@ -77,6 +78,9 @@ fn every_rung_matches_the_oracle_on_edge_shapes() {
         (Shape { n: 4097, d: 9, k: 3 }, 0.0),
         (Shape { n: 500, d: 33, k: 13 }, 256.0),
         (Shape { n: 8200, d: 16, k: 8 }, 256.0),
+        // Past 16 centroids, where the CPUs differ (k·d = 760) and where they agree (2310).
+        (Shape { n: 300, d: 19, k: 40 }, 0.0),
+        (Shape { n: 500, d: 33, k: 70 }, 256.0),
     ];
     for (shape, shift) in shapes {
         let owned = Owned::random(shape, shift, 1);
@@ -90,7 +94,6 @@ fn every_rung_matches_the_oracle_on_edge_shapes() {
 
 #[test]
 fn the_runner_up_is_a_tight_lower_bound_of_the_second_nearest_in_both_forms_at_every_level() {
-    use crate::assignment::best::Form;
     // Both forms for each k, whichever this CPU would choose (k = 5 and 13: the direct form's groups
     // of four and a remainder; k = 40: more centroids than one GEMM tile holds).
     for (k, form) in [2, 5, 13, 40].into_iter().flat_map(|k| [(k, Form::Direct), (k, Form::Gemm)]) {
@@ -128,35 +131,23 @@ fn the_runner_up_is_a_tight_lower_bound_of_the_second_nearest_in_both_forms_at_e
     }
 }
 
-/// The shapes of a list of sizes of the k-means and Lloyd labs.
-fn shapes<'s>(kmeans: &[&'s str], lloyd: &[&'s str]) -> Vec<(&'s str, Shape)> {
-    let kmeans = kmeans.iter().map(|size| (*size, parse_size(size).expect("a valid size").0));
-    let lloyd = lloyd.iter().map(|size| (*size, crate::lloyd::parse_size(size).expect("a valid size").0.shape));
-    kmeans.chain(lloyd).collect()
-}
-
 #[test]
 fn the_instruction_count_sizes_take_the_same_form_on_every_cpu() {
-    use crate::assignment::best::Form;
-    let sizes =
-        |lab: &'static dyn Lab| -> Vec<&'static str> { lab.info().callgrind_sizes.iter().map(|s| s.size).collect() };
-    for (size, shape) in shapes(&sizes(&super::Kmeans), &sizes(&crate::lloyd::Lloyd)) {
-        assert!(Form::on_every_cpu(shape).is_some(), "{size}: the form depends on the CPU, so its counts would too");
+    for size in super::Kmeans.info().callgrind_sizes {
+        let (shape, _) = parse_size(size.size).expect("a valid size");
+        assert!(Form::on_every_cpu(shape).is_some(), "{}: the form depends on the CPU, so would its counts", size.size);
     }
 }
 
 #[test]
 fn the_edge_and_allocation_sizes_take_both_forms_on_every_cpu() {
-    use crate::assignment::best::Form;
-    for (what, kmeans, lloyd) in [
-        ("edge", super::Kmeans.info().edge_sizes, crate::lloyd::Lloyd.info().edge_sizes),
-        ("allocation", super::Kmeans.info().allocation_sizes, crate::lloyd::Lloyd.info().allocation_sizes),
-    ] {
-        for (lab, sizes) in [("kmeans", shapes(kmeans, &[])), ("lloyd", shapes(&[], lloyd))] {
-            let forms: Vec<_> = sizes.iter().filter_map(|(_, shape)| Form::on_every_cpu(*shape)).collect();
-            for form in [Form::Direct, Form::Gemm] {
-                assert!(forms.contains(&form), "no {lab} {what} size takes the {form:?} form on every CPU");
-            }
+    for (what, sizes) in
+        [("edge", super::Kmeans.info().edge_sizes), ("allocation", super::Kmeans.info().allocation_sizes)]
+    {
+        let shapes = sizes.iter().map(|size| parse_size(size).expect("a valid size").0);
+        let forms: Vec<_> = shapes.filter_map(Form::on_every_cpu).collect();
+        for form in [Form::Direct, Form::Gemm] {
+            assert!(forms.contains(&form), "no {what} size takes the {form:?} form on every CPU");
         }
     }
 }
@@ -262,6 +253,8 @@ proptest! {
             for (name, answer) in [
                 ("simd", owned.run(|i, a| simd::assign_at(level, i, a))),
                 ("best", owned.run(|i, a| best::assign_at(level, i, a))),
+                ("best in the direct form", owned.run(|i, a| assign_in(level, Form::Direct, i, a))),
+                ("best in the GEMM form", owned.run(|i, a| assign_in(level, Form::Gemm, i, a))),
             ] {
                 if let Err(error) = owned.check(&answer) {
                     prop_assert!(false, "{} at {} on {}: {}", name, level, owned.shape, error);

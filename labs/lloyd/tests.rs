@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use super::check::{Returned, check, same_as_plain};
 use super::solutions::{hamerly, lloyd};
 use super::*;
+use crate::Lab;
 use crate::assignment::{DataSet, generate};
 use crate::simd::{SimdLevel, simd_level};
 
@@ -111,6 +112,8 @@ fn hamerly_gives_plain_lloyds_bits_on_edge_shapes_and_data_sets() {
         (Shape { n: 2000, d: 16, k: 16 }, 8, DataSet::Shifted),
         (Shape { n: 3000, d: 24, k: 17 }, 8, DataSet::Shifted),
         (Shape { n: 5000, d: 33, k: 40 }, 10, DataSet::Blobs),
+        // k·d = 2400: the assignment's GEMM form on every CPU (Zen takes the direct form above).
+        (Shape { n: 3000, d: 40, k: 60 }, 6, DataSet::Blobs),
     ];
     for (shape, iterations, data) in cases {
         let owned = Owned::generated(shape, iterations, data, 7);
@@ -122,7 +125,10 @@ fn hamerly_gives_plain_lloyds_bits_on_edge_shapes_and_data_sets() {
 
 #[test]
 fn exact_ties_on_a_grid_keep_the_lower_centroid_in_both() {
-    for (shape, iterations) in [(Shape { n: 400, d: 2, k: 6 }, 5), (Shape { n: 2000, d: 3, k: 30 }, 6)] {
+    // k = 700 of 3 coordinates: the assignment's GEMM form on every CPU, and its tie-break.
+    let shapes =
+        [(Shape { n: 400, d: 2, k: 6 }, 5), (Shape { n: 2000, d: 3, k: 30 }, 6), (Shape { n: 2000, d: 3, k: 700 }, 3)];
+    for (shape, iterations) in shapes {
         let owned = Owned::grid(shape, iterations, 3);
         for level in SimdLevel::available() {
             assert_hamerly_is_plain(&owned, level);
@@ -255,5 +261,23 @@ proptest! {
         let data = [DataSet::Blobs, DataSet::Normal, DataSet::Shifted][data];
         let owned = Owned::generated(Shape { n, d, k }, iterations, data, (n * d + k) as u64);
         assert_hamerly_is_plain(&owned, simd_level());
+    }
+}
+
+#[test]
+fn the_sizes_pin_the_assignments_form_where_they_must() {
+    use crate::assignment::best::Form;
+    // Instruction counts are compared on whatever machine runs them: one form on every CPU.
+    for size in Lloyd.info().callgrind_sizes {
+        let shape = parse_size(size.size).expect("a valid size").0.shape;
+        assert!(Form::on_every_cpu(shape).is_some(), "{}: the form depends on the CPU, so would its counts", size.size);
+    }
+    // The edge and allocation sizes take both forms on every CPU.
+    for (what, sizes) in [("edge", Lloyd.info().edge_sizes), ("allocation", Lloyd.info().allocation_sizes)] {
+        let shapes = sizes.iter().map(|size| parse_size(size).expect("a valid size").0.shape);
+        let forms: Vec<_> = shapes.filter_map(Form::on_every_cpu).collect();
+        for form in [Form::Direct, Form::Gemm] {
+            assert!(forms.contains(&form), "no {what} size takes the {form:?} form on every CPU");
+        }
     }
 }

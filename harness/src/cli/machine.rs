@@ -33,6 +33,7 @@ pub fn machine(args: &MachineArgs) -> anyhow::Result<ExitCode> {
             filter.name()
         );
     }
+    println!("{}", perflab_labs::assignment::best::describe_forms());
     let path = limits::cache_path(&limits.fingerprint.id);
     match (fresh, path) {
         (_, None) => println!("(not kept: run inside the workspace to keep them)"),
