@@ -106,13 +106,7 @@ fn the_runner_up_is_a_tight_lower_bound_of_the_second_nearest_in_both_forms_at_e
             let (mut labels, mut distances, mut inertia) = (vec![u32::MAX; 300], vec![f32::NAN; 300], f64::NAN);
             let mut runner_up = vec![f32::NAN; 300];
             let mut answer = Answer { labels: &mut labels, distances: &mut distances, inertia: &mut inertia };
-            crate::assignment::best::assign_with_runner_up_in(
-                level,
-                form,
-                &owned.inputs(),
-                &mut answer,
-                &mut runner_up,
-            );
+            assign_with_runner_up_in(level, form, &owned.inputs(), &mut answer, &mut runner_up);
             for (i, &label) in labels.iter().enumerate() {
                 let second = (0..k).filter(|&c| c != label as usize).map(|c| exact(i, c)).fold(f64::INFINITY, f64::min);
                 let bound = runner_up[i] as f64;
