@@ -51,12 +51,10 @@ pub fn assign(inputs: &Inputs, answer: &mut Answer) {
 /// # Panics
 /// If the CPU lacks `level`, or the buffers do not fit the shape.
 pub fn assign_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
-    inputs.shape.assert_fits(inputs, answer);
-    assign_points(level, Form::for_shape(inputs.shape), inputs, answer, None);
+    assign_in(level, Form::for_shape(inputs.shape), inputs, answer);
 }
 
 /// [`assign_at`] in a chosen form (tests run both on every CPU).
-#[cfg(test)]
 pub(crate) fn assign_in(level: SimdLevel, form: Form, inputs: &Inputs, answer: &mut Answer) {
     inputs.shape.assert_fits(inputs, answer);
     assign_points(level, form, inputs, answer, None);
@@ -123,6 +121,24 @@ impl Form {
             Some(Form::Gemm)
         } else {
             None
+        }
+    }
+}
+
+/// Test support for the labs built on this flagship (k-means, Lloyd): their instruction-count
+/// sizes, whose counts are compared on whatever machine runs them, take one form on every CPU, and
+/// their edge and allocation sizes take both forms on every CPU. `shape_of` parses one of the
+/// lab's sizes.
+#[cfg(test)]
+pub(crate) fn assert_sizes_pin_the_forms(info: &crate::lab::LabInfo, shape_of: impl Fn(&str) -> Shape) {
+    for size in info.callgrind_sizes {
+        let form = Form::on_every_cpu(shape_of(size.size));
+        assert!(form.is_some(), "{} {}: the form depends on the CPU, so would its counts", info.name, size.size);
+    }
+    for (what, sizes) in [("edge", info.edge_sizes), ("allocation", info.allocation_sizes)] {
+        let forms: Vec<_> = sizes.iter().map(|size| shape_of(size)).filter_map(Form::on_every_cpu).collect();
+        for form in [Form::Direct, Form::Gemm] {
+            assert!(forms.contains(&form), "no {} {what} size takes the {form:?} form on every CPU", info.name);
         }
     }
 }

@@ -77,8 +77,8 @@ pub fn pack_set<'s, K: MicroKernel>(
 /// For bf16 operands the f32 rows are then paired in place (⌈d/2⌉ rows of NR pairs); the norms
 /// stay those of the f32 values.
 ///
-/// Not inlined into the task: compiled for the AVX-512 caller, its strided copy ran at half the
-/// speed (see the k-NN lab README's flagship notes).
+/// Not inlined into the task, so that a profile shows the packing as a frame of its own (the
+/// strided copy inside, [`transpose_centred`], has a reason of its own not to be inlined).
 #[inline(never)]
 pub fn pack_points<K: MicroKernel>(
     rows: &[f32],

@@ -56,16 +56,11 @@ fn kernels() -> Vec<(&'static str, Kernel)> {
 
 /// The flagship in each form, whichever this CPU would choose for the shape.
 fn best_direct(inputs: &Inputs, answer: &mut Answer) {
-    crate::assignment::best::assign_in(
-        crate::simd::simd_level(),
-        crate::assignment::best::Form::Direct,
-        inputs,
-        answer,
-    );
+    assign_in(crate::simd::simd_level(), Form::Direct, inputs, answer);
 }
 
 fn best_gemm(inputs: &Inputs, answer: &mut Answer) {
-    crate::assignment::best::assign_in(crate::simd::simd_level(), crate::assignment::best::Form::Gemm, inputs, answer);
+    assign_in(crate::simd::simd_level(), Form::Gemm, inputs, answer);
 }
 
 #[test]
@@ -126,24 +121,10 @@ fn the_runner_up_is_a_tight_lower_bound_of_the_second_nearest_in_both_forms_at_e
 }
 
 #[test]
-fn the_instruction_count_sizes_take_the_same_form_on_every_cpu() {
-    for size in super::Kmeans.info().callgrind_sizes {
-        let (shape, _) = parse_size(size.size).expect("a valid size");
-        assert!(Form::on_every_cpu(shape).is_some(), "{}: the form depends on the CPU, so would its counts", size.size);
-    }
-}
-
-#[test]
-fn the_edge_and_allocation_sizes_take_both_forms_on_every_cpu() {
-    for (what, sizes) in
-        [("edge", super::Kmeans.info().edge_sizes), ("allocation", super::Kmeans.info().allocation_sizes)]
-    {
-        let shapes = sizes.iter().map(|size| parse_size(size).expect("a valid size").0);
-        let forms: Vec<_> = shapes.filter_map(Form::on_every_cpu).collect();
-        for form in [Form::Direct, Form::Gemm] {
-            assert!(forms.contains(&form), "no {what} size takes the {form:?} form on every CPU");
-        }
-    }
+fn the_sizes_pin_the_flagships_form_where_they_must() {
+    crate::assignment::best::assert_sizes_pin_the_forms(super::Kmeans.info(), |size| {
+        parse_size(size).expect("a valid size").0
+    });
 }
 
 #[test]

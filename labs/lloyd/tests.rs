@@ -266,18 +266,7 @@ proptest! {
 
 #[test]
 fn the_sizes_pin_the_assignments_form_where_they_must() {
-    use crate::assignment::best::Form;
-    // Instruction counts are compared on whatever machine runs them: one form on every CPU.
-    for size in Lloyd.info().callgrind_sizes {
-        let shape = parse_size(size.size).expect("a valid size").0.shape;
-        assert!(Form::on_every_cpu(shape).is_some(), "{}: the form depends on the CPU, so would its counts", size.size);
-    }
-    // The edge and allocation sizes take both forms on every CPU.
-    for (what, sizes) in [("edge", Lloyd.info().edge_sizes), ("allocation", Lloyd.info().allocation_sizes)] {
-        let shapes = sizes.iter().map(|size| parse_size(size).expect("a valid size").0.shape);
-        let forms: Vec<_> = shapes.filter_map(Form::on_every_cpu).collect();
-        for form in [Form::Direct, Form::Gemm] {
-            assert!(forms.contains(&form), "no {what} size takes the {form:?} form on every CPU");
-        }
-    }
+    crate::assignment::best::assert_sizes_pin_the_forms(Lloyd.info(), |size| {
+        parse_size(size).expect("a valid size").0.shape
+    });
 }
