@@ -186,12 +186,30 @@ mod tests {
                     expect(|p, q| if p < q { p } else { 9.0 }),
                 ));
                 out.push(("sum", vec![a.sum()], vec![x.iter().sum()])); // halves: exact in any order
+                // Values whose sum depends on the order of the additions: the same tree's bits.
+                // (A large value and its negation pair off first in the tree, but swallow the small
+                // ones added one by one in between.)
+                let mut z: Vec<f32> = (0..lanes).map(|i| (2 * i + 1) as f32).collect();
+                (z[0], z[lanes / 2]) = (1.0e8, -1.0e8);
+                let in_order: f32 = z.iter().sum();
+                assert_ne!(sum_tree(&z).to_bits(), in_order.to_bits(), "these values tell the orders apart");
+                out.push(("sum (order)", vec![V::load(z.as_ptr()).sum()], vec![sum_tree(&z)]));
                 let bits = V::bits(a.lt(b));
                 let expected_bits = (0..lanes).filter(|&i| x[i] < y[i]).fold(0u32, |m, i| m | 1 << i);
                 out.push(("bits(lt)", vec![bits as f32], vec![expected_bits as f32]));
             }
             out
         }
+    }
+
+    /// [`F32Vec::sum`]'s documented order: upper half onto lower half until one lane is left.
+    fn sum_tree(values: &[f32]) -> f32 {
+        let mut lanes = values.to_vec();
+        while lanes.len() > 1 {
+            let half = lanes.len() / 2;
+            lanes = (0..half).map(|i| lanes[i] + lanes[i + half]).collect();
+        }
+        lanes[0]
     }
 
     #[test]
