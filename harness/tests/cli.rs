@@ -302,13 +302,30 @@ fn check_validates_one_exercise_and_names_it() {
 
 #[test]
 fn status_lists_every_exercise_of_every_lab() {
+    // Without a Python (Python is optional), as on a fresh machine: its exercises are listed as not
+    // checked, with the reason once, and nothing fails.
     let (mut command, _state) = learner();
-    let output = command.args(["status", "--no-time"]).output().unwrap();
+    let output = command.env("PERFLAB_PYTHON", NO_PYTHON).args(["status", "--no-time"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     for (lab, exercise) in exercise_ids() {
-        assert!(stdout.lines().any(|l| l.contains(lab) && l.contains(exercise)), "{lab} {exercise}:\n{stdout}");
+        let row = stdout.lines().find(|l| l.contains(lab) && l.contains(exercise));
+        let row = row.unwrap_or_else(|| panic!("{lab} {exercise}:\n{stdout}"));
+        let is_python = exercise.contains("numpy");
+        assert_eq!(row.contains("not checked (no Python)"), is_python, "{row}");
     }
+    assert!(stdout.contains(&format!("Python exercises not checked (Python is optional): {NO_PYTHON}")), "{stdout}");
+}
+
+/// A Python that is not there.
+const NO_PYTHON: &str = "/nonexistent/perflab-test/python";
+
+#[test]
+fn a_python_exercise_asked_for_by_name_without_python_is_an_error_that_says_how_to_get_one() {
+    let (mut command, _state) = learner();
+    command.env("PERFLAB_PYTHON", NO_PYTHON).args(["check", "kmeans", "your-numpy"]);
+    let stderr = predicate::str::contains("could not be checked").and(predicate::str::contains("pip install"));
+    command.assert().code(2).stderr(stderr);
 }
 
 #[test]

@@ -520,7 +520,7 @@ fn run_watched(deadline: f64) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("finding the perflab binary to run the check in")?;
     let mut command = std::process::Command::new(exe);
     command.args(std::env::args_os().skip(1));
-    eprintln!("(each step of the check runs in a child process and must finish within {deadline} s: --deadline)");
+    // The deadline is said when a step overruns it (and in `--help`), not before every check.
     match isolate::watch(command, std::time::Duration::from_secs_f64(deadline))? {
         Ok(status) => Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8)),
         Err(stopped) => {

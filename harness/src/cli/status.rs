@@ -9,9 +9,9 @@ use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{CheckArgs, StatusArgs};
-use crate::baseline;
 use crate::checker::{self, Correct, Failure, Timing};
 use crate::exercises::{self, Exercise};
+use crate::{anchors, baseline};
 use perflab_labs::simd::{self, SimdLevel};
 
 use crate::alloc::AllocStats;
@@ -42,7 +42,11 @@ pub struct Report {
     pub exercise: Exercise,
     /// None: its file or its shipped copy is missing.
     pub as_shipped: Option<bool>,
-    pub correctness: Result<Correct, Failure>,
+    /// Err(None): not checked (see [`Report::not_checked`]).
+    pub correctness: Result<Correct, Option<Failure>>,
+    /// Why it was not checked: a Python exercise where no Python was found. Python is optional,
+    /// so that is neither right nor wrong, and only a check of that one exercise fails for it.
+    pub not_checked: Option<String>,
     /// None: not timed (failed, as shipped, or not asked for).
     pub timing: Option<Result<Timing, String>>,
     /// Whether the timing was at the goal's own size and threads (only then is the goal judged).
@@ -52,7 +56,7 @@ pub struct Report {
 impl Report {
     /// Whether the exercise was wrong, or its timing could not be done: what makes the exit code 1.
     pub fn failed(&self) -> bool {
-        self.correctness.is_err() || matches!(self.timing, Some(Err(_)))
+        matches!(self.correctness, Err(Some(_))) || matches!(self.timing, Some(Err(_)))
     }
 
     /// The goal's verdict: None when it was not judged.
@@ -67,6 +71,16 @@ impl Report {
 /// Checks one exercise: correctness first, then (when asked and correct) one timing.
 pub fn check_one(exercise: &Exercise, workspace: &Path, options: &Options) -> Report {
     let as_shipped = exercise.is_as_shipped(workspace);
+    let goal = &exercise.goal;
+    let size = options.size.clone().unwrap_or_else(|| goal.size.clone());
+    let threads = options.threads.unwrap_or_else(|| goal.threads.resolve());
+    let at_goal = exercise.at_goal(&size, threads);
+    if exercise.python().is_some()
+        && let Err(why) = anchors::find_python(None)
+    {
+        let exercise = exercise.clone();
+        return Report { exercise, as_shipped, correctness: Err(None), not_checked: Some(why), timing: None, at_goal };
+    }
     let bar = spinner(&exercise.id());
     let correctness = checker::check_correctness(exercise, options.seed, |step| bar.set_message(step.to_string()));
     bar.finish_and_clear();
@@ -75,13 +89,10 @@ pub fn check_one(exercise: &Exercise, workspace: &Path, options: &Options) -> Re
         When::Edited => as_shipped != Some(true),
         When::Always => true,
     };
-    let goal = &exercise.goal;
-    let size = options.size.clone().unwrap_or_else(|| goal.size.clone());
-    let threads = options.threads.unwrap_or_else(|| goal.threads.resolve());
-    let at_goal = exercise.at_goal(&size, threads);
     let timing = (correctness.is_ok() && wants_time)
         .then(|| checker::time(exercise, &size, threads, options.seconds, options.seed));
-    Report { exercise: exercise.clone(), as_shipped, correctness, timing, at_goal }
+    let correctness = correctness.map_err(Some);
+    Report { exercise: exercise.clone(), as_shipped, correctness, not_checked: None, timing, at_goal }
 }
 
 fn spinner(what: &str) -> ProgressBar {
@@ -114,8 +125,11 @@ pub fn render_check(report: &Report) -> String {
             out += &format!("  {}\n", correct.describe());
             None
         }
-        Err(failure) => Some(failure),
+        Err(failure) => failure.as_ref(),
     };
+    if let Some(why) = &report.not_checked {
+        return out + &format!("  not checked: {why}\n");
+    }
     if let Some(failure) = failure {
         out += &format!("  {}:\n{}\n", failure.headline(), indent(&failure.error));
         out += &format!("  {}\n", failure.pattern());
@@ -239,14 +253,19 @@ pub fn render_status(reports: &[Report]) -> String {
     table.load_preset(UTF8_BORDERS_ONLY);
     table.set_header(["lab", "exercise", "file", "correct", "vs naive", "vs ref", "goal", "at size", "met"]);
     let mut failures = Vec::new();
+    let mut not_checked = Vec::new();
     for r in reports {
         let e = &r.exercise;
         let state = state(r);
         let correct = match &r.correctness {
             Ok(c) => format!("yes ({} shapes)", c.shapes),
-            Err(failure) => {
+            Err(Some(failure)) => {
                 failures.push(format!("{} {}:\n{}", e.id(), failure.headline(), indent(&failure.error)));
                 format!("FAILED on {}", failure.shape.size)
+            }
+            Err(None) => {
+                not_checked.extend(r.not_checked.clone());
+                "not checked (no Python)".into()
             }
         };
         let (speedup, vs_ref) = match &r.timing {
@@ -257,7 +276,8 @@ pub fn render_status(reports: &[Report]) -> String {
         let met = match (r.goal_met(), &r.correctness, r.as_shipped) {
             (Some(true), ..) => "yes",
             (Some(false), ..) => "not yet",
-            (None, Err(_), _) => "no",
+            (None, Err(Some(_)), _) => "no",
+            (None, Err(None), _) => "-",
             (None, Ok(_), Some(true)) => "not started",
             (None, Ok(_), _) => "-",
         };
@@ -279,6 +299,11 @@ pub fn render_status(reports: &[Report]) -> String {
             vs naive, vs ref: timed at the goal's size and threads (edited exercises only; as shipped they are the baseline)\n";
     for failure in failures {
         out += &format!("\n{failure}\n");
+    }
+    // The same reason for every Python exercise: said once.
+    not_checked.dedup();
+    for why in not_checked {
+        out += &format!("\nPython exercises not checked (Python is optional): {why}\n");
     }
     out += "\nOne exercise in detail: `cargo lab check <lab> <exercise>`; a hint: `cargo lab hint <lab> <exercise>`\n";
     out
@@ -315,6 +340,12 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     for exercise in &chosen {
         let report = check_one(exercise, &workspace, &options);
         failed |= report.failed();
+        // Asked for this one exercise by name, and it could not be checked: that is an error.
+        if chosen.len() == 1
+            && let Some(why) = &report.not_checked
+        {
+            anyhow::bail!("{} is a Python exercise and could not be checked: {why}", exercise.id());
+        }
         println!("{}", render_check(&report));
         if let Some(Ok(timing)) = &report.timing {
             let (lab, name) = (exercise.lab.name(), exercise.name);
