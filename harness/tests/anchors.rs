@@ -114,6 +114,20 @@ fn without_python_the_anchor_is_unavailable_with_the_command_that_enables_it() {
 }
 
 #[test]
+fn without_python_the_missing_anchors_share_one_line() {
+    let output = perflab()
+        .args(["bench", "knn", "--size", "n=500,d=8,m=4,k=3", "--variant", "numpy", "--variant", "sklearn"])
+        .args(["--seconds", "0.05", "--python", "/no/such/python"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let lines: Vec<_> = stdout.lines().filter(|l| l.contains("/no/such/python does not exist")).collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(lines[0].contains("numpy") && lines[0].contains("sklearn"), "{}", lines[0]);
+}
+
+#[test]
 fn an_anchor_that_answers_nonsense_fails_validation_and_the_exit_code_says_so() {
     // A "Python" that is ready, loads the inputs, times its calls, then claims to have validated
     // without writing any output.

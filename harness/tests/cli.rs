@@ -101,16 +101,20 @@ fn unknown_lab_variant_flag_and_bad_sizes_get_one_clear_line_and_no_panic() {
         let name = lab.name();
         let no_variant = format!("lab '{name}' has no variant 'fastest'; its variants: ");
         let axis = lab.sweep().axis;
-        let cases: [(&[&str], String); 11] = [
+        let cases: [(&[&str], String); 14] = [
             (&["bench", name, "--variant", "fastest"], no_variant),
             (&["bench", name, "--size", "12x"], lab.footprint("12x").unwrap_err()),
             (&["bench", name, "--size", "abc"], lab.footprint("abc").unwrap_err()),
             (&["bench", name, "--threads", "0"], "--threads".into()),
             (&["bench", name, "--seconds=0"], "not a number of seconds".into()),
+            // A value that starts with '-' is read as the value, not as a flag.
+            (&["bench", name, "--seconds", "-1"], "not a number of seconds".into()),
+            (&["bench", name, "--threads", "-2"], "'-2' is not a thread count".into()),
+            (&["bench", name, "--size", "-5"], lab.footprint("-5").unwrap_err()),
             (&["profile", name, "no-such"], format!("lab '{name}' has no variant 'no-such'")),
             (&["sweep", name, "--sizes", "64,big"], format!("'big' is not a value of {axis}")),
             (&["sweep", name, "--sizes", "0"], format!("{axis} = 0 does no work")),
-            (&["bench", name, "--threads", "4..1"], "the range must grow".into()),
+            (&["bench", name, "--threads", "4..1"], "from fewer threads to more".into()),
             (&["bench", name, "--threads", "1,x"], "'x' is not a thread count".into()),
             (&["bench", name, "--threads", "1,2", "--baseline", "x"], "compare one thread count".into()),
         ];

@@ -11,10 +11,13 @@ pub fn list() -> String {
     for lab in labs {
         let sweep = lab.sweep();
         out += &format!(
-            "{}: {}\n  sizes: {}\n  sweep (`cargo lab sweep`): sizes {}, {} from {} to {}\n  variants:\n",
+            "{}: {}\n  sizes: {}\n  default sizes of `cargo lab bench`: {}; of the quick run (`cargo lab`): {}\n  sweep \
+             (`cargo lab sweep`): sizes {}, {} from {} to {}\n  variants:\n",
             lab.name(),
             lab.about(),
             lab.size_syntax(),
+            lab.default_sizes().join(", "),
+            lab.quick_sizes().join(", "),
             sweep.size.replacen("{}", &sweep.axis.to_uppercase(), 1),
             sweep.axis,
             sweep.from,

@@ -60,7 +60,10 @@ cargo lab reset matmul your-simd                   back to the shipped scaffold 
 Environment:\n  \
 PERFLAB_SIMD=scalar|avx2|avx512   run the SIMD kernels at a narrower level than the CPU has\n  \
 PERFLAB_KNN_FILTER=f32|bf16       k-NN best: its filter's products in f32 or bf16 (default: bf16 where a probe finds it pays)\n  \
-PERFLAB_OUT=DIR                   write flamegraphs/ under DIR instead of the workspace",
+PERFLAB_OUT=DIR                   write flamegraphs/ under DIR instead of the workspace\n  \
+PERFLAB_PYTHON=PATH               the Python of the Python rows and exercises (default: .venv/bin/python; optional)\n  \
+PERFLAB_GEMM_KC=N (_NC, _MC)      override a GEMM cache block for one run (`cargo lab machine` shows them)\n  \
+PERFLAB_STATE_DIR=DIR             where revealed hints and backups of reset exercises go (default: .perflab/)",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -175,7 +178,7 @@ pub struct Common {
     /// Threads for rayon variants and for the libraries [default: all cores]. Several (1,2 or 1..all:
     /// 1, 2, 4, ... up to all cores) run the whole command once per count, each in a fresh process,
     /// and add each parallel variant's speedup and efficiency
-    #[arg(long, value_name = "N|N,N,..|1..N|1..all", value_parser = thread_counts)]
+    #[arg(long, value_name = "N|N,N,..|1..N|1..all", value_parser = thread_counts, allow_negative_numbers = true)]
     pub threads: Option<ThreadCounts>,
     /// Also write the results as JSON to this file (schema in README.md)
     #[arg(long, value_name = "PATH")]
@@ -185,7 +188,7 @@ pub struct Common {
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Seed of the random inputs
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, allow_negative_numbers = true)]
     pub seed: u64,
     /// The Python that runs the Python anchors (numpy, ...) [default: $PERFLAB_PYTHON, else .venv/bin/python]
     #[arg(long, value_name = "PATH")]
@@ -204,7 +207,7 @@ pub struct Against {
     #[arg(long, value_name = "NAME")]
     pub baseline: Option<String>,
     /// The smallest change (in %) a baseline comparison calls faster or slower
-    #[arg(long, value_name = "PERCENT", default_value_t = 5.0, value_parser = percent)]
+    #[arg(long, value_name = "PERCENT", default_value_t = 5.0, value_parser = percent, allow_negative_numbers = true)]
     pub noise_band: f64,
     /// Hold this run against reference timings: the nearest machine's file in reference-timings/, or the one named
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
@@ -216,7 +219,7 @@ pub struct BenchArgs {
     /// The lab (see `cargo lab list`)
     pub lab: String,
     /// Problem size, repeatable, in the lab's syntax (see `cargo lab list`) [default: the lab's default sizes]
-    #[arg(long, short)]
+    #[arg(long, short, allow_hyphen_values = true)]
     pub size: Vec<String>,
     /// Only these variants, repeatable (see `cargo lab list`) [default: all]
     #[arg(long)]
@@ -224,7 +227,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "NAME", help = data_help())]
     pub data: Option<String>,
     /// Sampling time per variant, in seconds
-    #[arg(long, default_value_t = 2.0, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = 2.0, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub seconds: f64,
     #[command(flatten)]
     pub common: Common,
@@ -244,7 +247,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "NAME", help = data_help())]
     pub data: Option<String>,
     /// Sampling time per variant and size, in seconds
-    #[arg(long, default_value_t = 0.5, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = 0.5, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub seconds: f64,
     #[command(flatten)]
     pub common: Common,
@@ -258,13 +261,13 @@ pub struct TuneArgs {
     #[arg(long, default_value = "1024,2048", value_name = "N,N,..")]
     pub sizes: String,
     /// Threads (blocks are per thread: each thread packs its own A panel and B block)
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..), allow_negative_numbers = true)]
     pub threads: u16,
     /// The SIMD level whose kernel is tuned (scalar, avx2, avx512) [default: the widest this CPU has]
     #[arg(long, value_name = "LEVEL")]
     pub level: Option<String>,
     /// Screening time per candidate and size, in seconds
-    #[arg(long, default_value_t = 0.3, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = 0.3, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub seconds: f64,
     /// Measure and print, but keep nothing
     #[arg(long)]
@@ -273,7 +276,7 @@ pub struct TuneArgs {
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
     /// Seed of the random matrices
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, allow_negative_numbers = true)]
     pub seed: u64,
 }
 
@@ -284,22 +287,22 @@ pub struct ProfileArgs {
     /// The variant to profile (see `cargo lab list`)
     pub variant: String,
     /// Problem size, in the lab's syntax (see `cargo lab list`) [default: the lab's default size]
-    #[arg(long, short)]
+    #[arg(long, short, allow_hyphen_values = true)]
     pub size: Option<String>,
     #[arg(long, value_name = "NAME", help = data_help())]
     pub data: Option<String>,
     /// How long each of the two samplings runs (pprof's flamegraph, then the per-line one; the command takes
     /// twice this): at about 250 samples/s, 5 s gives over a thousand samples each
-    #[arg(long, default_value_t = 5.0, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = 5.0, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub seconds: f64,
     /// Where to write the SVG [default: flamegraphs/<lab>/<variant>-<size>-threads-<n>.svg]
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
     /// Threads for rayon variants and for the libraries [default: all cores]
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..), allow_negative_numbers = true)]
     pub threads: Option<u16>,
     /// Seed of the random inputs
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, allow_negative_numbers = true)]
     pub seed: u64,
 }
 
@@ -322,16 +325,16 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_time: bool,
     /// Time at this size instead of the goal's (the goal is judged only at its own size and threads)
-    #[arg(long, short)]
+    #[arg(long, short, allow_hyphen_values = true)]
     pub size: Option<String>,
     /// Time with this many threads instead of the goal's
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..), allow_negative_numbers = true)]
     pub threads: Option<u16>,
     /// Sampling time per variant when timing, in seconds
     #[arg(long, default_value_t = 1.0, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub seconds: f64,
     /// Seed of the random inputs and random sizes
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, allow_negative_numbers = true)]
     pub seed: u64,
     /// Seconds one check step (one size at one SIMD level) may take before it is stopped as a
     /// loop that never ends (the check runs in a child process, so a hang or a crash in your
@@ -360,19 +363,19 @@ pub struct CompareArgs {
     #[arg(long, value_name = "FILE")]
     pub run: Option<PathBuf>,
     /// Only these sizes (of those the reference has), repeatable
-    #[arg(long, short)]
+    #[arg(long, short, allow_hyphen_values = true)]
     pub size: Vec<String>,
     /// Only these variants, repeatable
     #[arg(long)]
     pub variant: Vec<String>,
     /// Threads; a count the reference lacks is compared with its run on all its cores [default: all cores]
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..), allow_negative_numbers = true)]
     pub threads: Option<u16>,
     /// Sampling time per variant, in seconds
-    #[arg(long, default_value_t = 0.5, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = 0.5, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub seconds: f64,
     /// Seed of the random inputs
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, allow_negative_numbers = true)]
     pub seed: u64,
     /// The Python that runs the Python anchors [default: $PERFLAB_PYTHON, else .venv/bin/python]
     #[arg(long, value_name = "PATH")]
@@ -391,7 +394,7 @@ pub struct CompareArgs {
 #[derive(Debug, Args)]
 pub struct RecordArgs {
     /// Sampling time per variant, in seconds
-    #[arg(long, default_value_t = 0.5, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = 0.5, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub seconds: f64,
     /// Where to write [default: reference-timings/<fingerprint>.json]
     #[arg(long, value_name = "PATH")]
@@ -413,7 +416,7 @@ pub struct StatusArgs {
     #[arg(long, default_value_t = 0.5, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub seconds: f64,
     /// Seed of the random inputs and random sizes
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, allow_negative_numbers = true)]
     pub seed: u64,
     /// Seconds one check step may take before it is stopped (see `check --help`)
     #[arg(long, default_value_t = 60.0, value_parser = positive_seconds, allow_negative_numbers = true)]
@@ -480,7 +483,7 @@ fn thread_counts(text: &str) -> Result<ThreadCounts, String> {
         Some((low, high)) => {
             let (low, high) = (one(low)?, one(high)?);
             if low > high {
-                return Err(format!("'{text}': the range must grow, e.g. 1..{high}"));
+                return Err(format!("'{text}': a range goes from fewer threads to more, e.g. {high}..{low}"));
             }
             let mut counts: Vec<u16> =
                 std::iter::successors(Some(low), |&t| t.checked_mul(2)).take_while(|&t| t < high).collect();
@@ -636,7 +639,8 @@ fn thread_pool(threads: Option<u16>) -> anyhow::Result<rayon::ThreadPool> {
     if threads > 4 * cores {
         anyhow::bail!(
             "--threads {threads} on a machine with {cores} logical core(s): more threads than cores only \
-             take turns on them, and the timings would measure that (use at most {cores}; up to {} is accepted)",
+             take turns on them, and the timings would measure that: give at most {} (more than {cores} runs, \
+             with a warning)",
             4 * cores
         );
     }
@@ -666,6 +670,6 @@ mod tests {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u16;
         assert_eq!(counts("1..all").unwrap().last(), Some(&cores));
         assert!(counts("0").unwrap_err().contains("'0' is not a thread count"));
-        assert!(counts("4..1").unwrap_err().contains("the range must grow"));
+        assert!(counts("4..1").unwrap_err().contains("from fewer threads to more, e.g. 1..4"));
     }
 }

@@ -131,7 +131,8 @@ pub fn render(record: &Record) -> String {
          with ᵖ, a Python row's: numpy buffers allocated in one call and their bytes (a counting allocator),\n\
          and the most bytes allocated at once, Python's objects included (tracemalloc)\n",
     );
-    for note in record.variants.iter().flat_map(|v| variant_notes(v, record)).chain(record_notes(record)) {
+    let notes = record.variants.iter().flat_map(|v| variant_notes(v, record));
+    for note in unavailable_notes(record).into_iter().chain(notes).chain(record_notes(record)) {
         out.push_str(&note);
         out.push('\n');
     }
@@ -153,7 +154,20 @@ fn peak_line(record: &Record) -> String {
     }
 }
 
-/// The notes of one variant: why it failed or is missing, what it counted, its library, its slice.
+/// Why variants are missing, one line per reason with every variant it holds back (without a
+/// Python, that is one line, not one per Python row).
+fn unavailable_notes(record: &Record) -> Vec<String> {
+    let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+    for v in record.variants.iter().filter(|v| v.verdict.status == Status::Unavailable) {
+        match reasons.iter_mut().find(|(why, _)| *why == v.verdict.detail) {
+            Some((_, names)) => names.push(v.name),
+            None => reasons.push((&v.verdict.detail, vec![v.name])),
+        }
+    }
+    reasons.into_iter().map(|(why, names)| format!("{}: {why}", names.join(", "))).collect()
+}
+
+/// The notes of one variant: why it failed, what it counted, its library, its slice.
 fn variant_notes(v: &VariantRecord, record: &Record) -> Vec<String> {
     let mut notes = Vec::new();
     let detail = &v.verdict.detail;
@@ -166,7 +180,7 @@ fn variant_notes(v: &VariantRecord, record: &Record) -> Vec<String> {
             indent(detail)
         )),
         Status::Failed => notes.push(format!("{} FAILED validation and was not timed:\n{}", v.name, indent(detail))),
-        Status::Unavailable => notes.push(format!("{}: {detail}", v.name)),
+        Status::Unavailable => {} // in `unavailable_notes`, one line per reason
         Status::Measured => notes.extend(v.counted.as_ref().map(|counted| format!("{}: {counted}", v.name))),
     }
     if let Some(library) = v.library.as_ref().and_then(|l| l.as_object()) {

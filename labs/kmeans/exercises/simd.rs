@@ -9,7 +9,9 @@
 //! --variant simd --size n=200000,k=64` shows yours beside the reference.
 //!
 //! TODO 1. Start from `naive.rs`: for each point, for each centroid, the distance, a strict `<`
-//!         to keep the lower centroid on a tie; then `inertia_of(answer.distances)`.
+//!         to keep the lower centroid on a tie, as every reference does (the check cannot insist:
+//!         it accepts either centroid of a near tie, which rounding may decide either way); then
+//!         `inertia_of(answer.distances)`.
 //!         Check: `cargo lab check kmeans your-simd`
 //! TODO 2. Write the distance generic over `V: F32Vec` (see `crate::simd`), marked
 //!         `#[inline(always)]`: per `V::LANES` coordinates `V::load` both rows, `sub`, `mul_add`;
