@@ -46,7 +46,10 @@ pub fn find_python(explicit: Option<&Path>) -> Result<PathBuf, String> {
     match candidate {
         Some(python) if python.exists() => Ok(python),
         Some(python) => Err(format!("{} does not exist; to enable the Python anchors: {ENABLE}", python.display())),
-        None => Err(format!("no Python found (--python, PERFLAB_PYTHON or .venv/); to enable: {ENABLE}")),
+        None => Err(format!(
+            "no Python found (PERFLAB_PYTHON, .venv/ at the workspace root, or --python where a command takes it); \
+             to enable: {ENABLE}"
+        )),
     }
 }
 

@@ -204,6 +204,21 @@ fn the_goal_is_met_at_its_ratio_and_not_below() {
     assert!(status::render_check(&elsewhere).contains("not judged"));
 }
 
+#[test]
+fn an_exercise_not_checked_is_neither_right_nor_wrong_and_says_why_once() {
+    let exercise = swapped("matmul", "your-simd", matmul::solutions::simd::matmul as Kernel);
+    let why = "no Python found (a test's reason)";
+    let not_checked =
+        || Report { correctness: Err(None), not_checked: Some(why.into()), timing: None, ..timed(&exercise, 1.0) };
+    let report = not_checked();
+    assert!(!report.failed() && report.goal_met().is_none());
+    let check = status::render_check(&report);
+    assert!(check.contains(&format!("not checked: {why}")) && !check.contains("FAILED"), "{check}");
+    let table = status::render_status(&[report, not_checked()]);
+    assert_eq!(table.matches(why).count(), 1, "the reason once, not per row:\n{table}");
+    assert!(table.contains("not checked (no Python)") && !table.contains("FAILED"), "{table}");
+}
+
 /// The naive product of a fresh copy of B: right, and one allocation of k·n floats per call.
 fn copies_b_every_call(shape: Shape, a: &[f32], b: &[f32], c: &mut [f32]) {
     let copy = b.to_vec();

@@ -101,7 +101,7 @@ fn unknown_lab_variant_flag_and_bad_sizes_get_one_clear_line_and_no_panic() {
         let name = lab.name();
         let no_variant = format!("lab '{name}' has no variant 'fastest'; its variants: ");
         let axis = lab.sweep().axis;
-        let cases: [(&[&str], String); 14] = [
+        let cases: [(&[&str], String); 15] = [
             (&["bench", name, "--variant", "fastest"], no_variant),
             (&["bench", name, "--size", "12x"], lab.footprint("12x").unwrap_err()),
             (&["bench", name, "--size", "abc"], lab.footprint("abc").unwrap_err()),
@@ -111,6 +111,7 @@ fn unknown_lab_variant_flag_and_bad_sizes_get_one_clear_line_and_no_panic() {
             (&["bench", name, "--seconds", "-1"], "not a number of seconds".into()),
             (&["bench", name, "--threads", "-2"], "'-2' is not a thread count".into()),
             (&["bench", name, "--size", "-5"], lab.footprint("-5").unwrap_err()),
+            (&["bench", name, "--size", "--threads", "2"], "a value is required for '--size".into()),
             (&["profile", name, "no-such"], format!("lab '{name}' has no variant 'no-such'")),
             (&["sweep", name, "--sizes", "64,big"], format!("'big' is not a value of {axis}")),
             (&["sweep", name, "--sizes", "0"], format!("{axis} = 0 does no work")),
@@ -284,12 +285,18 @@ fn learner() -> (Command, tempfile::TempDir) {
     (command, state)
 }
 
-/// Every exercise in the registry, as `<lab> <exercise>`.
+/// Every exercise in the registry, as `<lab> <exercise>` (the Rust ones).
 fn exercise_ids() -> Vec<(&'static str, &'static str)> {
     labs()
         .iter()
         .flat_map(|lab| lab.variants().into_iter().filter(|v| v.role == Role::Exercise).map(|v| (lab.name(), v.name)))
         .collect()
+}
+
+/// Every Python exercise, as `<lab> <exercise>`.
+fn python_exercise_ids() -> Vec<(&'static str, &'static str)> {
+    let python = |lab: &&'static dyn Lab| lab.out_of_process().iter().filter(|v| v.role == Role::Exercise);
+    labs().iter().flat_map(|lab| python(lab).map(|v| (lab.name(), v.name))).collect()
 }
 
 #[test]
@@ -312,10 +319,12 @@ fn status_lists_every_exercise_of_every_lab() {
     let output = command.env("PERFLAB_PYTHON", NO_PYTHON).args(["status", "--no-time"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    for (lab, exercise) in exercise_ids() {
-        let row = stdout.lines().find(|l| l.contains(lab) && l.contains(exercise));
+    let python = python_exercise_ids();
+    assert!(!python.is_empty(), "the labs have Python exercises");
+    let rows = exercise_ids().into_iter().map(|e| (e, false)).chain(python.into_iter().map(|e| (e, true)));
+    for ((lab, exercise), is_python) in rows {
+        let row = stdout.lines().find(|l| l.contains(lab) && l.contains(&format!(" {exercise} ")));
         let row = row.unwrap_or_else(|| panic!("{lab} {exercise}:\n{stdout}"));
-        let is_python = exercise.contains("numpy");
         assert_eq!(row.contains("not checked (no Python)"), is_python, "{row}");
     }
     assert!(stdout.contains(&format!("Python exercises not checked (Python is optional): {NO_PYTHON}")), "{stdout}");

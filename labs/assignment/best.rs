@@ -453,13 +453,8 @@ impl Epilogue for Argmin<'_, '_> {
     #[inline(always)]
     unsafe fn finish_sliver<V: F32Vec>(&mut self, points: Range<usize>, norms: &[f32]) {
         let TwoSmallest { index, second, .. } = &self.state;
-        let exp = EXP.load(std::sync::atomic::Ordering::Relaxed);
         for (j, i) in points.enumerate() {
-            let (label, distance, runner) = if exp == 1 {
-                (index[j] as u32, second[j], 0.0)
-            } else {
-                confirm::<V>(self.inputs, i, index[j], second[j], norms[j])
-            };
+            let (label, distance, runner) = confirm::<V>(self.inputs, i, index[j], second[j], norms[j]);
             let at = i - self.first;
             (self.labels[at], self.distances[at]) = (label, distance);
             if let Some(runner_up) = self.runner_up.as_deref_mut() {
@@ -602,5 +597,3 @@ fn confirm<V: F32Vec>(inputs: &Inputs, i: usize, index: f32, second: f32, norm: 
     }
     (best as u32, best_distance, runner_up as f64)
 }
-
-pub static EXP: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);

@@ -219,7 +219,7 @@ pub struct BenchArgs {
     /// The lab (see `cargo lab list`)
     pub lab: String,
     /// Problem size, repeatable, in the lab's syntax (see `cargo lab list`) [default: the lab's default sizes]
-    #[arg(long, short, allow_hyphen_values = true)]
+    #[arg(long, short, allow_negative_numbers = true)]
     pub size: Vec<String>,
     /// Only these variants, repeatable (see `cargo lab list`) [default: all]
     #[arg(long)]
@@ -239,7 +239,7 @@ pub struct SweepArgs {
     pub lab: String,
     /// `auto` (around each cache level: see above), or values of the swept count (`n` of the lab's sweep
     /// size, `cargo lab list`), comma-separated: 64,128,256
-    #[arg(long, default_value = "auto", value_name = "auto|N,N,..")]
+    #[arg(long, default_value = "auto", value_name = "auto|N,N,..", allow_negative_numbers = true)]
     pub sizes: String,
     /// Only these variants, repeatable [default: all but the exercises and the slow Python rungs]
     #[arg(long)]
@@ -258,10 +258,10 @@ pub struct TuneArgs {
     /// The lab: matmul (the others reuse its micro-kernel and depth block)
     pub lab: String,
     /// Square sizes n to time, comma-separated; the score is the geometric mean over them
-    #[arg(long, default_value = "1024,2048", value_name = "N,N,..")]
+    #[arg(long, default_value = "1024,2048", value_name = "N,N,..", allow_negative_numbers = true)]
     pub sizes: String,
     /// Threads (blocks are per thread: each thread packs its own A panel and B block)
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..), allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1, value_parser = one_thread_count, allow_negative_numbers = true)]
     pub threads: u16,
     /// The SIMD level whose kernel is tuned (scalar, avx2, avx512) [default: the widest this CPU has]
     #[arg(long, value_name = "LEVEL")]
@@ -287,7 +287,7 @@ pub struct ProfileArgs {
     /// The variant to profile (see `cargo lab list`)
     pub variant: String,
     /// Problem size, in the lab's syntax (see `cargo lab list`) [default: the lab's default size]
-    #[arg(long, short, allow_hyphen_values = true)]
+    #[arg(long, short, allow_negative_numbers = true)]
     pub size: Option<String>,
     #[arg(long, value_name = "NAME", help = data_help())]
     pub data: Option<String>,
@@ -299,7 +299,7 @@ pub struct ProfileArgs {
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
     /// Threads for rayon variants and for the libraries [default: all cores]
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..), allow_negative_numbers = true)]
+    #[arg(long, value_parser = one_thread_count, allow_negative_numbers = true)]
     pub threads: Option<u16>,
     /// Seed of the random inputs
     #[arg(long, default_value_t = 42, allow_negative_numbers = true)]
@@ -325,10 +325,10 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_time: bool,
     /// Time at this size instead of the goal's (the goal is judged only at its own size and threads)
-    #[arg(long, short, allow_hyphen_values = true)]
+    #[arg(long, short, allow_negative_numbers = true)]
     pub size: Option<String>,
     /// Time with this many threads instead of the goal's
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..), allow_negative_numbers = true)]
+    #[arg(long, value_parser = one_thread_count, allow_negative_numbers = true)]
     pub threads: Option<u16>,
     /// Sampling time per variant when timing, in seconds
     #[arg(long, default_value_t = 1.0, value_parser = positive_seconds, allow_negative_numbers = true)]
@@ -363,13 +363,13 @@ pub struct CompareArgs {
     #[arg(long, value_name = "FILE")]
     pub run: Option<PathBuf>,
     /// Only these sizes (of those the reference has), repeatable
-    #[arg(long, short, allow_hyphen_values = true)]
+    #[arg(long, short, allow_negative_numbers = true)]
     pub size: Vec<String>,
     /// Only these variants, repeatable
     #[arg(long)]
     pub variant: Vec<String>,
     /// Threads; a count the reference lacks is compared with its run on all its cores [default: all cores]
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..), allow_negative_numbers = true)]
+    #[arg(long, value_parser = one_thread_count, allow_negative_numbers = true)]
     pub threads: Option<u16>,
     /// Sampling time per variant, in seconds
     #[arg(long, default_value_t = 0.5, value_parser = positive_seconds, allow_negative_numbers = true)]
@@ -469,6 +469,15 @@ impl ThreadCounts {
     pub fn several(counts: Option<&ThreadCounts>) -> bool {
         counts.is_some_and(|c| c.0.len() > 1)
     }
+}
+
+/// One `--threads N` (the commands that time one count).
+fn one_thread_count(text: &str) -> Result<u16, String> {
+    text.trim()
+        .parse::<u16>()
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| format!("'{text}' is not a thread count: write a whole number from 1 to {}, e.g. 2", u16::MAX))
 }
 
 fn thread_counts(text: &str) -> Result<ThreadCounts, String> {
@@ -639,7 +648,7 @@ fn thread_pool(threads: Option<u16>) -> anyhow::Result<rayon::ThreadPool> {
     if threads > 4 * cores {
         anyhow::bail!(
             "--threads {threads} on a machine with {cores} logical core(s): more threads than cores only \
-             take turns on them, and the timings would measure that: give at most {} (more than {cores} runs, \
+             take turns on them, and the timings would measure that (use at most {cores}; more, up to {}, runs \
              with a warning)",
             4 * cores
         );

@@ -47,7 +47,7 @@ pub struct Report {
     /// Why it was not checked: a Python exercise where no Python was found. Python is optional,
     /// so that is neither right nor wrong, and only a check of that one exercise fails for it.
     pub not_checked: Option<String>,
-    /// None: not timed (failed, as shipped, or not asked for).
+    /// None: not timed (failed, not checked, as shipped, or not asked for).
     pub timing: Option<Result<Timing, String>>,
     /// Whether the timing was at the goal's own size and threads (only then is the goal judged).
     pub at_goal: bool,

@@ -123,7 +123,7 @@ fn swept_counts(lab: &dyn Lab, sizes: &str, caches: &[perflab_labs::caches::Cach
                  numbers, e.g. --sizes 64,256,1024",
                 sweep.axis,
                 lab.name(),
-                sweep.size
+                sweep.size.replacen("{}", &sweep.axis.to_uppercase(), 1)
             )
         })?;
         anyhow::ensure!(count >= 1, "--sizes: {} = {count} does no work", sweep.axis);
