@@ -79,15 +79,26 @@ fn verdict_of<'c>(changes: &'c [VariantChange], name: &str) -> &'c VariantChange
 #[test]
 fn a_slowed_variant_reads_slower_and_the_untouched_one_does_not() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let before = run(&Matmul);
     let lab: &'static Swapped = Box::leak(Box::new(Swapped::new(&Matmul, "simd", slowed as Kernel)));
-    let after = run(lab);
-    let changes = baseline::changes(&before, &after, DEFAULT_NOISE_BAND);
-    let simd = verdict_of(&changes, "simd");
-    assert_eq!(simd.change.verdict, Verdict::Slower, "{simd:#?}");
-    assert!(simd.change.raw_ratio > 1.3, "{simd:#?}");
-    let best = verdict_of(&changes, "best");
-    assert!(!matches!(best.change.verdict, Verdict::Slower | Verdict::Faster), "{best:#?}");
+    // The slowed variant reads slower in every pair of runs. The untouched one must read unchanged
+    // in one of three pairs: a shared host's other tenants have moved a whole run by 15% (seen:
+    // `best` 0.86x, the FMA probe's correction unable to undo it), while a change pinned on the
+    // wrong variant would show in every pair.
+    let mut untouched = Vec::new();
+    for _ in 0..3 {
+        let before = run(&Matmul);
+        let after = run(lab);
+        let changes = baseline::changes(&before, &after, DEFAULT_NOISE_BAND);
+        let simd = verdict_of(&changes, "simd");
+        assert_eq!(simd.change.verdict, Verdict::Slower, "{simd:#?}");
+        assert!(simd.change.raw_ratio > 1.3, "{simd:#?}");
+        let best = verdict_of(&changes, "best").clone();
+        if !matches!(best.change.verdict, Verdict::Slower | Verdict::Faster) {
+            return;
+        }
+        untouched.push(best);
+    }
+    panic!("the untouched variant read slower or faster in three pairs of runs: {untouched:#?}");
 }
 
 #[test]
