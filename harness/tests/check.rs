@@ -4,7 +4,7 @@
 //! level for the whole process while it runs.)
 
 use perflab_harness::checker;
-use perflab_harness::cli::status::{self, Options, Report, When};
+use perflab_harness::cli::status::{self, NotCorrect, Options, Report, When};
 use perflab_harness::exercises::{self, Exercise};
 use perflab_harness::measure::Stats;
 use perflab_labs::lab::Swapped;
@@ -175,7 +175,7 @@ fn timed(exercise: &Exercise, seconds: f64) -> Report {
         document: serde_json::Value::Null,
     };
     let (exercise, timing) = (exercise.clone(), Some(Ok(timing)));
-    Report { exercise, as_shipped: Some(false), correctness, not_checked: None, timing, at_goal: true }
+    Report { exercise, as_shipped: Some(false), correctness, timing, at_goal: true }
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn an_exercise_not_checked_is_neither_right_nor_wrong_and_says_why_once() {
     let exercise = swapped("matmul", "your-simd", matmul::solutions::simd::matmul as Kernel);
     let why = "no Python found (a test's reason)";
     let not_checked =
-        || Report { correctness: Err(None), not_checked: Some(why.into()), timing: None, ..timed(&exercise, 1.0) };
+        || Report { correctness: Err(NotCorrect::NotChecked(why.into())), timing: None, ..timed(&exercise, 1.0) };
     let report = not_checked();
     assert!(!report.failed() && report.goal_met().is_none());
     let check = status::render_check(&report);

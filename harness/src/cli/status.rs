@@ -36,17 +36,23 @@ pub struct Options {
     pub seed: u64,
 }
 
+/// Why an exercise is not known to be correct.
+#[derive(Debug)]
+pub enum NotCorrect {
+    /// It was checked and gave a wrong answer (or panicked, or ran out of time).
+    Failed(Failure),
+    /// It could not be checked, and why: a Python exercise where no Python was found. Python is
+    /// optional, so that is neither right nor wrong, and only a check of that one exercise fails for it.
+    NotChecked(String),
+}
+
 /// What checking one exercise found.
 #[derive(Debug)]
 pub struct Report {
     pub exercise: Exercise,
     /// None: its file or its shipped copy is missing.
     pub as_shipped: Option<bool>,
-    /// Err(None): not checked (see [`Report::not_checked`]).
-    pub correctness: Result<Correct, Option<Failure>>,
-    /// Why it was not checked: a Python exercise where no Python was found. Python is optional,
-    /// so that is neither right nor wrong, and only a check of that one exercise fails for it.
-    pub not_checked: Option<String>,
+    pub correctness: Result<Correct, NotCorrect>,
     /// None: not timed (failed, not checked, as shipped, or not asked for).
     pub timing: Option<Result<Timing, String>>,
     /// Whether the timing was at the goal's own size and threads (only then is the goal judged).
@@ -56,7 +62,15 @@ pub struct Report {
 impl Report {
     /// Whether the exercise was wrong, or its timing could not be done: what makes the exit code 1.
     pub fn failed(&self) -> bool {
-        matches!(self.correctness, Err(Some(_))) || matches!(self.timing, Some(Err(_)))
+        matches!(self.correctness, Err(NotCorrect::Failed(_))) || matches!(self.timing, Some(Err(_)))
+    }
+
+    /// Why it was not checked, if it was not.
+    pub fn not_checked(&self) -> Option<&str> {
+        match &self.correctness {
+            Err(NotCorrect::NotChecked(why)) => Some(why),
+            _ => None,
+        }
     }
 
     /// The goal's verdict: None when it was not judged.
@@ -79,7 +93,7 @@ pub fn check_one(exercise: &Exercise, workspace: &Path, options: &Options) -> Re
         && let Err(why) = anchors::find_python(None)
     {
         let exercise = exercise.clone();
-        return Report { exercise, as_shipped, correctness: Err(None), not_checked: Some(why), timing: None, at_goal };
+        return Report { exercise, as_shipped, correctness: Err(NotCorrect::NotChecked(why)), timing: None, at_goal };
     }
     let bar = spinner(&exercise.id());
     let correctness = checker::check_correctness(exercise, options.seed, |step| bar.set_message(step.to_string()));
@@ -91,8 +105,8 @@ pub fn check_one(exercise: &Exercise, workspace: &Path, options: &Options) -> Re
     };
     let timing = (correctness.is_ok() && wants_time)
         .then(|| checker::time(exercise, &size, threads, options.seconds, options.seed));
-    let correctness = correctness.map_err(Some);
-    Report { exercise: exercise.clone(), as_shipped, correctness, not_checked: None, timing, at_goal }
+    let correctness = correctness.map_err(NotCorrect::Failed);
+    Report { exercise: exercise.clone(), as_shipped, correctness, timing, at_goal }
 }
 
 fn spinner(what: &str) -> ProgressBar {
@@ -125,11 +139,9 @@ pub fn render_check(report: &Report) -> String {
             out += &format!("  {}\n", correct.describe());
             None
         }
-        Err(failure) => failure.as_ref(),
+        Err(NotCorrect::Failed(failure)) => Some(failure),
+        Err(NotCorrect::NotChecked(why)) => return out + &format!("  not checked: {why}\n"),
     };
-    if let Some(why) = &report.not_checked {
-        return out + &format!("  not checked: {why}\n");
-    }
     if let Some(failure) = failure {
         out += &format!("  {}:\n{}\n", failure.headline(), indent(&failure.error));
         out += &format!("  {}\n", failure.pattern());
@@ -259,12 +271,12 @@ pub fn render_status(reports: &[Report]) -> String {
         let state = state(r);
         let correct = match &r.correctness {
             Ok(c) => format!("yes ({} shapes)", c.shapes),
-            Err(Some(failure)) => {
+            Err(NotCorrect::Failed(failure)) => {
                 failures.push(format!("{} {}:\n{}", e.id(), failure.headline(), indent(&failure.error)));
                 format!("FAILED on {}", failure.shape.size)
             }
-            Err(None) => {
-                not_checked.extend(r.not_checked.clone());
+            Err(NotCorrect::NotChecked(why)) => {
+                not_checked.push(why.clone());
                 "not checked (no Python)".into()
             }
         };
@@ -276,8 +288,8 @@ pub fn render_status(reports: &[Report]) -> String {
         let met = match (r.goal_met(), &r.correctness, r.as_shipped) {
             (Some(true), ..) => "yes",
             (Some(false), ..) => "not yet",
-            (None, Err(Some(_)), _) => "no",
-            (None, Err(None), _) => "-",
+            (None, Err(NotCorrect::Failed(_)), _) => "no",
+            (None, Err(NotCorrect::NotChecked(_)), _) => "-",
             (None, Ok(_), Some(true)) => "not started",
             (None, Ok(_), _) => "-",
         };
@@ -342,7 +354,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         failed |= report.failed();
         // Asked for this one exercise by name, and it could not be checked: that is an error.
         if chosen.len() == 1
-            && let Some(why) = &report.not_checked
+            && let Some(why) = report.not_checked()
         {
             anyhow::bail!("{} is a Python exercise and could not be checked: {why}", exercise.id());
         }
