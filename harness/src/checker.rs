@@ -112,17 +112,17 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// `it also fails on 17 more of the 39 sizes at avx512f, 3 threads: 13x9x33, ...`, or that it
+    /// `it also fails on 17 more of the 39 sizes checked at avx512f, 3 threads: 13x9x33, ...`, or that it
     /// is the only one.
     pub fn pattern(&self) -> String {
         let at = self.at();
         if self.also.is_empty() {
-            return format!("the only failing size of the {} {at}", self.checked);
+            return format!("the only failing size of the {} checked {at}", self.checked);
         }
         let shown: Vec<&str> = self.also.iter().take(6).map(String::as_str).collect();
         let more = if self.also.len() > shown.len() { ", ..." } else { "" };
         format!(
-            "it also fails on {} more of the {} sizes {at}: {}{more}",
+            "it also fails on {} more of the {} sizes checked {at}: {}{more}",
             self.also.len(),
             self.checked,
             shown.join(", ")

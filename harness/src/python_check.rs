@@ -1,25 +1,40 @@
 //! Checking a learner's Python file: the same sizes and oracle as a Rust exercise, in one Python
 //! process that loads each size in turn (no SIMD levels or pools to force: numpy picks its own).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use perflab_labs::{Case, OutOfProcess};
 
 use crate::anchors::{self, Anchor, Unavailable};
 use crate::checker::{Correct, Failure, shapes};
 use crate::exercises::Exercise;
+use crate::isolate;
 use crate::measure::{External, Rejection};
 
-/// How long one validating call on a checked size may take: those sizes are small (the shipped
-/// loop takes seconds on the largest), so more than this is a loop that never ends.
-const CALL_DEADLINE: Duration = Duration::from_secs(120);
+/// Time for starting Python and loading a size, on top of the call's own deadline, before the
+/// watching parent stops the whole check (a backstop: the call's deadline comes first).
+const START_SLACK: Duration = Duration::from_secs(60);
 
 /// Validates the Python exercise `file` on every shape; stops at the first failure, then
-/// checks the other shapes for the pattern, as the Rust checker does.
+/// checks the other shapes for the pattern, as the Rust checker does. A call that overruns the
+/// check's step deadline (`--deadline`: those sizes are small, the shipped loops take seconds
+/// on the largest) is stopped and ends the check there, as a Rust kernel's would: one such call
+/// per size would keep the learner waiting for minutes.
 pub fn check_correctness(
     exercise: &Exercise,
     file: &'static OutOfProcess,
     seed: u64,
+    progress: impl FnMut(&str),
+) -> Result<Correct, Failure> {
+    check_within(exercise, file, seed, isolate::step_deadline(), progress)
+}
+
+/// [`check_correctness`] with each call's `deadline` given (a test sets a short one).
+pub fn check_within(
+    exercise: &Exercise,
+    file: &'static OutOfProcess,
+    seed: u64,
+    deadline: Duration,
     mut progress: impl FnMut(&str),
 ) -> Result<Correct, Failure> {
     let shapes = shapes(exercise, seed);
@@ -35,15 +50,31 @@ pub fn check_correctness(
     let mut process: Option<Anchor> = None;
     let mut first: Option<Failure> = None;
     for (i, shape) in shapes.iter().enumerate() {
-        progress(&format!("Python, {}", shape.size));
+        let step = format!("Python, {}", shape.size);
+        isolate::step(&format!("{} at {step}", exercise.id()), deadline + START_SLACK);
+        progress(&step);
+        let started = Instant::now();
         let verdict = match exercise.lab.prepare(&shape.size, seed.wrapping_add(i as u64)) {
-            Ok(case) => validate(&mut process, &python, exercise, file, &*case),
+            Ok(case) => validate(&mut process, &python, exercise, file, &*case, deadline),
             Err(e) => Err(format!("bad size: {e}")),
         };
+        let overran = verdict.is_err() && started.elapsed() >= deadline;
         match (verdict, &mut first) {
             (Ok(()), _) => {}
+            (Err(error), None) if overran => {
+                let error = format!(
+                    "{error}\n(the deadline of one call is --deadline, {deadline:?}; the sizes after this one were not checked)"
+                );
+                return Err(Failure { checked: i + 1, ..failure_on(i, error) });
+            }
             (Err(error), None) => first = Some(failure_on(i, error)),
-            (Err(_), Some(failure)) => failure.also.push(shape.size.clone()),
+            (Err(_), Some(failure)) => {
+                failure.also.push(shape.size.clone());
+                if overran {
+                    failure.checked = i + 1;
+                    break;
+                }
+            }
         }
     }
     match first {
@@ -60,13 +91,14 @@ fn validate(
     exercise: &Exercise,
     file: &'static OutOfProcess,
     case: &dyn Case,
+    deadline: Duration,
 ) -> Result<(), String> {
     let running = match process.take() {
         Some(mut running) => running.load(case).map(|()| running),
         None => start(python, exercise.lab.name(), file, 1, case),
     };
     let mut running = running?;
-    running.set_call_deadline(CALL_DEADLINE);
+    running.set_call_deadline(deadline);
     let rows = case.rows().map_or(0, |rows| rows.total);
     let verdict = running.validate(case, rows);
     if running.is_alive() {

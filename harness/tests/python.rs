@@ -25,12 +25,22 @@ fn check(source: &str) -> Result<checker::Correct, checker::Failure> {
 
 /// Checks `source` as if it were the learner's file of `lab`'s your-numpy.
 fn check_in(lab: &str, reference: &'static str, source: &str) -> Result<checker::Correct, checker::Failure> {
+    check_in_within(lab, reference, source, std::time::Duration::from_secs(60))
+}
+
+/// [`check_in`] with each call's deadline given.
+fn check_in_within(
+    lab: &str,
+    reference: &'static str,
+    source: &str,
+    deadline: std::time::Duration,
+) -> Result<checker::Correct, checker::Failure> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("numpy.py");
     std::fs::write(&path, source).unwrap();
     let path: &'static str = Box::leak(path.to_string_lossy().into_owned().into_boxed_str());
     let file: &'static OutOfProcess = Box::leak(Box::new(OutOfProcess::python_exercise("your-numpy", reference, path)));
-    perflab_harness::python_check::check_correctness(&your_numpy(lab), file, 42, |_| {})
+    perflab_harness::python_check::check_within(&your_numpy(lab), file, 42, deadline, |_| {})
 }
 
 const SCORES: &str =
@@ -57,6 +67,22 @@ fn the_shipped_scaffold_passes_and_an_argmin_over_the_wrong_axis_fails_with_the_
     // Where n = k the shapes agree and the oracle names a point; elsewhere the shape says why.
     assert!(failure.error.contains("one label per point") || failure.error.contains("point "), "{message}");
     assert!(failure.also.iter().any(|size| size.contains("k=7")) || failure.shape.size.contains("k=7"), "{message}");
+}
+
+#[test]
+fn a_call_that_never_returns_is_stopped_at_the_deadline_and_ends_the_check() {
+    if !python_available() {
+        return eprintln!("skipped: no Python with the pinned packages");
+    }
+    let forever = "def matmul(a, b):\n    while True:\n        pass\n";
+    let deadline = std::time::Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    let failure = check_in_within("matmul", "py-loops", forever, deadline).unwrap_err();
+    // One stopped call, not one per size (24 edge sizes and more: minutes at any deadline).
+    assert!(started.elapsed() < deadline * 8, "took {:?}", started.elapsed());
+    assert_eq!(failure.checked, 1, "{}", failure.pattern());
+    assert!(failure.error.contains("no reply from Python within 2s"), "{}", failure.error);
+    assert!(failure.error.contains("--deadline") && failure.error.contains("not checked"), "{}", failure.error);
 }
 
 #[test]
