@@ -422,6 +422,32 @@ fn a_baseline_is_saved_then_compared_and_a_missing_one_is_refused_before_timing(
 }
 
 #[test]
+fn a_sweep_saves_and_compares_baselines_as_bench_does() {
+    let name = format!("cli-sweep-test-{}", std::process::id());
+    let sweep = |extra: &[&str]| {
+        let mut command = perflab();
+        command.args(["sweep", "matmul", "--sizes", "16,32", "--variant", "simd", "--threads", "1"]);
+        command.args(["--seconds", "0.05"]).args(extra);
+        command
+    };
+    sweep(&["--save-baseline", &name])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("saved as baseline '{name}'")));
+    sweep(&["--baseline", &name])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("vs baseline '{name}'")))
+        .stdout(predicate::str::contains("matmul 16x16x16").and(predicate::str::contains("matmul 32x32x32")));
+    sweep(&["--baseline", "no-such-baseline"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no baseline 'no-such-baseline' on this machine"))
+        .stdout(predicate::str::contains("cells:").not());
+    std::fs::remove_file(perflab_harness::baseline::path(&name).unwrap()).unwrap();
+}
+
+#[test]
 fn compare_runs_against_every_shipped_reference_file() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("reference-timings");
     let shipped: Vec<String> = std::fs::read_dir(&root)

@@ -1,4 +1,4 @@
-//! `--save-baseline`, `--baseline` and `--reference` on `quick` and `bench`: loaded (and refused)
+//! `--save-baseline`, `--baseline` and `--reference` on `quick`, `bench` and `sweep`: loaded (and refused)
 //! before anything is timed, applied to the run's document afterwards.
 
 use crate::baseline;

@@ -9,7 +9,7 @@ use perflab_labs::{Lab, Role};
 use super::bench::{
     Job, args_with, command_line, create_json, create_report_folder, measure_jobs, write_json, write_report,
 };
-use super::{SweepArgs, ThreadCounts, check_size, find_lab, scaling, select_variants, with_data};
+use super::{SweepArgs, ThreadCounts, against, check_size, find_lab, scaling, select_variants, with_data};
 use crate::measure::Budget;
 use crate::pictures::html::{Report, SweepPart};
 use crate::pictures::sweep;
@@ -42,6 +42,8 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &common.report {
         create_report_folder(dir)?;
     }
+    // A baseline or reference asked for is read (and refused) before the sweep too.
+    let against = against::Prepared::new(&common.against)?;
     let (documents, failed) = measure(args, lab, &counts, sizes, variants)?;
     let runs = scaling::saved(&documents)?;
     let document = scaling::merged(&documents);
@@ -58,8 +60,12 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     if runs.len() > 1 {
         scaling::print(&runs);
     }
+    let compared = against.report(&document)?;
     if let Some((file, path)) = json {
         let mut document = document.clone();
+        if !compared.is_null() {
+            document["against"] = compared.clone();
+        }
         document["sweep"] = serde_json::json!({ "lab": lab.name(), "axis": axis, "curves": curves, "cliffs": cliffs, "summaries": summaries });
         write_json(file, path, &document)?;
     }
@@ -70,6 +76,7 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
             run: Some(run),
             by_threads: if runs.len() > 1 { runs } else { Vec::new() },
             sweep: Some(SweepPart { lab, curves, cliffs, summaries, counts_flop }),
+            against: (!compared.is_null()).then_some(compared),
             ..Default::default()
         };
         write_report(dir, &format!("sweep-{}", lab.name()), &report)?;
