@@ -60,10 +60,51 @@ fn bench_report(dir: &Path) -> PathBuf {
     html
 }
 
+/// A bench of one of the sweep's sizes at the same thread counts, into the sweep's folder: a page
+/// of its own, whose scaling chart is of the same case as one of the sweep's.
+fn scaling_report_beside_the_sweep(dir: &Path) -> PathBuf {
+    perflab()
+        .args(["bench", "matmul", "--size", "48", "--variant", "naive", "--variant", "best", "--threads", "1,2"])
+        .args(["--seconds", "0.05", "--report"])
+        .arg(dir.join("sweep"))
+        .assert()
+        .success();
+    dir.join("sweep/bench-matmul.html")
+}
+
+/// The inline SVG of each figure of `text` and the file its caption links to.
+fn figures(text: &str) -> Vec<(&str, &str)> {
+    text.split("<figure>")
+        .skip(1)
+        .map(|figure| {
+            let svg = &figure[..figure.find("</svg>").expect("a chart is an SVG") + "</svg>".len()];
+            let link = figure.split("href=\"").nth(1).expect("a caption links to its file");
+            (svg, &link[..link.find('"').unwrap()])
+        })
+        .collect()
+}
+
 #[test]
 fn sweep_and_bench_write_reports_whose_charts_are_svg_with_data() {
     let dir = tempfile::tempdir().unwrap();
-    for html in [sweep_report(dir.path()), bench_report(dir.path())] {
+    let (sweep, bench) = (sweep_report(dir.path()), bench_report(dir.path()));
+    let beside = scaling_report_beside_the_sweep(dir.path());
+    // Two pages in one folder keep their own charts: each linked file is the page's own figure.
+    for html in [&sweep, &beside] {
+        let text = std::fs::read_to_string(html).unwrap();
+        let page = html.file_stem().unwrap().to_str().unwrap();
+        for (svg, file) in figures(&text) {
+            assert!(file.starts_with(&format!("{page}-")), "{page}: a chart file of another page's name: {file}");
+            let saved = std::fs::read_to_string(html.with_file_name(file)).unwrap();
+            assert!(
+                saved.trim_end() == svg,
+                "{page}: {file} holds another chart ({} bytes, the page's {})",
+                saved.len(),
+                svg.len()
+            );
+        }
+    }
+    for html in [sweep, bench] {
         let text = std::fs::read_to_string(&html).unwrap();
         // Nothing fetched: no script, and no address but the SVG namespace's (a name, never loaded).
         let addresses = text.replace("http://www.w3.org/", "");
@@ -81,9 +122,11 @@ fn sweep_and_bench_write_reports_whose_charts_are_svg_with_data() {
         let charts = text.matches("<figure>").count();
         assert!(charts >= 2, "{}: {charts} charts", html.display());
         assert_eq!(text.matches("<svg").count(), charts, "every figure is an inline SVG");
-        let files = std::fs::read_dir(html.parent().unwrap())
-            .unwrap()
-            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "svg"));
+        let page = html.file_stem().unwrap().to_str().unwrap().to_string();
+        let files = std::fs::read_dir(html.parent().unwrap()).unwrap().filter(|e| {
+            let name = e.as_ref().unwrap().file_name().to_string_lossy().to_string();
+            name.starts_with(&format!("{page}-")) && name.ends_with(".svg")
+        });
         assert_eq!(files.count(), charts, "every chart also as an SVG file");
         let index = std::fs::read_to_string(html.with_file_name("index.html")).unwrap();
         let page = html.file_name().unwrap().to_str().unwrap();

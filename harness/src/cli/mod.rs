@@ -184,7 +184,8 @@ pub struct Common {
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
     /// Also write an HTML report into DIR: one self-contained page per command (quick.html, bench-<lab>.html,
-    /// sweep-<lab>.html; opens offline), each chart as an SVG file, and index.html listing the folder's pages
+    /// sweep-<lab>.html, compare-<reference>.html; opens offline), each chart as an SVG file named after its
+    /// page, and index.html listing the folder's pages
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Seed of the random inputs

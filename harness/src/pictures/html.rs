@@ -41,11 +41,12 @@ pub struct SweepPart {
 }
 
 /// Writes `dir/<page>.html` (`quick`, `bench-matmul`, `sweep-matmul`: one page per command, so that
-/// several commands can share a folder), each chart as `dir/<chart>.svg`, and `dir/index.html`,
+/// several commands can share a folder), each chart as `dir/<page>-<chart>.svg` (so that a page
+/// rewrites only its own charts), and `dir/index.html`,
 /// which lists every page of the folder; the page's path.
 pub fn write(dir: &Path, page_name: &str, report: &Report) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the report folder {}", dir.display()))?;
-    let mut figures = Figures { dir: dir.to_path_buf() };
+    let mut figures = Figures { dir: dir.to_path_buf(), page: slug(page_name) };
     let page = page(report, &mut figures)?;
     let path = dir.join(format!("{}.html", slug(page_name)));
     std::fs::write(&path, page.into_string()).with_context(|| format!("cannot write {}", path.display()))?;
@@ -85,16 +86,21 @@ fn write_index(dir: &Path) -> anyhow::Result<()> {
     std::fs::write(&path, index.into_string()).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The report's folder, where each chart is also saved as an SVG file.
+/// The report's folder, where each chart is also saved as an SVG file, and its page's name.
 struct Figures {
     dir: PathBuf,
+    page: String,
 }
 
 impl Figures {
-    /// The chart inline (with its file's name under it), saved as `<name>.svg` (`name` made a file
-    /// name: letters, digits and dashes).
+    /// The chart inline (with its file's name under it), saved as `<page>-<name>.svg` (`name` made
+    /// a file name: letters, digits and dashes).
     fn figure(&mut self, name: &str, svg: String, caption: &str) -> anyhow::Result<Markup> {
-        let file = format!("{}.svg", slug(name));
+        let chart = slug(name);
+        // `bench-kmeans` and `kmeans-n-1000-t1-time` make `bench-kmeans-n-1000-t1-time`: the lab once.
+        let page_end = self.page.rsplit('-').next().unwrap_or_default();
+        let chart = chart.strip_prefix(page_end).and_then(|rest| rest.strip_prefix('-')).unwrap_or(&chart);
+        let file = format!("{}-{chart}.svg", self.page);
         std::fs::write(self.dir.join(&file), &svg).with_context(|| format!("cannot write {file}"))?;
         // The SVG backend writes an XML declaration-free <svg> element: safe to inline.
         Ok(html! { figure { (PreEscaped(svg)) figcaption { (caption) " (" a href=(file) { (file) } ")" } } })
