@@ -47,8 +47,8 @@ pub fn find_python(explicit: Option<&Path>) -> Result<PathBuf, String> {
         Some(python) if python.exists() => Ok(python),
         Some(python) => Err(format!("{} does not exist; to enable the Python anchors: {ENABLE}", python.display())),
         None => Err(format!(
-            "no Python found (PERFLAB_PYTHON, .venv/ at the workspace root, or --python where a command takes it); \
-             to enable: {ENABLE}"
+            "no Python found (looked for $PERFLAB_PYTHON and .venv/bin/python at the workspace root; quick, bench \
+             and sweep also take --python PATH); to enable: {ENABLE}"
         )),
     }
 }

@@ -58,7 +58,8 @@ pub struct VariantComparison {
     pub there: Side,
     /// Here's efficiency over there's: 1 is "as far from the limits here as there".
     pub relative: f64,
-    /// `the machine` or `the code`.
+    /// `the machine` (within the band either way), `the code` (markedly further from the limits
+    /// here) or `closer here` (markedly closer to them here than the reference was to its own).
     pub verdict: &'static str,
     /// What the difference between the machines suggests (for `the code`).
     pub suggests: Vec<String>,
@@ -123,6 +124,7 @@ fn time_of(variant: &SavedVariant) -> Option<f64> {
 fn judge(record: &SavedRecord, variant: &SavedVariant, here: Side, there: Side, m: &Machines) -> VariantComparison {
     let relative = here.efficiency / there.efficiency;
     let is_code = relative < 1.0 - MACHINE_BAND;
+    let closer_here = relative > 1.0 / (1.0 - MACHINE_BAND);
     let suggests = if is_code { suggestions(record, variant, &here, &there, m) } else { Vec::new() };
     VariantComparison {
         lab: record.lab.clone(),
@@ -132,7 +134,11 @@ fn judge(record: &SavedRecord, variant: &SavedVariant, here: Side, there: Side, 
         here,
         there,
         relative,
-        verdict: if is_code { "the code" } else { "the machine" },
+        verdict: match (is_code, closer_here) {
+            (true, _) => "the code",
+            (_, true) => "closer here",
+            _ => "the machine",
+        },
         suggests,
     }
 }
@@ -226,12 +232,19 @@ pub fn render(comparisons: &[VariantComparison], here: &SavedRun, there: &SavedR
     for (lab, size) in cases {
         let rows: Vec<&VariantComparison> = comparisons.iter().filter(|c| c.lab == lab && c.size == size).collect();
         out += &format!("{lab} {size}: here vs {there_name}\n{}\n", table(&rows));
-        for row in rows.iter().filter(|r| r.verdict == "the code") {
+        // Variants with the same differences are named together: the reasons once.
+        let code: Vec<&&VariantComparison> = rows.iter().filter(|r| r.verdict == "the code").collect();
+        let mut reasons: Vec<&Vec<String>> = code.iter().map(|r| &r.suggests).collect();
+        reasons.dedup();
+        for suggests in reasons {
+            let same: Vec<&&&VariantComparison> = code.iter().filter(|r| &r.suggests == suggests).collect();
+            let names: Vec<String> =
+                same.iter().map(|r| format!("{} is {:.1}x", r.variant, 1.0 / r.relative)).collect();
+            let whose = if same.len() == 1 { "its" } else { "their" };
             out += &format!(
-                "  {} is {:.1}x further from its limits here than there; what differs: {}\n",
-                row.variant,
-                1.0 / row.relative,
-                row.suggests.join("; ")
+                "  {} further from {whose} limits here than there; what differs: {}\n",
+                names.join(", "),
+                suggests.join("; ")
             );
         }
         if let (Some(ours), Some(theirs)) = (
@@ -361,6 +374,14 @@ mod tests {
         let rows = compare(&here, &there, &machines);
         let naive = rows.iter().find(|r| r.variant == "naive").unwrap();
         assert_eq!((naive.verdict, naive.here.bound), ("the machine", Bound::Compute));
+        // The other way round, simd is 2.5x closer to its limits here: not "the machine" either.
+        let reversed = compare(
+            &there,
+            &here,
+            &Machines { here: &there_limits, there: &here_limits, here_level: "avx512f", there_level: "avx2+fma" },
+        );
+        let simd_reversed = reversed.iter().find(|r| r.variant == "simd").unwrap();
+        assert_eq!(simd_reversed.verdict, "closer here", "{simd_reversed:?}");
         let simd = rows.iter().find(|r| r.variant == "simd").unwrap();
         assert_eq!(simd.verdict, "the code");
         assert!((simd.relative - 0.4).abs() < 1e-9, "{simd:?}");

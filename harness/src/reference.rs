@@ -119,7 +119,8 @@ pub fn nearness(
             format!("SIMD level {} (here {})", t.simd_level, here.simd_level)
         });
         if same_vendor && !same_generation {
-            said.push(format!("another generation (family {:?} model {:?})", t.family, t.model));
+            let known = |n: Option<u32>| n.map_or("unknown".to_string(), |n| n.to_string());
+            said.push(format!("another generation (family {} model {})", known(t.family), known(t.model)));
         }
         let here_peak = here_peak.map_or("not measured yet".to_string(), |p| format!("{p:.0}"));
         said.push(format!("core peak {:.0} GFLOP/s (here {here_peak})", there.file.limits.core_peak_gflops));

@@ -92,7 +92,8 @@ pub fn against_reference(
     let mut out = format!(
         "\nvs reference {} ({why}; recorded {} with `{}`), {} thread(s) here, {} there.\n\
          'the machine': as far from this machine's limits as the reference is from its own (within {:.0}%); 'the code': \
-         markedly further from them here. Times are the 20th percentile of each run's rounds (rounds another process \
+         markedly further from them here; 'closer here': markedly closer to them here (the reference ran slower than \
+         its machine allows, or this machine suits the code better). Times are the 20th percentile of each run's rounds (rounds another process \
          interrupted, on either machine, do not count).\n\n",
         reference.name,
         reference.file.recorded.at,

@@ -370,7 +370,9 @@ pub(super) fn write_json(file: File, path: &Path, document: &serde_json::Value) 
         .and_then(|()| out.flush())
         .and_then(|()| std::fs::rename(temporary(path), path))
         .with_context(|| format!("writing {}", path.display()))?;
-    println!("results written to {}", path.display());
+    if std::env::var_os(super::scaling::ONE_COUNT_OF_SEVERAL).is_none() {
+        println!("results written to {}", path.display());
+    }
     Ok(())
 }
 

@@ -11,6 +11,10 @@ use super::Common;
 use crate::pictures::scaling;
 use crate::saved::SavedRun;
 
+/// Set for the process of one thread count: its JSON is scratch for this process, which merges
+/// the counts (and writes them where --json asked), so the child does not name its file.
+pub(super) const ONE_COUNT_OF_SEVERAL: &str = "PERFLAB_ONE_COUNT_OF_SEVERAL";
+
 /// The runs of every count (fewest threads first, as JSON documents), and whether a variant failed
 /// validation in any. `args_for(threads, json)` is the command line of one count.
 pub(super) fn per_count(
@@ -33,6 +37,7 @@ pub(super) fn per_count(
         let json = scratch.path().join(format!("threads-{threads}.json"));
         let mut command = std::process::Command::new(&exe);
         command.args(args_for(threads, &json)).args(["--seed", &common.seed.to_string()]);
+        command.env(ONE_COUNT_OF_SEVERAL, "1");
         if let Some(python) = &common.python {
             command.arg("--python").arg(python);
         }

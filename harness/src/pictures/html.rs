@@ -393,7 +393,7 @@ fn compare_section(name: &str, why: &str, comparisons: &[serde_json::Value]) -> 
     html! {
         h2 { "Against reference " (name) }
         p.note { (why) ". 'the machine': as far from this machine's limits as the reference is from its own; \
-            'the code': markedly further from them here. Times are the 20th percentile of each run's rounds." }
+            'the code': markedly further from them here; 'closer here': markedly closer to them here. Times are the 20th percentile of each run's rounds." }
         (comparison_table(comparisons))
     }
 }
