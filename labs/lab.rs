@@ -459,9 +459,15 @@ pub trait Lab: Sync {
     /// for the report: a library on a kernel older than the CPU is no anchor.
     fn library_kernels(&self) -> Vec<LibraryKernel>;
 
-    /// Parses `size` without building anything, and returns the bytes its inputs and outputs need.
+    /// Parses `size` without building anything, and returns the bytes its inputs and outputs need
+    /// (an error where they would not fit in 64 bits: no machine has that memory).
     fn footprint(&self, size: &str) -> Result<u64, String> {
-        self.footprint_parts(size).map(|parts| parts.iter().map(|p| p.1).sum())
+        let parts = self.footprint_parts(size)?;
+        parts
+            .iter()
+            .try_fold(0u64, |sum, part| sum.checked_add(part.1))
+            .filter(|&sum| sum < u64::MAX)
+            .ok_or_else(|| format!("{size}: its inputs and outputs would need more than 2^64 bytes"))
     }
     /// Builds the input for one size (random data from `seed`), or says what is wrong with `size`.
     fn prepare(&self, size: &str, seed: u64) -> Result<Box<dyn Case>, String> {
@@ -594,6 +600,12 @@ impl<L: Define> Lab for L {
 }
 
 /// Multiplies every value by `factor` (for [`Case::scale_inputs`]).
+/// The bytes of the product of `counts` f32 values, saturating at `u64::MAX` (a size too large for
+/// any memory must read as too large, not wrap round to a small number).
+pub fn f32_bytes(counts: &[usize]) -> u64 {
+    counts.iter().fold(size_of::<f32>() as u64, |bytes, &count| bytes.saturating_mul(count as u64))
+}
+
 pub fn scale(values: &mut [f32], factor: f32) {
     values.iter_mut().for_each(|x| *x *= factor);
 }

@@ -129,6 +129,21 @@ fn unknown_lab_variant_flag_and_bad_sizes_get_one_clear_line_and_no_panic() {
         }
     }
     perflab().arg("--frobnicate").assert().code(2).stderr(predicate::str::contains("unexpected argument"));
+    // Refused before anything is built or timed, by every command that takes them.
+    let before_any_work: [(&[&str], &str); 4] = [
+        (&["check", "matmul", "your-simd", "--size", "1000000", "--no-time"], "GiB of memory"),
+        (&["bench", "matmul", "--size", "1073741824x1073741824x1610612736"], "more than 2^64 bytes"),
+        (&["check", "matmul", "your-simd", "--threads", "9999"], "--threads 9999 on a machine"),
+        (&["tune", "matmul", "--threads", "9999"], "--threads 9999 on a machine"),
+    ];
+    for (args, message) in before_any_work {
+        perflab()
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message))
+            .stderr(predicate::str::contains("panicked").not());
+    }
 }
 
 /// On two cores each kept round also probes both threads at once: one value per round (near 1

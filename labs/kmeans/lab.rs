@@ -6,7 +6,9 @@ use rand::rngs::StdRng;
 
 use super::check::{Returned, check};
 use super::{Answer, DataSet, Inputs, Kernel, Shape, check_shape, generate, variants};
-use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Sweep, Variant, WorkUnit, pick};
+use crate::lab::{
+    CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Sweep, Variant, WorkUnit, f32_bytes, pick,
+};
 use crate::problem::{Problem, Rows};
 use crate::sizes::parse_keyed;
 
@@ -77,8 +79,11 @@ impl Define for Kmeans {
 
     fn footprint_parts((shape, _): &(Shape, DataSet)) -> Vec<(&'static str, u64)> {
         let Shape { n, d, k } = *shape;
-        let bytes = |count: usize| count as u64 * 4;
-        vec![("the points", bytes(n * d)), ("the centroids", bytes(k * d)), ("the labels and distances", bytes(2 * n))]
+        vec![
+            ("the points", f32_bytes(&[n, d])),
+            ("the centroids", f32_bytes(&[k, d])),
+            ("the labels and distances", f32_bytes(&[2, n])),
+        ]
     }
 
     fn problem((shape, data): (Shape, DataSet), seed: u64) -> Result<KmeansProblem, String> {

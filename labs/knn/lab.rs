@@ -7,7 +7,9 @@ use rand::rngs::StdRng;
 use super::check::{Oracle, Returned};
 use super::data::{DataSet, generate, parse_size};
 use super::{Answer, Inputs, Kernel, Shape, variants};
-use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Sweep, Variant, WorkUnit, pick};
+use crate::lab::{
+    CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Sweep, Variant, WorkUnit, f32_bytes, pick,
+};
 use crate::problem::{Problem, Rows};
 
 /// The lab: exact k nearest neighbours in squared L2, f32.
@@ -79,13 +81,12 @@ impl Define for Knn {
 
     fn footprint_parts((shape, _): &(Shape, DataSet)) -> Vec<(&'static str, u64)> {
         let Shape { n, d, m, k } = *shape;
-        let bytes = |count: usize| count as u64 * 4;
         vec![
-            ("the points", bytes(n * d)),
-            ("their labels", bytes(n)),
-            ("the queries", bytes(m * d)),
-            ("the answers", bytes(3 * m * k)),
-            ("the votes", bytes(m)),
+            ("the points", f32_bytes(&[n, d])),
+            ("their labels", f32_bytes(&[n])),
+            ("the queries", f32_bytes(&[m, d])),
+            ("the answers", f32_bytes(&[3, m, k])),
+            ("the votes", f32_bytes(&[m])),
         ]
     }
 

@@ -3,7 +3,9 @@
 use super::check::{Returned, check, same_as_plain};
 use super::{Inputs, Kernel, LloydShape, variants};
 use crate::assignment::{DataSet, Shape, check_shape, generate};
-use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Sweep, Variant, WorkUnit, pick};
+use crate::lab::{
+    CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Sweep, Variant, WorkUnit, f32_bytes, pick,
+};
 use crate::problem::{Problem, Rows};
 use crate::sizes::parse_keyed;
 use rand::Rng;
@@ -66,12 +68,11 @@ impl Define for Lloyd {
 
     fn footprint_parts((LloydShape { shape, iterations }, _): &(LloydShape, DataSet)) -> Vec<(&'static str, u64)> {
         let Shape { n, d, k } = *shape;
-        let bytes = |count: usize| count as u64 * 4;
         vec![
-            ("the points", bytes(n * d)),
-            ("the initial and final centroids", bytes(3 * k * d)),
-            ("the labels and the bounds' per-point state", bytes(5 * n)),
-            ("the inertias", bytes(iterations * 2)),
+            ("the points", f32_bytes(&[n, d])),
+            ("the initial and final centroids", f32_bytes(&[3, k, d])),
+            ("the labels and the bounds' per-point state", f32_bytes(&[5, n])),
+            ("the inertias", f32_bytes(&[*iterations, 2])),
         ]
     }
 

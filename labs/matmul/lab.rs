@@ -4,7 +4,9 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 use super::{Kernel, Shape, check, libraries, random_matrix, variants};
-use crate::lab::{CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Sweep, Variant, WorkUnit};
+use crate::lab::{
+    CallgrindSize, Define, LabInfo, NamedArray, OutOfProcess, Output, Sweep, Variant, WorkUnit, f32_bytes,
+};
 use crate::problem::{Problem, Rows};
 use crate::sizes::Label;
 
@@ -73,8 +75,7 @@ impl Define for Matmul {
 
     fn footprint_parts(shape: &Shape) -> Vec<(&'static str, u64)> {
         let Shape { m, k, n } = *shape;
-        let bytes = |count: usize| (count * size_of::<f32>()) as u64;
-        vec![("A", bytes(m * k)), ("B", bytes(k * n)), ("C", bytes(m * n))]
+        vec![("A", f32_bytes(&[m, k])), ("B", f32_bytes(&[k, n])), ("C", f32_bytes(&[m, n]))]
     }
 
     fn problem(shape: Shape, seed: u64) -> Result<MatmulProblem, String> {

@@ -89,6 +89,25 @@ fn malformed_sizes_are_refused_with_the_lab_syntax_not_a_panic() {
     }
 }
 
+/// Sizes whose bytes overflow 64 bits read as too large, never wrap round to a few bytes that pass
+/// the memory check (and then abort in the allocator).
+#[test]
+fn sizes_beyond_64_bits_of_bytes_are_refused_not_wrapped() {
+    let huge = [
+        ("matmul", "1073741824x1073741824x1610612736"),
+        ("knn", "n=33554432,d=33521695,m=34359738360,k=33554432"),
+        ("kmeans", "n=4611686018427387904,d=2,k=1"),
+        ("lloyd", "n=768614336404564651,d=1,k=1,iters=1"),
+    ];
+    for (name, size) in huge {
+        let lab = perflab_labs::find(name).unwrap();
+        match lab.footprint(size) {
+            Ok(bytes) => panic!("{name} {size}: {bytes} bytes"),
+            Err(error) => assert!(error.contains("2^64") || error.contains(size), "{name} {size}: {error}"),
+        }
+    }
+}
+
 /// The input contract on magnitudes, for every variant of every lab: inputs scaled by every power
 /// of ten from 1e-30 to 1e38 (and 3e38, near f32::MAX) are either refused by the lab's checked
 /// entry point with a clear error, or answered within the oracle's bound: never a panic, never

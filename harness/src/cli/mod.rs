@@ -645,6 +645,15 @@ fn check_size(lab: &dyn Lab, size: &str) -> anyhow::Result<()> {
 /// the same count first. Call before starting any other thread.
 fn thread_pool(threads: Option<u16>) -> anyhow::Result<rayon::ThreadPool> {
     let threads = perflab_labs::threads::resolve(threads.map(usize::from));
+    check_thread_count(threads)?;
+    // SAFETY: called from `run`, before the harness starts any thread (progress bars draw from
+    // this thread).
+    unsafe { perflab_labs::threads::pool(threads) }.context("starting the thread pool")
+}
+
+/// Refuses more than four threads per logical core (they would only take turns), and warns
+/// above one per core.
+fn check_thread_count(threads: usize) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     if threads > 4 * cores {
         anyhow::bail!(
@@ -660,9 +669,7 @@ fn thread_pool(threads: Option<u16>) -> anyhow::Result<rayon::ThreadPool> {
              and parallel variants will read slower than the machine is"
         );
     }
-    // SAFETY: called from `run`, before the harness starts any thread (progress bars draw from
-    // this thread).
-    unsafe { perflab_labs::threads::pool(threads) }.context("starting the thread pool")
+    Ok(())
 }
 
 #[cfg(test)]

@@ -324,8 +324,13 @@ pub fn render_status(reports: &[Report]) -> String {
 pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let (workspace, all) = exercises::load_all()?;
     let chosen = exercises::select(&all, &args.exercise)?;
+    if let Some(threads) = args.threads {
+        super::check_thread_count(usize::from(threads))?;
+    }
     if let Some(size) = &args.size {
         for e in &chosen {
+            // Refused before anything is built: a size beyond this machine's memory.
+            super::check_size(e.lab, size)?;
             let case = e.lab.prepare(size, args.seed).map_err(anyhow::Error::msg)?;
             if case.work().per_call == 0.0 {
                 anyhow::bail!("{} {}: nothing to time (a call on this size does no work)", e.lab.name(), case.label());

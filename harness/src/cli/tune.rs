@@ -47,6 +47,7 @@ pub fn tune(args: &TuneArgs) -> anyhow::Result<ExitCode> {
     };
     let sizes = parse_sizes(&args.sizes)?;
     let threads = usize::from(args.threads);
+    super::check_thread_count(threads)?;
     let path = match &args.file {
         Some(path) => path.clone(),
         None => crate::paths::workspace()
