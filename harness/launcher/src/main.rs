@@ -31,14 +31,34 @@ fn asks_for_help(args: &[OsString]) -> bool {
     args.iter().any(|a| a == "-h" || a == "--help")
 }
 
+/// Commands that never run the labs' code. While an exercise does not compile, the harness built
+/// last can still answer them: `reset` is how a learner gets back to a file that compiles.
+const WITHOUT_THE_LABS: [&str; 3] = ["reset", "hint", "list"];
+
 /// Builds the harness and runs it with `args`; its exit code is ours. A build that fails exits
-/// with cargo's code (the compiler has already said why).
+/// with cargo's code (the compiler has already said why), except for a command that does not need
+/// the labs, which the last harness built answers.
 fn build_and_run(args: &[OsString]) -> anyhow::Result<ExitCode> {
     let built = build_harness()?;
-    if !built.success() {
-        return Ok(ExitCode::from(built.code().unwrap_or(101).clamp(1, 255) as u8));
+    if built.success() {
+        return run_harness(harness_command(args)?);
     }
-    run_harness(harness_command(args)?)
+    let failed = ExitCode::from(built.code().unwrap_or(101).clamp(1, 255) as u8);
+    let Some(command) = args.first().and_then(|c| c.to_str()).filter(|c| WITHOUT_THE_LABS.contains(c)) else {
+        return Ok(failed);
+    };
+    if harness_path()?.exists() {
+        eprintln!(
+            "note: the labs do not compile (the compiler's errors are above); `{command}` does not run them, \
+             so the perflab built last answers it"
+        );
+        return run_harness(harness_command(args)?);
+    }
+    eprintln!(
+        "note: the labs do not compile and no perflab has been built yet to answer `{command}`; the shipped \
+         scaffold of each exercise is labs/<lab>/exercises/shipped/<file>.txt: copy it over your file"
+    );
+    Ok(failed)
 }
 
 /// `cargo build --release -p perflab-harness` (with OpenBLAS when this launcher was built with
