@@ -64,13 +64,21 @@ impl Reference {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {what}"))?;
         let value: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{what} is not JSON"))?;
         let schema = value.get("reference_schema").and_then(serde_json::Value::as_u64);
-        anyhow::ensure!(
-            schema == Some(REFERENCE_SCHEMA as u64),
-            "{what} has layout {schema:?}; this perflab reads reference layout {REFERENCE_SCHEMA}"
-        );
+        match schema {
+            None => anyhow::bail!(
+                "{what} is not a reference file (it has no reference_schema): reference-timings/ holds only \
+                 the files `cargo lab record-reference` writes"
+            ),
+            Some(schema) => anyhow::ensure!(
+                schema == REFERENCE_SCHEMA as u64,
+                "{what} has layout {schema}; this perflab reads reference layout {REFERENCE_SCHEMA}: record it again"
+            ),
+        }
         let file: ReferenceFile = serde_json::from_value(value).with_context(|| format!("{what} lacks fields"))?;
         let runs =
             file.runs.iter().map(|run| SavedRun::from_value(run.clone(), &what)).collect::<anyhow::Result<Vec<_>>>()?;
+        runs.iter().try_for_each(|run| run.ensure_measurements(&what))?;
+        crate::saved::ensure_limits(&file.limits, &what)?;
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
         Ok(Reference { name, path: path.to_path_buf(), file, runs })
     }

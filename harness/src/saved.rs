@@ -124,10 +124,13 @@ impl SavedRun {
     /// Reads a run from JSON text (`what` names it in errors), refusing another layout.
     pub fn parse(text: &str, what: &str) -> anyhow::Result<SavedRun> {
         let value: serde_json::Value = serde_json::from_str(text).with_context(|| format!("{what} is not JSON"))?;
-        SavedRun::from_value(value, what)
+        let run = SavedRun::from_value(value, what)?;
+        run.ensure_measurements(what)?;
+        Ok(run)
     }
 
-    /// Reads a run from a parsed JSON document, refusing another layout.
+    /// Reads a run from a parsed JSON document, refusing another layout (a file read from disk goes
+    /// through [`SavedRun::parse`], which also refuses figures no measurement gives).
     pub fn from_value(value: serde_json::Value, what: &str) -> anyhow::Result<SavedRun> {
         let schema = value.get("schema").and_then(serde_json::Value::as_u64);
         anyhow::ensure!(
@@ -136,6 +139,34 @@ impl SavedRun {
             schema.map_or("(none)".to_string(), |s| s.to_string())
         );
         serde_json::from_value(value).with_context(|| format!("{what} does not have a report's fields"))
+    }
+
+    /// Refuses a run whose figures no measurement can give (a time of zero or below, a peak of
+    /// zero, a NaN): the file was damaged or edited, and every ratio drawn from it would be too.
+    pub fn ensure_measurements(&self, what: &str) -> anyhow::Result<()> {
+        let damaged = |figure: String| anyhow::anyhow!("{what} is damaged: {figure}; record it again");
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !positive(self.machine.core_peak_gflops) {
+            return Err(damaged(format!("a core peak of {} GFLOP/s", self.machine.core_peak_gflops)));
+        }
+        if let Some(limits) = &self.machine.limits {
+            ensure_limits(limits, what)?;
+        }
+        for record in &self.records {
+            let case = format!("{} {} on {} thread(s)", record.lab, record.size, record.threads);
+            if !positive(record.core_peak_gflops) {
+                return Err(damaged(format!("{case}: a core peak of {} GFLOP/s", record.core_peak_gflops)));
+            }
+            for variant in &record.variants {
+                let Some(timing) = &variant.timing else { continue };
+                let bad =
+                    std::iter::once(timing.median_s).chain(timing.samples_s.iter().copied()).find(|&t| !positive(t));
+                if let Some(time) = bad {
+                    return Err(damaged(format!("{case}, {}: a time of {time} s", variant.name)));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The machine's fingerprint, where the run read its limits.
@@ -168,5 +199,53 @@ impl SavedRecord {
     /// The lab's baseline variant, where it was timed: the anchor of a round-by-round correction.
     pub fn baseline(&self) -> Option<&SavedVariant> {
         self.variants.iter().find(|v| v.role == "baseline" && v.timing.is_some())
+    }
+}
+
+/// Refuses limits no measurement can give (a peak or a bandwidth of zero or below, or NaN).
+pub fn ensure_limits(limits: &Limits, what: &str) -> anyhow::Result<()> {
+    let figures = [
+        ("core peak", limits.core_peak_gflops),
+        ("one-thread bandwidth", limits.bandwidth.one_thread_gbs),
+        ("all-thread bandwidth", limits.bandwidth.all_threads_gbs),
+    ];
+    for (name, value) in figures {
+        anyhow::ensure!(value.is_finite() && value > 0.0, "{what} is damaged: a {name} of {value}; record it again");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first run of a shipped reference file, as JSON.
+    fn shipped_run() -> serde_json::Value {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../reference-timings");
+        let path = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "json"));
+        let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path.unwrap()).unwrap()).unwrap();
+        file["runs"][0].clone()
+    }
+
+    #[test]
+    fn a_file_with_a_time_or_peak_no_measurement_gives_is_refused_as_damaged() {
+        let run = shipped_run();
+        assert!(SavedRun::parse(&run.to_string(), "shipped").is_ok());
+        let damage: [(&str, fn(&mut serde_json::Value)); 4] = [
+            ("a time of 0 s", |run| run["records"][0]["variants"][0]["timing"]["median_s"] = 0.0.into()),
+            ("a time of -1 s", |run| run["records"][0]["variants"][0]["timing"]["samples_s"][0] = (-1.0).into()),
+            ("a core peak of 0 GFLOP/s", |run| run["machine"]["core_peak_gflops"] = 0.0.into()),
+            ("a one-thread bandwidth of 0", |run| run["machine"]["limits"]["bandwidth"]["one_thread_gbs"] = 0.0.into()),
+        ];
+        for (figure, damage) in damage {
+            let mut run = run.clone();
+            damage(&mut run);
+            let error = SavedRun::parse(&run.to_string(), "a test file").unwrap_err().to_string();
+            assert!(error.contains("a test file is damaged") && error.contains(figure), "{figure}: {error}");
+        }
     }
 }
