@@ -235,7 +235,8 @@ mod tests {
     fn a_file_with_a_time_or_peak_no_measurement_gives_is_refused_as_damaged() {
         let run = shipped_run();
         assert!(SavedRun::parse(&run.to_string(), "shipped").is_ok());
-        let damage: [(&str, fn(&mut serde_json::Value)); 4] = [
+        type Damage = fn(&mut serde_json::Value);
+        let damage: [(&str, Damage); 4] = [
             ("a time of 0 s", |run| run["records"][0]["variants"][0]["timing"]["median_s"] = 0.0.into()),
             ("a time of -1 s", |run| run["records"][0]["variants"][0]["timing"]["samples_s"][0] = (-1.0).into()),
             ("a core peak of 0 GFLOP/s", |run| run["machine"]["core_peak_gflops"] = 0.0.into()),
