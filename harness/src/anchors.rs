@@ -53,6 +53,46 @@ pub fn find_python(explicit: Option<&Path>) -> Result<PathBuf, String> {
     }
 }
 
+/// How long a Python may take to import numpy and say so, in [`find_working_python`].
+const PROBE: Duration = Duration::from_secs(30);
+
+/// [`find_python`], and that it is a Python that imports numpy: one short run of it, so that a
+/// wrong path (`/bin/true`), an interpreter without the packages or one that hangs is said once,
+/// before any exercise or anchor is blamed for it.
+pub fn find_working_python(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    let python = find_python(explicit)?;
+    let mut child = Command::new(&python)
+        .args(["-c", "import numpy, sys; print('perflab-python', sys.version_info[0], numpy.__version__)"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}; to enable the Python anchors: {ENABLE}", python.display()))?;
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < PROBE => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{} did not import numpy within {PROBE:?}: is it a Python?", python.display()));
+            }
+        }
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    let _ = child.stdout.take().map(|mut s| s.read_to_string(&mut out));
+    let _ = child.stderr.take().map(|mut s| s.read_to_string(&mut err));
+    if status.success() && out.starts_with("perflab-python 3 ") {
+        return Ok(python);
+    }
+    let said = err.lines().last().or(out.lines().last()).unwrap_or("nothing");
+    Err(format!(
+        "{} is not a Python 3 with numpy (it exited with {status} and said: {said}); to enable: {ENABLE}",
+        python.display()
+    ))
+}
+
 /// One running anchor process.
 pub struct Anchor {
     name: &'static str,
@@ -524,6 +564,26 @@ mod tests {
         assert!(error.contains("/no/such/python does not exist") && error.contains(ENABLE), "{error}");
         let Err(Unavailable(why)) = start(Path::new("/no/such/python"), STARTUP) else { panic!("started") };
         assert!(why.contains("cannot run /no/such/python") && why.contains(ENABLE), "{why}");
+    }
+
+    #[test]
+    fn a_program_that_is_not_a_python_with_numpy_is_said_so_before_anything_starts() {
+        let cases = [
+            ("true", "exit 0", "exited with exit status: 0 and said: nothing"),
+            (
+                "no-numpy",
+                "echo \"ModuleNotFoundError: No module named 'numpy'\" >&2; exit 1",
+                "No module named 'numpy'",
+            ),
+        ];
+        for (name, body, said) in cases {
+            let (_dir, python) = fake_python(name, body);
+            let error = find_working_python(Some(&python)).unwrap_err();
+            assert!(error.contains("is not a Python 3 with numpy") && error.contains(said), "{name}: {error}");
+            assert!(error.contains(ENABLE), "{error}");
+        }
+        let (_dir, python) = fake_python("python", "echo 'perflab-python 3 2.4.6'");
+        assert_eq!(find_working_python(Some(&python)), Ok(python));
     }
 
     #[test]

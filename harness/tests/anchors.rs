@@ -129,10 +129,10 @@ fn without_python_the_missing_anchors_share_one_line() {
 
 #[test]
 fn an_anchor_that_answers_nonsense_fails_validation_and_the_exit_code_says_so() {
-    // A "Python" that is ready, loads the inputs, times its calls, then claims to have validated
-    // without writing any output.
+    // A "Python" that passes the harness's probe (`-c`: it imports numpy), is ready, loads the
+    // inputs, times its calls, then claims to have validated without writing any output.
     let fake = std::env::temp_dir().join(format!("perflab-liar-{}", std::process::id()));
-    let script = "#!/bin/sh\necho 'ready {}'\n\
+    let script = "#!/bin/sh\nif [ \"$1\" = -c ]; then echo 'perflab-python 3 fake'; exit 0; fi\necho 'ready {}'\n\
                   while read line; do case \"$line\" in sample*) echo 'seconds 0';; *) echo ok;; esac; done\n";
     std::fs::write(&fake, script).unwrap();
     use std::os::unix::fs::PermissionsExt;

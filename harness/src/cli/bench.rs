@@ -231,7 +231,7 @@ fn run_jobs(
 /// validation, and the run's document.
 pub(super) fn measure_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<(usize, Document)> {
     let wants_python = jobs.iter().any(|job| job.variants.iter().any(|&v| v >= job.lab.variants().len()));
-    let python = if wants_python { anchors::find_python(common.python.as_deref()) } else { Err(String::new()) };
+    let python = if wants_python { anchors::find_working_python(common.python.as_deref()) } else { Err(String::new()) };
     let pool = thread_pool(ThreadCounts::single(common.threads.as_ref()))?;
     let labs: Vec<&'static dyn Lab> = jobs.iter().map(|job| job.lab).collect();
     let (workspace, goals) = match exercises::workspace().and_then(|w| exercises::load(&w, &labs).map(|g| (w, g))) {

@@ -41,7 +41,7 @@ pub fn run(
     seconds: f64,
     out: &Path,
 ) -> anyhow::Result<ExitCode> {
-    let python = anchors::find_python(None).map_err(anyhow::Error::msg)?;
+    let python = anchors::find_working_python(None).map_err(anyhow::Error::msg)?;
     let py_spy = python.with_file_name("py-spy");
     if !py_spy.exists() {
         bail!("py-spy is not installed beside {}; {}", python.display(), anchors::ENABLE);

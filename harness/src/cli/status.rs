@@ -90,7 +90,7 @@ pub fn check_one(exercise: &Exercise, workspace: &Path, options: &Options) -> Re
     let threads = options.threads.unwrap_or_else(|| goal.threads.resolve());
     let at_goal = exercise.at_goal(&size, threads);
     if exercise.python().is_some()
-        && let Err(why) = anchors::find_python(None)
+        && let Err(why) = anchors::find_working_python(None)
     {
         let exercise = exercise.clone();
         return Report { exercise, as_shipped, correctness: Err(NotCorrect::NotChecked(why)), timing: None, at_goal };
