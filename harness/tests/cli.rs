@@ -178,6 +178,24 @@ fn an_unwritable_json_path_is_refused_before_anything_runs() {
         .code(2)
         .stderr(predicate::str::contains("cannot write the JSON output /no/such/dir/x.json"))
         .stdout(predicate::str::contains("FMA peak").not());
+    let folder = tempfile::tempdir().unwrap();
+    perflab()
+        .args(["bench", lab.name(), "--json"])
+        .arg(folder.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("it is a folder"))
+        .stdout(predicate::str::contains("FMA peak").not());
+    // A baseline refused leaves no JSON file begun.
+    let json = folder.path().join("run.json");
+    perflab()
+        .args(["bench", lab.name(), "--baseline", "no-such-baseline", "--json"])
+        .arg(&json)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no baseline 'no-such-baseline'"));
+    let left: Vec<_> = std::fs::read_dir(folder.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "{left:?}");
     assert!(started.elapsed().as_secs() < 10, "refused at once, not after the run");
 }
 

@@ -176,6 +176,9 @@ fn run_jobs(
             check_size(job.lab, size)?;
         }
     }
+    // The baseline and reference first: a refusal there leaves no JSON file begun.
+    scaling::one_count_with_against(common)?;
+    let against = against::Prepared::new(&common.against)?;
     let json = common.json.as_deref().map(|path| create_json(path).map(|file| (file, path))).transpose()?;
     if let Some(dir) = &common.report {
         create_report_folder(dir)?;
@@ -199,7 +202,6 @@ fn run_jobs(
         }
         return Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS });
     }
-    let against = against::Prepared::new(&common.against)?;
     let (failures, document) = measure_jobs(jobs, common, budget)?;
     let mut document = serde_json::to_value(&document)?;
     let compared = against.report(&document)?;
@@ -494,6 +496,7 @@ fn compare_twins(rows: &mut [Row]) {
 /// Opens the JSON output at once (as `<path>.tmp`, renamed when complete, so an interrupted run
 /// leaves an earlier file intact), so that an unwritable path is refused before the run.
 pub(super) fn create_json(path: &Path) -> anyhow::Result<File> {
+    anyhow::ensure!(!path.is_dir(), "cannot write the JSON output {}: it is a folder", path.display());
     File::create(temporary(path)).with_context(|| format!("cannot write the JSON output {}", path.display()))
 }
 

@@ -7,13 +7,24 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::Common;
+use super::{Common, ThreadCounts};
 use crate::pictures::scaling;
 use crate::saved::SavedRun;
 
 /// Set for the process of one thread count: its JSON is scratch for this process, which merges
 /// the counts (and writes them where --json asked), so the child does not name its file.
 pub(super) const ONE_COUNT_OF_SEVERAL: &str = "PERFLAB_ONE_COUNT_OF_SEVERAL";
+
+/// Refuses `--baseline`, `--save-baseline` and `--reference` with several thread counts.
+pub(super) fn one_count_with_against(common: &Common) -> anyhow::Result<()> {
+    let against = &common.against;
+    let asked = against.baseline.is_some() || against.save_baseline.is_some() || against.reference.is_some();
+    anyhow::ensure!(
+        !(asked && ThreadCounts::several(common.threads.as_ref())),
+        "--baseline, --save-baseline and --reference compare one thread count: give --threads one count with them"
+    );
+    Ok(())
+}
 
 /// The runs of every count (fewest threads first, as JSON documents), and whether a variant failed
 /// validation in any. `args_for(threads, json)` is the command line of one count.
@@ -22,12 +33,7 @@ pub(super) fn per_count(
     args_for: &dyn Fn(u16, &Path) -> Vec<OsString>,
 ) -> anyhow::Result<(Vec<serde_json::Value>, bool)> {
     let counts = common.threads.as_ref().map(|c| c.0.clone()).unwrap_or_default();
-    anyhow::ensure!(
-        common.against.baseline.is_none()
-            && common.against.save_baseline.is_none()
-            && common.against.reference.is_none(),
-        "--baseline, --save-baseline and --reference compare one thread count: give --threads one count with them"
-    );
+    one_count_with_against(common)?;
     let exe = std::env::current_exe().context("finding the perflab binary")?;
     let scratch = tempfile::tempdir().context("creating a scratch folder")?;
     let mut documents = Vec::new();

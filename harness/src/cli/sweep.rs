@@ -38,12 +38,14 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     );
     let common = &args.common;
     // Refused before any time is spent: an unwritable JSON path or report folder.
+    // A baseline or reference asked for is read (and refused) before the sweep too, and before
+    // the JSON file is begun.
+    scaling::one_count_with_against(common)?;
+    let against = against::Prepared::new(&common.against)?;
     let json = common.json.as_deref().map(|path| create_json(path).map(|file| (file, path))).transpose()?;
     if let Some(dir) = &common.report {
         create_report_folder(dir)?;
     }
-    // A baseline or reference asked for is read (and refused) before the sweep too.
-    let against = against::Prepared::new(&common.against)?;
     let (documents, failed) = measure(args, lab, &counts, sizes, variants)?;
     let runs = scaling::saved(&documents)?;
     let document = scaling::merged(&documents);
