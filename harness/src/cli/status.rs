@@ -180,7 +180,7 @@ fn render_timing(report: &Report, t: &Timing, goal: &str) -> String {
         None => ("naive", describe_level(t.level)),
     };
     out += &format!(
-        "  timed at {}, {} thread{}, {at}: {name} {} | {naive} {} (speedup {}x) | {} {} ({:.2}x {})\n",
+        "  timed at {}, {} thread{}, {at}: {name} {} | {naive} {} (speedup {}x) | {} {} ({}x {})\n",
         t.label,
         t.threads,
         if t.threads == 1 { "" } else { "s" },
@@ -189,17 +189,17 @@ fn render_timing(report: &Report, t: &Timing, goal: &str) -> String {
         format_ratio(t.speedup()),
         e.reference,
         format_seconds(t.reference.median),
-        t.ratio(),
+        format_ratio(t.ratio()),
         e.reference
     );
     out += &render_heap(name, e.reference, t);
     out += &match report.goal_met() {
-        Some(true) => format!("  goal {goal}: met ({:.2}x)\n", t.ratio()),
+        Some(true) => format!("  goal {goal}: met ({}x)\n", format_ratio(t.ratio())),
         Some(false) => format!(
-            "  goal {goal}: not yet ({:.2}x: {:.2}x faster to go). Next: the next TODO step, or \
+            "  goal {goal}: not yet ({}x: {}x faster to go). Next: the next TODO step, or \
              `cargo lab hint {}`\n",
-            t.ratio(),
-            e.goal.ratio / t.ratio(),
+            format_ratio(t.ratio()),
+            format_ratio(e.goal.ratio / t.ratio()),
             e.id()
         ),
         None => format!("  goal {goal}: not judged (timed at another size or thread count)\n"),

@@ -393,8 +393,17 @@ pub(crate) fn format_bytes(bytes: u64) -> String {
     }
 }
 
+/// A ratio with the digits that matter: `1956`, `1.05`, `0.00051` (never `0.00`).
 pub(crate) fn format_ratio(r: f64) -> String {
-    if r >= 10.0 { format!("{r:.0}") } else { format!("{r:.2}") }
+    if r >= 10.0 || r == 0.0 || !r.is_finite() {
+        format!("{r:.0}")
+    } else if r >= 0.1 {
+        format!("{r:.2}")
+    } else {
+        // Two significant digits.
+        let digits = (1.0 - r.log10().floor()) as usize;
+        format!("{r:.digits$}")
+    }
 }
 
 #[cfg(test)]
@@ -431,6 +440,15 @@ mod tests {
             allocs: None,
             python_memory,
         })
+    }
+
+    #[test]
+    fn a_ratio_keeps_its_significant_digits() {
+        let cases =
+            [(1955.69, "1956"), (10.0, "10"), (1.0549, "1.05"), (0.1, "0.10"), (0.00051, "0.00051"), (0.0, "0")];
+        for (ratio, text) in cases {
+            assert_eq!(format_ratio(ratio), text, "{ratio}");
+        }
     }
 
     #[test]
