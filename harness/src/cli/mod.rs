@@ -163,7 +163,7 @@ Examples:\n  cargo lab hint matmul your-simd      the next hint\n  cargo lab hin
 cargo lab hint matmul your-simd --all  every hint")]
     Hint(HintArgs),
     /// Re-run `check` whenever a source file under labs/ is saved (or when you press Enter), even while it does not compile
-    #[command(long_about = "Watches the labs' sources (labs/**/*.rs and *.toml) and re-runs `cargo lab check` \
+    #[command(long_about = "Watches the labs' sources (labs/**/*.rs, *.toml and *.py) and re-runs `cargo lab check` \
 with the same arguments after each save, rebuilding first. While your code does not compile, the compiler's \
 errors are shown and the watch waits for the next save. Where file events do not arrive (some network or \
 WSL2 file systems), press Enter to re-run by hand; type q and Enter (or Ctrl-C) to stop.\n\n\
@@ -292,8 +292,9 @@ pub struct ProfileArgs {
     pub size: Option<String>,
     #[arg(long, value_name = "NAME", help = data_help())]
     pub data: Option<String>,
-    /// How long each of the two samplings runs (pprof's flamegraph, then the per-line one; the command takes
-    /// twice this): at about 250 samples/s, 5 s gives over a thousand samples each
+    /// How long each of the two samplings of a Rust variant runs (pprof's flamegraph, then the per-line one;
+    /// the command takes twice this; a Python one is sampled once, by py-spy): at about 250 samples/s, 5 s
+    /// gives over a thousand samples each
     #[arg(long, default_value_t = 5.0, value_parser = positive_seconds, allow_negative_numbers = true)]
     pub seconds: f64,
     /// Where to write the SVG [default: flamegraphs/<lab>/<variant>-<size>-threads-<n>.svg]
