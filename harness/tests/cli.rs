@@ -120,12 +120,7 @@ fn unknown_lab_variant_flag_and_bad_sizes_get_one_clear_line_and_no_panic() {
             (&["bench", name, "--threads", "1,2", "--baseline", "x"], "compare one thread count".into()),
         ];
         for (args, message) in cases {
-            perflab()
-                .args(args)
-                .assert()
-                .code(2)
-                .stderr(predicate::str::contains(message))
-                .stderr(predicate::str::contains("panicked").not());
+            refused(args, &message);
         }
     }
     perflab().arg("--frobnicate").assert().code(2).stderr(predicate::str::contains("unexpected argument"));
@@ -137,13 +132,18 @@ fn unknown_lab_variant_flag_and_bad_sizes_get_one_clear_line_and_no_panic() {
         (&["tune", "matmul", "--threads", "9999"], "--threads 9999 on a machine"),
     ];
     for (args, message) in before_any_work {
-        perflab()
-            .args(args)
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(message))
-            .stderr(predicate::str::contains("panicked").not());
+        refused(args, message);
     }
+}
+
+/// `args` end with exit code 2 and `message`, never a panic.
+fn refused(args: &[&str], message: &str) {
+    perflab()
+        .args(args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(message))
+        .stderr(predicate::str::contains("panicked").not());
 }
 
 /// On two cores each kept round also probes both threads at once: one value per round (near 1
