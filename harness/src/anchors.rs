@@ -53,6 +53,9 @@ pub fn find_python(explicit: Option<&Path>) -> Result<PathBuf, String> {
     }
 }
 
+/// How an error of a call that overran its deadline begins (after the anchor's name).
+pub const NO_REPLY: &str = "no reply from Python within";
+
 /// How long a Python may take to import numpy and say so, in [`find_working_python`].
 const PROBE: Duration = Duration::from_secs(30);
 
@@ -278,11 +281,7 @@ impl Anchor {
             Err(RecvTimeoutError::Timeout) => {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                Err(format!(
-                    "{}: no reply from Python within {deadline:?}; the process was stopped{}",
-                    self.name,
-                    self.stderr()
-                ))
+                Err(format!("{}: {NO_REPLY} {deadline:?}; the process was stopped{}", self.name, self.stderr()))
             }
             Err(RecvTimeoutError::Disconnected) => {
                 // Its output ended (it exited, or closed stdout): give it a moment, then stop it.

@@ -125,11 +125,12 @@ fn unknown_lab_variant_flag_and_bad_sizes_get_one_clear_line_and_no_panic() {
     }
     perflab().arg("--frobnicate").assert().code(2).stderr(predicate::str::contains("unexpected argument"));
     // Refused before anything is built or timed, by every command that takes them.
-    let before_any_work: [(&[&str], &str); 4] = [
+    let before_any_work: [(&[&str], &str); 5] = [
         (&["check", "matmul", "your-simd", "--size", "1000000", "--no-time"], "GiB of memory"),
         (&["bench", "matmul", "--size", "1073741824x1073741824x1610612736"], "more than 2^64 bytes"),
         (&["check", "matmul", "your-simd", "--threads", "9999"], "--threads 9999 on a machine"),
         (&["tune", "matmul", "--threads", "9999"], "--threads 9999 on a machine"),
+        (&["bench", "matmul", "--size", "8", "--threads", "1..9999"], "--threads 9999 on a machine"),
     ];
     for (args, message) in before_any_work {
         refused(args, message);

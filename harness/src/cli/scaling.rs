@@ -34,6 +34,10 @@ pub(super) fn per_count(
 ) -> anyhow::Result<(Vec<serde_json::Value>, bool)> {
     let counts = common.threads.as_ref().map(|c| c.0.clone()).unwrap_or_default();
     one_count_with_against(common)?;
+    // The largest count refused now, not after the runs of the smaller ones.
+    if let Some(&most) = counts.last() {
+        super::check_thread_count(usize::from(most))?;
+    }
     let exe = std::env::current_exe().context("finding the perflab binary")?;
     let scratch = tempfile::tempdir().context("creating a scratch folder")?;
     let mut documents = Vec::new();
