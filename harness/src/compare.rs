@@ -216,6 +216,17 @@ fn word(bound: Bound) -> &'static str {
     }
 }
 
+/// Each distinct item once, in the order first seen (where equal items need not be adjacent).
+fn first_of_each<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut seen = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}
+
 fn fraction(side: &Side) -> String {
     match (side.bound, side.fraction) {
         (Bound::Compute, Some(f)) => format!("{:.0}% of peak", f * 100.0),
@@ -227,16 +238,12 @@ fn fraction(side: &Side) -> String {
 /// The comparison as tables, one per case, with the verdicts in words and the ladder as shapes.
 pub fn render(comparisons: &[VariantComparison], here: &SavedRun, there: &SavedRun, there_name: &str) -> String {
     let mut out = String::new();
-    let mut cases: Vec<(&str, &str)> = comparisons.iter().map(|c| (c.lab.as_str(), c.size.as_str())).collect();
-    cases.dedup();
-    for (lab, size) in cases {
+    for (lab, size) in first_of_each(comparisons.iter().map(|c| (c.lab.as_str(), c.size.as_str()))) {
         let rows: Vec<&VariantComparison> = comparisons.iter().filter(|c| c.lab == lab && c.size == size).collect();
         out += &format!("{lab} {size}: here vs {there_name}\n{}\n", table(&rows));
         // Variants with the same differences are named together: the reasons once.
         let code: Vec<&&VariantComparison> = rows.iter().filter(|r| r.verdict == "the code").collect();
-        let mut reasons: Vec<&Vec<String>> = code.iter().map(|r| &r.suggests).collect();
-        reasons.dedup();
-        for suggests in reasons {
+        for suggests in first_of_each(code.iter().map(|r| &r.suggests)) {
             let same: Vec<&&&VariantComparison> = code.iter().filter(|r| &r.suggests == suggests).collect();
             let names: Vec<String> =
                 same.iter().map(|r| format!("{} is {:.1}x", r.variant, 1.0 / r.relative)).collect();
@@ -395,6 +402,30 @@ mod tests {
             text.contains("ladder, each rung over the one below: naive → simd 60.00x here, 150.00x there"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn variants_with_the_same_differences_share_one_line_even_when_not_adjacent() {
+        let here = run(100.0, &[]);
+        let side = Side { time_s: 1.0, bound: Bound::Compute, fraction: Some(0.5), efficiency: 0.5 };
+        let row = |variant: &str, reason: &str| VariantComparison {
+            lab: "matmul".into(),
+            size: if variant == "other" { "128".into() } else { "64".into() },
+            variant: variant.into(),
+            role: "reference".into(),
+            here: side.clone(),
+            there: side.clone(),
+            relative: 0.5,
+            verdict: "the code",
+            suggests: vec![reason.into()],
+        };
+        // Equal reasons apart, and one case's rows apart (another case between them).
+        let rows = [row("a", "reason A"), row("b", "reason B"), row("other", "reason B"), row("c", "reason A")];
+        let text = render(&rows, &here, &here, "there");
+        assert_eq!(text.matches("what differs: reason A").count(), 1, "{text}");
+        assert_eq!(text.matches("what differs: reason B").count(), 2, "one per case: {text}");
+        assert!(text.contains("a is 2.0x, c is 2.0x further from their limits"), "{text}");
+        assert_eq!(text.matches("matmul 64: here vs there").count(), 1, "{text}");
     }
 
     #[test]
