@@ -71,25 +71,35 @@ pub fn find_working_python(explicit: Option<&Path>) -> Result<PathBuf, String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}; to enable the Python anchors: {ENABLE}", python.display()))?;
-    let started = std::time::Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < PROBE => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
+    // The same readers as an anchor's: both pipes drained as the program writes, so one that
+    // writes a lot never blocks on a full pipe and passes for a hang.
+    let lines = lines_of(child.stdout.take().expect("piped"));
+    let (stderr_tail, stderr_reader) = tail_of(child.stderr.take().expect("piped"));
+    let deadline = std::time::Instant::now() + PROBE;
+    let mut said = None;
+    loop {
+        match lines.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+            Ok(line) if line.starts_with("perflab-python 3 ") => {
+                exit_status_soon(&mut child);
+                return Ok(python);
+            }
+            Ok(line) => said = Some(line),
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!("{} did not import numpy within {PROBE:?}: is it a Python?", python.display()));
             }
         }
-    };
-    let (mut out, mut err) = (String::new(), String::new());
-    let _ = child.stdout.take().map(|mut s| s.read_to_string(&mut out));
-    let _ = child.stderr.take().map(|mut s| s.read_to_string(&mut err));
-    if status.success() && out.starts_with("perflab-python 3 ") {
-        return Ok(python);
     }
-    let said = err.lines().last().or(out.lines().last()).unwrap_or("nothing");
+    let status = exit_status_soon(&mut child);
+    let err = drained_tail(&stderr_tail, &stderr_reader);
+    let said = err.lines().last().map(str::to_string).or(said).unwrap_or_else(|| "nothing".into());
+    // One line of a program's own words, not kilobytes of them.
+    let said = match said.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &said[..cut]),
+        None => said,
+    };
     Err(format!(
         "{} is not a Python 3 with numpy (it exited with {status} and said: {said}); to enable: {ENABLE}",
         python.display()
@@ -284,38 +294,15 @@ impl Anchor {
                 Err(format!("{}: {NO_REPLY} {deadline:?}; the process was stopped{}", self.name, self.stderr()))
             }
             Err(RecvTimeoutError::Disconnected) => {
-                // Its output ended (it exited, or closed stdout): give it a moment, then stop it.
-                let mut status = None;
-                for _ in 0..100 {
-                    if let Ok(Some(exit)) = self.child.try_wait() {
-                        status = Some(exit.to_string());
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                if status.is_none() {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                }
-                let status = status.unwrap_or_else(|| "its output closed; stopped".into());
+                let status = exit_status_soon(&mut self.child);
                 Err(format!("{}: the Python process ended ({status}){}", self.name, self.stderr()))
             }
         }
     }
 
-    /// The end of what Python wrote to stderr, as a suffix for an error message. After an exit,
-    /// waits (at most a second) until the pipe is drained, so a traceback written just before the
-    /// exit is never lost to a race with the reader thread.
+    /// The end of what Python wrote to stderr, as a suffix for an error message.
     fn stderr(&self) -> String {
-        for _ in 0..100 {
-            if self.stderr_reader.is_finished() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let tail = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
-        let text = String::from_utf8_lossy(&tail);
-        let text = text.trim();
+        let text = drained_tail(&self.stderr_tail, &self.stderr_reader);
         if text.is_empty() { String::new() } else { format!("; its last words on stderr:\n{text}") }
     }
 
@@ -519,6 +506,33 @@ fn tail_of(stderr: impl Read + Send + 'static) -> (Arc<Mutex<Vec<u8>>>, std::thr
     (tail, reader)
 }
 
+/// The exit status of a child whose stdout has closed: it has exited or is about to. Gives it a
+/// second, then stops it (a program that closed its output and went on running).
+fn exit_status_soon(child: &mut Child) -> String {
+    for _ in 0..100 {
+        if let Ok(Some(exit)) = child.try_wait() {
+            return exit.to_string();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    "its output closed; stopped".into()
+}
+
+/// What [`tail_of`] kept, trimmed. After an exit, waits (at most a second) until the pipe is
+/// drained, so a traceback written just before the exit is never lost to a race with the reader.
+fn drained_tail(tail: &Mutex<Vec<u8>>, reader: &std::thread::JoinHandle<()>) -> String {
+    for _ in 0..100 {
+        if reader.is_finished() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+    String::from_utf8_lossy(&tail).trim().to_string()
+}
+
 /// Spawns `command`, retrying briefly on ETXTBSY: a script written just before may still be open
 /// for writing in a child another thread is forking at that moment.
 fn spawn(command: &mut Command) -> std::io::Result<Child> {
@@ -583,6 +597,22 @@ mod tests {
         }
         let (_dir, python) = fake_python("python", "echo 'perflab-python 3 2.4.6'");
         assert_eq!(find_working_python(Some(&python)), Ok(python));
+    }
+
+    #[test]
+    fn a_program_that_writes_more_than_a_pipe_holds_is_not_taken_for_a_hang() {
+        // 256 KiB on each pipe, four times what a pipe holds before the writer blocks.
+        let body = "head -c 262144 /dev/zero | tr '\\0' x; echo; head -c 262144 /dev/zero | tr '\\0' y >&2; \
+                    echo >&2; echo 'last words' >&2; exit 3";
+        let (_dir, python) = fake_python("chatty", body);
+        let started = std::time::Instant::now();
+        let error = find_working_python(Some(&python)).unwrap_err();
+        assert!(error.contains("exited with exit status: 3 and said: last words"), "{error}");
+        assert!(started.elapsed() < PROBE / 2, "took {:?}", started.elapsed());
+        // A last line of 256 KiB is cut to a readable length.
+        let (_dir, python) = fake_python("one-long-line", "head -c 262144 /dev/zero | tr '\\0' z >&2; exit 1");
+        let error = find_working_python(Some(&python)).unwrap_err();
+        assert!(error.contains("said: zzz") && error.len() < 600, "{} bytes", error.len());
     }
 
     #[test]

@@ -28,7 +28,7 @@ fn swapped<K: std::any::Any + Send + Sync>(lab: &str, name: &str, kernel: K) -> 
 }
 
 fn validate_only() -> Options {
-    Options { time: When::Never, size: None, threads: None, seconds: 0.1, seed: 42 }
+    Options { time: When::Never, size: None, threads: None, seconds: 0.1, seed: 42, python: Default::default() }
 }
 
 /// The naive product, then the last column of every row off by one when n is not a multiple of 8:

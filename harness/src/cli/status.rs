@@ -34,6 +34,15 @@ pub struct Options {
     pub threads: Option<usize>,
     pub seconds: f64,
     pub seed: u64,
+    /// The Python that runs the Python exercises, or why there is none: probed at most once per
+    /// command (a short run of the interpreter), at the first Python exercise.
+    pub python: std::sync::OnceLock<Result<std::path::PathBuf, String>>,
+}
+
+impl Options {
+    fn working_python(&self) -> &Result<std::path::PathBuf, String> {
+        self.python.get_or_init(|| anchors::find_working_python(None))
+    }
 }
 
 /// Why an exercise is not known to be correct.
@@ -90,10 +99,16 @@ pub fn check_one(exercise: &Exercise, workspace: &Path, options: &Options) -> Re
     let threads = options.threads.unwrap_or_else(|| goal.threads.resolve());
     let at_goal = exercise.at_goal(&size, threads);
     if exercise.python().is_some()
-        && let Err(why) = anchors::find_working_python(None)
+        && let Err(why) = options.working_python()
     {
         let exercise = exercise.clone();
-        return Report { exercise, as_shipped, correctness: Err(NotCorrect::NotChecked(why)), timing: None, at_goal };
+        return Report {
+            exercise,
+            as_shipped,
+            correctness: Err(NotCorrect::NotChecked(why.clone())),
+            timing: None,
+            at_goal,
+        };
     }
     let bar = spinner(&exercise.id());
     let correctness = checker::check_correctness(exercise, options.seed, |step| bar.set_message(step.to_string()));
@@ -350,6 +365,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         threads: args.threads.map(usize::from),
         seconds: args.seconds,
         seed: args.seed,
+        python: Default::default(),
     };
     let against = super::against::Prepared::new(&args.against)?;
     let mut failed = false;
@@ -386,6 +402,7 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
         threads: None,
         seconds: args.seconds,
         seed: args.seed,
+        python: Default::default(),
     };
     let reports: Vec<Report> = all.iter().map(|e| check_one(e, &workspace, &options)).collect();
     print!("{}", render_status(&reports));
