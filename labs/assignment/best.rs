@@ -51,7 +51,7 @@ pub fn assign(inputs: &Inputs, answer: &mut Answer) {
 /// # Panics
 /// If the CPU lacks `level`, or the buffers do not fit the shape.
 pub fn assign_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
-    assign_in(level, Form::for_shape(inputs.shape), inputs, answer);
+    assign_in(level, Form::for_shape(inputs.shape, level), inputs, answer);
 }
 
 /// [`assign_at`] in a chosen form (tests run both on every CPU).
@@ -67,7 +67,7 @@ pub(crate) fn assign_in(level: SimdLevel, form: Form, inputs: &Inputs, answer: &
 /// # Panics
 /// If the CPU lacks `level`, or a buffer's length does not fit the shape.
 pub(crate) fn assign_with_runner_up(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: &mut [f32]) {
-    assign_with_runner_up_in(level, Form::for_shape(inputs.shape), inputs, answer, runner_up);
+    assign_with_runner_up_in(level, Form::for_shape(inputs.shape, level), inputs, answer, runner_up);
 }
 
 /// [`assign_with_runner_up`] in a chosen form (tests run both).
@@ -100,14 +100,15 @@ pub enum Form {
 }
 
 impl Form {
-    /// The faster form for `shape` on this CPU. With few centroids a GEMM tile runs mostly empty
-    /// rows, and its per-point costs (norms, packing, the exact confirmation) are not spread over
-    /// many centroids. Beyond that, the direct form subtracts before each multiply-add: on a core
-    /// that adds on pipes of its own (AMD's Zen) the subtractions are free and the direct form
-    /// keeps winning up to [`DIRECT_WORK_BESIDE_FMAS`] centroid coordinates; on Intel's cores they
-    /// take FMA slots. The k-means README has the measurements behind both limits.
-    pub(crate) fn for_shape(shape: Shape) -> Form {
-        let by_cpu = || if cpu::adds_beside_fmas() { Form::Direct } else { Form::Gemm };
+    /// The faster form for `shape` on this CPU at `level`. With few centroids a GEMM tile runs
+    /// mostly empty rows, and its per-point costs (norms, packing, the exact confirmation) are not
+    /// spread over many centroids. Beyond that, the direct form subtracts before each multiply-add:
+    /// on a core that adds on pipes of its own (AMD's Zen) the subtractions are free and the direct
+    /// form keeps winning up to [`direct_work_beside_fmas`] centroid coordinates; on Intel's cores
+    /// they take FMA slots. The k-means README has the measurements behind each limit.
+    pub(crate) fn for_shape(shape: Shape, level: SimdLevel) -> Form {
+        let within = shape.k.saturating_mul(shape.d) <= direct_work_beside_fmas(level);
+        let by_cpu = || if cpu::adds_beside_fmas() && within { Form::Direct } else { Form::Gemm };
         Form::on_every_cpu(shape).unwrap_or_else(by_cpu)
     }
 
@@ -117,7 +118,7 @@ impl Form {
     pub(crate) fn on_every_cpu(shape: Shape) -> Option<Form> {
         if shape.k <= FEW_CENTROIDS {
             Some(Form::Direct)
-        } else if shape.k.saturating_mul(shape.d) > DIRECT_WORK_BESIDE_FMAS {
+        } else if shape.k.saturating_mul(shape.d) > DIRECT_WORK_BESIDE_FMAS_MAX {
             Some(Form::Gemm)
         } else {
             None
@@ -143,10 +144,12 @@ pub(crate) fn assert_sizes_pin_the_forms(info: &crate::lab::LabInfo, shape_of: i
     }
 }
 
-/// Which form this CPU takes for which shapes, in a line (`cargo lab machine` prints it).
+/// Which form this CPU takes for which shapes at the SIMD level in use, in a line (`cargo lab
+/// machine` prints it).
 pub fn describe_forms() -> String {
+    let limit = direct_work_beside_fmas(simd_level());
     let (beyond_few, why) = if cpu::adds_beside_fmas() {
-        (format!(" or k·d ≤ {DIRECT_WORK_BESIDE_FMAS}"), "this CPU adds on pipes beside its FMA pipes")
+        (format!(" or k·d ≤ {limit}"), "this CPU adds on pipes beside its FMA pipes")
     } else {
         (String::new(), "this CPU's additions would take FMA slots")
     };
@@ -159,8 +162,19 @@ pub fn describe_forms() -> String {
 /// Up to this many centroids, the direct form on every CPU.
 const FEW_CENTROIDS: usize = 16;
 /// Up to this many centroid coordinates (k·d), the direct form where subtractions run beside the
-/// FMAs.
-const DIRECT_WORK_BESIDE_FMAS: usize = 2048;
+/// FMAs, by the width of the vectors: each limit is the last k·d where the direct form still won
+/// clearly in the k-means README's measurements (AVX2 on Zen 3 and on Zen 4 held to AVX2; AVX-512
+/// on Zen 4, where the direct form's blocks of 2 × 16 points gain less over AVX2's than the GEMM
+/// path's wider tile does).
+fn direct_work_beside_fmas(level: SimdLevel) -> usize {
+    match level {
+        SimdLevel::Avx512 => 1024,
+        _ => DIRECT_WORK_BESIDE_FMAS_MAX,
+    }
+}
+
+/// The largest of [`direct_work_beside_fmas`]: beyond it, the GEMM form on every CPU and level.
+const DIRECT_WORK_BESIDE_FMAS_MAX: usize = 2048;
 
 /// The direct form Σ(x − c)²: each chunk of points, transposed 2·LANES at a time so that one
 /// vector holds one coordinate of many points, against the centroids' coordinates broadcast, a
