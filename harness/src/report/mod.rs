@@ -342,9 +342,11 @@ fn speed(stats: &Stats, work: &WorkUnit, peak: f64, compared: Compared) -> Speed
 }
 
 /// Recomputes every fraction of peak against `core_peak` (one core's best probe of the whole
-/// run) times the cores each variant uses.
-pub fn rescale_to_peak(records: &mut [Record], core_peak: f64) {
-    for record in records {
+/// run) times the cores each variant uses. Some: the lowest peak a record had before, where that
+/// was below `core_peak` by more than the tables' rounding (their "of peak" printed against it).
+pub fn rescale_to_peak(records: &mut [Record], core_peak: f64) -> Option<f64> {
+    let lowest = records.iter().map(|r| r.core_peak_gflops).fold(f64::INFINITY, f64::min);
+    for record in records.iter_mut() {
         record.core_peak_gflops = core_peak;
         record.fma_peak_gflops = core_peak * record.cores as f64;
         for v in &mut record.variants {
@@ -353,6 +355,7 @@ pub fn rescale_to_peak(records: &mut [Record], core_peak: f64) {
             }
         }
     }
+    (lowest < core_peak * 0.995).then_some(lowest)
 }
 
 /// A record in one line: its case, then each variant's speed (a sweep's progress).
@@ -477,9 +480,12 @@ mod tests {
         let table = render(&record);
         assert!(table.contains("of one core's 4 GFLOP/s for serial variants, of 2 cores' 8"), "{table}");
         let mut records = [record];
-        rescale_to_peak(&mut records, 2.0);
+        assert_eq!(rescale_to_peak(&mut records, 2.0), None, "a lower peak: no table printed against less");
         assert!((records[0].variants[0].speed.as_ref().unwrap().fraction_of_peak.unwrap() - 1.0).abs() < 1e-9);
         assert!((records[0].variants[1].speed.as_ref().unwrap().fraction_of_peak.unwrap() - 0.5).abs() < 1e-9);
+        // A peak that rose after the table printed is said, with the figure the table used.
+        assert_eq!(rescale_to_peak(&mut records, 2.005), None, "within the tables' rounding");
+        assert_eq!(rescale_to_peak(&mut records, 2.5), Some(2.005));
     }
 
     #[test]
