@@ -146,7 +146,8 @@ pub fn pick(
     here_peak: Option<f64>,
 ) -> anyhow::Result<(Reference, String)> {
     if let Some(name) = name {
-        let path = if name.ends_with(".json") {
+        // A path is read as given (a file that is not a reference is then said to be one).
+        let path = if name.ends_with(".json") || Path::new(name).is_file() {
             PathBuf::from(name)
         } else {
             workspace.join(FOLDER).join(format!("{name}.json"))
@@ -263,5 +264,11 @@ mod tests {
         assert_eq!(pick(workspace.path(), Some("amd-zen3"), &here, None).unwrap().0.name, "amd-zen3");
         let unknown = pick(workspace.path(), Some("nope"), &here, None).unwrap_err().to_string();
         assert!(unknown.contains("amd-zen3, amd-zen4, intel-avx512"), "{unknown}");
+        // A file named by its path, without `.json`, is read, and refused for what it is.
+        let stray = workspace.path().join("notes.txt");
+        std::fs::write(&stray, "root:x:0:0").unwrap();
+        let error = pick(workspace.path(), Some(stray.to_str().unwrap()), &here, None).unwrap_err();
+        let error = format!("{error:#}");
+        assert!(error.contains("notes.txt") && !error.contains("no reference"), "{error}");
     }
 }

@@ -376,6 +376,24 @@ fn a_python_exercise_asked_for_by_name_without_python_is_an_error_that_says_how_
 }
 
 #[test]
+fn tune_names_the_file_it_was_given_when_that_file_is_not_a_tuned_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("blocks.json");
+    std::fs::write(&garbage, "not json").unwrap();
+    let path = garbage.to_str().unwrap();
+    refused(&["tune", "matmul", "--file", path], &format!("{path} is not a tuned block sizes file"));
+}
+
+#[test]
+fn a_bench_of_python_variants_alone_without_python_is_an_error_not_an_empty_run() {
+    let mut command = perflab();
+    command.env("PERFLAB_PYTHON", NO_PYTHON).args(["bench", "matmul", "--size", "64", "--variant", "numpy"]);
+    let stderr =
+        predicate::str::contains("every variant asked for runs in Python").and(predicate::str::contains(NO_PYTHON));
+    command.assert().code(2).stderr(stderr);
+}
+
+#[test]
 fn hints_come_one_at_a_time_and_bad_names_are_explained() {
     let (lab, exercise) = exercise_ids()[0];
     let (mut first, state) = learner();
@@ -387,6 +405,9 @@ fn hints_come_one_at_a_time_and_bad_names_are_explained() {
     too_far.args(["hint", lab, exercise, "99"]).assert().code(2).stderr(predicate::str::contains("has hints 1 to"));
     let (mut unknown, _state) = learner();
     unknown.args(["hint", lab, "your-fft"]).assert().code(2).stderr(predicate::str::contains("has no exercise"));
+    let (mut all_and_a_number, _state) = learner();
+    all_and_a_number.args(["hint", lab, exercise, "2", "--all"]);
+    all_and_a_number.assert().code(2).stderr(predicate::str::contains("leave out the hint number 2"));
 }
 
 #[test]

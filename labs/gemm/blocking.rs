@@ -370,14 +370,16 @@ pub const TUNED_PATH: &str = "labs/gemm/tuned-blocks.json";
 
 /// The tuned sizes compiled into this build (a later `cargo lab` rebuilds after a tune).
 pub fn tuned_file() -> Result<TunedFile, String> {
-    parse_tuned(include_str!("tuned-blocks.json"))
+    parse_tuned(include_str!("tuned-blocks.json")).map_err(|why| format!("{TUNED_PATH} {why}"))
 }
 
-/// Parses a tuned-sizes file, refusing another schema.
+/// Parses a tuned-sizes file, refusing another schema. Err: what is wrong with it, to follow the
+/// file's name.
 pub fn parse_tuned(text: &str) -> Result<TunedFile, String> {
-    let file: TunedFile = serde_json::from_str(text).map_err(|e| format!("{TUNED_PATH} does not parse: {e}"))?;
+    let file: TunedFile = serde_json::from_str(text)
+        .map_err(|e| format!("is not a tuned block sizes file ({TUNED_PATH}'s layout): {e}"))?;
     if file.schema != TUNED_SCHEMA {
-        return Err(format!("{TUNED_PATH} has schema {}, this build reads {TUNED_SCHEMA}", file.schema));
+        return Err(format!("has schema {}, this build reads {TUNED_SCHEMA}", file.schema));
     }
     Ok(file)
 }

@@ -234,6 +234,10 @@ fn run_jobs(
 pub(super) fn measure_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<(usize, Document)> {
     let wants_python = jobs.iter().any(|job| job.variants.iter().any(|&v| v >= job.lab.variants().len()));
     let python = if wants_python { anchors::find_working_python(common.python.as_deref()) } else { Err(String::new()) };
+    let only_python = jobs.iter().all(|job| job.variants.iter().all(|&v| v >= job.lab.variants().len()));
+    if wants_python && only_python && let Err(why) = &python {
+        anyhow::bail!("nothing to time: every variant asked for runs in Python, and {why}");
+    }
     let pool = thread_pool(ThreadCounts::single(common.threads.as_ref()))?;
     let labs: Vec<&'static dyn Lab> = jobs.iter().map(|job| job.lab).collect();
     let (workspace, goals) = match exercises::workspace().and_then(|w| exercises::load(&w, &labs).map(|g| (w, g))) {
@@ -268,7 +272,13 @@ pub(super) fn measure_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> 
     }
     // Every record divides by the best peak of the whole run (tables printed along the way used
     // the best so far).
-    report::rescale_to_peak(&mut records, machine.core_peak_gflops);
+    if let Some(earlier) = report::rescale_to_peak(&mut records, machine.core_peak_gflops) {
+        println!(
+            "note: the FMA probe rose from {earlier:.1} to {:.1} GFLOP/s per core during the run: tables printed \
+             before divided by the lower figure; the JSON and HTML report divide every row by the higher\n",
+            machine.core_peak_gflops
+        );
+    }
     machine.keep_peak();
     Ok((failures, Document::new(machine, records)))
 }

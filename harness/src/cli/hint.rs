@@ -75,6 +75,9 @@ pub fn hint(args: &HintArgs) -> anyhow::Result<ExitCode> {
     let total = exercise.hints.len();
     let mut revealed = Revealed::load(&exercises::state_dir(&workspace));
     if args.all {
+        if let Some(n) = number {
+            bail!("--all shows every hint of {}: leave out the hint number {n}, or --all", exercise.id());
+        }
         for n in 1..=total {
             print!("{}", render_hint(&exercise, n));
             println!();

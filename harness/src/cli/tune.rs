@@ -59,7 +59,7 @@ pub fn tune(args: &TuneArgs) -> anyhow::Result<ExitCode> {
     // Read (and refused if it does not parse) now rather than after a minute of timing.
     let kept =
         blocking::parse_tuned(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)
-            .map_err(anyhow::Error::msg)?;
+            .map_err(|why| anyhow::anyhow!("{} {why}", path.display()))?;
     let (mr, nr) = blocking::tile(level);
     let hierarchy = caches::hierarchy().unwrap_or_default();
     let model = blocking::model(mr, nr, &hierarchy, None);
