@@ -63,6 +63,11 @@ const PROBE: Duration = Duration::from_secs(30);
 /// wrong path (`/bin/true`), an interpreter without the packages or one that hangs is said once,
 /// before any exercise or anchor is blamed for it.
 pub fn find_working_python(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    probe_python(explicit, PROBE)
+}
+
+/// [`find_working_python`] with the time the program has to answer.
+fn probe_python(explicit: Option<&Path>, within: Duration) -> Result<PathBuf, String> {
     let python = find_python(explicit)?;
     let mut child = Command::new(&python)
         .args(["-c", "import numpy, sys; print('perflab-python', sys.version_info[0], numpy.__version__)"])
@@ -75,24 +80,29 @@ pub fn find_working_python(explicit: Option<&Path>) -> Result<PathBuf, String> {
     // writes a lot never blocks on a full pipe and passes for a hang.
     let lines = lines_of(child.stdout.take().expect("piped"));
     let (stderr_tail, stderr_reader) = tail_of(child.stderr.take().expect("piped"));
-    let deadline = std::time::Instant::now() + PROBE;
-    let mut said = None;
+    let deadline = std::time::Instant::now() + within;
+    let (mut said, mut answered) = (None, false);
     loop {
-        match lines.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
-            Ok(line) if line.starts_with("perflab-python 3 ") => {
-                exit_status_soon(&mut child);
-                return Ok(python);
-            }
-            Ok(line) => said = Some(line),
-            Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            // Lines that keep coming do not hold the probe past its deadline.
+            Ok(_) | Err(RecvTimeoutError::Timeout) if left.is_zero() => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("{} did not import numpy within {PROBE:?}: is it a Python?", python.display()));
+                return Err(format!("{} did not import numpy within {within:?}: is it a Python?", python.display()));
             }
+            Ok(line) if line.starts_with("perflab-python 3 ") => answered = true,
+            Ok(line) => said = Some(line),
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
         }
     }
+    // Its output ended: the right line and a clean exit make it the Python.
     let status = exit_status_soon(&mut child);
+    if answered && status.as_ref().is_ok_and(|s| s.success()) {
+        return Ok(python);
+    }
+    let status = status.map_or_else(str::to_string, |s| s.to_string());
     let err = drained_tail(&stderr_tail, &stderr_reader);
     let said = err.lines().last().map(str::to_string).or(said).unwrap_or_else(|| "nothing".into());
     // One line of a program's own words, not kilobytes of them.
@@ -294,7 +304,7 @@ impl Anchor {
                 Err(format!("{}: {NO_REPLY} {deadline:?}; the process was stopped{}", self.name, self.stderr()))
             }
             Err(RecvTimeoutError::Disconnected) => {
-                let status = exit_status_soon(&mut self.child);
+                let status = exit_status_soon(&mut self.child).map_or_else(str::to_string, |s| s.to_string());
                 Err(format!("{}: the Python process ended ({status}){}", self.name, self.stderr()))
             }
         }
@@ -506,18 +516,18 @@ fn tail_of(stderr: impl Read + Send + 'static) -> (Arc<Mutex<Vec<u8>>>, std::thr
     (tail, reader)
 }
 
-/// The exit status of a child whose stdout has closed: it has exited or is about to. Gives it a
-/// second, then stops it (a program that closed its output and went on running).
-fn exit_status_soon(child: &mut Child) -> String {
+/// The exit status of a child whose stdout has closed, so that it has exited or is about to.
+/// Gives it a second, then stops it (a program that closed its output and went on running).
+fn exit_status_soon(child: &mut Child) -> Result<std::process::ExitStatus, &'static str> {
     for _ in 0..100 {
         if let Ok(Some(exit)) = child.try_wait() {
-            return exit.to_string();
+            return Ok(exit);
         }
         std::thread::sleep(Duration::from_millis(10));
     }
     let _ = child.kill();
     let _ = child.wait();
-    "its output closed; stopped".into()
+    Err("its output closed; stopped")
 }
 
 /// What [`tail_of`] kept, trimmed. After an exit, waits (at most a second) until the pipe is
@@ -597,6 +607,19 @@ mod tests {
         }
         let (_dir, python) = fake_python("python", "echo 'perflab-python 3 2.4.6'");
         assert_eq!(find_working_python(Some(&python)), Ok(python));
+        // The right line is not enough: the program must also exit cleanly.
+        let (_dir, python) = fake_python("then-fails", "echo 'perflab-python 3 2.4.6'; exit 4");
+        let error = find_working_python(Some(&python)).unwrap_err();
+        assert!(error.contains("exited with exit status: 4"), "{error}");
+    }
+
+    #[test]
+    fn a_program_that_never_stops_writing_is_stopped_at_the_deadline() {
+        let (_dir, python) = fake_python("endless", "while true; do echo more; done");
+        let started = std::time::Instant::now();
+        let error = probe_python(Some(&python), Duration::from_secs(1)).unwrap_err();
+        assert!(error.contains("did not import numpy within 1s"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
     }
 
     #[test]
