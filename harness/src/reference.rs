@@ -146,7 +146,7 @@ pub fn pick(
     here_peak: Option<f64>,
 ) -> anyhow::Result<(Reference, String)> {
     if let Some(name) = name {
-        // A path is read as given (a file that is not a reference is then said to be one).
+        // A path is read as given (a file that is not a reference is then refused for what it is).
         let path = if name.ends_with(".json") || Path::new(name).is_file() {
             PathBuf::from(name)
         } else {

@@ -381,7 +381,7 @@ fn tune_names_the_file_it_was_given_when_that_file_is_not_a_tuned_file() {
     let garbage = dir.path().join("blocks.json");
     std::fs::write(&garbage, "not json").unwrap();
     let path = garbage.to_str().unwrap();
-    refused(&["tune", "matmul", "--file", path], &format!("{path} is not a tuned block sizes file"));
+    refused(&["tune", "matmul", "--file", path], &format!("{path} does not parse as a tuned block sizes file"));
 }
 
 #[test]

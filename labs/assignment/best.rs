@@ -20,7 +20,8 @@
 //! shuffles. The n × k distance matrix is never written. Exactness comes from `distance::exact`, as in
 //! `blocked`; labels and inertia are the same bits on any thread count, as in `parallel`.
 //!
-//! That is the GEMM form. With few centroids (and on AMD's Zen cores up to k·d = 2048) the
+//! That is the GEMM form. With few centroids (and on AMD's Zen cores up to k·d = 2048, 1024 with
+//! AVX-512) the
 //! flagship takes the direct form Σ(x − c)² instead, the points still as lanes and the centroids'
 //! coordinates broadcast: [`Form`] says which, and why.
 
@@ -163,9 +164,9 @@ pub fn describe_forms() -> String {
 const FEW_CENTROIDS: usize = 16;
 /// Up to this many centroid coordinates (k·d), the direct form where subtractions run beside the
 /// FMAs, by the width of the vectors: each limit is the last k·d where the direct form still won
-/// clearly in the k-means README's measurements (AVX2 on Zen 3 and on Zen 4 held to AVX2; AVX-512
-/// on Zen 4, where the direct form's blocks of 2 × 16 points gain less over AVX2's than the GEMM
-/// path's wider tile does).
+/// clearly in the k-means README's measurements (AVX2 on Zen 3 and on Zen 4 held to AVX2, which
+/// the levels below AVX-512 share; AVX-512 on Zen 4, where the direct form's blocks of 2 × 16
+/// points gain less over AVX2's than the GEMM path's wider tile does).
 fn direct_work_beside_fmas(level: SimdLevel) -> usize {
     match level {
         SimdLevel::Avx512 => 1024,
@@ -610,4 +611,24 @@ fn confirm<V: F32Vec>(inputs: &Inputs, i: usize, index: f32, second: f32, norm: 
         }
     }
     (best as u32, best_distance, runner_up as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `on_every_cpu` calls a shape GEMM on every CPU only beyond the largest limit of any level.
+    #[test]
+    fn the_largest_direct_form_limit_is_the_one_every_cpu_agrees_beyond() {
+        let largest = SimdLevel::ALL.iter().map(|&level| direct_work_beside_fmas(level)).max();
+        assert_eq!(largest, Some(DIRECT_WORK_BESIDE_FMAS_MAX));
+        for level in SimdLevel::ALL {
+            let limit = direct_work_beside_fmas(level);
+            let (at, past) = (Shape { n: 1, d: limit / 32, k: 32 }, Shape { n: 1, d: limit / 32 + 1, k: 32 });
+            assert_eq!(Form::on_every_cpu(past).is_none(), limit < DIRECT_WORK_BESIDE_FMAS_MAX, "{level:?}");
+            if cpu::adds_beside_fmas() {
+                assert_eq!((Form::for_shape(at, level), Form::for_shape(past, level)), (Form::Direct, Form::Gemm));
+            }
+        }
+    }
 }

@@ -376,8 +376,8 @@ pub fn tuned_file() -> Result<TunedFile, String> {
 /// Parses a tuned-sizes file, refusing another schema. Err: what is wrong with it, to follow the
 /// file's name.
 pub fn parse_tuned(text: &str) -> Result<TunedFile, String> {
-    let file: TunedFile = serde_json::from_str(text)
-        .map_err(|e| format!("is not a tuned block sizes file ({TUNED_PATH}'s layout): {e}"))?;
+    let file: TunedFile =
+        serde_json::from_str(text).map_err(|e| format!("does not parse as a tuned block sizes file: {e}"))?;
     if file.schema != TUNED_SCHEMA {
         return Err(format!("has schema {}, this build reads {TUNED_SCHEMA}", file.schema));
     }

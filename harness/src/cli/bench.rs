@@ -235,7 +235,10 @@ pub(super) fn measure_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> 
     let wants_python = jobs.iter().any(|job| job.variants.iter().any(|&v| v >= job.lab.variants().len()));
     let python = if wants_python { anchors::find_working_python(common.python.as_deref()) } else { Err(String::new()) };
     let only_python = jobs.iter().all(|job| job.variants.iter().all(|&v| v >= job.lab.variants().len()));
-    if wants_python && only_python && let Err(why) = &python {
+    if wants_python
+        && only_python
+        && let Err(why) = &python
+    {
         anyhow::bail!("nothing to time: every variant asked for runs in Python, and {why}");
     }
     let pool = thread_pool(ThreadCounts::single(common.threads.as_ref()))?;
@@ -275,7 +278,8 @@ pub(super) fn measure_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> 
     if let Some(earlier) = report::rescale_to_peak(&mut records, machine.core_peak_gflops) {
         println!(
             "note: the FMA probe rose from {earlier:.1} to {:.1} GFLOP/s per core during the run: tables printed \
-             before divided by the lower figure; the JSON and HTML report divide every row by the higher\n",
+             before divided by the lower figure; the saved results (JSON, HTML report, comparisons) divide \
+             every row by the higher\n",
             machine.core_peak_gflops
         );
     }
