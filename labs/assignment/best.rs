@@ -20,8 +20,7 @@
 //! shuffles. The n × k distance matrix is never written. Exactness comes from `distance::exact`, as in
 //! `blocked`; labels and inertia are the same bits on any thread count, as in `parallel`.
 //!
-//! That is the GEMM form. With few centroids (and on AMD's Zen cores up to k·d = 2048, 1024 with
-//! AVX-512) the
+//! That is the GEMM form. With few centroids (and on AMD's Zen cores up to k·d = 2048) the
 //! flagship takes the direct form Σ(x − c)² instead, the points still as lanes and the centroids'
 //! coordinates broadcast: [`Form`] says which, and why.
 
@@ -52,7 +51,7 @@ pub fn assign(inputs: &Inputs, answer: &mut Answer) {
 /// # Panics
 /// If the CPU lacks `level`, or the buffers do not fit the shape.
 pub fn assign_at(level: SimdLevel, inputs: &Inputs, answer: &mut Answer) {
-    assign_in(level, Form::for_shape(inputs.shape, level), inputs, answer);
+    assign_in(level, Form::for_shape(inputs.shape), inputs, answer);
 }
 
 /// [`assign_at`] in a chosen form (tests run both on every CPU).
@@ -68,7 +67,7 @@ pub(crate) fn assign_in(level: SimdLevel, form: Form, inputs: &Inputs, answer: &
 /// # Panics
 /// If the CPU lacks `level`, or a buffer's length does not fit the shape.
 pub(crate) fn assign_with_runner_up(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: &mut [f32]) {
-    assign_with_runner_up_in(level, Form::for_shape(inputs.shape, level), inputs, answer, runner_up);
+    assign_with_runner_up_in(level, Form::for_shape(inputs.shape), inputs, answer, runner_up);
 }
 
 /// [`assign_with_runner_up`] in a chosen form (tests run both).
@@ -101,15 +100,14 @@ pub enum Form {
 }
 
 impl Form {
-    /// The faster form for `shape` on this CPU at `level`. With few centroids a GEMM tile runs
-    /// mostly empty rows, and its per-point costs (norms, packing, the exact confirmation) are not
-    /// spread over many centroids. Beyond that, the direct form subtracts before each multiply-add:
-    /// on a core that adds on pipes of its own (AMD's Zen) the subtractions are free and the direct
-    /// form keeps winning up to [`direct_work_beside_fmas`] centroid coordinates; on Intel's cores
-    /// they take FMA slots. The k-means README has the measurements behind each limit.
-    pub(crate) fn for_shape(shape: Shape, level: SimdLevel) -> Form {
-        let within = shape.k.saturating_mul(shape.d) <= direct_work_beside_fmas(level);
-        let by_cpu = || if cpu::adds_beside_fmas() && within { Form::Direct } else { Form::Gemm };
+    /// The faster form for `shape` on this CPU. With few centroids a GEMM tile runs mostly empty
+    /// rows, and its per-point costs (norms, packing, the exact confirmation) are not spread over
+    /// many centroids. Beyond that, the direct form subtracts before each multiply-add: on a core
+    /// that adds on pipes of its own (AMD's Zen) the subtractions are free and the direct form
+    /// keeps winning up to [`DIRECT_WORK_BESIDE_FMAS`] centroid coordinates; on Intel's cores they
+    /// take FMA slots. The k-means README has the measurements behind both limits.
+    pub(crate) fn for_shape(shape: Shape) -> Form {
+        let by_cpu = || if cpu::adds_beside_fmas() { Form::Direct } else { Form::Gemm };
         Form::on_every_cpu(shape).unwrap_or_else(by_cpu)
     }
 
@@ -119,7 +117,7 @@ impl Form {
     pub(crate) fn on_every_cpu(shape: Shape) -> Option<Form> {
         if shape.k <= FEW_CENTROIDS {
             Some(Form::Direct)
-        } else if shape.k.saturating_mul(shape.d) > DIRECT_WORK_BESIDE_FMAS_MAX {
+        } else if shape.k.saturating_mul(shape.d) > DIRECT_WORK_BESIDE_FMAS {
             Some(Form::Gemm)
         } else {
             None
@@ -145,12 +143,10 @@ pub(crate) fn assert_sizes_pin_the_forms(info: &crate::lab::LabInfo, shape_of: i
     }
 }
 
-/// Which form this CPU takes for which shapes at the SIMD level in use, in a line (`cargo lab
-/// machine` prints it).
+/// Which form this CPU takes for which shapes, in a line (`cargo lab machine` prints it).
 pub fn describe_forms() -> String {
-    let limit = direct_work_beside_fmas(simd_level());
     let (beyond_few, why) = if cpu::adds_beside_fmas() {
-        (format!(" or k·d ≤ {limit}"), "this CPU adds on pipes beside its FMA pipes")
+        (format!(" or k·d ≤ {DIRECT_WORK_BESIDE_FMAS}"), "this CPU adds on pipes beside its FMA pipes")
     } else {
         (String::new(), "this CPU's additions would take FMA slots")
     };
@@ -163,23 +159,12 @@ pub fn describe_forms() -> String {
 /// Up to this many centroids, the direct form on every CPU.
 const FEW_CENTROIDS: usize = 16;
 /// Up to this many centroid coordinates (k·d), the direct form where subtractions run beside the
-/// FMAs, by the width of the vectors: each limit is the last k·d where the direct form still won
-/// clearly in the k-means README's measurements (AVX2 on Zen 3 and on Zen 4 held to AVX2, which
-/// the levels below AVX-512 share; AVX-512 on Zen 4, where the direct form's blocks of 2 × 16
-/// points gain less over AVX2's than the GEMM path's wider tile does).
-fn direct_work_beside_fmas(level: SimdLevel) -> usize {
-    match level {
-        SimdLevel::Avx512 => 1024,
-        _ => DIRECT_WORK_BESIDE_FMAS_MAX,
-    }
-}
+/// FMAs.
+const DIRECT_WORK_BESIDE_FMAS: usize = 2048;
 
-/// The largest of [`direct_work_beside_fmas`]: beyond it, the GEMM form on every CPU and level.
-const DIRECT_WORK_BESIDE_FMAS_MAX: usize = 2048;
-
-/// The direct form Σ(x − c)²: each chunk of points, transposed 2·LANES at a time so that one
+/// The direct form Σ(x − c)²: each chunk of points, transposed a block at a time so that one
 /// vector holds one coordinate of many points, against the centroids' coordinates broadcast, a
-/// group of centroids per pass ([`GROUP`]). Without the expanded form's cancellation it needs no
+/// group of centroids per pass ([`BlockShape`]). Without the expanded form's cancellation it needs no
 /// bound and no confirmation; the argmin is a vertical compare-and-select per centroid (strict,
 /// so the lower index keeps a tie).
 fn direct_form(level: SimdLevel, inputs: &Inputs, answer: &mut Answer, runner_up: Option<&mut [f32]>) {
@@ -208,8 +193,8 @@ struct DirectChunk<'t, 'a, const RUNNER_UP: bool> {
     level: SimdLevel,
     inputs: &'t Inputs<'a>,
     first: usize,
-    /// Scratch: the transposed block (d rows of 2·LANES points), then the best distances, labels
-    /// and second smallest distances, then d zeros (the transpose's centre).
+    /// Scratch: the transposed block (d rows of up to 2·LANES points), then the best distances,
+    /// labels and second smallest distances, then d zeros (the transpose's centre).
     block: &'t mut [f32],
     labels: &'t mut [u32],
     distances: &'t mut [f32],
@@ -223,7 +208,8 @@ impl<const RUNNER_UP: bool> WithSimd for DirectChunk<'_, '_, RUNNER_UP> {
     unsafe fn run<V: F32Vec>(self) {
         let DirectChunk { level, inputs, first, block, labels, distances, runner_up } = self;
         let d = inputs.shape.d;
-        let width = 2 * V::LANES;
+        let blocks = BlockShape::for_shape(V::LANES, inputs.shape);
+        let width = blocks.vectors() * V::LANES;
         assert!(width <= DIRECT_LANES_MAX && block.len() >= width * d + 3 * width + d);
         assert!(!RUNNER_UP || runner_up.len() == labels.len());
         let (points, rest) = block.split_at_mut(width * d);
@@ -243,9 +229,14 @@ impl<const RUNNER_UP: bool> WithSimd for DirectChunk<'_, '_, RUNNER_UP> {
             second.fill(f32::INFINITY);
             index.fill(0.0);
             let running = TwoSmallest { nearest: &mut *best, index: &mut *index, second: &mut *second };
-            // SAFETY: V is enabled (`dispatch`); `points` holds d rows of `width` = 2·LANES floats
-            // and the running values `width` floats each (asserted above).
-            unsafe { centroids_in_groups::<V, RUNNER_UP>(inputs, points, running) };
+            // SAFETY: V is enabled (`dispatch`); `points` holds d rows of `width` = VECTORS·LANES
+            // floats and the running values `width` floats each (asserted above).
+            unsafe {
+                match blocks {
+                    BlockShape::TwoVectors => centroids_in_groups::<V, 2, 4, RUNNER_UP>(inputs, points, running),
+                    BlockShape::OneVector => centroids_in_groups::<V, 1, 8, RUNNER_UP>(inputs, points, running),
+                }
+            };
             for j in 0..count {
                 debug_assert!(index[j] >= 0.0 && index[j] < inputs.shape.k as f32 && index[j].fract() == 0.0);
                 // SAFETY: `index` holds centroid numbers, written as `c as f32` for c < k <
@@ -260,34 +251,62 @@ impl<const RUNNER_UP: bool> WithSimd for DirectChunk<'_, '_, RUNNER_UP> {
     }
 }
 
-/// Centroids per pass over a block's coordinates: each adds two accumulators (one per vector of
-/// points), so a group keeps 8 independent multiply-add chains in flight (an FMA's latency times
-/// the FMA units, on every CPU here) and loads each coordinate of the points once for 4
-/// centroids. One centroid at a time, each chain waited on its own previous FMA and the points
-/// were loaded again for every centroid (the k-means README has the figures of both).
-const GROUP: usize = 4;
+/// How a block of points meets the centroids: VECTORS vectors of points and G centroids per
+/// pass over the block's coordinates, VECTORS·G = 8 independent multiply-add chains either way (an
+/// FMA's latency times the FMA units, on every CPU here). One centroid at a time, each chain waited
+/// on its own previous FMA and the points were loaded again for every centroid (the k-means README
+/// has the figures of each shape).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BlockShape {
+    /// 2 vectors of points, 4 centroids a pass: each coordinate of a centroid, broadcast once,
+    /// serves both vectors.
+    TwoVectors,
+    /// 1 vector of points, 8 centroids a pass: half the block, for 16-lane vectors.
+    OneVector,
+}
 
-/// Every centroid against the block `points` (d rows of 2·LANES points), GROUP at a time and the
-/// rest one by one, in centroid order (so a tie keeps the lower index).
+impl BlockShape {
+    /// With 16 lanes, two vectors make blocks of 32 points whose transposes waited on memory at
+    /// larger d (on Zen 4, measured in the k-means README); one vector of 16 points and 8
+    /// centroids a pass was faster there for every k·d above 128. At or below it the per-block work
+    /// (the transpose, the running values, the labels) is better spread over 32 points.
+    fn for_shape(lanes: usize, shape: Shape) -> BlockShape {
+        if lanes >= 16 && shape.k.saturating_mul(shape.d) > 128 {
+            BlockShape::OneVector
+        } else {
+            BlockShape::TwoVectors
+        }
+    }
+
+    fn vectors(self) -> usize {
+        match self {
+            BlockShape::TwoVectors => 2,
+            BlockShape::OneVector => 1,
+        }
+    }
+}
+
+/// Every centroid against the block `points` (d rows of VECTORS·LANES points), G at a time and
+/// the rest one by one, in centroid order (so a tie keeps the lower index).
 ///
 /// # Safety
-/// V's instruction set is enabled; `points` holds d rows of 2·LANES floats, the running values
-/// 2·LANES floats each.
+/// V's instruction set is enabled; `points` holds d rows of VECTORS·LANES floats, the running
+/// values VECTORS·LANES floats each.
 #[inline(always)]
-unsafe fn centroids_in_groups<V: F32Vec, const RUNNER_UP: bool>(
+unsafe fn centroids_in_groups<V: F32Vec, const VECTORS: usize, const G: usize, const RUNNER_UP: bool>(
     inputs: &Inputs,
     points: &[f32],
     mut running: TwoSmallest,
 ) {
     let k = inputs.shape.k;
-    let grouped = k / GROUP * GROUP;
-    for first in (0..grouped).step_by(GROUP) {
+    let grouped = k / G * G;
+    for first in (0..grouped).step_by(G) {
         // SAFETY: forwarded (our contract).
-        unsafe { group::<V, GROUP, RUNNER_UP>(inputs, points, first, &mut running) };
+        unsafe { group::<V, VECTORS, G, RUNNER_UP>(inputs, points, first, &mut running) };
     }
     for c in grouped..k {
         // SAFETY: forwarded.
-        unsafe { group::<V, 1, RUNNER_UP>(inputs, points, c, &mut running) };
+        unsafe { group::<V, VECTORS, 1, RUNNER_UP>(inputs, points, c, &mut running) };
     }
 }
 
@@ -298,22 +317,22 @@ unsafe fn centroids_in_groups<V: F32Vec, const RUNNER_UP: bool>(
 /// # Safety
 /// As [`centroids_in_groups`].
 #[inline(always)]
-unsafe fn group<V: F32Vec, const G: usize, const RUNNER_UP: bool>(
+unsafe fn group<V: F32Vec, const VECTORS: usize, const G: usize, const RUNNER_UP: bool>(
     inputs: &Inputs,
     points: &[f32],
     first: usize,
     running: &mut TwoSmallest,
 ) {
-    let (d, width) = (inputs.shape.d, 2 * V::LANES);
+    let (d, width) = (inputs.shape.d, VECTORS * V::LANES);
     assert!(points.len() >= d * width && running.nearest.len() >= width);
     assert!(running.index.len() >= width && running.second.len() >= width);
     let centroids: [&[f32]; G] = std::array::from_fn(|g| inputs.centroid(first + g));
     // SAFETY: V is enabled (our contract); every load and store is inside `points` or the running
     // values (asserted above).
     unsafe {
-        let mut acc = [[V::splat(0.0); 2]; G];
+        let mut acc = [[V::splat(0.0); VECTORS]; G];
         for p in 0..d {
-            let x = [V::load(points.as_ptr().add(p * width)), V::load(points.as_ptr().add(p * width + V::LANES))];
+            let x: [V; VECTORS] = std::array::from_fn(|v| V::load(points.as_ptr().add(p * width + v * V::LANES)));
             for (acc_g, centroid) in acc.iter_mut().zip(centroids) {
                 let coordinate = V::splat(centroid[p]);
                 for (acc_gv, x_v) in acc_g.iter_mut().zip(x) {
@@ -322,7 +341,7 @@ unsafe fn group<V: F32Vec, const G: usize, const RUNNER_UP: bool>(
                 }
             }
         }
-        for v in 0..2 {
+        for v in 0..VECTORS {
             let at_v = v * V::LANES;
             let mut nearest = V::load(running.nearest.as_ptr().add(at_v));
             let mut at = V::load(running.index.as_ptr().add(at_v));
@@ -611,24 +630,4 @@ fn confirm<V: F32Vec>(inputs: &Inputs, i: usize, index: f32, second: f32, norm: 
         }
     }
     (best as u32, best_distance, runner_up as f64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `on_every_cpu` calls a shape GEMM on every CPU only beyond the largest limit of any level.
-    #[test]
-    fn the_largest_direct_form_limit_is_the_one_every_cpu_agrees_beyond() {
-        let largest = SimdLevel::ALL.iter().map(|&level| direct_work_beside_fmas(level)).max();
-        assert_eq!(largest, Some(DIRECT_WORK_BESIDE_FMAS_MAX));
-        for level in SimdLevel::ALL {
-            let limit = direct_work_beside_fmas(level);
-            let (at, past) = (Shape { n: 1, d: limit / 32, k: 32 }, Shape { n: 1, d: limit / 32 + 1, k: 32 });
-            assert_eq!(Form::on_every_cpu(past).is_none(), limit < DIRECT_WORK_BESIDE_FMAS_MAX, "{level:?}");
-            if cpu::adds_beside_fmas() {
-                assert_eq!((Form::for_shape(at, level), Form::for_shape(past, level)), (Form::Direct, Form::Gemm));
-            }
-        }
-    }
 }

@@ -112,8 +112,7 @@ fn hamerly_gives_plain_lloyds_bits_on_edge_shapes_and_data_sets() {
         (Shape { n: 2000, d: 16, k: 16 }, 8, DataSet::Shifted),
         (Shape { n: 3000, d: 24, k: 17 }, 8, DataSet::Shifted),
         (Shape { n: 5000, d: 33, k: 40 }, 10, DataSet::Blobs),
-        // k·d = 2400: the assignment's GEMM form on every CPU (Zen takes the direct form above at
-        // the levels below AVX-512).
+        // k·d = 2400: the assignment's GEMM form on every CPU (Zen takes the direct form above).
         (Shape { n: 3000, d: 40, k: 60 }, 6, DataSet::Blobs),
     ];
     for (shape, iterations, data) in cases {
