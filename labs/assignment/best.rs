@@ -268,8 +268,9 @@ enum BlockShape {
 impl BlockShape {
     /// With 16 lanes, two vectors make blocks of 32 points whose transposes waited on memory at
     /// larger d (on Zen 4, measured in the k-means README); one vector of 16 points and 8
-    /// centroids a pass was faster there for every k·d above 128. At or below it the per-block work
-    /// (the transpose, the running values, the labels) is better spread over 32 points.
+    /// centroids a pass was faster there at every shape measured from k·d = 256 to 2048. At 128
+    /// and below the per-block work (the transpose, the running values, the labels) is better
+    /// spread over 32 points.
     fn for_shape(lanes: usize, shape: Shape) -> BlockShape {
         if lanes >= 16 && shape.k.saturating_mul(shape.d) > 128 {
             BlockShape::OneVector
