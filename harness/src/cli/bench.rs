@@ -232,9 +232,11 @@ fn run_jobs(
 /// Validates and times every job, printing a table per case; the count of variants that failed
 /// validation, and the run's document.
 pub(super) fn measure_jobs(jobs: Vec<Job>, common: &Common, budget: &Budget) -> anyhow::Result<(usize, Document)> {
-    let wants_python = jobs.iter().any(|job| job.variants.iter().any(|&v| v >= job.lab.variants().len()));
+    // A job's variants index the lab's own table, then its out-of-process (Python) ones.
+    let in_python = |job: &Job, v: usize| v >= job.lab.variants().len();
+    let wants_python = jobs.iter().any(|job| job.variants.iter().any(|&v| in_python(job, v)));
     let python = if wants_python { anchors::find_working_python(common.python.as_deref()) } else { Err(String::new()) };
-    let only_python = jobs.iter().all(|job| job.variants.iter().all(|&v| v >= job.lab.variants().len()));
+    let only_python = jobs.iter().all(|job| job.variants.iter().all(|&v| in_python(job, v)));
     if wants_python
         && only_python
         && let Err(why) = &python
