@@ -20,7 +20,7 @@
 //! shuffles. The n × k distance matrix is never written. Exactness comes from `distance::exact`, as in
 //! `blocked`; labels and inertia are the same bits on any thread count, as in `parallel`.
 //!
-//! That is the GEMM form. With few centroids (and on AMD's Zen cores up to k·d = 2048) the
+//! That is the GEMM form. With few centroids or k·d ≤ 1024 (on AMD's Zen cores ≤ 2048) the
 //! flagship takes the direct form Σ(x − c)² instead, the points still as lanes and the centroids'
 //! coordinates broadcast: [`Form`] says which, and why.
 
@@ -100,12 +100,14 @@ pub enum Form {
 }
 
 impl Form {
-    /// The faster form for `shape` on this CPU. With few centroids a GEMM tile runs mostly empty
-    /// rows, and its per-point costs (norms, packing, the exact confirmation) are not spread over
-    /// many centroids. Beyond that, the direct form subtracts before each multiply-add: on a core
-    /// that adds on pipes of its own (AMD's Zen) the subtractions are free and the direct form
-    /// keeps winning up to [`DIRECT_WORK_BESIDE_FMAS`] centroid coordinates; on Intel's cores they
-    /// take FMA slots. The k-means README has the measurements behind both limits.
+    /// The faster form for `shape` on this CPU. With few centroids, or few coordinates per
+    /// centroid, a GEMM tile runs mostly empty rows or a short depth, and its per-point costs
+    /// (norms, packing, the exact confirmation) are not spread over much work: the direct form wins
+    /// up to [`DIRECT_WORK`] centroid coordinates (k·d) on every CPU measured. Beyond that, the
+    /// direct form's subtraction before each multiply-add decides: on a core that adds on pipes of
+    /// its own (AMD's Zen) it is free and the direct form keeps winning up to
+    /// [`DIRECT_WORK_BESIDE_FMAS`]; on Intel's cores it takes an FMA slot. The k-means README has
+    /// the measurements behind each limit.
     pub(crate) fn for_shape(shape: Shape) -> Form {
         let by_cpu = || if cpu::adds_beside_fmas() { Form::Direct } else { Form::Gemm };
         Form::on_every_cpu(shape).unwrap_or_else(by_cpu)
@@ -115,7 +117,7 @@ impl Form {
     /// references are compared on whatever machine runs them, keep to such shapes, and the labs'
     /// edge sizes include both forms.
     pub(crate) fn on_every_cpu(shape: Shape) -> Option<Form> {
-        if shape.k <= FEW_CENTROIDS {
+        if shape.k <= FEW_CENTROIDS || shape.k.saturating_mul(shape.d) <= DIRECT_WORK {
             Some(Form::Direct)
         } else if shape.k.saturating_mul(shape.d) > DIRECT_WORK_BESIDE_FMAS {
             Some(Form::Gemm)
@@ -145,19 +147,21 @@ pub(crate) fn assert_sizes_pin_the_forms(info: &crate::lab::LabInfo, shape_of: i
 
 /// Which form this CPU takes for which shapes, in a line (`cargo lab machine` prints it).
 pub fn describe_forms() -> String {
-    let (beyond_few, why) = if cpu::adds_beside_fmas() {
-        (format!(" or k·d ≤ {DIRECT_WORK_BESIDE_FMAS}"), "this CPU adds on pipes beside its FMA pipes")
+    let (limit, why) = if cpu::adds_beside_fmas() {
+        (DIRECT_WORK_BESIDE_FMAS, "this CPU adds on pipes beside its FMA pipes")
     } else {
-        (String::new(), "this CPU's additions would take FMA slots")
+        (DIRECT_WORK, "this CPU's additions would take FMA slots")
     };
     format!(
-        "k-means assignment (and Lloyd's): the direct form Σ(x − c)² for k ≤ {FEW_CENTROIDS}{beyond_few}, the GEMM \
-         form beyond ({why})"
+        "k-means assignment (and Lloyd's): the direct form Σ(x − c)² for k ≤ {FEW_CENTROIDS} or k·d ≤ {limit}, the \
+         GEMM form beyond ({why})"
     )
 }
 
 /// Up to this many centroids, the direct form on every CPU.
 const FEW_CENTROIDS: usize = 16;
+/// Up to this many centroid coordinates (k·d), the direct form on every CPU.
+const DIRECT_WORK: usize = 1024;
 /// Up to this many centroid coordinates (k·d), the direct form where subtractions run beside the
 /// FMAs.
 const DIRECT_WORK_BESIDE_FMAS: usize = 2048;
@@ -206,10 +210,26 @@ impl<const RUNNER_UP: bool> WithSimd for DirectChunk<'_, '_, RUNNER_UP> {
 
     #[inline(always)]
     unsafe fn run<V: F32Vec>(self) {
+        // SAFETY: `dispatch` enabled V.
+        unsafe {
+            match BlockShape::for_shape(V::LANES, self.inputs.shape) {
+                BlockShape::TwoVectors => self.in_blocks::<V, 2, 4>(),
+                BlockShape::OneVector => self.in_blocks::<V, 1, 8>(),
+            }
+        }
+    }
+}
+
+impl<const RUNNER_UP: bool> DirectChunk<'_, '_, RUNNER_UP> {
+    /// The chunk in blocks of VECTORS·LANES points, G centroids a pass.
+    ///
+    /// # Safety
+    /// V's instruction set is enabled.
+    #[inline(always)]
+    unsafe fn in_blocks<V: F32Vec, const VECTORS: usize, const G: usize>(self) {
         let DirectChunk { level, inputs, first, block, labels, distances, runner_up } = self;
         let d = inputs.shape.d;
-        let blocks = BlockShape::for_shape(V::LANES, inputs.shape);
-        let width = blocks.vectors() * V::LANES;
+        let width = VECTORS * V::LANES;
         assert!(width <= DIRECT_LANES_MAX && block.len() >= width * d + 3 * width + d);
         assert!(!RUNNER_UP || runner_up.len() == labels.len());
         let (points, rest) = block.split_at_mut(width * d);
@@ -229,14 +249,9 @@ impl<const RUNNER_UP: bool> WithSimd for DirectChunk<'_, '_, RUNNER_UP> {
             second.fill(f32::INFINITY);
             index.fill(0.0);
             let running = TwoSmallest { nearest: &mut *best, index: &mut *index, second: &mut *second };
-            // SAFETY: V is enabled (`dispatch`); `points` holds d rows of `width` = VECTORS·LANES
+            // SAFETY: V is enabled (our contract); `points` holds d rows of `width` = VECTORS·LANES
             // floats and the running values `width` floats each (asserted above).
-            unsafe {
-                match blocks {
-                    BlockShape::TwoVectors => centroids_in_groups::<V, 2, 4, RUNNER_UP>(inputs, points, running),
-                    BlockShape::OneVector => centroids_in_groups::<V, 1, 8, RUNNER_UP>(inputs, points, running),
-                }
-            };
+            unsafe { centroids_in_groups::<V, VECTORS, G, RUNNER_UP>(inputs, points, running) };
             for j in 0..count {
                 debug_assert!(index[j] >= 0.0 && index[j] < inputs.shape.k as f32 && index[j].fract() == 0.0);
                 // SAFETY: `index` holds centroid numbers, written as `c as f32` for c < k <
@@ -270,19 +285,15 @@ impl BlockShape {
     /// larger d (on Zen 4, measured in the k-means README); one vector of 16 points and 8
     /// centroids a pass was faster there at every shape measured from k·d = 256 to 2048. At 128
     /// and below the per-block work (the transpose, the running values, the labels) is better
-    /// spread over 32 points.
+    /// spread over 32 points. The Intel Xeon measured (which takes the direct form only for
+    /// k ≤ 16) gained from one vector only at d ≥ 64 and lost at d ≤ 32, so there the rows must
+    /// be that long as well; [`cpu::adds_beside_fmas`] is what tells the two families apart.
     fn for_shape(lanes: usize, shape: Shape) -> BlockShape {
-        if lanes >= 16 && shape.k.saturating_mul(shape.d) > 128 {
+        let rows_long_enough = cpu::adds_beside_fmas() || shape.d >= 64;
+        if lanes >= 16 && shape.k.saturating_mul(shape.d) > 128 && rows_long_enough {
             BlockShape::OneVector
         } else {
             BlockShape::TwoVectors
-        }
-    }
-
-    fn vectors(self) -> usize {
-        match self {
-            BlockShape::TwoVectors => 2,
-            BlockShape::OneVector => 1,
         }
     }
 }

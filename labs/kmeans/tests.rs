@@ -73,8 +73,14 @@ fn every_rung_matches_the_oracle_on_edge_shapes() {
         (Shape { n: 4097, d: 9, k: 3 }, 0.0),
         (Shape { n: 500, d: 33, k: 13 }, 256.0),
         (Shape { n: 8200, d: 16, k: 8 }, 256.0),
-        // Past 16 centroids, where the CPUs differ (k·d = 760) and where they agree (2310).
+        // The direct form's blocks with 16 lanes: two vectors of points at k·d ≤ 128 (above), one
+        // vector on every CPU at d ≥ 64 (here: groups of 8 centroids and a remainder of 3), and
+        // at 33 · 13 either, by CPU family.
+        (Shape { n: 300, d: 70, k: 11 }, 256.0),
+        // Past 16 centroids: the direct form on every CPU (k·d = 760), by CPU family (1330), and
+        // the GEMM form on every CPU (2310).
         (Shape { n: 300, d: 19, k: 40 }, 0.0),
+        (Shape { n: 300, d: 19, k: 70 }, 0.0),
         (Shape { n: 500, d: 33, k: 70 }, 256.0),
     ];
     for (shape, shift) in shapes {
