@@ -478,20 +478,56 @@ impl Drop for Anchor {
 
 /// The lines a child writes, delivered through a channel so that every read can have a deadline.
 /// Bytes that are not UTF-8 are replaced, not fatal: garbage is a failure to report, never a hang.
+/// A line longer than [`LONGEST_LINE`] is delivered cut there (the rest read and dropped), so
+/// a program that writes without ever ending a line cannot fill the memory before its deadline.
 fn lines_of(stdout: impl Read + Send + 'static) -> Receiver<String> {
     let (send, receive) = channel();
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stdout);
         let mut line = Vec::new();
-        while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
-            let text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_string();
+        while matches!((&mut reader).take(LONGEST_LINE).read_until(b'\n', &mut line), Ok(n) if n > 0) {
+            let cut = !line.ends_with(b"\n") && line.len() as u64 == LONGEST_LINE;
+            let mut text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_string();
             line.clear();
+            if cut {
+                text.push_str(LINE_CUT);
+                if !skip_past_newline(&mut reader) {
+                    let _ = send.send(text);
+                    break;
+                }
+            }
             if send.send(text).is_err() {
                 break;
             }
         }
     });
     receive
+}
+
+/// The longest line [`lines_of`] keeps: far beyond any reply of the anchors (a JSON line of
+/// library versions is the longest, under a KiB).
+const LONGEST_LINE: u64 = 1 << 20;
+/// What ends a line that [`lines_of`] cut.
+const LINE_CUT: &str = " [... cut at 1 MiB]";
+
+/// Reads and drops the rest of a line: true once past its newline, false at the end of the input.
+fn skip_past_newline(reader: &mut impl BufRead) -> bool {
+    loop {
+        let Ok(available) = reader.fill_buf() else { return false };
+        if available.is_empty() {
+            return false;
+        }
+        match available.iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                reader.consume(at + 1);
+                return true;
+            }
+            None => {
+                let all = available.len();
+                reader.consume(all);
+            }
+        }
+    }
 }
 
 /// Drains a child's stderr to its end (so the child never blocks on a full pipe), keeping the
@@ -564,6 +600,19 @@ mod tests {
     use super::*;
     use perflab_labs::Lab;
     use perflab_labs::matmul::Matmul;
+
+    #[test]
+    fn a_line_past_the_longest_is_delivered_cut_and_the_next_line_whole() {
+        let long = LONGEST_LINE as usize * 3 + 5;
+        let mut output = vec![b'x'; long];
+        output.extend_from_slice(b"\nok\n");
+        output.extend(std::iter::repeat_n(b'y', LONGEST_LINE as usize + 1)); // cut, and no newline
+        let lines: Vec<String> = lines_of(std::io::Cursor::new(output)).iter().collect();
+        assert_eq!(lines.len(), 3, "{:?}", lines.iter().map(String::len).collect::<Vec<_>>());
+        assert_eq!(lines[0], format!("{}{LINE_CUT}", "x".repeat(LONGEST_LINE as usize)));
+        assert_eq!(lines[1], "ok");
+        assert_eq!(lines[2], format!("{}{LINE_CUT}", "y".repeat(LONGEST_LINE as usize)));
+    }
 
     /// A stand-in for Python: a shell script that answers as told, in a folder removed when the
     /// returned guard drops.
