@@ -53,9 +53,6 @@ pub fn find_python(explicit: Option<&Path>) -> Result<PathBuf, String> {
     }
 }
 
-/// How an error of a call that overran its deadline begins (after the anchor's name).
-pub const NO_REPLY: &str = "no reply from Python within";
-
 /// How long a Python may take to import numpy and say so, in [`find_working_python`].
 const PROBE: Duration = Duration::from_secs(30);
 
@@ -140,6 +137,8 @@ pub struct Anchor {
     round_trips: Vec<f64>,
     /// Per sample: Python's own time of the calls.
     sampled: Vec<f64>,
+    /// Whether a call went unanswered past its deadline, so the process was stopped.
+    stopped_at_deadline: bool,
 }
 
 /// Why an anchor cannot run here (no Python, a missing package): a row marked unavailable.
@@ -238,6 +237,7 @@ impl Anchor {
             stderr_reader,
             round_trips: Vec::new(),
             sampled: Vec::new(),
+            stopped_at_deadline: false,
         };
         match anchor.receive(startup) {
             Ok(line) if line.starts_with("ready ") => match serde_json::from_str(&line["ready ".len()..]) {
@@ -276,6 +276,12 @@ impl Anchor {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Whether a call went unanswered past its deadline (and the process was stopped for it), as
+    /// against a process that answered wrongly, crashed or ended.
+    pub fn stopped_at_deadline(&self) -> bool {
+        self.stopped_at_deadline
+    }
+
     /// Sends one command and waits for its reply line.
     fn request(&mut self, line: &str, deadline: Duration) -> Result<String, String> {
         writeln!(self.stdin, "{line}")
@@ -301,7 +307,12 @@ impl Anchor {
             Err(RecvTimeoutError::Timeout) => {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                Err(format!("{}: {NO_REPLY} {deadline:?}; the process was stopped{}", self.name, self.stderr()))
+                self.stopped_at_deadline = true;
+                Err(format!(
+                    "{}: no reply from Python within {deadline:?}; the process was stopped{}",
+                    self.name,
+                    self.stderr()
+                ))
             }
             Err(RecvTimeoutError::Disconnected) => {
                 let status = exit_status_soon(&mut self.child).map_or_else(str::to_string, |s| s.to_string());

@@ -1,7 +1,7 @@
 //! Checking a learner's Python file: the same sizes and oracle as a Rust exercise, in one Python
 //! process that loads each size in turn (no SIMD levels or pools to force: numpy picks its own).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use perflab_labs::{Case, OutOfProcess};
 
@@ -53,14 +53,13 @@ pub fn check_within(
         let step = format!("Python, {}", shape.size);
         isolate::step(&format!("{} at {step}", exercise.id()), deadline + START_SLACK);
         progress(&step);
-        let started = Instant::now();
         let verdict = match exercise.lab.prepare(&shape.size, seed.wrapping_add(i as u64)) {
             Ok(case) => validate(&mut process, &python, exercise, file, &*case, deadline),
-            Err(e) => Err(format!("bad size: {e}")),
+            Err(e) => Err(Failed { error: format!("bad size: {e}"), overran: false }),
         };
         // Stopped at the deadline, not merely wrong after a long call.
-        let overran = verdict.as_ref().is_err_and(|e| e.contains(anchors::NO_REPLY)) && started.elapsed() >= deadline;
-        match (verdict, &mut first) {
+        let overran = verdict.as_ref().is_err_and(|failed| failed.overran);
+        match (verdict.map_err(|failed| failed.error), &mut first) {
             (Ok(()), _) => {}
             (Err(error), None) if overran => {
                 let error = format!(
@@ -84,6 +83,13 @@ pub fn check_within(
     }
 }
 
+/// Why one validation failed, and whether a call was stopped at its deadline (the file's code
+/// ran too long, so the sizes after this one are not tried).
+struct Failed {
+    error: String,
+    overran: bool,
+}
+
 /// One validation of the file on `case`, in `process` (started, or restarted after a crash or a
 /// call that never returned, as needed).
 fn validate(
@@ -93,21 +99,29 @@ fn validate(
     file: &'static OutOfProcess,
     case: &dyn Case,
     deadline: Duration,
-) -> Result<(), String> {
-    let running = match process.take() {
-        Some(mut running) => running.load(case).map(|()| running),
-        None => start(python, exercise.lab.name(), file, 1, case),
+) -> Result<(), Failed> {
+    // A process kept from the last size loads this case; a new one loaded it when it started.
+    let (mut running, loaded) = match process.take() {
+        Some(mut running) => {
+            let loaded = running.load(case);
+            (running, loaded)
+        }
+        None => {
+            let started = start(python, exercise.lab.name(), file, 1, case);
+            (started.map_err(|error| Failed { error, overran: false })?, Ok(()))
+        }
     };
-    let mut running = running?;
-    running.set_call_deadline(deadline);
-    let rows = case.rows().map_or(0, |rows| rows.total);
-    let verdict = running.validate(case, rows);
+    let verdict = loaded.map_err(Rejection::Broken).and_then(|()| {
+        running.set_call_deadline(deadline);
+        running.validate(case, case.rows().map_or(0, |rows| rows.total))
+    });
+    let overran = running.stopped_at_deadline();
     if running.is_alive() {
         *process = Some(running);
     }
     match verdict {
         Ok(_) => Ok(()),
-        Err(Rejection::Wrong(error) | Rejection::Broken(error)) => Err(error),
+        Err(Rejection::Wrong(error) | Rejection::Broken(error)) => Err(Failed { error, overran }),
     }
 }
 
