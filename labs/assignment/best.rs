@@ -285,9 +285,9 @@ impl BlockShape {
     /// larger d (on Zen 4, measured in the k-means README); one vector of 16 points and 8
     /// centroids a pass was faster there at every shape measured from k·d = 256 to 2048. At 128
     /// and below the per-block work (the transpose, the running values, the labels) is better
-    /// spread over 32 points. The Intel Xeon measured (which takes the direct form only for
-    /// k ≤ 16) gained from one vector only at d ≥ 64 and lost at d ≤ 32, so there the rows must
-    /// be that long as well; [`cpu::adds_beside_fmas`] is what tells the two families apart.
+    /// spread over 32 points. The Intel Xeon measured (at k ≤ 16) gained from one vector only at
+    /// d ≥ 64 and lost at d ≤ 32, so there the rows must be that long as well;
+    /// [`cpu::adds_beside_fmas`] is what tells the two families apart.
     fn for_shape(lanes: usize, shape: Shape) -> BlockShape {
         let rows_long_enough = cpu::adds_beside_fmas() || shape.d >= 64;
         if lanes >= 16 && shape.k.saturating_mul(shape.d) > 128 && rows_long_enough {
