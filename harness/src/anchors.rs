@@ -496,8 +496,10 @@ fn lines_of(stdout: impl Read + Send + 'static) -> Receiver<String> {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stdout);
         let mut line = Vec::new();
-        while matches!((&mut reader).take(LONGEST_LINE).read_until(b'\n', &mut line), Ok(n) if n > 0) {
-            let cut = !line.ends_with(b"\n") && line.len() as u64 == LONGEST_LINE;
+        // One byte past the longest: a line of exactly LONGEST_LINE is whole, not cut.
+        while matches!((&mut reader).take(LONGEST_LINE + 1).read_until(b'\n', &mut line), Ok(n) if n > 0) {
+            let cut = !line.ends_with(b"\n") && line.len() as u64 > LONGEST_LINE;
+            line.truncate(LONGEST_LINE as usize + usize::from(line.ends_with(b"\n")));
             let mut text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_string();
             line.clear();
             if cut {
@@ -617,12 +619,15 @@ mod tests {
         let long = LONGEST_LINE as usize * 3 + 5;
         let mut output = vec![b'x'; long];
         output.extend_from_slice(b"\nok\n");
+        output.extend(std::iter::repeat_n(b'z', LONGEST_LINE as usize)); // exactly the longest: whole
+        output.push(b'\n');
         output.extend(std::iter::repeat_n(b'y', LONGEST_LINE as usize + 1)); // cut, and no newline
         let lines: Vec<String> = lines_of(std::io::Cursor::new(output)).iter().collect();
-        assert_eq!(lines.len(), 3, "{:?}", lines.iter().map(String::len).collect::<Vec<_>>());
+        assert_eq!(lines.len(), 4, "{:?}", lines.iter().map(String::len).collect::<Vec<_>>());
         assert_eq!(lines[0], format!("{}{LINE_CUT}", "x".repeat(LONGEST_LINE as usize)));
         assert_eq!(lines[1], "ok");
-        assert_eq!(lines[2], format!("{}{LINE_CUT}", "y".repeat(LONGEST_LINE as usize)));
+        assert_eq!(lines[2], "z".repeat(LONGEST_LINE as usize));
+        assert_eq!(lines[3], format!("{}{LINE_CUT}", "y".repeat(LONGEST_LINE as usize)));
     }
 
     /// A stand-in for Python: a shell script that answers as told, in a folder removed when the

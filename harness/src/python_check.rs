@@ -1,7 +1,7 @@
 //! Checking a learner's Python file: the same sizes and oracle as a Rust exercise, in one Python
 //! process that loads each size in turn (no SIMD levels or pools to force: numpy picks its own).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use perflab_labs::{Case, OutOfProcess};
 
@@ -107,8 +107,12 @@ fn validate(
             (running, loaded)
         }
         None => {
+            let starting = Instant::now();
             let started = start(python, exercise.lab.name(), file, 1, case);
-            (started.map_err(|error| Failed { error, overran: false })?, Ok(()))
+            // A start that fails only after a whole call's deadline hung (top-level code that
+            // never returns): another start for the next size would hang as long.
+            let overran = starting.elapsed() >= deadline;
+            (started.map_err(|error| Failed { error, overran })?, Ok(()))
         }
     };
     let verdict = loaded.map_err(Rejection::Broken).and_then(|()| {
