@@ -107,7 +107,8 @@ impl Form {
     /// direct form's subtraction before each multiply-add decides: on a core that adds on pipes of
     /// its own (AMD's Zen) it is free and the direct form keeps winning up to
     /// [`DIRECT_WORK_BESIDE_FMAS`]; on Intel's cores it takes an FMA slot. The k-means README has
-    /// the measurements behind each limit.
+    /// the measurements behind each limit. CPUs not measured (aarch64, older x86) take the Xeon's
+    /// limits, the more cautious ones.
     pub(crate) fn for_shape(shape: Shape) -> Form {
         let by_cpu = || if cpu::adds_beside_fmas() { Form::Direct } else { Form::Gemm };
         Form::on_every_cpu(shape).unwrap_or_else(by_cpu)

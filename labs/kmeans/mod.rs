@@ -17,7 +17,7 @@
 //! | simd | `solutions/simd.rs` | SIMD distances, four centroids per pass |
 //! | blocked | `solutions/blocked.rs` | ‖c‖² − 2·x·c on tiles of 16 points × 256 centroids, kept exact |
 //! | parallel | `solutions/parallel.rs` | rayon over fixed chunks, inertia reduced in chunk order |
-//! | best | `solutions/best.rs` | packed micro-kernel, points as lanes, a two-smallest argmin epilogue; the direct form for few centroids (more on AMD's Zen) |
+//! | best | `solutions/best.rs` | packed micro-kernel, points as lanes, a two-smallest argmin epilogue; the direct form for few centroids or k·d ≤ 1024 (≤ 2048 on AMD's Zen) |
 
 pub mod exercises;
 pub(crate) mod lab;

@@ -95,12 +95,14 @@ fn every_rung_matches_the_oracle_on_edge_shapes() {
 
 #[test]
 fn the_runner_up_is_a_tight_lower_bound_of_the_second_nearest_in_both_forms_at_every_level() {
-    // Both forms for each k, whichever this CPU would choose (k = 5 and 13: the direct form's groups
-    // of four and a remainder; k = 40: more centroids than one GEMM tile holds).
-    for (k, form) in [2, 5, 13, 40].into_iter().flat_map(|k| [(k, Form::Direct), (k, Form::Gemm)]) {
-        let owned = Owned::random(Shape { n: 300, d: 19, k }, 0.0, k as u64);
+    // Both forms for each shape, whichever this CPU would choose (k = 5 and 13: the direct form's
+    // groups and a remainder; k = 40: more centroids than one GEMM tile holds; d = 70: the direct
+    // form's one-vector blocks with 16 lanes on every CPU).
+    let shapes = [(19, 2), (19, 5), (19, 13), (19, 40), (70, 11)];
+    for (d, k, form) in shapes.into_iter().flat_map(|(d, k)| [(d, k, Form::Direct), (d, k, Form::Gemm)]) {
+        let owned = Owned::random(Shape { n: 300, d, k }, 0.0, k as u64);
         let exact = |i: usize, c: usize| -> f64 {
-            let (x, y) = (&owned.points[i * 19..][..19], &owned.centroids[c * 19..][..19]);
+            let (x, y) = (&owned.points[i * d..][..d], &owned.centroids[c * d..][..d]);
             x.iter().zip(y).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum()
         };
         for level in SimdLevel::available() {
@@ -114,12 +116,12 @@ fn the_runner_up_is_a_tight_lower_bound_of_the_second_nearest_in_both_forms_at_e
                 // A lower bound, up to the direct form's own f32 rounding (d + 3 operations deep) ...
                 assert!(
                     bound <= second * (1.0 + 1e-5),
-                    "k {k}, {form:?} form at {level}, point {i}: {bound} above {second}"
+                    "d {d}, k {k}, {form:?} form at {level}, point {i}: {bound} above {second}"
                 );
                 // ... and a useful one: Lloyd's bounds prune nothing with a loose runner-up.
                 assert!(
                     bound >= second * 0.999 - 1e-4,
-                    "k {k}, {form:?} form at {level}, point {i}: {bound} far below {second}"
+                    "d {d}, k {k}, {form:?} form at {level}, point {i}: {bound} far below {second}"
                 );
             }
         }

@@ -99,8 +99,8 @@ pub enum Filter {
 
 /// The bf16 filter is chosen only where this core's bf16 multiply-add rate, probed, is at least
 /// this many times its f32 rate. Its wider bound re-ranks 14-20% more points (the k-NN README), so
-/// at equal rates it loses; at 2x (Zen 4) it wins by 1.7-1.8x. Where an Intel core runs
-/// `vdpbf16ps` at the rate of its two f32 FMA pipes rather than twice it, the probe keeps f32.
+/// at equal rates it loses; at 2x (Zen 4) it wins by 1.7-1.8x. Where a core runs `vdpbf16ps` at
+/// or below the rate of its f32 FMA pipes (an Intel Xeon measured: 0.5x), the probe keeps f32.
 const MIN_BF16_RATE_GAIN: f64 = 1.5;
 
 impl Filter {
