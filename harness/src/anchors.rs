@@ -499,17 +499,15 @@ fn lines_of(stdout: impl Read + Send + 'static) -> Receiver<String> {
         // One byte past the longest: a line of exactly LONGEST_LINE is whole, not cut.
         while matches!((&mut reader).take(LONGEST_LINE + 1).read_until(b'\n', &mut line), Ok(n) if n > 0) {
             let cut = !line.ends_with(b"\n") && line.len() as u64 > LONGEST_LINE;
-            line.truncate(LONGEST_LINE as usize + usize::from(line.ends_with(b"\n")));
-            let mut text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_string();
-            line.clear();
             if cut {
-                text.push_str(LINE_CUT);
-                if !skip_past_newline(&mut reader) {
-                    let _ = send.send(text);
-                    break;
-                }
+                line.truncate(LONGEST_LINE as usize);
+                // The rest of the line, read and dropped (at the end of the input, the next read
+                // finds nothing and the loop ends).
+                let _ = reader.skip_until(b'\n');
             }
-            if send.send(text).is_err() {
+            let text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_string();
+            line.clear();
+            if send.send(if cut { text + LINE_CUT } else { text }).is_err() {
                 break;
             }
         }
@@ -522,26 +520,6 @@ fn lines_of(stdout: impl Read + Send + 'static) -> Receiver<String> {
 const LONGEST_LINE: u64 = 1 << 20;
 /// What ends a line that [`lines_of`] cut.
 const LINE_CUT: &str = " [... cut at 1 MiB]";
-
-/// Reads and drops the rest of a line: true once past its newline, false at the end of the input.
-fn skip_past_newline(reader: &mut impl BufRead) -> bool {
-    loop {
-        let Ok(available) = reader.fill_buf() else { return false };
-        if available.is_empty() {
-            return false;
-        }
-        match available.iter().position(|&b| b == b'\n') {
-            Some(at) => {
-                reader.consume(at + 1);
-                return true;
-            }
-            None => {
-                let all = available.len();
-                reader.consume(all);
-            }
-        }
-    }
-}
 
 /// Drains a child's stderr to its end (so the child never blocks on a full pipe), keeping the
 /// last few KiB.
